@@ -1,0 +1,37 @@
+# Two commands for a fresh machine:
+#   make run   - installs what the app needs and starts it on http://localhost:8501
+#   make test  - installs everything (system packages via apt-get when missing) and runs the whole suite
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PORT ?= 8501
+
+.PHONY: run test setup setup-test system-packages bench
+
+$(VENV)/.installed: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	# torch first, pinned: an unpinned torch drags in a multi-GB CUDA build
+	$(PY) -m pip install --quiet torch==2.13.0
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed requirements-test.txt
+	$(PY) -m pip install --quiet -r requirements-test.txt
+	touch $@
+
+setup: $(VENV)/.installed
+
+setup-test: $(VENV)/.installed-test system-packages
+
+system-packages:
+	@./scripts/install_system_packages.sh
+
+run: setup
+	$(PY) -m streamlit run app.py --server.port $(PORT)
+
+test: setup-test
+	$(PY) -m pytest -ra
+
+bench: setup-test
+	$(PY) -m benchmarks.run_all

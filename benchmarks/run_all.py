@@ -1,0 +1,17 @@
+"""Run every benchmark in turn: python -m benchmarks.run_all"""
+from __future__ import annotations
+
+import importlib
+import sys
+
+BENCHMARKS = ["benchmarks.bench_exif", "benchmarks.bench_geocoding"]
+
+
+def main() -> None:
+    for name in BENCHMARKS:
+        sys.argv = [name]
+        importlib.import_module(name).main()
+
+
+if __name__ == "__main__":
+    main()

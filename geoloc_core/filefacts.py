@@ -1,0 +1,120 @@
+"""Facts about a file's bytes: evidence hash, size, real type, pixel dimensions, decodability.
+
+The type comes from the bytes (magic numbers), never from the extension, because
+files from the open internet are routinely misnamed, and a renamed PDF or MP3
+must be reported as what it is.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+import warnings as pywarnings
+from dataclasses import dataclass, field
+
+import filetype
+from PIL import Image, UnidentifiedImageError
+
+try:  # HEIC/HEIF support is optional at import time but pinned in requirements
+    from pillow_heif import register_heif_opener
+
+    register_heif_opener()
+except ImportError:  # pragma: no cover - reported as "unsupported" per file instead
+    pass
+
+# Image types geoloc analyses. Others are detected and reported, not analysed.
+SUPPORTED_IMAGE_TYPES = {"jpeg", "png", "webp", "tiff", "heic", "heif", "avif", "gif", "bmp"}
+_EXTENSION_TO_TYPE = {"jpg": "jpeg", "tif": "tiff"}
+_MIME_DESCRIPTIONS = {
+    "application/pdf": "a PDF document",
+    "audio/mpeg": "an MP3 audio file",
+    "application/font-sfnt": "a font file",
+    "application/font-woff": "a web font",
+    "application/zip": "a zip archive",
+}
+
+
+@dataclass
+class FileFacts:
+    """What the bytes themselves say, independent of any metadata inside them."""
+
+    size_bytes: int = 0
+    sha256: str = ""
+    file_type: str = "unknown"  # from magic bytes: jpeg, png, webp, tiff, heic, pdf, mp3, text, ...
+    width: int | None = None
+    height: int | None = None
+    error: str | None = None  # set when the file cannot be analysed as an image
+    warnings: list[str] = field(default_factory=list)
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _looks_like_text(head: bytes) -> bool:
+    if not head:
+        return False
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return all(b >= 0x20 or b in (9, 10, 13) for b in head[:512])
+
+
+def detect_type(data: bytes) -> tuple[str, str]:
+    """(short type name, human description) from the leading bytes."""
+    if not data:
+        return "empty", "an empty file (0 bytes)"
+    kind = filetype.guess(data[:8192])
+    if kind is not None:
+        name = _EXTENSION_TO_TYPE.get(kind.extension, kind.extension)
+        return name, _MIME_DESCRIPTIONS.get(kind.mime, f"{kind.mime} data")
+    if data[:4] in (b"wOFF", b"wOF2"):
+        return "woff", "a web font"
+    if _looks_like_text(data[:4096]):
+        return "text", "a text file"
+    return "unknown", "data of an unrecognised type"
+
+
+def inspect_bytes(data: bytes, decode_check: bool = True) -> FileFacts:
+    """Hash, type and dimensions; optionally decode the pixels to catch truncation.
+
+    Never raises for bad input: the reason lands in ``error``. Decompression bombs are
+    refused by Pillow's own pixel limit (``Image.MAX_IMAGE_PIXELS``) before decoding.
+    """
+    facts = FileFacts(size_bytes=len(data), sha256=sha256_hex(data))
+    facts.file_type, description = detect_type(data)
+    if facts.file_type not in SUPPORTED_IMAGE_TYPES:
+        facts.error = f"not a supported image: the bytes are {description}"
+        return facts
+    limit = Image.MAX_IMAGE_PIXELS
+    try:
+        with pywarnings.catch_warnings():
+            pywarnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as image:
+                facts.width, facts.height = image.size
+                if limit and image.width * image.height > limit:
+                    raise Image.DecompressionBombError("over limit")
+                if decode_check:
+                    if image.format == "JPEG":  # decode at 1/8 scale: reads every byte, fast
+                        image.draft("RGB", (max(1, image.width // 8), max(1, image.height // 8)))
+                    image.load()
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        if facts.width:
+            shown = f"{facts.width}x{facts.height} = {facts.width * facts.height / 1e6:.0f} Mpx"
+        else:  # Pillow refused in open(), before the size was exposed; its message carries the count
+            match = re.search(r"\((\d+) pixels\)", str(exc))
+            shown = f"{int(match.group(1)) / 1e6:.0f} Mpx" if match else "its declared size"
+        facts.error = (f"refused as a possible decompression bomb: {shown} exceeds Pillow's safety limit "
+                       f"of {limit / 1e6:.0f} Mpx")
+    except UnidentifiedImageError:
+        facts.error = f"{facts.file_type.upper()} signature but no decodable image (corrupt header)"
+    except (OSError, SyntaxError, ValueError, EOFError, MemoryError) as exc:
+        text = str(exc) or type(exc).__name__
+        if "truncated" in text.lower() or isinstance(exc, EOFError):
+            facts.error = f"truncated {facts.file_type.upper()}: the image data ends early ({text[:100]})"
+        else:
+            facts.error = f"corrupt {facts.file_type.upper()} image data ({text[:120]})"
+    except Exception as exc:  # decoders of hostile input raise anything
+        facts.error = f"image could not be decoded ({type(exc).__name__}: {str(exc)[:120]})"
+    return facts

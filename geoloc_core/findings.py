@@ -1,0 +1,293 @@
+"""One record per analysed file, from upload to export, and the pipeline that fills it.
+
+``Finding`` is flat on purpose: the same fields are the CSV columns of
+``python -m geoloc_core scan``, the app's tables and the case log, so a value
+never changes name between screen and spreadsheet.
+
+``Analyzer`` runs the steps for each file: file facts and EXIF in an isolated,
+time-bounded worker (hostile files cannot hang or crash the batch), offline
+reverse geocoding, model prediction in batches (memory stays bounded to one
+batch of decoded images), verification. Any failure is confined to its file.
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field, fields
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Iterable, Iterator, Sequence
+
+from . import __version__
+from .exif import ExifFacts, read_exif
+from .filefacts import SUPPORTED_IMAGE_TYPES, FileFacts, inspect_bytes
+from .geocoding import Place, ReverseGeocoder
+from .imaging import ImageDecodeError, load_rgb
+from .isolation import IsolatedCallError, IsolatedWorker
+from .prediction import LocationPredictor, Prediction
+from .verification import PREDICTION_FAILED, verify
+
+MAX_FILE_BYTES = 512 * 1024**2
+IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".jpe", ".png", ".webp", ".tif", ".tiff", ".heic", ".heif", ".avif",
+                    ".gif", ".bmp"}
+
+# The scan CLI's contract: these columns come first, in this order.
+CORE_COLUMNS = (
+    "file", "sha256", "file_type", "status", "message", "exif_lat", "exif_lon", "exif_altitude_m",
+    "exif_datetime_original", "camera_make", "camera_model", "software", "exif_country", "exif_country_code",
+    "exif_continent", "pred_lat", "pred_lon", "pred_radius_km", "pred_country", "pred_country_code",
+    "pred_continent", "distance_km", "band", "verdict",
+)
+
+
+@dataclass
+class Finding:
+    """Everything geoloc concluded about one file. ``status`` is "ok" or "error"."""
+
+    file: str
+    sha256: str = ""
+    file_type: str = ""
+    status: str = "ok"
+    message: str = ""
+    exif_lat: float | None = None
+    exif_lon: float | None = None
+    exif_altitude_m: float | None = None
+    exif_datetime_original: str | None = None  # with OffsetTimeOriginal appended when present
+    camera_make: str | None = None
+    camera_model: str | None = None
+    software: str | None = None
+    exif_country: str | None = None
+    exif_country_code: str | None = None
+    exif_continent: str | None = None
+    pred_lat: float | None = None
+    pred_lon: float | None = None
+    pred_radius_km: float | None = None  # radius of the model's 90 % region
+    pred_country: str | None = None
+    pred_country_code: str | None = None
+    pred_continent: str | None = None
+    distance_km: float | None = None
+    band: str | None = None
+    verdict: str = ""
+    verdict_reason: str = ""
+    country_match: bool | None = None
+    continent_match: bool | None = None
+    pred_radius50_km: float | None = None
+    pred_candidates: str = ""  # JSON list of {lat, lon, weight}
+    pred_nearest_place: str | None = None
+    exif_nearest_place: str | None = None
+    exif_place_note: str = ""
+    pred_place_note: str = ""
+    exif_present: bool = False
+    exif_gps_datetime_utc: str | None = None
+    exif_img_direction_deg: float | None = None
+    lens_model: str | None = None
+    orientation: int | None = None
+    size_bytes: int = 0
+    width: int | None = None
+    height: int | None = None
+    model: str = ""
+    analysed_at_utc: str = ""
+    geoloc_version: str = __version__
+
+    @classmethod
+    def columns(cls) -> list[str]:
+        return [f.name for f in fields(cls)]
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def add_message(self, text: str) -> None:
+        self.message = f"{self.message}; {text}" if self.message else text
+
+
+@dataclass
+class FileSource:
+    """A file to analyse: a display name and either a path or the bytes themselves (uploads)."""
+
+    name: str
+    path: Path | None = None
+    data: bytes | None = None
+
+    def read(self) -> bytes:
+        if self.data is not None:
+            return self.data
+        assert self.path is not None
+        size = self.path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise ValueError(f"file too large: {size / 1024**2:,.0f} MB exceeds the {MAX_FILE_BYTES / 1024**2:,.0f} MB limit")
+        return self.path.read_bytes()
+
+
+def inspect_file(data: bytes) -> tuple[FileFacts, ExifFacts | None]:
+    """File facts and, for images, EXIF facts. Runs inside the isolated worker."""
+    facts = inspect_bytes(data)
+    exif = read_exif(data) if facts.file_type in SUPPORTED_IMAGE_TYPES else None
+    return facts, exif
+
+
+def collect_sources(paths: Iterable[str | os.PathLike]) -> list[FileSource]:
+    """Files named directly, plus every file under named folders (recursive, sorted, hidden skipped)."""
+    sources: list[FileSource] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            for child in sorted(path.rglob("*")):
+                if child.is_file() and not any(part.startswith(".") for part in child.relative_to(path).parts):
+                    sources.append(FileSource(str(child), path=child))
+        else:
+            sources.append(FileSource(str(path), path=path))
+    return sources
+
+
+@dataclass
+class _Pending:
+    finding: Finding
+    image: object = None  # decoded PIL image awaiting the model
+
+
+@dataclass
+class Analyzer:
+    """The analysis pipeline. Reuse one instance: it owns the isolated worker and the geocoder."""
+
+    geocoder: ReverseGeocoder
+    predictor: LocationPredictor | None = None
+    batch_size: int = 16
+    worker: IsolatedWorker = field(default_factory=IsolatedWorker)
+
+    def analyze(self, source: FileSource) -> Finding:
+        return next(iter(self.analyze_stream([source])))
+
+    def analyze_stream(self, sources: Iterable[FileSource]) -> Iterator[Finding]:
+        """Findings in input order; images meet the model in batches of ``batch_size``."""
+        pending: list[_Pending] = []
+        for source in sources:
+            pending.append(self._prepare(source))
+            if sum(p.image is not None for p in pending) >= self.batch_size:
+                yield from self._finish(pending)
+                pending = []
+        if pending:
+            yield from self._finish(pending)
+
+    def _prepare(self, source: FileSource) -> _Pending:
+        finding = Finding(file=source.name, analysed_at_utc=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                          model=self.predictor.description if self.predictor else "")
+        try:
+            data = source.read()
+        except (OSError, ValueError) as exc:
+            finding.status = "error"
+            finding.add_message(_describe_read_error(exc))
+            return _Pending(finding)
+        try:
+            facts, exif = self.worker.call(inspect_file, data)
+        except IsolatedCallError as exc:
+            from .filefacts import sha256_hex
+
+            finding.sha256, finding.size_bytes = sha256_hex(data), len(data)
+            finding.status = "error"
+            finding.add_message(f"file could not be inspected: {exc}")
+            return _Pending(finding)
+        _fill_file_facts(finding, facts)
+        if exif is not None:
+            _fill_exif(finding, exif)
+        image = None
+        if facts.error is None and self.predictor is not None:
+            try:
+                image = load_rgb(data)
+            except ImageDecodeError as exc:
+                finding.add_message(f"prediction skipped: {exc}")
+        return _Pending(finding, image)
+
+    def _finish(self, pending: Sequence[_Pending]) -> Iterator[Finding]:
+        with_images = [p for p in pending if p.image is not None]
+        predictions: dict[int, Prediction] = {}
+        if with_images and self.predictor is not None:
+            try:
+                results = self.predictor.predict([p.image for p in with_images])
+                predictions = {id(p): r for p, r in zip(with_images, results)}
+            except Exception as exc:  # a model failure must not lose the batch's other facts
+                for p in with_images:
+                    p.finding.add_message(f"prediction failed ({type(exc).__name__}: {str(exc)[:120]})")
+        for p in pending:
+            p.image = None  # release pixels as soon as possible
+        self._geocode_and_verify(pending, predictions)
+        for p in pending:
+            yield p.finding
+
+    def _geocode_and_verify(self, pending: Sequence[_Pending], predictions: dict[int, Prediction]) -> None:
+        points: list[tuple[float, float]] = []
+        for p in pending:
+            f = p.finding
+            if f.exif_lat is not None:
+                points.append((f.exif_lat, f.exif_lon))
+            if id(p) in predictions:
+                points.append((predictions[id(p)].lat, predictions[id(p)].lon))
+        places = iter(self.geocoder.reverse_many([a for a, _ in points], [b for _, b in points])) if points else iter(())
+        for p in pending:
+            f = p.finding
+            exif_place = next(places) if f.exif_lat is not None else None
+            prediction = predictions.get(id(p))
+            pred_place = next(places) if prediction is not None else None
+            if exif_place is not None:
+                _fill_place(f, "exif", exif_place)
+            if prediction is not None:
+                _fill_prediction(f, prediction, pred_place)
+            exif_point = (f.exif_lat, f.exif_lon) if f.exif_lat is not None else None
+            result = verify(exif_point, prediction, exif_place, pred_place, model_available=self.predictor is not None)
+            if f.status == "error" and prediction is None and self.predictor is not None:
+                result.verdict, result.reason = PREDICTION_FAILED, "the file could not be analysed as an image"
+            f.distance_km, f.band, f.verdict, f.verdict_reason = result.distance_km, result.band, result.verdict, result.reason
+            f.country_match, f.continent_match = result.country_match, result.continent_match
+
+    def close(self) -> None:
+        self.worker.close()
+
+
+def _describe_read_error(exc: Exception) -> str:
+    if isinstance(exc, FileNotFoundError):
+        return "unreadable path: no such file"
+    if isinstance(exc, PermissionError):
+        return "unreadable path: permission denied"
+    if isinstance(exc, IsADirectoryError):
+        return "unreadable path: is a directory"
+    return f"unreadable file: {exc}"
+
+
+def _fill_file_facts(finding: Finding, facts: FileFacts) -> None:
+    finding.sha256, finding.size_bytes, finding.file_type = facts.sha256, facts.size_bytes, facts.file_type
+    finding.width, finding.height = facts.width, facts.height
+    if facts.error:
+        finding.status = "error"
+        finding.add_message(facts.error)
+    for warning in facts.warnings:
+        finding.add_message(warning)
+
+
+def _fill_exif(finding: Finding, exif: ExifFacts) -> None:
+    finding.exif_present = exif.exif_present
+    finding.exif_lat, finding.exif_lon = exif.GPSLatitude, exif.GPSLongitude
+    finding.exif_altitude_m = exif.GPSAltitude_m
+    finding.exif_datetime_original = exif.datetime_original_with_offset
+    finding.exif_gps_datetime_utc = exif.GPSDateTime_utc
+    finding.exif_img_direction_deg = exif.GPSImgDirection_deg
+    finding.camera_make, finding.camera_model = exif.Make, exif.Model
+    finding.lens_model, finding.software, finding.orientation = exif.LensModel, exif.Software, exif.Orientation
+    for warning in exif.warnings:
+        finding.add_message(warning)
+
+
+def _fill_place(finding: Finding, prefix: str, place: Place) -> None:
+    setattr(finding, f"{prefix}_country", place.country)
+    setattr(finding, f"{prefix}_country_code", place.country_code)
+    setattr(finding, f"{prefix}_continent", place.continent)
+    setattr(finding, f"{prefix}_nearest_place", place.nearest_place)
+    setattr(finding, f"{prefix}_place_note", place.note)
+
+
+def _fill_prediction(finding: Finding, prediction: Prediction, place: Place | None) -> None:
+    finding.pred_lat, finding.pred_lon = prediction.lat, prediction.lon
+    finding.pred_radius_km, finding.pred_radius50_km = prediction.radius90_km, prediction.radius50_km
+    finding.pred_candidates = json.dumps(
+        [{"lat": round(c.lat, 6), "lon": round(c.lon, 6), "weight": round(c.weight, 4)} for c in prediction.candidates]
+    ) if prediction.candidates else ""
+    if place is not None:
+        _fill_place(finding, "pred", place)

@@ -1,0 +1,48 @@
+"""Decode untrusted image bytes into the RGB picture a model should see.
+
+EXIF orientation is applied first (a phone's portrait photo is stored sideways),
+animated files contribute their first frame, and palette/alpha/CMYK/16-bit images
+are flattened to 8-bit RGB on white, so every supported file reaches the model
+in one well-defined form.
+"""
+from __future__ import annotations
+
+import io
+
+from PIL import Image, ImageOps
+
+from . import filefacts  # noqa: F401  (registers the HEIF opener)
+
+
+class ImageDecodeError(ValueError):
+    """The bytes could not be turned into an RGB image; the message says why."""
+
+
+def load_rgb(data: bytes, draft_side: int | None = 512) -> Image.Image:
+    """Oriented 8-bit RGB image. ``draft_side`` lets JPEG decode at reduced scale (fast, still
+    at least that many pixels on the short side); pass None for full resolution."""
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            if draft_side and image.format == "JPEG":
+                scale = min(image.width, image.height) / draft_side
+                if scale >= 2:
+                    image.draft("RGB", (int(image.width / scale), int(image.height / scale)))
+            image.seek(0)
+            oriented = ImageOps.exif_transpose(image)
+            return _to_rgb(oriented)
+    except Image.DecompressionBombError as exc:
+        raise ImageDecodeError(f"refused as a possible decompression bomb ({exc})") from None
+    except Exception as exc:  # decoders of hostile input raise anything
+        raise ImageDecodeError(f"image could not be decoded ({type(exc).__name__}: {str(exc)[:120]})") from None
+
+
+def _to_rgb(image: Image.Image) -> Image.Image:
+    if image.mode in ("I;16", "I;16B", "I;16L", "I"):
+        image = image.point(lambda v: v / 256).convert("L")
+    if image.mode == "P":
+        image = image.convert("RGBA")
+    if image.mode in ("RGBA", "LA", "PA"):
+        background = Image.new("RGB", image.size, (255, 255, 255))
+        background.paste(image.convert("RGBA"), mask=image.convert("RGBA").getchannel("A"))
+        return background
+    return image.convert("RGB")

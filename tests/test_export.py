@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+from geoloc_core.export import export, spreadsheet_safe, to_csv
+from geoloc_core.findings import CORE_COLUMNS, Finding
+
+
+def _finding(**kw) -> Finding:
+    base = dict(file="=HYPERLINK(\"http://evil\",\"x\").jpg", sha256="ab" * 32, file_type="jpeg", status="ok",
+                exif_lat=-33.5, exif_lon=-70.25, software="+cmd|' /C calc'!A0", camera_make="@SUM(1+1)",
+                camera_model="-2+3", message="\tleading tab", verdict="consistent", pred_lat=-33.4, pred_lon=-70.6,
+                distance_km=35.2)
+    base.update(kw)
+    return Finding(**base)
+
+
+def test_csv_neutralises_formulas_but_keeps_numbers_numeric():
+    rows = list(csv.DictReader(io.StringIO(to_csv([_finding()]))))
+    row = rows[0]
+    for column in ("file", "software", "camera_make", "camera_model", "message"):
+        assert row[column].startswith("'"), column
+    assert float(row["exif_lon"]) == -70.25 and float(row["exif_lat"]) == -33.5
+    assert list(row)[: len(CORE_COLUMNS)] == list(CORE_COLUMNS)
+
+
+def test_spreadsheet_safe_only_touches_text():
+    assert spreadsheet_safe(-5.0) == -5.0 and spreadsheet_safe(None) is None
+    assert spreadsheet_safe("=1+1") == "'=1+1" and spreadsheet_safe("Paris") == "Paris"
+    assert spreadsheet_safe("\r=x") == "'\r=x"
+
+
+def test_json_and_geojson_round_trip():
+    findings = [_finding(), _finding(file="b.jpg", exif_lat=None, exif_lon=None)]
+    data = json.loads(export(findings, "json"))
+    assert [d["file"] for d in data] == [f.file for f in findings]
+    geo = json.loads(export(findings, "geojson"))
+    roles = [f["properties"]["role"] for f in geo["features"]]
+    assert roles == ["exif", "predicted", "distance", "predicted"]
+    assert geo["features"][0]["geometry"]["coordinates"] == [-70.25, -33.5]  # GeoJSON is lon, lat
