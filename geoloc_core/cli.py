@@ -32,8 +32,9 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument("--format", choices=FORMATS, default=None,
                       help="output format (default: from the --out extension, else csv)")
     scan.add_argument("--model", metavar="PATH_OR_ID", default=None,
-                      help="trained geoloc model folder (from training) to predict locations; "
-                           "without it, EXIF, geocoding and exports still run and verdicts say 'no model'")
+                      help="trained geoloc model folder (from training/) to predict locations; default: the "
+                           "GEOLOC_MODEL environment variable. Without a model, EXIF, geocoding and exports "
+                           "still run and verdicts say 'cannot verify: no model'")
     scan.add_argument("--batch-size", type=int, default=16, help="images per model forward pass (default 16)")
     scan.add_argument("--online-geocoder", action="store_true",
                       help="also ask OpenStreetMap Nominatim (sends coordinates over the internet; 1 request/s)")
@@ -57,14 +58,15 @@ def run_scan(args: argparse.Namespace) -> int:
     from .geocoding import NominatimGeocoder, OfflineGeocoder
     from .isolation import IsolatedWorker
 
-    predictor = None
-    if args.model:
-        from .inference import load_predictor
+    from .inference import ModelLoadError, configured_model, load_predictor
 
+    predictor = None
+    model = configured_model(args.model)
+    if model:
         try:
-            predictor = load_predictor(args.model)
-        except Exception as exc:
-            print(f"error: could not load model {args.model!r}: {exc}", file=sys.stderr)
+            predictor = load_predictor(model, batch_size=max(1, args.batch_size))
+        except ModelLoadError as exc:
+            print(f"error: {exc}", file=sys.stderr)
             return 2
     geocoder = OfflineGeocoder()
     if args.online_geocoder:

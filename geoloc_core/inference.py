@@ -1,0 +1,162 @@
+"""Inference: images in, ``Prediction`` records out, through the evidence core's predictor protocol.
+
+The same ``GeoLocator`` code serves the app, the scan CLI and evaluation. Images are
+oriented by EXIF and flattened to RGB (``imaging.load_rgb``), preprocessed by the
+backbone's own CLIP image processor, batched, and run under ``torch.inference_mode``:
+on CUDA in half precision, else on the CPU with one thread per available core.
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Sequence
+
+import torch
+from PIL import Image
+
+from .imaging import load_rgb
+from .prediction import Candidate, Prediction
+from .spherical import unit_to_latlon
+
+MODEL_ENV_VAR = "GEOLOC_MODEL"
+HOW_TO_GET_A_MODEL = (
+    "Train one with the training/ entry points (see training/README.md), or copy a trained geoloc model "
+    "folder (config.json + model.safetensors) to this machine and give its path with --model or the "
+    f"{MODEL_ENV_VAR} environment variable."
+)
+PROCESSOR_FILE = "preprocessor_config.json"
+
+
+class ModelLoadError(RuntimeError):
+    """The model could not be loaded; the message says why and how to get one."""
+
+
+def configured_model(flag: str | None = None) -> str | None:
+    """The model chosen by flag, else by the GEOLOC_MODEL environment variable, else None."""
+    return flag or os.environ.get(MODEL_ENV_VAR) or None
+
+
+def default_device() -> torch.device:
+    return torch.device("cuda") if torch.cuda.is_available() else torch.device("cpu")
+
+
+def _check_model_folder(path: Path) -> None:
+    if not path.exists():
+        raise ModelLoadError(f"model folder not found: {path}. {HOW_TO_GET_A_MODEL}")
+    if not path.is_dir():
+        raise ModelLoadError(f"{path} is a file, but a model is a folder (config.json + model.safetensors). "
+                             f"{HOW_TO_GET_A_MODEL}")
+    config_file = path / "config.json"
+    if not config_file.is_file():
+        raise ModelLoadError(f"{path} is not a geoloc model: it has no config.json. {HOW_TO_GET_A_MODEL}")
+    try:
+        model_type = json.loads(config_file.read_text(encoding="utf-8")).get("model_type")
+    except (ValueError, OSError, AttributeError) as exc:
+        raise ModelLoadError(f"{config_file} is not valid JSON ({exc}). {HOW_TO_GET_A_MODEL}") from None
+    if model_type != "geolocator":
+        raise ModelLoadError(f"{path} holds a {model_type!r} model, not a geoloc model (model_type 'geolocator'). "
+                             f"A bare CLIP backbone must first be trained into a geoloc model. {HOW_TO_GET_A_MODEL}")
+    if not any(path.glob("*.safetensors")):
+        raise ModelLoadError(f"{path} has a geoloc config.json but no .safetensors weights. {HOW_TO_GET_A_MODEL}")
+
+
+def load_image_processor(model_dir: str | Path, vision_config, backbone_name_or_path: str | None = None):
+    """The backbone's own CLIP preprocessing, saved beside the model; else rebuilt from the
+    backbone's input size with CLIP's published mean/std (what every CLIP checkpoint uses)."""
+    from transformers.models.clip.image_processing_pil_clip import CLIPImageProcessorPil
+
+    for source in (model_dir, backbone_name_or_path):
+        if source and (Path(source) / PROCESSOR_FILE).is_file():
+            return CLIPImageProcessorPil.from_pretrained(str(source))
+    size = vision_config.image_size
+    size = size if isinstance(size, int) else size[0]
+    return CLIPImageProcessorPil(size={"shortest_edge": size}, crop_size={"height": size, "width": size})
+
+
+class Predictor:
+    """A loaded geoloc model that predicts locations for batches of images. Thread-safe for inference."""
+
+    def __init__(self, model, image_processor, device: torch.device | None = None, batch_size: int = 16,
+                 name: str = "model"):
+        self.device = device or default_device()
+        if self.device.type == "cpu":
+            cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+            torch.set_num_threads(max(1, cores))
+        self.model = model.to(self.device).eval()
+        if self.device.type == "cuda":
+            self.model.backbone.half()  # the frozen backbone is the cost; the small head stays fp32
+        self.image_processor = image_processor
+        self.batch_size = batch_size
+        config = model.config
+        self.description = (f"{name} (backbone {config.backbone_name_or_path or 'unknown'}, "
+                            f"{config.output_mode} output, {config.num_components} component"
+                            f"{'s' if config.num_components > 1 else ''}"
+                            f"{', calibrated uncertainty' if config.uncertainty else ''})")
+
+    @classmethod
+    def from_pretrained(cls, path_or_id: str | os.PathLike, device: torch.device | None = None,
+                        batch_size: int = 16) -> "Predictor":
+        from transformers.utils import logging as hf_logging
+
+        from .modeling_geolocator import GeoLocator
+
+        hf_logging.disable_progress_bar()
+        path = Path(path_or_id).expanduser()
+        looks_like_hub_id = not path.exists() and str(path_or_id).count("/") == 1 and not str(path_or_id).startswith(
+            (".", "/", "~"))
+        if not looks_like_hub_id:
+            _check_model_folder(path)
+        try:
+            model = GeoLocator.from_pretrained(str(path if not looks_like_hub_id else path_or_id))
+        except ModelLoadError:
+            raise
+        except Exception as exc:
+            hint = (" (no internet here: a Hugging Face id loads only if it is already in the local cache)"
+                    if looks_like_hub_id else "")
+            raise ModelLoadError(f"could not load the geoloc model {str(path_or_id)!r}{hint}: "
+                                 f"{type(exc).__name__}: {str(exc)[:300]}. {HOW_TO_GET_A_MODEL}") from None
+        processor = load_image_processor(path if not looks_like_hub_id else "", model.config.vision_config,
+                                         model.config.backbone_name_or_path)
+        return cls(model, processor, device=device, batch_size=batch_size, name=str(path_or_id))
+
+    def preprocess(self, images: Sequence[Image.Image]) -> torch.Tensor:
+        return self.image_processor(images=list(images), return_tensors="pt")["pixel_values"]
+
+    @torch.inference_mode()
+    def predict(self, images: Sequence[Image.Image | str | os.PathLike]) -> list[Prediction]:
+        """Predictions in input order. Paths are read and oriented; PIL images are used as given
+        (callers that decode themselves apply EXIF orientation, as ``imaging.load_rgb`` does)."""
+        pil = [load_rgb(Path(i).read_bytes()) if isinstance(i, (str, os.PathLike)) else i.convert("RGB")
+               for i in images]
+        results: list[Prediction] = []
+        for start in range(0, len(pil), self.batch_size):
+            pixels = self.preprocess(pil[start:start + self.batch_size]).to(self.device)
+            pixels = pixels.to(next(self.model.backbone.parameters()).dtype)
+            output = self.model(pixel_values=pixels)
+            results.extend(self._to_predictions(output))
+        return results
+
+    def _to_predictions(self, output) -> list[Prediction]:
+        radii = self.model.region_radii_km(output)
+        lat, lon = output.lat.float().cpu().tolist(), output.lon.float().cpu().tolist()
+        predictions = []
+        for i in range(len(lat)):
+            candidates = []
+            if output.components.shape[1] > 1:
+                c_lat, c_lon = unit_to_latlon(output.components[i].float())
+                weights = output.weights[i].float()
+                for k in torch.argsort(weights, descending=True).tolist():
+                    candidates.append(Candidate(float(c_lat[k]), float(c_lon[k]), float(weights[k])))
+            predictions.append(Prediction(
+                lat=lat[i], lon=lon[i],
+                radius50_km=float(radii[0][i]) if radii else None,
+                radius90_km=float(radii[1][i]) if radii else None,
+                candidates=candidates,
+            ))
+        return predictions
+
+
+def load_predictor(path_or_id: str | os.PathLike, batch_size: int = 16) -> Predictor:
+    """Load a trained geoloc model for the scan CLI and the app; raises ModelLoadError with advice."""
+    return Predictor.from_pretrained(path_or_id, batch_size=batch_size)

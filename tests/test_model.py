@@ -1,0 +1,124 @@
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+import torch
+
+from geoloc_core.configuration_geolocator import GeoLocatorConfig
+from geoloc_core.modeling_geolocator import GeoLocator
+from geoloc_core.spherical import (latlon_to_unit, mixture_radius_km, unit_to_latlon, vmf_log_density,
+                                   vmf_radius_km)
+from geoloc_core.geo import EARTH_RADIUS_KM
+from tests.tiny_models import build_tiny_model
+
+LABELS = torch.tensor([[48.85, 2.35], [-33.9, 151.2], [89.9, 0.0], [0.0, -179.99]])
+
+
+@pytest.mark.parametrize("mode", ["sphere", "latlon"])
+@pytest.mark.parametrize("components,uncertainty", [(1, True), (1, False), (3, True)])
+def test_shapes_ranges_and_loss(tiny_backbone_dir, mode, components, uncertainty):
+    model = build_tiny_model(tiny_backbone_dir, output_mode=mode, num_components=components,
+                             uncertainty=uncertainty).eval()
+    out = model(pixel_values=torch.randn(4, 3, 32, 32), labels=LABELS)
+    assert out.lat.shape == out.lon.shape == (4,) and out.components.shape == (4, components, 3)
+    assert torch.all(out.lat.abs() <= 90) and torch.all(out.lon >= -180) and torch.all(out.lon < 180)
+    assert torch.allclose(out.unit.norm(dim=-1), torch.ones(4), atol=1e-5)
+    assert torch.allclose(out.weights.sum(-1), torch.ones(4), atol=1e-5)
+    assert torch.isfinite(out.loss) and out.distance_km.shape == (4,)
+    assert (out.kappa is not None) == uncertainty
+    features = model.extract_features(torch.randn(2, 3, 32, 32))
+    assert features.shape == (2, 17, 32)  # all tokens: 16 patches + CLS
+
+
+def test_cached_features_give_the_same_output_as_pixels(tiny_backbone_dir):
+    model = build_tiny_model(tiny_backbone_dir).eval()
+    pixels = torch.randn(3, 3, 32, 32)
+    assert torch.allclose(model(pixel_values=pixels).unit, model(features=model.extract_features(pixels)).unit)
+    pooled = build_tiny_model(tiny_backbone_dir, feature_source="pooled").eval()
+    assert pooled.extract_features(pixels).shape == (3, 32)
+    assert pooled(features=pooled.extract_features(pixels)).lat.shape == (3,)
+
+
+def test_sphere_conversion_near_poles_and_antimeridian():
+    vectors = torch.tensor([[-1.0, -1e-9, 0.0], [-1.0, 1e-9, 0.0], [0.0, 0.0, 1.0], [1e-7, 0, -1.0]])
+    lat, lon = unit_to_latlon(vectors)
+    assert lon[0] == pytest.approx(-180.0) and lon[1] == pytest.approx(-180.0, abs=1e-6)
+    assert torch.all(lon >= -180) and torch.all(lon < 180)
+    assert lat[2] == pytest.approx(90.0) and lat[3] == pytest.approx(-90.0, abs=1e-4)
+    back = unit_to_latlon(latlon_to_unit(torch.tensor([12.5, -45.0]), torch.tensor([179.999, -179.999])))
+    assert torch.allclose(back[1], torch.tensor([179.999, -179.999]), atol=1e-3)
+
+
+@pytest.mark.parametrize("include_backbone", [True, False])
+def test_save_load_round_trip_is_identical(tiny_backbone_dir, tmp_path, include_backbone):
+    model = build_tiny_model(tiny_backbone_dir, num_components=2, seed=3).eval()
+    model.config.trained_on = {"dataset": "unit-test"}
+    model.save_pretrained(tmp_path, include_backbone=include_backbone)
+    saved = json.loads((tmp_path / "config.json").read_text())
+    assert saved["model_type"] == "geolocator" and saved["backbone_bundled"] is include_backbone
+    assert saved["trained_on"] == {"dataset": "unit-test"}
+    loaded = GeoLocator.from_pretrained(tmp_path).eval()
+    pixels = torch.randn(2, 3, 32, 32)
+    a, b = model(pixel_values=pixels), loaded(pixel_values=pixels)
+    assert torch.equal(a.unit, b.unit) and torch.equal(a.kappa, b.kappa)
+    assert all(not p.requires_grad for p in loaded.backbone.parameters())
+
+
+def test_backbone_is_frozen_and_unchanged_by_a_training_step(tiny_backbone_dir, tmp_path):
+    build_tiny_model(tiny_backbone_dir).save_pretrained(tmp_path)
+    model = GeoLocator.from_pretrained(tmp_path)  # freezing must survive from_pretrained
+    model.train()
+    assert not model.backbone.training and model.location_head.training
+    backbone_before = {k: v.clone() for k, v in model.backbone.state_dict().items()}
+    head_before = model.regression_head.location.weight.clone()
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    assert trainable and all(not p.requires_grad for p in model.backbone.parameters())
+    optimizer = torch.optim.AdamW(trainable, lr=1e-2)
+    model(pixel_values=torch.randn(4, 3, 32, 32), labels=LABELS).loss.backward()
+    optimizer.step()
+    assert all(torch.equal(v, model.backbone.state_dict()[k]) for k, v in backbone_before.items())
+    assert not torch.equal(head_before, model.regression_head.location.weight)
+
+
+def test_config_validation():
+    with pytest.raises(Exception, match="needs uncertainty"):
+        GeoLocatorConfig(num_components=3, uncertainty=False)
+    with pytest.raises(Exception, match="multiple of"):
+        GeoLocatorConfig(head_width=30, num_attention_heads=4)
+    assert GeoLocatorConfig().num_head_layers == 2 and GeoLocatorConfig().output_mode == "sphere"
+
+
+def test_vmf_density_integrates_to_one_and_radii_are_exact():
+    # midpoint rule over the sphere in (theta from mu, phi)
+    for kappa in (0.5, 20.0, 500.0):
+        theta = (torch.arange(200000, dtype=torch.float64) + 0.5) * (math.pi / 200000)
+        mu = torch.tensor([0.0, 0.0, 1.0], dtype=torch.float64)
+        x = torch.stack([torch.sin(theta), torch.zeros_like(theta), torch.cos(theta)], -1)
+        density = vmf_log_density(x, mu, torch.tensor(kappa, dtype=torch.float64)).exp()
+        integral = (density * 2 * math.pi * torch.sin(theta)).sum() * (math.pi / 200000)
+        assert integral.item() == pytest.approx(1.0, rel=1e-4)
+        for p in (0.5, 0.9):
+            radius = vmf_radius_km(torch.tensor([kappa]), p).item() / EARTH_RADIUS_KM
+            inside = (density * 2 * math.pi * torch.sin(theta))[theta <= radius].sum() * (math.pi / 200000)
+            assert inside.item() == pytest.approx(p, abs=2e-3)
+
+
+def test_mixture_radius_matches_closed_form_for_one_component():
+    mu = torch.tensor([[[0.0, 0.0, 1.0]]])
+    kappa = torch.tensor([[300.0]])
+    generator = torch.Generator().manual_seed(0)
+    sampled = mixture_radius_km(mu, kappa, torch.ones(1, 1), mu[:, 0], 0.9, samples=20000, generator=generator)
+    assert sampled.item() == pytest.approx(vmf_radius_km(kappa[:, 0], 0.9).item(), rel=0.03)
+
+
+def test_uncertainty_radii_positive_and_ordered(tiny_backbone_dir):
+    for components in (1, 3):
+        model = build_tiny_model(tiny_backbone_dir, num_components=components).eval()
+        out = model(pixel_values=torch.randn(5, 3, 32, 32))
+        r50, r90 = model.region_radii_km(out)
+        assert torch.all(r50 > 0) and torch.all(r90 > r50)
+        model.config.kappa_scale = 4.0  # sharper after calibration: smaller regions
+        r50_sharp, _ = model.region_radii_km(model(pixel_values=torch.randn(5, 3, 32, 32)))
+        assert r50_sharp.shape == (5,)
