@@ -1,0 +1,88 @@
+"""Geolocation metrics in the form of the thesis and its peers.
+
+Table: share of images whose predicted point lies within 1 / 25 / 200 / 750 / 2500 km
+(street / city / region / country / continent) of the truth, plus median and mean error,
+GeoScore (mean of 5000 * exp(-d / 1492.7), as in OSV-5M) and, for models with uncertainty,
+the coverage of the 90 % region (share of true points inside the predicted 90 % circle).
+
+Distance conventions differ between peers, so one is fixed and stated in every output:
+* ``geodesic`` (default, GeoCLIP's): WGS-84 geodesic distance, a threshold counts d <= t;
+* ``haversine`` (OSV-5M's): great circle on a sphere of R = 6371 km, a threshold counts d < t.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+from geopy.distance import geodesic
+
+THRESHOLDS_KM = (("street", 1.0), ("city", 25.0), ("region", 200.0), ("country", 750.0), ("continent", 2500.0))
+GEOSCORE_SCALE_KM = 1492.7
+OSV5M_RADIUS_KM = 6371.0
+CONVENTIONS = {
+    "geodesic": "WGS-84 geodesic distance (geopy), within threshold means d <= t (GeoCLIP's convention)",
+    "haversine": "haversine great-circle distance, R = 6371 km, within threshold means d < t (OSV-5M's convention)",
+}
+# Published numbers, % within 1 / 25 / 200 / 750 / 2500 km, for side-by-side tables.
+REFERENCE_RESULTS = {
+    "im2gps3k": {"thesis (regression)": (0.0, 3.44, 32.43, 68.03, 84.95),
+                 "GeoCLIP": (14.11, 34.47, 50.65, 69.67, 83.82)},
+    "im2gps": {"thesis (regression)": (0.0, 6.33, 37.97, 75.11, 93.67)},
+    "gws15k": {"thesis (regression)": (0.0, 0.59, 13.49, 46.14, 81.87)},
+}
+
+
+def distances_km(true_lat, true_lon, pred_lat, pred_lon, convention: str = "geodesic") -> np.ndarray:
+    true_lat, true_lon = np.asarray(true_lat, float), np.asarray(true_lon, float)
+    pred_lat, pred_lon = np.asarray(pred_lat, float), np.asarray(pred_lon, float)
+    if convention == "geodesic":
+        return np.array([geodesic((a, b), (c, d)).km for a, b, c, d in zip(true_lat, true_lon, pred_lat, pred_lon)])
+    if convention == "haversine":
+        p1, p2 = np.radians(true_lat), np.radians(pred_lat)
+        dl = np.radians(pred_lon - true_lon)
+        a = np.sin((p2 - p1) / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dl / 2) ** 2
+        return 2 * OSV5M_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0, 1)))
+    raise ValueError(f"unknown convention {convention!r}; choose {', '.join(CONVENTIONS)}")
+
+
+@dataclass
+class GeoMetrics:
+    n: int
+    convention: str
+    within_pct: dict[str, float]
+    median_km: float
+    mean_km: float
+    geoscore: float
+    coverage90_pct: float | None = None
+    extra: dict = field(default_factory=dict)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self) | {"convention_text": CONVENTIONS[self.convention]}, indent=2)
+
+    def to_markdown(self, name: str = "geoloc", dataset: str | None = None) -> str:
+        header = "| model | " + " | ".join(f"{n} {t:g} km" for n, t in THRESHOLDS_KM) + \
+            " | median km | mean km | GeoScore | 90 % coverage |"
+        rule = "|---" * (len(THRESHOLDS_KM) + 5) + "|"
+        coverage = "n/a" if self.coverage90_pct is None else f"{self.coverage90_pct:.2f} %"
+        ours = f"| {name} | " + " | ".join(f"{self.within_pct[n]:.2f}" for n, _ in THRESHOLDS_KM) + \
+            f" | {self.median_km:,.1f} | {self.mean_km:,.1f} | {self.geoscore:,.0f} | {coverage} |"
+        rows = [header, rule, ours]
+        for peer, values in REFERENCE_RESULTS.get((dataset or "").lower(), {}).items():
+            rows.append(f"| {peer} (published) | " + " | ".join(f"{v:.2f}" for v in values) + " | | | | |")
+        return "\n".join(rows) + f"\n\n{self.n:,} images; % within each distance. Distance: {CONVENTIONS[self.convention]}."
+
+
+def compute_metrics(true_lat, true_lon, pred_lat, pred_lon, radius90_km=None, convention: str = "geodesic") -> GeoMetrics:
+    d = distances_km(true_lat, true_lon, pred_lat, pred_lon, convention)
+    if d.size == 0:
+        raise ValueError("no predictions to evaluate")
+    inclusive = convention == "geodesic"
+    within = {name: float(100.0 * np.mean(d <= t if inclusive else d < t)) for name, t in THRESHOLDS_KM}
+    coverage = None
+    if radius90_km is not None:
+        radius = np.asarray(radius90_km, float)
+        coverage = float(100.0 * np.mean(d <= radius))
+    return GeoMetrics(n=int(d.size), convention=convention, within_pct=within, median_km=float(np.median(d)),
+                      mean_km=float(np.mean(d)), geoscore=float(np.mean(5000.0 * np.exp(-d / GEOSCORE_SCALE_KM))),
+                      coverage90_pct=coverage)
