@@ -25,7 +25,7 @@ from .geocoding import Place, ReverseGeocoder
 from .imaging import ImageDecodeError, load_rgb
 from .isolation import IsolatedCallError, IsolatedWorker
 from .prediction import LocationPredictor, Prediction
-from .verification import PREDICTION_FAILED, verify
+from .verification import PREDICTION_FAILED, VerdictThresholds, verify
 
 MAX_FILE_BYTES = 512 * 1024**2
 IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".jpe", ".png", ".webp", ".tif", ".tiff", ".heic", ".heif", ".avif",
@@ -88,6 +88,7 @@ class Finding:
     model: str = ""
     analysed_at_utc: str = ""
     geoloc_version: str = __version__
+    note: str = ""  # the analyst's note, from the case log
 
     @classmethod
     def columns(cls) -> list[str]:
@@ -107,8 +108,11 @@ class FileSource:
     name: str
     path: Path | None = None
     data: bytes | None = None
+    error: str | None = None  # a problem found before reading (e.g. a refused zip entry)
 
     def read(self) -> bytes:
+        if self.error is not None:
+            raise ValueError(self.error)
         if self.data is not None:
             return self.data
         assert self.path is not None
@@ -153,6 +157,7 @@ class Analyzer:
     predictor: LocationPredictor | None = None
     batch_size: int = 16
     worker: IsolatedWorker = field(default_factory=IsolatedWorker)
+    thresholds: VerdictThresholds = field(default_factory=VerdictThresholds)
 
     def analyze(self, source: FileSource) -> Finding:
         return next(iter(self.analyze_stream([source])))
@@ -232,7 +237,8 @@ class Analyzer:
             if prediction is not None:
                 _fill_prediction(f, prediction, pred_place)
             exif_point = (f.exif_lat, f.exif_lon) if f.exif_lat is not None else None
-            result = verify(exif_point, prediction, exif_place, pred_place, model_available=self.predictor is not None)
+            result = verify(exif_point, prediction, exif_place, pred_place, model_available=self.predictor is not None,
+                            thresholds=self.thresholds)
             if f.status == "error" and prediction is None and self.predictor is not None:
                 result.verdict, result.reason = PREDICTION_FAILED, "the file could not be analysed as an image"
             f.distance_km, f.band, f.verdict, f.verdict_reason = result.distance_km, result.band, result.verdict, result.reason
@@ -249,6 +255,8 @@ def _describe_read_error(exc: Exception) -> str:
         return "unreadable path: permission denied"
     if isinstance(exc, IsADirectoryError):
         return "unreadable path: is a directory"
+    if isinstance(exc, ValueError):
+        return str(exc)
     return f"unreadable file: {exc}"
 
 

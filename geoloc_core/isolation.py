@@ -6,12 +6,19 @@ neither interrupted nor memory-capped, a process can be killed. One long-lived
 worker is reused, so the per-file cost is one pipe round trip, not a process
 start. On a timeout or crash the worker is killed and a fresh one starts lazily;
 only the file that caused it is reported, the batch goes on.
+
+The worker is a plain ``python -m geoloc_core.isolation`` child talking over two
+pipes (not ``multiprocessing.Process``), because spawn-style multiprocessing
+re-imports the parent's main script, which under Streamlit is the app itself.
 """
 from __future__ import annotations
 
-import multiprocessing as mp
+import os
+import subprocess
+import sys
 import threading
 from dataclasses import dataclass
+from multiprocessing.connection import Connection
 from typing import Any, Callable
 
 DEFAULT_TIMEOUT_S = 20.0
@@ -29,7 +36,7 @@ class _Result:
     error: str = ""
 
 
-def _worker_main(conn, memory_limit: int | None) -> None:  # runs in the child
+def _serve(incoming: Connection, outgoing: Connection, memory_limit: int) -> None:  # runs in the child
     if memory_limit:
         try:
             import resource
@@ -39,18 +46,18 @@ def _worker_main(conn, memory_limit: int | None) -> None:  # runs in the child
             pass
     while True:
         try:
-            message = conn.recv()
+            message = incoming.recv()
         except (EOFError, OSError):
             return
         if message is None:
             return
         fn, args = message
         try:
-            conn.send(_Result(True, fn(*args)))
+            outgoing.send(_Result(True, fn(*args)))
         except MemoryError:
-            conn.send(_Result(False, error="ran out of memory while parsing (hostile or huge metadata?)"))
+            outgoing.send(_Result(False, error="ran out of memory while parsing (hostile or huge metadata?)"))
         except Exception as exc:  # report, keep serving
-            conn.send(_Result(False, error=f"{type(exc).__name__}: {str(exc)[:200]}"))
+            outgoing.send(_Result(False, error=f"{type(exc).__name__}: {str(exc)[:200]}"))
 
 
 class IsolatedWorker:
@@ -58,39 +65,47 @@ class IsolatedWorker:
 
     def __init__(self, timeout_s: float = DEFAULT_TIMEOUT_S, memory_limit: int | None = WORKER_MEMORY_LIMIT_BYTES):
         self.timeout_s = timeout_s
-        self.memory_limit = memory_limit
-        self._context = mp.get_context("spawn")  # no fork: the parent may hold torch/Streamlit threads
+        self.memory_limit = memory_limit or 0
         self._lock = threading.Lock()
-        self._process = None
-        self._conn = None
+        self._process: subprocess.Popen | None = None
+        self._to_child: Connection | None = None
+        self._from_child: Connection | None = None
 
     def _start(self) -> None:
-        parent, child = self._context.Pipe()
-        self._process = self._context.Process(target=_worker_main, args=(child, self.memory_limit), daemon=True)
-        self._process.start()
-        child.close()
-        self._conn = parent
+        child_read, parent_write = os.pipe()
+        parent_read, child_write = os.pipe()
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [_project_root(), os.environ.get("PYTHONPATH")]))}
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "geoloc_core.isolation", str(child_read), str(child_write), str(self.memory_limit)],
+            pass_fds=(child_read, child_write), stdin=subprocess.DEVNULL, env=env)
+        os.close(child_read)
+        os.close(child_write)
+        self._to_child = Connection(parent_write, readable=False)
+        self._from_child = Connection(parent_read, writable=False)
 
     def _kill(self) -> None:
         if self._process is not None:
             self._process.kill()
-            self._process.join(timeout=5)
-        if self._conn is not None:
-            self._conn.close()
-        self._process = self._conn = None
+            self._process.wait(timeout=10)
+        for connection in (self._to_child, self._from_child):
+            if connection is not None:
+                connection.close()
+        self._process = self._to_child = self._from_child = None
 
     def call(self, fn: Callable[..., Any], *args: Any, timeout_s: float | None = None) -> Any:
         """Run ``fn(*args)`` in the worker; raise IsolatedCallError on timeout, crash or error."""
         deadline = self.timeout_s if timeout_s is None else timeout_s
         with self._lock:
-            if self._process is None or not self._process.is_alive():
+            if self._process is None or self._process.poll() is not None:
+                if self._process is not None:
+                    self._kill()
                 self._start()
             try:
-                self._conn.send((fn, args))
-                if not self._conn.poll(deadline):
+                self._to_child.send((fn, args))
+                if not self._from_child.poll(deadline):
                     self._kill()
                     raise IsolatedCallError(f"gave up after {deadline:g} s (the parser hung on this file)")
-                result: _Result = self._conn.recv()
+                result: _Result = self._from_child.recv()
             except (EOFError, OSError, BrokenPipeError) as exc:
                 self._kill()
                 raise IsolatedCallError(f"the parser process died on this file ({type(exc).__name__})") from None
@@ -100,9 +115,9 @@ class IsolatedWorker:
 
     def close(self) -> None:
         with self._lock:
-            if self._conn is not None:
+            if self._to_child is not None:
                 try:
-                    self._conn.send(None)
+                    self._to_child.send(None)
                 except (OSError, BrokenPipeError):
                     pass
             self._kill()
@@ -112,3 +127,23 @@ class IsolatedWorker:
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
+
+    def __del__(self) -> None:  # best effort: never leave a child behind
+        try:
+            if self._process is not None:
+                self._process.kill()
+        except Exception:
+            pass
+
+
+def _project_root() -> str:
+    return os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+if __name__ == "__main__":
+    # Import ourselves by name so pickled results refer to geoloc_core.isolation, not __main__.
+    from geoloc_core.isolation import _serve as serve
+
+    read_fd, write_fd, limit = (int(a) for a in sys.argv[1:4])
+    sys.stdout = sys.stderr  # the pipes are the only channel back
+    serve(Connection(read_fd, writable=False), Connection(write_fd, readable=False), limit)

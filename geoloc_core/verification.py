@@ -46,6 +46,16 @@ PREDICTION_FAILED = "cannot verify: prediction failed"
 VERDICTS = (CONSISTENT, PLAUSIBLE, UNLIKELY, CONTRADICTS, NO_GPS, NO_MODEL, PREDICTION_FAILED)
 
 
+@dataclass(frozen=True)
+class VerdictThresholds:
+    """The adjustable part of the rules above (the app's settings change these)."""
+
+    unlikely_factor: float = UNLIKELY_FACTOR
+    fallback_consistent_km: float = FALLBACK_CONSISTENT_KM
+    fallback_plausible_km: float = FALLBACK_PLAUSIBLE_KM
+    fallback_unlikely_km: float = FALLBACK_UNLIKELY_KM
+
+
 @dataclass
 class Verification:
     distance_km: float | None
@@ -74,6 +84,7 @@ def verify(
     exif_place: Place | None = None,
     predicted_place: Place | None = None,
     model_available: bool = True,
+    thresholds: VerdictThresholds = VerdictThresholds(),
 ) -> Verification:
     """Compare EXIF GPS with a prediction and explain the verdict in one sentence."""
     if prediction is None:
@@ -90,12 +101,13 @@ def verify(
     continent_match = _match(exif_place and exif_place.continent, predicted_place and predicted_place.continent)
     if prediction.radius50_km is not None and prediction.radius90_km is not None:
         r50, r90 = prediction.radius50_km, prediction.radius90_km
-        limits = (r50, r90, UNLIKELY_FACTOR * r90)
+        factor = thresholds.unlikely_factor
+        limits = (r50, r90, factor * r90)
         scale = (f"the model's 50 % region ({r50:,.0f} km)", f"its 90 % region ({r90:,.0f} km)",
-                 f"twice its 90 % radius ({UNLIKELY_FACTOR * r90:,.0f} km)")
+                 f"{factor:g}x its 90 % radius ({factor * r90:,.0f} km)")
     else:
-        limits = (FALLBACK_CONSISTENT_KM, FALLBACK_PLAUSIBLE_KM, FALLBACK_UNLIKELY_KM)
-        scale = ("the city band (25 km)", "the country band (750 km)", "the continent band (2,500 km)")
+        limits = (thresholds.fallback_consistent_km, thresholds.fallback_plausible_km, thresholds.fallback_unlikely_km)
+        scale = tuple(f"{km:,.0f} km" for km in limits)
     where = f"EXIF GPS lies {distance:,.1f} km from the predicted location ({band} band)"
     if distance <= limits[0]:
         verdict, why = CONSISTENT, f"within {scale[0]}"

@@ -1,0 +1,14 @@
+"""What a user chose for an analysis run, and the ``Analyzer`` it implies."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .verification import VerdictThresholds
+
+
+@dataclass(frozen=True)
+class AnalysisSettings:
+    model_path: str = ""  # empty: no model, no prediction
+    online_geocoder: bool = False  # opt-in: sends coordinates to OSM Nominatim
+    online_tiles: bool = False  # opt-in: the browser loads OSM tiles
+    thresholds: VerdictThresholds = field(default_factory=VerdictThresholds)

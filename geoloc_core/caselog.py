@@ -1,0 +1,188 @@
+"""The case log: every finding saved as it is made, in an embedded SQLite database.
+
+Why SQLite in WAL mode with one transaction per finding: an analyst's findings are
+evidence, and a refresh, a crash or a killed process must lose nothing that was already
+shown. Schema versions are migrated in order, so an older case log opens in a newer
+geoloc. Findings are stored whole (JSON of the ``Finding`` record) next to the columns we
+search and sort by.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+from contextlib import contextmanager
+from dataclasses import dataclass, fields
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Iterator
+
+from .findings import Finding
+
+DATA_DIR_ENV = "GEOLOC_DATA_DIR"
+SCHEMA_VERSION = 2
+MIGRATIONS: dict[int, list[str]] = {
+    1: [
+        "CREATE TABLE cases (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, created_at TEXT NOT NULL)",
+        "CREATE TABLE findings (id INTEGER PRIMARY KEY, case_id INTEGER NOT NULL REFERENCES cases(id) "
+        "ON DELETE CASCADE, sha256 TEXT NOT NULL, file TEXT NOT NULL, verdict TEXT, data TEXT NOT NULL, "
+        "created_at TEXT NOT NULL)",
+        "CREATE INDEX findings_case_sha ON findings(case_id, sha256)",
+    ],
+    2: ["ALTER TABLE findings ADD COLUMN note TEXT NOT NULL DEFAULT ''"],
+}
+
+
+def default_data_dir() -> Path:
+    """``$GEOLOC_DATA_DIR``, else the per-user data folder (XDG on Linux)."""
+    if os.environ.get(DATA_DIR_ENV):
+        return Path(os.environ[DATA_DIR_ENV]).expanduser()
+    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(base) / "geoloc"
+
+
+@dataclass
+class StoredFinding:
+    id: int
+    case_id: int
+    note: str
+    created_at: str
+    finding: Finding
+
+
+def _finding_from_json(text: str) -> Finding:
+    data = json.loads(text)
+    known = {f.name for f in fields(Finding)}
+    return Finding(**{k: v for k, v in data.items() if k in known})  # tolerate fields added/removed later
+
+
+class CaseLog:
+    """Thread-safe access to one case-log database file."""
+
+    def __init__(self, path: str | Path | None = None):
+        self.path = Path(path) if path else default_data_dir() / "caselog.sqlite3"
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        with self._connect() as connection:
+            connection.execute("PRAGMA journal_mode=WAL")
+            self._migrate(connection)
+
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        connection = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        connection.execute("PRAGMA foreign_keys=ON")
+        connection.execute("PRAGMA synchronous=NORMAL")
+        try:
+            yield connection
+        finally:
+            connection.close()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._lock, self._connect() as connection:
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                yield connection
+                connection.execute("COMMIT")
+            except BaseException:
+                connection.execute("ROLLBACK")
+                raise
+
+    def _migrate(self, connection: sqlite3.Connection) -> None:
+        version = connection.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise RuntimeError(f"{self.path} was written by a newer geoloc (schema {version} > {SCHEMA_VERSION})")
+        for target in range(version + 1, SCHEMA_VERSION + 1):
+            connection.execute("BEGIN IMMEDIATE")
+            for statement in MIGRATIONS[target]:
+                connection.execute(statement)
+            connection.execute(f"PRAGMA user_version={target}")
+            connection.execute("COMMIT")
+
+    @property
+    def schema_version(self) -> int:
+        with self._connect() as connection:
+            return connection.execute("PRAGMA user_version").fetchone()[0]
+
+    # ----- cases ---------------------------------------------------------------------------
+    def ensure_case(self, name: str) -> int:
+        name = name.strip() or "Untitled case"
+        with self._transaction() as connection:
+            row = connection.execute("SELECT id FROM cases WHERE name = ?", (name,)).fetchone()
+            if row:
+                return row[0]
+            return connection.execute("INSERT INTO cases (name, created_at) VALUES (?, ?)",
+                                      (name, _now())).lastrowid
+
+    def cases(self) -> list[tuple[int, str, int]]:
+        """(id, name, number of findings), newest first."""
+        with self._connect() as connection:
+            return connection.execute(
+                "SELECT c.id, c.name, COUNT(f.id) FROM cases c LEFT JOIN findings f ON f.case_id = c.id "
+                "GROUP BY c.id ORDER BY c.id DESC").fetchall()
+
+    def delete_case(self, case_id: int) -> None:
+        with self._transaction() as connection:
+            connection.execute("DELETE FROM cases WHERE id = ?", (case_id,))
+
+    # ----- findings ------------------------------------------------------------------------
+    def add(self, case_id: int, finding: Finding) -> int:
+        """Save one finding in its own transaction (durable once this returns)."""
+        with self._transaction() as connection:
+            return connection.execute(
+                "INSERT INTO findings (case_id, sha256, file, verdict, data, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                (case_id, finding.sha256, finding.file, finding.verdict, json.dumps(finding.to_dict()), _now()),
+            ).lastrowid
+
+    def known_hashes(self, case_id: int) -> set[str]:
+        with self._connect() as connection:
+            return {r[0] for r in connection.execute("SELECT sha256 FROM findings WHERE case_id = ? AND sha256 != ''",
+                                                     (case_id,))}
+
+    def findings(self, case_id: int, search: str = "") -> list[StoredFinding]:
+        query = "SELECT id, case_id, note, created_at, data FROM findings WHERE case_id = ?"
+        params: list = [case_id]
+        if search.strip():
+            query += " AND (file LIKE ? OR note LIKE ? OR verdict LIKE ? OR data LIKE ?)"
+            like = f"%{search.strip()}%"
+            params += [like, like, like, like]
+        with self._connect() as connection:
+            rows = connection.execute(query + " ORDER BY id", params).fetchall()
+        stored = [StoredFinding(r[0], r[1], r[2], r[3], _finding_from_json(r[4])) for r in rows]
+        for item in stored:
+            item.finding.note = item.note
+        return stored
+
+    def set_note(self, finding_id: int, note: str) -> None:
+        with self._transaction() as connection:
+            connection.execute("UPDATE findings SET note = ? WHERE id = ?", (note, finding_id))
+
+    def delete(self, finding_ids: list[int]) -> None:
+        with self._transaction() as connection:
+            connection.executemany("DELETE FROM findings WHERE id = ?", [(i,) for i in finding_ids])
+
+    def integrity_check(self) -> str:
+        with self._connect() as connection:
+            return connection.execute("PRAGMA integrity_check").fetchone()[0]
+
+
+class EvidenceStore:
+    """Optional copies of original files, content-addressed by SHA-256 (``ab/abcdef...``),
+    so the bytes behind a finding can be produced later and re-hashed."""
+
+    def __init__(self, folder: str | Path | None = None):
+        self.folder = Path(folder) if folder else default_data_dir() / "evidence"
+
+    def put(self, sha256: str, data: bytes) -> Path:
+        target = self.folder / sha256[:2] / sha256
+        if not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            temporary = target.with_suffix(".tmp")
+            temporary.write_bytes(data)
+            os.replace(temporary, target)
+        return target
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")

@@ -1,0 +1,57 @@
+"""Heavy objects, loaded once per process and shared by every browser session (st.cache_resource)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from geoloc_core.caselog import CaseLog, EvidenceStore, default_data_dir
+from geoloc_core.geocoding import NominatimGeocoder, OfflineGeocoder
+from geoloc_core.inference import Predictor, load_predictor
+from geoloc_core.isolation import IsolatedWorker
+from geoloc_core.maps import vendor_leaflet_assets
+
+APP_DIR = Path(__file__).resolve().parents[1]
+STATIC_VENDOR_DIR = APP_DIR / "static" / "vendor"
+STATIC_VENDOR_URL = "/app/static/vendor/"
+
+
+@st.cache_resource(show_spinner=False)
+def offline_map_assets() -> int:
+    return len(vendor_leaflet_assets(STATIC_VENDOR_DIR))
+
+
+@st.cache_resource(show_spinner="Loading offline country outlines and places...")
+def offline_geocoder() -> OfflineGeocoder:
+    return OfflineGeocoder()
+
+
+@st.cache_resource(show_spinner=False)
+def online_geocoder() -> NominatimGeocoder:
+    return NominatimGeocoder(fallback=offline_geocoder())
+
+
+@st.cache_resource(show_spinner=False)
+def parser_worker() -> IsolatedWorker:
+    """One isolated parser process shared by all sessions (calls are serialised; ~1 ms per file)."""
+    return IsolatedWorker()
+
+
+@st.cache_resource(show_spinner="Loading the geolocation model...")
+def predictor(model_path: str) -> Predictor:
+    """Raises ModelLoadError (not cached) when the folder is not a usable model."""
+    return load_predictor(model_path)
+
+
+@st.cache_resource(show_spinner=False)
+def case_log(path: str) -> CaseLog:
+    return CaseLog(path)
+
+
+@st.cache_resource(show_spinner=False)
+def evidence_store(folder: str) -> EvidenceStore:
+    return EvidenceStore(folder)
+
+
+def default_case_log_path() -> str:
+    return str(default_data_dir() / "caselog.sqlite3")
