@@ -1,0 +1,114 @@
+"""Page logic through Streamlit's AppTest (no browser): no model, a tiny model, bad files, batch, case log."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import piexif
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from geoloc_core.caselog import CaseLog
+from tests.imagegen import gps_exif, image_bytes
+
+PARIS_JPEG = image_bytes(size=(320, 240), exif=gps_exif(48.8584, 2.2945, **{
+    "0th": {piexif.ImageIFD.Make: b"Apple", piexif.ImageIFD.Software: b"[click](javascript:alert(1))"}}))
+TIMEOUT = 120
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+
+
+@pytest.fixture
+def data_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("GEOLOC_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("GEOLOC_MODEL", raising=False)
+    return tmp_path / "data"
+
+
+def _texts(at: AppTest) -> str:
+    parts = [m.value for m in at.markdown] + [e.value for e in at.error] + [w.value for w in at.warning] + \
+        [s.value for s in at.success] + [i.value for i in at.info] + [t.value for t in at.text]
+    parts += [str(m.value) + " " + str(m.label) for m in at.metric]
+    return "\n".join(str(p) for p in parts)
+
+
+def test_verify_without_model_reads_exif_and_says_no_model(data_dir):
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    assert not at.exception
+    at.file_uploader(key="verify_upload").upload("paris.jpg", PARIS_JPEG, "image/jpeg").run()
+    assert not at.exception
+    text = _texts(at)
+    assert "cannot verify: no model" in text and "France" in text
+    assert "No location model is loaded" in text
+    tables = "\n".join(t.value.to_string() for t in at.table)
+    assert "48.858400, 2.294500" in tables and "[click](javascript:alert(1))" in tables
+    log = CaseLog(data_dir / "caselog.sqlite3")
+    (case_id, _, count), = log.cases()
+    assert count == 1 and log.findings(case_id)[0].finding.exif_country_code == "FR"
+
+
+def test_verify_bad_file_gives_a_specific_message(data_dir):
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    at.file_uploader(key="verify_upload").upload("holiday.jpg", b"%PDF-1.4\n" + bytes(100), "image/jpeg").run()
+    assert not at.exception
+    text = _texts(at)
+    assert "not a supported image: the bytes are a PDF document" in text
+    assert "Cannot show this file as an image" in text
+
+
+def test_verify_with_tiny_model_predicts_and_verifies(data_dir, tiny_model_dir):
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.session_state["model_path"] = str(tiny_model_dir)
+    at.run()
+    at.file_uploader(key="verify_upload").upload("paris.jpg", PARIS_JPEG, "image/jpeg").run()
+    assert not at.exception
+    text = _texts(at)
+    assert any(v in text for v in ("consistent", "plausible", "unlikely", "contradicts"))
+    tables = "\n".join(t.value.to_string() for t in at.table)
+    assert "90 % region radius" in tables and "Predicted lat, lon (deg)" in tables
+
+
+def test_bad_model_path_is_explained(data_dir, tmp_path):
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.session_state["model_path"] = str(tmp_path / "no-such-model")
+    at.run()
+    at.file_uploader(key="verify_upload").upload("paris.jpg", PARIS_JPEG, "image/jpeg").run()
+    assert not at.exception
+    assert "model folder not found" in _texts(at)
+
+
+def test_batch_keeps_bad_files_and_exports_csv(data_dir):
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    at.switch_page("pages/batch.py").run()
+    uploader = at.file_uploader(key="batch_files")
+    uploader.upload("paris.jpg", PARIS_JPEG, "image/jpeg")
+    uploader.upload("notes.jpg", b"just text\n" * 10, "image/jpeg")
+    uploader.upload("stripped.png", image_bytes("PNG"), "image/png")
+    at.run()
+    at.button(key="batch_run").click().run()
+    assert not at.exception
+    frame = at.dataframe[0].value
+    assert list(frame["file"]) == ["paris.jpg", "notes.jpg", "stripped.png"]
+    assert list(frame["status"]) == ["ok", "error", "ok"]
+    assert list(frame["exif_country"])[0] == "France"
+    assert "text file" in frame["message"][1]
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert labels == ["Export CSV", "Export JSON", "Export GEOJSON"]  # the browser test downloads and reads them
+    # resume: the same upload again skips what the case already holds
+    at.button(key="batch_run").click().run()
+    assert "3 skipped as already in the case" in "\n".join(str(p.proto.text) for p in at.get("progress"))
+
+
+def test_case_log_page_lists_and_searches(data_dir):
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    at.file_uploader(key="verify_upload").upload("paris.jpg", PARIS_JPEG, "image/jpeg").run()
+    at.switch_page("pages/cases.py").run()
+    assert not at.exception
+    assert list(at.dataframe[0].value["file"]) == ["paris.jpg"]
+    at.text_input(key="case_search").input("no-such-thing").run()
+    assert "No findings match the search." in _texts(at)
+
+
+def test_model_page_without_model(data_dir):
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    at.switch_page("pages/model.py").run()
+    assert not at.exception
+    assert "No model is loaded" in _texts(at) and "never shows a placeholder point" in _texts(at)

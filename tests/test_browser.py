@@ -1,0 +1,169 @@
+"""End to end in a real browser: Debian's Chromium, headless, driven by Playwright, against `streamlit run`.
+
+Screenshots land in test-artifacts/ for a human to look at. These tests never skip in CI:
+`make test` installs chromium and chromium-driver first.
+"""
+from __future__ import annotations
+
+import csv
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import piexif
+import pytest
+
+from geoloc_core.caselog import CaseLog
+from tests.imagegen import gps_exif, image_bytes
+
+pytestmark = pytest.mark.browser
+ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM = os.environ.get("GEOLOC_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+XSS_NAME = "<img src=x onerror=alert(1)>.jpg"
+XSS_SOFTWARE = b"<script>alert('exif')</script><img src=x onerror=alert(2)>"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, tiny_model_dir):
+    data = tmp_path_factory.mktemp("browser-data")
+    port = _free_port()
+    env = {**os.environ, "GEOLOC_DATA_DIR": str(data), "GEOLOC_MODEL": str(tiny_model_dir)}
+    log = open(data / "server.log", "w")
+    process = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+                                "--server.address", "127.0.0.1"], cwd=ROOT, env=env, stdout=log, stderr=log)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 90
+    while time.time() < deadline:
+        try:
+            if urllib.request.urlopen(url + "/_stcore/health", timeout=2).read() == b"ok":
+                break
+        except OSError:
+            time.sleep(0.5)
+    else:
+        process.kill()
+        pytest.fail("streamlit did not start: " + (data / "server.log").read_text()[-2000:])
+    yield {"url": url, "data": data}
+    process.terminate()
+    process.wait(timeout=30)
+    log.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield instance
+        instance.close()
+
+
+@pytest.fixture
+def page(browser, server):
+    context = browser.new_context(viewport={"width": 1400, "height": 2200}, accept_downloads=True)
+    page = context.new_page()
+    page.dialogs, page.offsite = [], []
+    page.on("dialog", lambda d: (page.dialogs.append(d.message), d.dismiss()))
+    page.on("request", lambda r: None if r.url.startswith((server["url"], "data:", "blob:", "about:"))
+            else page.offsite.append(r.url))
+    page.goto(server["url"], wait_until="networkidle")
+    yield page
+    context.close()
+
+
+def _shot(page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def _map_frame(page):
+    page.wait_for_function("() => [...document.querySelectorAll('iframe')].some(f => f.src.includes('st_folium'))",
+                           timeout=60_000)
+    for _ in range(120):
+        for frame in page.frames:
+            if "st_folium" in frame.url:
+                try:
+                    if frame.evaluate("() => typeof window.L === 'object' && typeof window.map === 'object'"):
+                        return frame
+                except Exception:
+                    pass
+        page.wait_for_timeout(500)
+    raise AssertionError("the map never rendered")
+
+
+def test_verify_one_image(page, server, tmp_path):
+    photo = tmp_path / "paris.jpg"
+    photo.write_bytes(image_bytes(size=(800, 600), exif=gps_exif(48.8584, 2.2945, altitude=35, **{
+        "0th": {piexif.ImageIFD.Make: b"Apple", piexif.ImageIFD.Model: b"iPhone 15",
+                piexif.ImageIFD.Software: XSS_SOFTWARE}})))
+    page.locator("input[type=file]").first.set_input_files(str(photo))
+    page.get_by_text("Verdict:").first.wait_for(timeout=90_000)
+    frame = _map_frame(page)
+    page.wait_for_timeout(1000)
+    _shot(page, "verify")
+    body = page.inner_text("body")
+    assert "France" in body and "Europe" in body
+    # the displayed distance and verdict are those saved in the case log (geodesic, geopy)
+    log = CaseLog(server["data"] / "caselog.sqlite3")
+    case_id = log.cases()[0][0]
+    saved = [s.finding for s in log.findings(case_id) if s.finding.file == "paris.jpg"][-1]
+    assert saved.exif_country_code == "FR" and saved.pred_lat is not None
+    assert f"{saved.distance_km:,.1f} km" in body
+    assert f"Verdict: {saved.verdict}" in body
+    assert XSS_SOFTWARE.decode() in body  # shown literally, as text
+    # the map: Leaflet loaded from this server, points and regions drawn, nothing fetched elsewhere
+    assert frame.evaluate("() => document.querySelectorAll('path.leaflet-interactive').length") > 170
+    assert page.dialogs == [] and page.offsite == []
+
+
+def test_batch_folder_and_csv_export(page, server, tmp_path):
+    folder = tmp_path / "evidence"
+    folder.mkdir()
+    (folder / "sydney.jpg").write_bytes(image_bytes(exif=gps_exif(-33.8568, 151.2153)))
+    (folder / "rio.heic").write_bytes(image_bytes("HEIF", exif=gps_exif(-22.9519, -43.2105)))
+    (folder / XSS_NAME).write_bytes(image_bytes(exif=gps_exif(40.6892, -74.0445, **{
+        "0th": {piexif.ImageIFD.Software: XSS_SOFTWARE}})))
+    (folder / "stripped.png").write_bytes(image_bytes("PNG"))
+    (folder / "report.jpg").write_bytes(b"%PDF-1.4\n" + bytes(64))
+    (folder / "empty.jpg").write_bytes(b"")
+    page.get_by_role("link", name="Batch").click()
+    page.get_by_text("A folder of images").wait_for()
+    page.locator("input[type=file][webkitdirectory]").set_input_files(str(folder))
+    page.get_by_role("button", name=re.compile(r"Analyse \d+ upload")).click()
+    page.get_by_text("Done:").wait_for(timeout=120_000)
+    frame = _map_frame(page)
+    # open every popup: escaped names must stay text, never become elements
+    frame.evaluate("() => { Object.values(window.map._layers).forEach(l => { if (l.getPopup && l.getPopup()) "
+                   "{ l.openPopup(); } }); }")
+    page.wait_for_timeout(500)
+    assert frame.evaluate("() => document.querySelectorAll('img[src=\"x\"], script:not([src])').length") == \
+        frame.evaluate("() => document.querySelectorAll('script:not([src])').length")
+    assert frame.evaluate("() => document.querySelectorAll('img[src=\"x\"]').length") == 0
+    _shot(page, "batch")
+    with page.expect_download() as download_info:
+        page.get_by_role("button", name="Export CSV").click()
+    path = download_info.value.path()
+    rows = {Path(r["file"].lstrip("'")).name: r for r in csv.DictReader(open(path, encoding="utf-8"))}
+    assert len(rows) == 6
+    assert rows["sydney.jpg"]["exif_country_code"] == "AU" and rows["sydney.jpg"]["pred_lat"] != ""
+    assert rows["rio.heic"]["file_type"] == "heic" and rows["rio.heic"]["exif_country_code"] == "BR"
+    assert rows["stripped.png"]["verdict"] == "cannot verify: no EXIF GPS"
+    assert rows["report.jpg"]["status"] == "error" and "PDF" in rows["report.jpg"]["message"]
+    assert rows["empty.jpg"]["status"] == "error"
+    xss_row = next(r for name, r in rows.items() if "onerror" in name)
+    assert xss_row["exif_country_code"] == "US" and xss_row["software"].startswith("<script>")
+    assert page.dialogs == [] and page.offsite == []
