@@ -41,7 +41,9 @@ def _free_port() -> int:
 def server(tmp_path_factory, tiny_model_dir):
     data = tmp_path_factory.mktemp("browser-data")
     port = _free_port()
-    env = {**os.environ, "GEOLOC_DATA_DIR": str(data), "GEOLOC_MODEL": str(tiny_model_dir)}
+    netguard = Path(__file__).resolve().parent / "netguard"  # records any outbound connection attempt
+    env = {**os.environ, "GEOLOC_DATA_DIR": str(data), "GEOLOC_MODEL": str(tiny_model_dir),
+           "PYTHONPATH": os.pathsep.join([str(netguard), str(ROOT)]), "GEOLOC_NETGUARD_LOG": str(data / "net.log")}
     log = open(data / "server.log", "w")
     process = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
                                 "--server.address", "127.0.0.1"], cwd=ROOT, env=env, stdout=log, stderr=log)
@@ -167,3 +169,9 @@ def test_batch_folder_and_csv_export(page, server, tmp_path):
     xss_row = next(r for name, r in rows.items() if "onerror" in name)
     assert xss_row["exif_country_code"] == "US" and xss_row["software"].startswith("<script>")
     assert page.dialogs == [] and page.offsite == []
+
+
+def test_server_made_no_outbound_connection(server):
+    """Runs after the flows above: with default settings the app process tried to reach nothing."""
+    log = server["data"] / "net.log"
+    assert not log.exists(), log.read_text()
