@@ -31,6 +31,10 @@ import exifread
 
 logging.getLogger("exifread").setLevel(logging.CRITICAL)  # we report problems ourselves
 
+RATIONAL_TYPES = (5, 10)  # TIFF RATIONAL and SRATIONAL: what the EXIF standard prescribes for these tags
+FIELD_TYPE_NAMES = {1: "BYTE", 2: "ASCII", 3: "SHORT", 4: "LONG", 5: "RATIONAL", 6: "SBYTE", 7: "UNDEFINED",
+                    8: "SSHORT", 9: "SLONG", 10: "SRATIONAL", 11: "FLOAT", 12: "DOUBLE"}
+
 NO_EXIF_MESSAGE = (
     "no EXIF metadata: typical of images re-encoded by social networks, which strip it on upload; "
     "absence proves nothing about where the photo was taken"
@@ -88,8 +92,10 @@ def _text(tag: Any) -> str | None:
 def _rationals(name: str, tag: Any, expected: int, warnings: list[str]) -> list[Fraction] | None:
     """Tag values as exact fractions, or None with a warning saying what is wrong."""
     values = tag.values
-    if isinstance(values, (str, bytes)) or not isinstance(values, list):
-        warnings.append(f"{name} has the wrong type ({tag.field_type!s}: {str(tag.printable)[:40]!r}); ignored")
+    if tag.field_type not in RATIONAL_TYPES or isinstance(values, (str, bytes)) or not isinstance(values, list):
+        shown = FIELD_TYPE_NAMES.get(tag.field_type, str(tag.field_type))
+        warnings.append(f"{name} has the wrong type ({shown} instead of RATIONAL: {str(tag.printable)[:40]!r}); "
+                        "ignored")
         return None
     if not values:
         warnings.append(f"{name} is present but empty; ignored")
