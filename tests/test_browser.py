@@ -58,7 +58,7 @@ def server(tmp_path_factory, tiny_model_dir):
     else:
         process.kill()
         pytest.fail("streamlit did not start: " + (data / "server.log").read_text()[-2000:])
-    yield {"url": url, "data": data}
+    yield {"url": url, "data": data, "pid": process.pid}
     process.terminate()
     process.wait(timeout=30)
     log.close()
@@ -169,6 +169,56 @@ def test_batch_folder_and_csv_export(page, server, tmp_path):
     xss_row = next(r for name, r in rows.items() if "onerror" in name)
     assert xss_row["exif_country_code"] == "US" and xss_row["software"].startswith("<script>")
     assert page.dialogs == [] and page.offsite == []
+
+
+def _rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+@pytest.mark.parametrize("sessions", [2, 5])
+def test_concurrent_sessions_do_not_mix(browser, server, tmp_path, sessions):
+    """N analysts run batches at once: each gets exactly its own findings, all are saved, memory stays bounded."""
+    warm = browser.new_page()  # loads the shared model and geocoder once; memory is measured after that
+    warm.goto(server["url"], wait_until="networkidle")
+    warm.get_by_text("Drop a photo").wait_for(timeout=120_000)
+    warm.close()
+    rss_before = _rss_mib(server["pid"])
+    pages, folders = [], []
+    for s in range(sessions):
+        folder = tmp_path / f"analyst{s}"
+        folder.mkdir()
+        for i in range(3):
+            (folder / f"s{sessions}_a{s}_img{i}.jpg").write_bytes(
+                image_bytes(color=(40 * s, 30 * i, 20 * sessions), exif=gps_exif(-40 + 10 * s + sessions, -100 + 20 * i)))
+        context = browser.new_context(viewport={"width": 1400, "height": 1800}, accept_downloads=True)
+        page = context.new_page()
+        page.goto(server["url"], wait_until="networkidle")
+        page.get_by_text("Drop a photo").wait_for(timeout=120_000)
+        page.get_by_role("link", name="Batch").click()
+        page.get_by_text("A folder of images").wait_for(timeout=120_000)
+        page.locator("input[type=file][webkitdirectory]").set_input_files(str(folder), timeout=120_000)
+        pages.append(page)
+        folders.append(folder)
+    for page in pages:  # start all batches before waiting for any
+        page.get_by_role("button", name=re.compile(r"Analyse \d+ upload")).click()
+    for s, page in enumerate(pages):
+        page.get_by_text("Done:").wait_for(timeout=180_000)
+        _shot(page, f"load_{sessions}_session{s}")
+        page.get_by_role("button", name="Export CSV").wait_for(timeout=120_000)
+        with page.expect_download(timeout=120_000) as download_info:
+            page.get_by_role("button", name="Export CSV").click(timeout=120_000)
+        names = {Path(r["file"]).name for r in csv.DictReader(open(download_info.value.path(), encoding="utf-8"))}
+        assert names == {p.name for p in folders[s].iterdir()}, (s, names)
+        page.context.close()
+    log = CaseLog(server["data"] / "caselog.sqlite3")
+    saved = {Path(x.finding.file).name for x in log.findings(log.cases()[0][0])}
+    assert all(p.name in saved for folder in folders for p in folder.iterdir())
+    growth = _rss_mib(server["pid"]) - rss_before
+    print(f"{sessions} sessions: server RSS growth {growth:,.0f} MiB")
+    assert growth < 400
 
 
 def test_server_made_no_outbound_connection(server):
