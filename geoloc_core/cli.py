@@ -40,6 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
                       help="also ask OpenStreetMap Nominatim (sends coordinates over the internet; 1 request/s)")
     scan.add_argument("--timeout", type=float, default=20.0,
                       help="seconds allowed to parse one file before it is reported as hung (default 20)")
+    scan.add_argument("--include-serials", action="store_true",
+                      help="export camera body/lens serial numbers (left out by default: they identify a device)")
     scan.add_argument("--no-progress", action="store_true", help="do not draw a progress bar on stderr")
     return parser
 
@@ -83,7 +85,7 @@ def run_scan(args: argparse.Namespace) -> int:
         progress.close()
     finally:
         analyzer.close()
-    text = export(findings, _format_for(args.out, args.format))
+    text = export(findings, _format_for(args.out, args.format), include_serials=args.include_serials)
     if args.out == "-":
         sys.stdout.write(text)
     else:

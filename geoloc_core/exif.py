@@ -62,6 +62,9 @@ class ExifFacts:
     LensModel: str | None = None
     Software: str | None = None
     Orientation: int | None = None
+    BodySerialNumber: str | None = None
+    LensSerialNumber: str | None = None
+    thumbnail: bytes | None = field(default=None, repr=False)  # embedded EXIF thumbnail (JPEG bytes)
     warnings: list[str] = field(default_factory=list)
 
     @property
@@ -229,8 +232,8 @@ def _exif_blob_via_pillow(data: bytes) -> bytes | None:
 
 
 def _exifread_tags(data: bytes) -> dict:
-    tags = exifread.process_file(io.BytesIO(data), details=False, extract_thumbnail=False)
-    return {k: v for k, v in (tags or {}).items() if hasattr(v, "values")}
+    tags = exifread.process_file(io.BytesIO(data), details=False, extract_thumbnail=True)
+    return {k: v for k, v in (tags or {}).items() if hasattr(v, "values") or k == "JPEGThumbnail"}
 
 
 def read_exif(data: bytes) -> ExifFacts:
@@ -286,6 +289,11 @@ def read_exif(data: bytes) -> ExifFacts:
         facts.LensMake = _text(tags.get("EXIF LensMake"))
         facts.LensModel = _text(tags.get("EXIF LensModel"))
         facts.Software = _text(tags.get("Image Software"))
+        facts.BodySerialNumber = _text(tags.get("EXIF BodySerialNumber"))
+        facts.LensSerialNumber = _text(tags.get("EXIF LensSerialNumber"))
+        thumbnail = tags.get("JPEGThumbnail")
+        if isinstance(thumbnail, (bytes, bytearray)) and thumbnail[:2] == b"\xff\xd8":
+            facts.thumbnail = bytes(thumbnail)
         orientation = tags.get("Image Orientation")
         if orientation is not None and isinstance(orientation.values, list) and orientation.values:
             value = orientation.values[0]

@@ -78,7 +78,17 @@ def _feature(geometry: dict, props: dict, role: str) -> dict:
     return {"type": "Feature", "geometry": geometry, "properties": {**props, "role": role}}
 
 
-def export(findings: Sequence[Finding], fmt: str) -> str:
+def without_serials(findings: Sequence[Finding]) -> list[Finding]:
+    """Copies with camera serial numbers removed: they identify a person's device."""
+    from dataclasses import replace
+
+    return [replace(f, camera_serial="") if f.camera_serial else f for f in findings]
+
+
+def export(findings: Sequence[Finding], fmt: str, include_serials: bool = False) -> str:
+    """Findings in ``fmt``; camera serial numbers only when ``include_serials`` (privacy)."""
+    if not include_serials:
+        findings = without_serials(findings)
     if fmt == "csv":
         return to_csv(findings)
     if fmt == "json":

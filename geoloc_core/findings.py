@@ -19,8 +19,10 @@ from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
 from . import __version__
+from .checks import CheckResult, run_checks
 from .exif import ExifFacts, read_exif
 from .filefacts import SUPPORTED_IMAGE_TYPES, FileFacts, inspect_bytes
+from .forensic_facts import ForensicFacts, read_forensic_facts
 from .geocoding import Place, ReverseGeocoder
 from .imaging import ImageDecodeError, load_rgb
 from .isolation import IsolatedCallError, IsolatedWorker
@@ -89,6 +91,16 @@ class Finding:
     analysed_at_utc: str = ""
     geoloc_version: str = __version__
     note: str = ""  # the analyst's note, from the case log
+    # metadata checks ("status: one line"; see checks.py) and forensic facts
+    check_time: str = ""
+    check_timezone: str = ""
+    check_sun: str = ""
+    check_editing: str = ""
+    check_thumbnail: str = ""
+    check_provenance: str = ""
+    checks_flagged: int = 0  # how many checks say "warn"
+    phash: str = ""  # perceptual hash: near-duplicates across a case
+    camera_serial: str = ""  # BodySerialNumber / LensSerialNumber; exported only when asked
 
     @classmethod
     def columns(cls) -> list[str]:
@@ -122,11 +134,15 @@ class FileSource:
         return self.path.read_bytes()
 
 
-def inspect_file(data: bytes) -> tuple[FileFacts, ExifFacts | None]:
-    """File facts and, for images, EXIF facts. Runs inside the isolated worker."""
+def inspect_file(data: bytes) -> tuple[FileFacts, ExifFacts | None, ForensicFacts | None]:
+    """File facts and, for images, EXIF and forensic facts. Runs inside the isolated worker."""
     facts = inspect_bytes(data)
-    exif = read_exif(data) if facts.file_type in SUPPORTED_IMAGE_TYPES else None
-    return facts, exif
+    if facts.file_type not in SUPPORTED_IMAGE_TYPES:
+        return facts, None, None
+    exif = read_exif(data)
+    forensic = read_forensic_facts(data, facts.file_type, exif.thumbnail) if facts.error is None else None
+    exif.thumbnail = None  # compared already; not carried further
+    return facts, exif, forensic
 
 
 def collect_sources(paths: Iterable[str | os.PathLike]) -> list[FileSource]:
@@ -147,6 +163,8 @@ def collect_sources(paths: Iterable[str | os.PathLike]) -> list[FileSource]:
 class _Pending:
     finding: Finding
     image: object = None  # decoded PIL image awaiting the model
+    exif: ExifFacts | None = None
+    forensic: ForensicFacts | None = None
 
 
 @dataclass
@@ -183,7 +201,7 @@ class Analyzer:
             finding.add_message(_describe_read_error(exc))
             return _Pending(finding)
         try:
-            facts, exif = self.worker.call(inspect_file, data)
+            facts, exif, forensic = self.worker.call(inspect_file, data)
         except IsolatedCallError as exc:
             from .filefacts import sha256_hex
 
@@ -197,10 +215,12 @@ class Analyzer:
         image = None
         if facts.error is None and self.predictor is not None:
             try:
-                image = load_rgb(data)
+                image = load_rgb(data, draft_side=getattr(self.predictor, "input_size", 512))
             except ImageDecodeError as exc:
                 finding.add_message(f"prediction skipped: {exc}")
-        return _Pending(finding, image)
+        if forensic is not None:
+            finding.phash = forensic.phash or ""
+        return _Pending(finding, image, exif, forensic)
 
     def _finish(self, pending: Sequence[_Pending]) -> Iterator[Finding]:
         with_images = [p for p in pending if p.image is not None]
@@ -243,6 +263,8 @@ class Analyzer:
                 result.verdict, result.reason = PREDICTION_FAILED, "the file could not be analysed as an image"
             f.distance_km, f.band, f.verdict, f.verdict_reason = result.distance_km, result.band, result.verdict, result.reason
             f.country_match, f.continent_match = result.country_match, result.continent_match
+            pred_point = (prediction.lat, prediction.lon) if prediction is not None else None
+            _fill_checks(f, run_checks(p.exif, p.forensic, exif_point, pred_point))
 
     def close(self) -> None:
         self.worker.close()
@@ -279,8 +301,15 @@ def _fill_exif(finding: Finding, exif: ExifFacts) -> None:
     finding.exif_img_direction_deg = exif.GPSImgDirection_deg
     finding.camera_make, finding.camera_model = exif.Make, exif.Model
     finding.lens_model, finding.software, finding.orientation = exif.LensModel, exif.Software, exif.Orientation
+    finding.camera_serial = " / ".join(x for x in (exif.BodySerialNumber, exif.LensSerialNumber) if x)
     for warning in exif.warnings:
         finding.add_message(warning)
+
+
+def _fill_checks(finding: Finding, results: list[CheckResult]) -> None:
+    for result in results:
+        setattr(finding, f"check_{result.name}", result.cell())
+    finding.checks_flagged = sum(r.status == "warn" for r in results)
 
 
 def _fill_place(finding: Finding, prefix: str, place: Place) -> None:

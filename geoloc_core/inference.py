@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Sequence
 
@@ -88,6 +89,11 @@ class Predictor:
             self.model.backbone.half()  # the frozen backbone is the cost; the small head stays fp32
         self.image_processor = image_processor
         self.batch_size = batch_size
+        self._decoder = ThreadPoolExecutor(max_workers=max(1, min(4, os.cpu_count() or 1)),
+                                           thread_name_prefix="geoloc-decode")
+        self._prefetch = ThreadPoolExecutor(max_workers=1, thread_name_prefix="geoloc-prefetch")
+        size = model.config.vision_config.image_size
+        self.input_size = size if isinstance(size, int) else size[0]  # decode JPEGs no larger than needed
         config = model.config
         self.description = (f"{name} (backbone {config.backbone_name_or_path or 'unknown'}, "
                             f"{config.output_mode} output, {config.num_components} component"
@@ -123,17 +129,30 @@ class Predictor:
     def preprocess(self, images: Sequence[Image.Image]) -> torch.Tensor:
         return self.image_processor(images=list(images), return_tensors="pt")["pixel_values"]
 
+    def _load(self, item: Image.Image | str | os.PathLike) -> Image.Image:
+        if isinstance(item, (str, os.PathLike)):
+            return load_rgb(Path(item).read_bytes(), draft_side=self.input_size)
+        return item.convert("RGB")
+
+    def _prepare_batch(self, items: Sequence[Image.Image | str | os.PathLike]) -> torch.Tensor:
+        """Decode (in parallel threads: Pillow releases the GIL) and preprocess one batch."""
+        images = list(self._decoder.map(self._load, items))
+        return self.preprocess(images)
+
     @torch.inference_mode()
     def predict(self, images: Sequence[Image.Image | str | os.PathLike]) -> list[Prediction]:
         """Predictions in input order. Paths are read and oriented; PIL images are used as given
-        (callers that decode themselves apply EXIF orientation, as ``imaging.load_rgb`` does)."""
-        pil = [load_rgb(Path(i).read_bytes()) if isinstance(i, (str, os.PathLike)) else i.convert("RGB")
-               for i in images]
+        (callers that decode themselves apply EXIF orientation, as ``imaging.load_rgb`` does).
+        The next batch is decoded and preprocessed while the model runs on the current one."""
+        chunks = [images[i:i + self.batch_size] for i in range(0, len(images), self.batch_size)]
         results: list[Prediction] = []
-        for start in range(0, len(pil), self.batch_size):
-            pixels = self.preprocess(pil[start:start + self.batch_size]).to(self.device)
-            pixels = pixels.to(next(self.model.backbone.parameters()).dtype)
-            output = self.model(pixel_values=pixels)
+        pending = self._prefetch.submit(self._prepare_batch, chunks[0]) if chunks else None
+        for index in range(len(chunks)):
+            pixels = pending.result()
+            if index + 1 < len(chunks):
+                pending = self._prefetch.submit(self._prepare_batch, chunks[index + 1])
+            dtype = next(self.model.backbone.parameters()).dtype
+            output = self.model(pixel_values=pixels.to(self.device, dtype))
             results.extend(self._to_predictions(output))
         return results
 

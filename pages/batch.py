@@ -85,12 +85,13 @@ findings = st.session_state.get("batch_findings", [])
 if findings:
     st.subheader(f"Findings ({len(findings)})")
     frame = findings_frame(findings)
-    c1, c2, c3 = st.columns(3)
+    c1, c2, c3, c4 = st.columns(4)
     verdicts = c1.multiselect("Verdict", sorted(frame["verdict"].dropna().unique()), key="f_verdict")
     countries = c2.multiselect("Country (EXIF or predicted)",
                                sorted(set(frame["exif_country"].dropna()) | set(frame["pred_country"].dropna())),
                                key="f_country")
     gps = c3.selectbox("EXIF GPS", ["any", "with EXIF GPS", "without EXIF GPS"], key="f_gps")
+    flagged_only = c4.checkbox("Only files with flagged metadata checks", key="f_flagged")
     mask = frame["file"].notna()
     if verdicts:
         mask &= frame["verdict"].isin(verdicts)
@@ -98,6 +99,8 @@ if findings:
         mask &= frame["exif_country"].isin(countries) | frame["pred_country"].isin(countries)
     if gps != "any":
         mask &= frame["exif_lat"].notna() if gps == "with EXIF GPS" else frame["exif_lat"].isna()
+    if flagged_only:
+        mask &= frame["checks_flagged"] > 0
     selected = [f for f, keep in zip(findings, mask) if keep]
     st.dataframe(frame[mask], hide_index=True, width="stretch")
     located = [f for f in selected if f.exif_lat is not None or f.pred_lat is not None]

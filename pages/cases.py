@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from geoloc_core.duplicates import group_near_duplicates
 from geoloc_core.maps import findings_map
 from ui import resources
 from ui.views import download_buttons, findings_frame, md_escape, show_map
@@ -44,3 +45,16 @@ download_buttons([s.finding for s in chosen], f"geoloc-case-{settings.case_id}",
 located = [s.finding for s in chosen if s.finding.exif_lat is not None or s.finding.pred_lat is not None]
 if located:
     show_map(findings_map(located, settings.analysis.online_tiles), key="case_map")
+
+groups = group_near_duplicates([s.finding for s in stored])
+st.subheader(f"Near-duplicate images ({len(groups)} group{'s' if len(groups) != 1 else ''})")
+if not groups:
+    st.caption("No two images in this case look alike (perceptual hash).")
+for number, group in enumerate(groups, 1):
+    names = ", ".join(stored[i].finding.file for i in group.members)
+    with st.container(border=True):
+        st.text(f"Group {number}: {names}")
+        for conflict in group.conflicts:
+            st.warning(md_escape(conflict))
+        if not group.conflicts:
+            st.caption("Copies agree on EXIF GPS and capture time.")

@@ -6,7 +6,7 @@ import streamlit as st
 from geoloc_core.findings import FileSource
 from geoloc_core.imaging import ImageDecodeError, load_rgb
 from geoloc_core.maps import finding_map
-from ui.views import analyzer_for, download_buttons, md_escape, result_card, save, show_map
+from ui.views import analyzer_for, checks_panel, download_buttons, md_escape, result_card, save, show_map
 
 settings = st.session_state["settings"]
 st.title("Verify an image")
@@ -35,6 +35,7 @@ with image_column:
         st.warning(f"Cannot show this file as an image: {md_escape(exc)}")
 with card_column:
     result_card(finding, settings.model_error)
+    checks_panel(finding)
 if finding.exif_lat is not None or finding.pred_lat is not None:
     st.markdown("**Map** — red: EXIF GPS; blue: prediction with its 50 % and 90 % regions; dashed: the distance.")
     show_map(finding_map(finding, settings.analysis.online_tiles), key="verify_map")

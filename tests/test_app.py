@@ -26,7 +26,7 @@ def data_dir(tmp_path, monkeypatch):
 def _texts(at: AppTest) -> str:
     parts = [m.value for m in at.markdown] + [e.value for e in at.error] + [w.value for w in at.warning] + \
         [s.value for s in at.success] + [i.value for i in at.info] + [t.value for t in at.text]
-    parts += [str(m.value) + " " + str(m.label) for m in at.metric]
+    parts += [str(m.value) + " " + str(m.label) for m in at.metric] + [c.value for c in at.caption]
     return "\n".join(str(p) for p in parts)
 
 
@@ -112,3 +112,28 @@ def test_model_page_without_model(data_dir):
     at.switch_page("pages/model.py").run()
     assert not at.exception
     assert "No model is loaded" in _texts(at) and "never shows a placeholder point" in _texts(at)
+
+
+def test_metadata_checks_panel_and_duplicate_groups(data_dir):
+    exif = gps_exif(48.8584, 2.2945, **{
+        "0th": {piexif.ImageIFD.Software: b"Adobe Photoshop 25.0", piexif.ImageIFD.DateTime: b"2024:06:25 10:00:00"},
+        "Exif": {piexif.ExifIFD.DateTimeOriginal: b"2024:06:21 23:30:00", piexif.ExifIFD.OffsetTimeOriginal: b"+02:00",
+                 piexif.ExifIFD.BodySerialNumber: b"SN-0042"}})
+    night_edit = image_bytes(size=(320, 240), exif=exif)
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    at.file_uploader(key="verify_upload").upload("night.jpg", night_edit, "image/jpeg").run()
+    assert not at.exception
+    text = _texts(at)
+    assert "Metadata checks" in text
+    assert "🟠 **Sun at the claimed place and time**" in text and "sun below the horizon" in text
+    assert "🟠 **Editing traces**" in text and "Photoshop" in text
+    assert "🟠 **Time consistency**" in text and "written again later" in text
+    assert "🟢 **Time zone**" in text and "Europe/Paris" in text
+    assert "SN\\-0042" in text  # the serial is shown (escaped), not exported by default
+    # the same photo re-shared with another GPS claim lands in one duplicate group with a conflict
+    at.file_uploader(key="verify_upload").clear().upload("copy.jpg", image_bytes(size=(320, 240), exif=gps_exif(
+        50.45, 30.52)), "image/jpeg").run()
+    at.switch_page("pages/cases.py").run()
+    assert not at.exception
+    assert "Near-duplicate images (1 group)" in "\n".join(h.value for h in at.subheader)
+    assert any("EXIF GPS differs by" in w.value for w in at.warning)

@@ -40,3 +40,10 @@ def test_json_and_geojson_round_trip():
     roles = [f["properties"]["role"] for f in geo["features"]]
     assert roles == ["exif", "predicted", "distance", "predicted"]
     assert geo["features"][0]["geometry"]["coordinates"] == [-70.25, -33.5]  # GeoJSON is lon, lat
+
+
+def test_camera_serials_are_exported_only_when_asked():
+    finding = _finding(camera_serial="BODY123 / LENS456")
+    assert "BODY123" not in export([finding], "csv") and "BODY123" not in export([finding], "json")
+    assert "BODY123" in export([finding], "csv", include_serials=True)
+    assert finding.camera_serial == "BODY123 / LENS456"  # the record itself is untouched

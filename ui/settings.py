@@ -75,6 +75,9 @@ def sidebar() -> SessionSettings:
         keep_evidence = st.toggle("Keep a copy of each original file", key="keep_evidence",
                                   help="Stored under the data folder, named by SHA-256, so the exact bytes can be "
                                        "produced and re-hashed later.")
+        st.toggle("Include camera serial numbers in exports", key="include_serials",
+                  help="Body and lens serial numbers identify a person's device: shown on screen, left out of "
+                       "exports unless this is on.")
         with st.expander("Verdict thresholds"):
             factor = st.slider("'unlikely' up to this multiple of the 90 % radius", 1.0, 5.0, 2.0, 0.5,
                                key="unlikely_factor")

@@ -18,8 +18,12 @@ from geoloc_core.verification import CONSISTENT, CONTRADICTS, PLAUSIBLE, UNLIKEL
 from ui import resources
 from ui.settings import SessionSettings
 
-TABLE_COLUMNS = ["file", "status", "verdict", "distance_km", "band", "exif_lat", "exif_lon", "exif_country",
-                 "pred_lat", "pred_lon", "pred_radius_km", "pred_country", "camera_model", "software", "message"]
+TABLE_COLUMNS = ["file", "status", "verdict", "distance_km", "band", "checks_flagged", "exif_lat", "exif_lon",
+                 "exif_country", "pred_lat", "pred_lon", "pred_radius_km", "pred_country", "camera_model", "software",
+                 "message"]
+CHECK_TITLES = {"time": "Time consistency", "timezone": "Time zone", "sun": "Sun at the claimed place and time",
+                "editing": "Editing traces", "thumbnail": "Embedded thumbnail", "provenance": "Provenance (C2PA)"}
+CHECK_ICONS = {"ok": "🟢", "warn": "🟠", "info": "🔵", "n/a": "⚪"}
 MIME = {"csv": "text/csv", "json": "application/json", "geojson": "application/geo+json"}
 
 
@@ -129,6 +133,18 @@ def result_card(finding: Finding, model_error: str | None = None) -> None:
             st.text(f"• {line}")
 
 
+def checks_panel(finding: Finding) -> None:
+    """One traffic light and one line per metadata check."""
+    st.markdown("**Metadata checks** — 🟢 consistent · 🟠 look closer · 🔵 fact · ⚪ not checkable")
+    for name, title in CHECK_TITLES.items():
+        cell = getattr(finding, f"check_{name}", "") or "n/a: not checked"
+        status, _, summary = cell.partition(": ")
+        st.markdown(f"{CHECK_ICONS.get(status, '⚪')} **{title}** — {md_escape(summary)}")
+    if finding.camera_serial:
+        st.caption(f"Camera serial numbers: {md_escape(finding.camera_serial)} (shown here; exported only when "
+                   "'Include camera serial numbers in exports' is on)")
+
+
 def show_map(fmap, key: str, height: int = 460) -> None:
     resources.offline_map_assets()
     use_local_assets(fmap, resources.STATIC_VENDOR_URL)
@@ -143,8 +159,10 @@ def findings_frame(findings: list[Finding]) -> pd.DataFrame:
 
 
 def download_buttons(findings: list[Finding], basename: str, key: str) -> None:
+    include_serials = bool(st.session_state.get("include_serials", False))
     columns = st.columns(len(FORMATS))
     for column, fmt in zip(columns, FORMATS):
         with column:
-            st.download_button(f"Export {fmt.upper()}", data=export(findings, fmt), file_name=f"{basename}.{fmt}",
+            st.download_button(f"Export {fmt.upper()}", data=export(findings, fmt, include_serials=include_serials),
+                               file_name=f"{basename}.{fmt}",
                                mime=MIME[fmt], key=f"{key}-{fmt}", disabled=not findings, width="stretch")

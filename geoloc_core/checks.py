@@ -1,0 +1,261 @@
+"""Metadata consistency checks an analyst can defend: time, time zone, sun, editing traces,
+embedded thumbnail, provenance. Each check is a small function returning a ``CheckResult``
+with a traffic-light status and one line that says what was found and what it cannot prove.
+
+Statuses: "ok" (consistent), "warn" (a contradiction or an editing trace worth a look),
+"info" (a fact, neither for nor against), "n/a" (not enough data to check).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+from .exif import ExifFacts
+from .forensic_facts import ForensicFacts
+
+OK, WARN, INFO, NA = "ok", "warn", "info", "n/a"
+TIME_TOLERANCE = timedelta(seconds=120)  # camera clocks drift; GPS fixes lag
+THUMBNAIL_MAX_DISTANCE = 10  # of 64 phash bits; re-encoding stays well below, edits go above
+NIGHT_ELEVATION_DEG = -6.0  # below civil twilight: no daylight
+EDITORS = ("photoshop", "lightroom", "gimp", "snapseed", "affinity", "pixelmator", "paint.net", "canva", "picsart",
+           "vsco", "facetune", "luminar", "capture one", "darktable", "rawtherapee", "imagemagick", "photoscape",
+           "fotor", "meitu", "airbrush", "photopea", "picasa", "acdsee", "corel", "krita", "remini")
+CHECK_NAMES = ("time", "timezone", "sun", "editing", "thumbnail", "provenance")
+
+
+@dataclass
+class CheckResult:
+    name: str
+    status: str
+    summary: str
+
+    def cell(self) -> str:
+        return f"{self.status}: {self.summary}"
+
+
+def _parse_local(text: str | None) -> datetime | None:
+    try:
+        return datetime.fromisoformat(text) if text else None
+    except ValueError:
+        return None
+
+
+def _offset(text: str | None) -> timedelta | None:
+    match = re.fullmatch(r"([+-])(\d{2}):(\d{2})", text or "")
+    if not match:
+        return None
+    delta = timedelta(hours=int(match.group(2)), minutes=int(match.group(3)))
+    return -delta if match.group(1) == "-" else delta
+
+
+def _fmt_offset(delta: timedelta) -> str:
+    minutes = int(delta.total_seconds() // 60)
+    sign = "-" if minutes < 0 else "+"
+    return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
+
+def _gps_utc(exif: ExifFacts) -> datetime | None:
+    if not exif.GPSDateTime_utc:
+        return None
+    return datetime.fromisoformat(exif.GPSDateTime_utc.replace("Z", "+00:00"))
+
+
+@lru_cache(maxsize=1)
+def _timezone_finder():
+    from timezonefinder import TimezoneFinder
+
+    return TimezoneFinder()
+
+
+def timezone_at(lat: float, lon: float) -> str | None:
+    """IANA time zone at a point (offline, timezonefinder); None at sea."""
+    return _timezone_finder().timezone_at(lat=lat, lng=lon)
+
+
+def capture_time_utc(exif: ExifFacts, point: tuple[float, float] | None) -> tuple[datetime | None, str]:
+    """Best UTC capture time and how it was obtained (stated, because each source can be wrong)."""
+    gps = _gps_utc(exif)
+    if gps:
+        return gps, "GPS time (UTC)"
+    local = _parse_local(exif.DateTimeOriginal)
+    offset = _offset(exif.OffsetTimeOriginal)
+    if local and offset is not None:
+        return (local - offset).replace(tzinfo=timezone.utc), "DateTimeOriginal with OffsetTimeOriginal"
+    if local and point:
+        zone = timezone_at(*point)
+        if zone:
+            aware = local.replace(tzinfo=ZoneInfo(zone))
+            return aware.astimezone(timezone.utc), f"DateTimeOriginal in the time zone at the EXIF point ({zone})"
+    return None, ""
+
+
+def check_time(exif: ExifFacts) -> CheckResult:
+    original = _parse_local(exif.DateTimeOriginal)
+    if original is None:
+        return CheckResult("time", NA, "no DateTimeOriginal")
+    findings, status = [], OK
+    modified = _parse_local(exif.DateTime)
+    if modified and modified - original > TIME_TOLERANCE:
+        status = WARN
+        findings.append(f"DateTime {exif.DateTime} is {_span(modified - original)} after DateTimeOriginal: "
+                        "the file was written again later (edited or re-saved)")
+    digitized = _parse_local(exif.DateTimeDigitized)
+    if digitized and abs(digitized - original) > TIME_TOLERANCE:
+        status = WARN
+        findings.append(f"DateTimeDigitized differs from DateTimeOriginal by {_span(abs(digitized - original))}")
+    gps = _gps_utc(exif)
+    offset = _offset(exif.OffsetTimeOriginal)
+    if gps and offset is not None:
+        camera_utc = (original - offset).replace(tzinfo=timezone.utc)
+        if abs(camera_utc - gps) > TIME_TOLERANCE:
+            status = WARN
+            findings.append(f"GPS time {gps:%Y-%m-%d %H:%M:%S} UTC and camera time "
+                            f"{camera_utc:%Y-%m-%d %H:%M:%S} UTC disagree by {_span(abs(camera_utc - gps))}")
+    elif gps:
+        implied = original - gps.replace(tzinfo=None)
+        rounded = timedelta(minutes=15 * round(implied.total_seconds() / 900))
+        if abs(rounded) <= timedelta(hours=14):
+            findings.append(f"GPS time implies the camera clock was set to UTC{_fmt_offset(rounded)}")
+        else:
+            status = WARN
+            findings.append(f"GPS time and DateTimeOriginal are {_span(abs(implied))} apart: no real time zone explains it")
+    if not findings:
+        findings.append("DateTimeOriginal, DateTimeDigitized, DateTime and GPS time agree where present")
+    return CheckResult("time", status, "; ".join(findings))
+
+
+def _span(delta: timedelta) -> str:
+    seconds = int(delta.total_seconds())
+    if seconds >= 86400:
+        return f"{seconds / 86400:.1f} days"
+    if seconds >= 3600:
+        return f"{seconds / 3600:.1f} h"
+    if seconds >= 60:
+        return f"{seconds // 60} min"
+    return f"{seconds} s"
+
+
+def _claimed_offset(exif: ExifFacts) -> tuple[timedelta | None, str]:
+    offset = _offset(exif.OffsetTimeOriginal)
+    if offset is not None:
+        return offset, f"OffsetTimeOriginal {exif.OffsetTimeOriginal}"
+    gps, local = _gps_utc(exif), _parse_local(exif.DateTimeOriginal)
+    if gps and local:
+        implied = timedelta(minutes=15 * round((local - gps.replace(tzinfo=None)).total_seconds() / 900))
+        return implied, f"the offset implied by GPS time ({_fmt_offset(implied)})"
+    return None, ""
+
+
+def _offset_at(zone: str, utc: datetime) -> timedelta:
+    return utc.astimezone(ZoneInfo(zone)).utcoffset()
+
+
+def check_timezone(exif: ExifFacts, exif_point, pred_point) -> CheckResult:
+    claimed, source = _claimed_offset(exif)
+    utc, _ = capture_time_utc(exif, exif_point)
+    if claimed is None or utc is None:
+        return CheckResult("timezone", NA, "no UTC offset in the metadata (OffsetTimeOriginal or GPS time)")
+    parts, status = [], INFO
+    for label, point in (("EXIF GPS point", exif_point), ("predicted point", pred_point)):
+        if point is None:
+            continue
+        zone = timezone_at(*point)
+        if zone is None:
+            parts.append(f"no time zone at the {label} (at sea)")
+            continue
+        actual = _offset_at(zone, utc)
+        agrees = actual == claimed
+        parts.append(f"{source} {'matches' if agrees else 'does not match'} {zone} at the {label} "
+                     f"(UTC{_fmt_offset(actual)} then)")
+        if label == "EXIF GPS point":
+            status = OK if agrees else WARN
+    if not parts:
+        return CheckResult("timezone", NA, "no point to compare the offset with")
+    return CheckResult("timezone", status, "; ".join(parts))
+
+
+def sun_position(lat: float, lon: float, utc: datetime) -> tuple[float, float]:
+    """(elevation, azimuth) in degrees, refraction-corrected elevation, azimuth clockwise from north."""
+    from astral import Observer
+    from astral.sun import azimuth, elevation
+
+    observer = Observer(latitude=lat, longitude=lon)
+    return float(elevation(observer, utc)), float(azimuth(observer, utc))
+
+
+def check_sun(exif: ExifFacts, exif_point, pred_point) -> CheckResult:
+    utc, source = capture_time_utc(exif, exif_point)
+    if utc is None or (exif_point is None and pred_point is None):
+        return CheckResult("sun", NA, "needs a capture time and a point")
+    parts, status = [], INFO
+    for label, point in (("EXIF GPS point", exif_point), ("predicted point", pred_point)):
+        if point is None:
+            continue
+        elevation, azimuth = sun_position(point[0], point[1], utc)
+        if elevation < NIGHT_ELEVATION_DEG:
+            state = "sun below the horizon (night)"
+        elif elevation < 0:
+            state = "twilight"
+        else:
+            state = "sun up"
+        parts.append(f"{label}: {state}, elevation {elevation:.1f}°, azimuth {azimuth:.1f}° "
+                     f"(shadows point to {(azimuth + 180) % 360:.0f}°)")
+        if label == "EXIF GPS point":
+            status = WARN if elevation < NIGHT_ELEVATION_DEG else OK
+    summary = "; ".join(parts) + f" at {utc:%Y-%m-%d %H:%M} UTC ({source})"
+    if status == WARN:
+        summary += ": a daylight photo would contradict the claimed place and time"
+    return CheckResult("sun", status, summary)
+
+
+def check_editing(exif: ExifFacts, facts: ForensicFacts | None) -> CheckResult:
+    traces = []
+    software = (exif.Software or "").lower()
+    editor = next((name for name in EDITORS if name in software), None)
+    if editor:
+        traces.append(f"Software names an editor: {exif.Software}")
+    creator = (facts.xmp_creator_tool if facts else None) or ""
+    if creator and any(name in creator.lower() for name in EDITORS):
+        traces.append(f"XMP CreatorTool names an editor: {creator}")
+    markers = [m for m in (facts.markers if facts else []) if m != "XMP metadata packet"]
+    traces += markers
+    if traces:
+        return CheckResult("editing", WARN, "; ".join(traces) + " (editing is not forgery: crops and exposure "
+                                                                  "fixes are common)")
+    if not exif.exif_present:
+        return CheckResult("editing", INFO, "metadata stripped, as most platforms do on upload: proves nothing")
+    return CheckResult("editing", OK, "no editor named in Software or XMP, no Photoshop or re-sharing markers")
+
+
+def check_thumbnail(facts: ForensicFacts | None) -> CheckResult:
+    if facts is None or facts.thumbnail_distance is None:
+        return CheckResult("thumbnail", NA, "no embedded EXIF thumbnail")
+    distance = facts.thumbnail_distance
+    if distance > THUMBNAIL_MAX_DISTANCE:
+        return CheckResult("thumbnail", WARN, f"embedded thumbnail differs from the image (perceptual hash distance "
+                                              f"{distance}/64): the picture changed after the thumbnail was written")
+    return CheckResult("thumbnail", OK, f"embedded thumbnail matches the image (distance {distance}/64)")
+
+
+def check_provenance(facts: ForensicFacts | None) -> CheckResult:
+    c2pa = facts.c2pa if facts else None
+    if not c2pa:
+        return CheckResult("provenance", NA, "not checked")
+    if not c2pa.get("present"):
+        note = f" ({c2pa['error']})" if c2pa.get("error") else ""
+        return CheckResult("provenance", INFO, f"content credentials (C2PA): none{note}")
+    state = c2pa.get("validation_state") or "unknown"
+    status = OK if str(state).lower() in ("valid", "trusted") else WARN
+    actions = ", ".join(a for a in c2pa.get("actions", []) if a) or "none recorded"
+    return CheckResult("provenance", status, f"C2PA manifest, validation {state}; signer {c2pa.get('signer')}; "
+                                             f"claim generator {c2pa.get('claim_generator')}; actions: {actions}")
+
+
+def run_checks(exif: ExifFacts | None, facts: ForensicFacts | None, exif_point, pred_point) -> list[CheckResult]:
+    if exif is None:
+        return [CheckResult(name, NA, "not an analysable image") for name in CHECK_NAMES]
+    return [check_time(exif), check_timezone(exif, exif_point, pred_point), check_sun(exif, exif_point, pred_point),
+            check_editing(exif, facts), check_thumbnail(facts), check_provenance(facts)]

@@ -1,0 +1,105 @@
+"""Raw forensic facts read from a file's bytes (run inside the isolated parser worker):
+perceptual hash, embedded-thumbnail agreement, editing and re-sharing markers, C2PA
+content credentials. Judgements about them live in ``checks.py``."""
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+
+from PIL import Image
+
+from . import filefacts  # noqa: F401  (registers the HEIF opener)
+
+MARKER_SCAN_BYTES = 1024 * 1024  # markers live in the headers; never scan a whole huge file
+MARKERS = (
+    (b"Photoshop 3.0\x00", "Photoshop IRB block (APP13)"),
+    (b"xmpMM:History", "XMP editing history"),
+    (b"stEvt:softwareAgent", "XMP software agent entries"),
+    (b"FBMD", "Facebook FBMD marker (IPTC): re-shared through Facebook/Instagram"),
+    (b"<x:xmpmeta", "XMP metadata packet"),
+)
+C2PA_MIME = {"jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp", "tiff": "image/tiff",
+             "heic": "image/heic", "heif": "image/heif", "avif": "image/avif", "gif": "image/gif"}
+
+
+@dataclass
+class ForensicFacts:
+    phash: str | None = None  # 64-bit perceptual hash, hex
+    thumbnail_distance: int | None = None  # phash bits differing between thumbnail and image (of 64)
+    markers: list[str] = field(default_factory=list)
+    xmp_creator_tool: str | None = None
+    c2pa: dict | None = None  # None: not checked; {"present": False} when absent
+    errors: list[str] = field(default_factory=list)
+
+
+def _phash(image: Image.Image):
+    import imagehash
+
+    image = image.copy()
+    image.draft("RGB", (256, 256)) if image.format == "JPEG" else None
+    return imagehash.phash(image.convert("RGB"))
+
+
+def _creator_tool(head: bytes) -> str | None:
+    start = head.find(b"CreatorTool")
+    if start < 0:
+        return None
+    chunk = head[start:start + 200].decode("utf-8", "replace")
+    for opener, closer in (('="', '"'), (">", "<")):
+        if opener in chunk:
+            value = chunk.split(opener, 1)[1].split(closer, 1)[0].strip()
+            if value:
+                return value[:100]
+    return None
+
+
+def read_c2pa(data: bytes, file_type: str) -> dict:
+    """Content credentials, if any: signer, claim generator, actions, validation state.
+    Remote manifest and OCSP fetching are switched off: nothing leaves the machine."""
+    try:
+        import c2pa
+    except ImportError:
+        return {"present": False, "error": "c2pa-python is not installed"}
+    mime = C2PA_MIME.get(file_type)
+    if mime is None:
+        return {"present": False}
+    try:
+        settings = c2pa.Settings.from_dict({"verify": {"remote_manifest_fetch": False, "ocsp_fetch": False}})
+        reader = c2pa.Reader.try_create(mime, io.BytesIO(data), context=c2pa.Context(settings))
+    except Exception as exc:
+        return {"present": False, "error": f"{type(exc).__name__}: {str(exc)[:120]}"}
+    if reader is None:
+        return {"present": False}
+    import json
+
+    with reader:
+        store = json.loads(reader.json())
+        state = reader.get_validation_state()
+    manifest = store.get("manifests", {}).get(store.get("active_manifest"), {})
+    actions = []
+    for assertion in manifest.get("assertions", []):
+        if str(assertion.get("label", "")).startswith("c2pa.actions"):
+            actions += [a.get("action") for a in assertion.get("data", {}).get("actions", [])]
+    return {"present": True, "validation_state": state,
+            "signer": (manifest.get("signature_info") or {}).get("issuer"),
+            "claim_generator": manifest.get("claim_generator") or
+            ", ".join(g.get("name", "") for g in manifest.get("claim_generator_info", [])),
+            "actions": actions}
+
+
+def read_forensic_facts(data: bytes, file_type: str, thumbnail: bytes | None) -> ForensicFacts:
+    facts = ForensicFacts()
+    head = data[:MARKER_SCAN_BYTES]
+    facts.markers = [label for marker, label in MARKERS if marker in head]
+    facts.xmp_creator_tool = _creator_tool(head)
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            main_hash = _phash(image)
+        facts.phash = str(main_hash)
+        if thumbnail:
+            with Image.open(io.BytesIO(thumbnail)) as thumb:
+                facts.thumbnail_distance = int(main_hash - _phash(thumb))
+    except Exception as exc:
+        facts.errors.append(f"perceptual hash unavailable ({type(exc).__name__})")
+    facts.c2pa = read_c2pa(data, file_type)
+    return facts
