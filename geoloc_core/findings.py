@@ -134,6 +134,13 @@ class FileSource:
         return self.path.read_bytes()
 
 
+def inspect_exif_and_hash(data: bytes) -> tuple[FileFacts, ExifFacts | None]:
+    """The evidence-core facts only (hash, type, dimensions, decodability, EXIF): what
+    ``exiftool -n`` would be asked for. ``inspect_file`` adds the forensic facts."""
+    facts = inspect_bytes(data)
+    return facts, (read_exif(data) if facts.file_type in SUPPORTED_IMAGE_TYPES else None)
+
+
 def inspect_file(data: bytes) -> tuple[FileFacts, ExifFacts | None, ForensicFacts | None]:
     """File facts and, for images, EXIF and forensic facts. Runs inside the isolated worker."""
     facts = inspect_bytes(data)

@@ -33,10 +33,13 @@ class ForensicFacts:
 
 
 def _phash(image: Image.Image):
+    """pHash of an opened (not yet loaded) image; JPEGs decode at reduced DCT scale, since
+    the hash only looks at a 32x32 version anyway."""
     import imagehash
 
-    image = image.copy()
-    image.draft("RGB", (256, 256)) if image.format == "JPEG" else None
+    if image.format == "JPEG":
+        image.draft("RGB", (128, 128))
+    image.seek(0)
     return imagehash.phash(image.convert("RGB"))
 
 

@@ -125,10 +125,10 @@ def test_metadata_checks_panel_and_duplicate_groups(data_dir):
     assert not at.exception
     text = _texts(at)
     assert "Metadata checks" in text
-    assert "🟠 **Sun at the claimed place and time**" in text and "sun below the horizon" in text
-    assert "🟠 **Editing traces**" in text and "Photoshop" in text
-    assert "🟠 **Time consistency**" in text and "written again later" in text
-    assert "🟢 **Time zone**" in text and "Europe/Paris" in text
+    assert "warning:] **Sun at the claimed place and time**" in text and "sun below the horizon" in text
+    assert "warning:] **Editing traces**" in text and "Photoshop" in text
+    assert "warning:] **Time consistency**" in text and "written again later" in text
+    assert "check_circle:] **Time zone**" in text and "Europe/Paris" in text
     assert "SN\\-0042" in text  # the serial is shown (escaped), not exported by default
     # the same photo re-shared with another GPS claim lands in one duplicate group with a conflict
     at.file_uploader(key="verify_upload").clear().upload("copy.jpg", image_bytes(size=(320, 240), exif=gps_exif(

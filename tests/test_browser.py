@@ -37,14 +37,13 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory, tiny_model_dir):
-    data = tmp_path_factory.mktemp("browser-data")
+def _start_server(data: Path, model_dir: Path):
+    """`streamlit run app.py` on a free port, with outbound connections recorded (tests/netguard)."""
     port = _free_port()
-    netguard = Path(__file__).resolve().parent / "netguard"  # records any outbound connection attempt
-    env = {**os.environ, "GEOLOC_DATA_DIR": str(data), "GEOLOC_MODEL": str(tiny_model_dir),
+    netguard = Path(__file__).resolve().parent / "netguard"
+    env = {**os.environ, "GEOLOC_DATA_DIR": str(data), "GEOLOC_MODEL": str(model_dir),
            "PYTHONPATH": os.pathsep.join([str(netguard), str(ROOT)]), "GEOLOC_NETGUARD_LOG": str(data / "net.log")}
-    log = open(data / "server.log", "w")
+    log = open(data / "server.log", "a")
     process = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
                                 "--server.address", "127.0.0.1"], cwd=ROOT, env=env, stdout=log, stderr=log)
     url = f"http://127.0.0.1:{port}"
@@ -52,12 +51,17 @@ def server(tmp_path_factory, tiny_model_dir):
     while time.time() < deadline:
         try:
             if urllib.request.urlopen(url + "/_stcore/health", timeout=2).read() == b"ok":
-                break
+                return process, url, log
         except OSError:
             time.sleep(0.5)
-    else:
-        process.kill()
-        pytest.fail("streamlit did not start: " + (data / "server.log").read_text()[-2000:])
+    process.kill()
+    pytest.fail("streamlit did not start: " + (data / "server.log").read_text()[-2000:])
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, tiny_model_dir):
+    data = tmp_path_factory.mktemp("browser-data")
+    process, url, log = _start_server(data, tiny_model_dir)
     yield {"url": url, "data": data, "pid": process.pid}
     process.terminate()
     process.wait(timeout=30)
@@ -171,6 +175,21 @@ def test_batch_folder_and_csv_export(page, server, tmp_path):
     assert page.dialogs == [] and page.offsite == []
 
 
+def _batch_page(browser, url: str, folder: Path):
+    """A new session on the Batch page with ``folder`` chosen in the folder uploader."""
+    page = browser.new_context(viewport={"width": 1400, "height": 1800}, accept_downloads=True).new_page()
+    page.goto(url, wait_until="networkidle")
+    page.get_by_text("Drop a photo").wait_for(timeout=120_000)
+    page.get_by_role("link", name="Batch").click()
+    page.get_by_text("A folder of images").wait_for(timeout=120_000)
+    page.locator("input[type=file][webkitdirectory]").set_input_files(str(folder), timeout=120_000)
+    return page
+
+
+def _click_analyse(page) -> None:
+    page.get_by_role("button", name=re.compile(r"Analyse \d+ upload")).click()
+
+
 def _rss_mib(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -193,17 +212,10 @@ def test_concurrent_sessions_do_not_mix(browser, server, tmp_path, sessions):
         for i in range(3):
             (folder / f"s{sessions}_a{s}_img{i}.jpg").write_bytes(
                 image_bytes(color=(40 * s, 30 * i, 20 * sessions), exif=gps_exif(-40 + 10 * s + sessions, -100 + 20 * i)))
-        context = browser.new_context(viewport={"width": 1400, "height": 1800}, accept_downloads=True)
-        page = context.new_page()
-        page.goto(server["url"], wait_until="networkidle")
-        page.get_by_text("Drop a photo").wait_for(timeout=120_000)
-        page.get_by_role("link", name="Batch").click()
-        page.get_by_text("A folder of images").wait_for(timeout=120_000)
-        page.locator("input[type=file][webkitdirectory]").set_input_files(str(folder), timeout=120_000)
-        pages.append(page)
+        pages.append(_batch_page(browser, server["url"], folder))
         folders.append(folder)
     for page in pages:  # start all batches before waiting for any
-        page.get_by_role("button", name=re.compile(r"Analyse \d+ upload")).click()
+        _click_analyse(page)
     for s, page in enumerate(pages):
         page.get_by_text("Done:").wait_for(timeout=180_000)
         _shot(page, f"load_{sessions}_session{s}")
@@ -225,3 +237,44 @@ def test_server_made_no_outbound_connection(server):
     """Runs after the flows above: with default settings the app process tried to reach nothing."""
     log = server["data"] / "net.log"
     assert not log.exists(), log.read_text()
+
+
+def test_sigkill_mid_batch_loses_nothing_and_resumes(browser, tiny_model_dir, tmp_path):
+    """Kill the app server (SIGKILL) in the middle of a batch, restart it: every finding saved
+    before the kill is intact, the database passes integrity_check, and the batch resumes."""
+    import signal
+
+    data = tmp_path / "data"
+    data.mkdir()
+    folder = tmp_path / "batch"
+    folder.mkdir()
+    for i in range(60):
+        (folder / f"k{i:02d}.jpg").write_bytes(image_bytes(size=(800, 600), color=(i, 2 * i, 100),
+                                                           exif=gps_exif(-50 + i, 10 + i)))
+    process, url, log = _start_server(data, tiny_model_dir)
+    page = _batch_page(browser, url, folder)
+    _click_analyse(page)
+    page.get_by_text(re.compile(r"^(1\d|[2-5]\d) / 60 files")).wait_for(timeout=120_000)
+    shown = int(re.search(r"(\d+) / 60 files", page.inner_text("body")).group(1))
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    page.context.close()
+    log.close()
+    case_log = CaseLog(data / "caselog.sqlite3")
+    assert case_log.integrity_check() == "ok"
+    saved = case_log.findings(case_log.cases()[0][0])
+    assert shown <= len(saved) < 60, (shown, len(saved))
+    assert all(s.finding.status == "ok" and s.finding.exif_lat is not None for s in saved)  # intact records
+    process, url, log = _start_server(data, tiny_model_dir)  # restart on the same case log
+    try:
+        page = _batch_page(browser, url, folder)
+        _click_analyse(page)
+        page.get_by_text("Done:").wait_for(timeout=180_000)
+        assert f"{len(saved)} skipped as already in the case" in page.inner_text("body")
+        _shot(page, "resumed_after_kill")
+        page.context.close()
+        assert len(case_log.findings(case_log.cases()[0][0])) == 60
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        log.close()

@@ -23,7 +23,9 @@ TABLE_COLUMNS = ["file", "status", "verdict", "distance_km", "band", "checks_fla
                  "message"]
 CHECK_TITLES = {"time": "Time consistency", "timezone": "Time zone", "sun": "Sun at the claimed place and time",
                 "editing": "Editing traces", "thumbnail": "Embedded thumbnail", "provenance": "Provenance (C2PA)"}
-CHECK_ICONS = {"ok": "🟢", "warn": "🟠", "info": "🔵", "n/a": "⚪"}
+# Material icons ship with Streamlit (no emoji font or CDN needed).
+CHECK_ICONS = {"ok": ":green[:material/check_circle:]", "warn": ":orange[:material/warning:]",
+               "info": ":blue[:material/info:]", "n/a": ":gray[:material/radio_button_unchecked:]"}
 MIME = {"csv": "text/csv", "json": "application/json", "geojson": "application/geo+json"}
 
 
@@ -135,11 +137,13 @@ def result_card(finding: Finding, model_error: str | None = None) -> None:
 
 def checks_panel(finding: Finding) -> None:
     """One traffic light and one line per metadata check."""
-    st.markdown("**Metadata checks** — 🟢 consistent · 🟠 look closer · 🔵 fact · ⚪ not checkable")
+    legend = " · ".join(f"{CHECK_ICONS[k]} {v}" for k, v in
+                        (("ok", "consistent"), ("warn", "look closer"), ("info", "fact"), ("n/a", "not checkable")))
+    st.markdown(f"**Metadata checks** — {legend}")
     for name, title in CHECK_TITLES.items():
         cell = getattr(finding, f"check_{name}", "") or "n/a: not checked"
         status, _, summary = cell.partition(": ")
-        st.markdown(f"{CHECK_ICONS.get(status, '⚪')} **{title}** — {md_escape(summary)}")
+        st.markdown(f"{CHECK_ICONS.get(status, CHECK_ICONS['n/a'])} **{title}** — {md_escape(summary)}")
     if finding.camera_serial:
         st.caption(f"Camera serial numbers: {md_escape(finding.camera_serial)} (shown here; exported only when "
                    "'Include camera serial numbers in exports' is on)")

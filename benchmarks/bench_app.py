@@ -1,0 +1,147 @@
+"""The app in a real browser: time from upload to result card for one image, images/s for a batch
+upload, and server memory for a 100- vs a 1,000-image batch, with a ViT-B/32-sized random-weight
+model (timing only: random weights are not a geolocation model).
+
+Run: python -m benchmarks.bench_app [--batch 200] [--memory 100 1000]
+Needs Debian's chromium (make test installs it).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import torch
+from transformers.models.clip.image_processing_pil_clip import CLIPImageProcessorPil
+
+from benchmarks.bench_inference import SIZES
+from benchmarks.machine import print_table
+from geoloc_core.configuration_geolocator import GeoLocatorConfig
+from geoloc_core.modeling_geolocator import GeoLocator
+from tests.imagegen import gps_exif, image_bytes
+
+ROOT = Path(__file__).resolve().parents[1]
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync"]
+
+
+def _port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):  # peak resident set size of the server process
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def _server(model_dir: Path, data_dir: Path):
+    port = _port()
+    env = {**os.environ, "GEOLOC_MODEL": str(model_dir), "GEOLOC_DATA_DIR": str(data_dir)}
+    process = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port)],
+                               cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://localhost:{port}"
+    for _ in range(120):
+        try:
+            urllib.request.urlopen(url + "/_stcore/health", timeout=2)
+            return process, url
+        except OSError:
+            time.sleep(0.5)
+    raise RuntimeError("server did not start")
+
+
+def _folder(root: Path, n: int) -> Path:
+    folder = root / f"batch{n}"
+    folder.mkdir()
+    for i in range(n):
+        (folder / f"img{i:04d}.jpg").write_bytes(image_bytes(size=(640, 480), color=(i % 256, (7 * i) % 256, 90),
+                                                             exif=gps_exif(-60 + (i % 120), -170 + (i % 340))))
+    return folder
+
+
+def _run_batch(browser, url: str, folder: Path) -> float:
+    page = browser.new_page(viewport={"width": 1400, "height": 1600})
+    page.goto(url, wait_until="networkidle")
+    page.get_by_text("Drop a photo").wait_for(timeout=300_000)
+    page.get_by_role("link", name="Batch").click()
+    page.get_by_text("A folder of images").wait_for()
+    page.locator("input[type=file][webkitdirectory]").set_input_files(str(folder), timeout=600_000)
+    button = page.get_by_role("button", name=re.compile(r"Analyse \d+ upload"))
+    button.wait_for(timeout=600_000)
+    started = time.perf_counter()
+    button.click()
+    page.get_by_text("Done:").wait_for(timeout=3_600_000)
+    elapsed = time.perf_counter() - started
+    page.close()
+    return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--batch", type=int, default=200)
+    parser.add_argument("--memory", type=int, nargs=2, default=[100, 1000])
+    args = parser.parse_args()
+    from playwright.sync_api import sync_playwright
+
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp, sync_playwright() as playwright:
+        root = Path(tmp)
+        torch.manual_seed(0)
+        model = GeoLocator(GeoLocatorConfig(vision_config=SIZES["b32"][1], backbone_name_or_path="random ViT-B/32"))
+        model.save_pretrained(root / "model")
+        CLIPImageProcessorPil(size={"shortest_edge": 224},
+                              crop_size={"height": 224, "width": 224}).save_pretrained(root / "model")
+        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
+        process, url = _server(root / "model", root / "data1")
+        try:
+            photo = root / "one.jpg"
+            photo.write_bytes(image_bytes(size=(1600, 1200), exif=gps_exif(48.8584, 2.2945)))
+            page = browser.new_page(viewport={"width": 1400, "height": 1600})
+            page.goto(url, wait_until="networkidle")
+            page.get_by_text("Drop a photo").wait_for(timeout=300_000)
+            times = []
+            for attempt in range(3):
+                photo.write_bytes(image_bytes(size=(1600, 1200), color=(attempt * 40, 50, 90),
+                                              exif=gps_exif(48.8584, 2.2945)))
+                started = time.perf_counter()
+                page.locator("input[type=file]").first.set_input_files(str(photo))
+                page.get_by_text("Metadata checks").wait_for(timeout=120_000)
+                page.get_by_text("Verdict:").first.wait_for()
+                times.append(time.perf_counter() - started)
+                page.reload(wait_until="networkidle")
+                page.get_by_text("Drop a photo").wait_for()
+            rows.append(("upload -> result card, one 1600x1200 JPEG (s, best of 3)", f"{min(times):.2f}"))
+            folder = _folder(root, args.batch)
+            seconds = _run_batch(browser, url, folder)
+            rows.append((f"batch of {args.batch} 640x480 JPEGs: images/s (analysis, after upload)",
+                         f"{args.batch / seconds:.2f}"))
+        finally:
+            process.terminate()
+            process.wait()
+        for n in args.memory:
+            process, url = _server(root / "model", root / f"data_mem{n}")
+            try:
+                _run_batch(browser, url, _folder(root, n) if not (root / f"batch{n}").exists() else root / f"batch{n}")
+                rows.append((f"server peak RSS after a {n}-image batch (MiB)", f"{_rss_mib(process.pid):,.0f}"))
+            finally:
+                process.terminate()
+                process.wait()
+        small, large = (float(r[1].replace(",", "")) for r in rows[-2:])
+        rows.append((f"growth {args.memory[0]} -> {args.memory[1]} images (target < 10 %)",
+                     f"{100 * (large - small) / small:.1f} %"))
+        browser.close()
+    print_table("App in headless Chromium, ViT-B/32-sized random model", rows)
+
+
+if __name__ == "__main__":
+    main()
