@@ -21,7 +21,7 @@ from typing import Iterable, Iterator, Sequence
 from . import __version__
 from .checks import CheckResult, run_checks
 from .exif import ExifFacts, read_exif
-from .filefacts import SUPPORTED_IMAGE_TYPES, FileFacts, inspect_bytes
+from .filefacts import SUPPORTED_IMAGE_TYPES, FileFacts, inspect_bytes, sha256_hex
 from .forensic_facts import ForensicFacts, read_forensic_facts
 from .geocoding import Place, ReverseGeocoder
 from .imaging import ImageDecodeError, load_rgb
@@ -192,7 +192,8 @@ class Analyzer:
         pending: list[_Pending] = []
         for source in sources:
             pending.append(self._prepare(source))
-            if sum(p.image is not None for p in pending) >= self.batch_size:
+            # flush on a full model batch, or regularly so progress shows even when few files decode
+            if sum(p.image is not None for p in pending) >= self.batch_size or len(pending) >= 4 * self.batch_size:
                 yield from self._finish(pending)
                 pending = []
         if pending:
@@ -210,8 +211,6 @@ class Analyzer:
         try:
             facts, exif, forensic = self.worker.call(inspect_file, data)
         except IsolatedCallError as exc:
-            from .filefacts import sha256_hex
-
             finding.sha256, finding.size_bytes = sha256_hex(data), len(data)
             finding.status = "error"
             finding.add_message(f"file could not be inspected: {exc}")

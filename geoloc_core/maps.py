@@ -122,7 +122,8 @@ def add_finding(target, finding: Finding, with_regions: bool = True) -> list[lis
                     folium.Circle([finding.pred_lat, finding.pred_lon], radius=radius * 1000.0, color=PREDICTION_COLOR,
                                   weight=1.5, dash_array=dash, fill=True, fill_opacity=0.08,
                                   tooltip=_tooltip(f"{label} region of the prediction: {radius:,.0f} km")).add_to(target)
-                    bounds.extend(_circle_bounds(finding.pred_lat, finding.pred_lon, radius) if label == "50 %" else [])
+            if finding.pred_radius50_km:  # frame the 50 % region; the 90 % one may span a hemisphere
+                bounds.extend(_circle_bounds(finding.pred_lat, finding.pred_lon, finding.pred_radius50_km))
         folium.CircleMarker([finding.pred_lat, finding.pred_lon], radius=7, color="white", weight=2, fill=True,
                             fill_color=PREDICTION_COLOR, fill_opacity=1.0,
                             tooltip=_tooltip(f"Predicted: {name}"),

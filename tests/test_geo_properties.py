@@ -11,7 +11,6 @@ from hypothesis import strategies as st
 
 from geoloc_core.geo import (EARTH_RADIUS_KM, geodesic_km, haversine_km, latlon_to_unit, normalize_lon,
                              unit_to_latlon)
-from tests.imagegen import gps_exif, image_bytes
 from geoloc_core.exif import read_exif
 
 lats = st.floats(-90, 90, allow_nan=False)

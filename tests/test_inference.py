@@ -13,7 +13,6 @@ from PIL import Image
 
 from geoloc_core.inference import ModelLoadError, Predictor, configured_model
 from tests.imagegen import gps_exif, image_bytes
-from tests.tiny_models import save_tiny_backbone
 
 ROOT = Path(__file__).resolve().parents[1]
 

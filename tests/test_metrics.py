@@ -3,7 +3,6 @@ from __future__ import annotations
 import json
 import math
 
-import numpy as np
 import pytest
 
 from geoloc_core.metrics import THRESHOLDS_KM, compute_metrics, distances_km

@@ -4,7 +4,6 @@ checked the same way by the browser tests' server (test_browser.py)."""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
