@@ -5,6 +5,7 @@ import time
 import zipfile
 import io
 
+import pandas as pd
 import streamlit as st
 
 from geoloc_core.archives import iter_zip
@@ -12,7 +13,7 @@ from geoloc_core.filefacts import sha256_hex
 from geoloc_core.findings import FileSource
 from geoloc_core.maps import findings_map
 from ui import resources
-from ui.views import analyzer_for, download_buttons, findings_frame, save, show_map
+from ui.views import CHECK_TITLES, analyzer_for, download_buttons, findings_frame, save, show_map
 
 settings = st.session_state["settings"]
 st.title("Batch")
@@ -91,7 +92,8 @@ if findings:
                                sorted(set(frame["exif_country"].dropna()) | set(frame["pred_country"].dropna())),
                                key="f_country")
     gps = c3.selectbox("EXIF GPS", ["any", "with EXIF GPS", "without EXIF GPS"], key="f_gps")
-    flagged_only = c4.checkbox("Only files with flagged metadata checks", key="f_flagged")
+    flagged = c4.multiselect("Metadata check flagged (warn)", list(CHECK_TITLES), key="f_flagged",
+                             format_func=CHECK_TITLES.get)
     mask = frame["file"].notna()
     if verdicts:
         mask &= frame["verdict"].isin(verdicts)
@@ -99,8 +101,8 @@ if findings:
         mask &= frame["exif_country"].isin(countries) | frame["pred_country"].isin(countries)
     if gps != "any":
         mask &= frame["exif_lat"].notna() if gps == "with EXIF GPS" else frame["exif_lat"].isna()
-    if flagged_only:
-        mask &= frame["checks_flagged"] > 0
+    for name in flagged:  # keep files whose chosen checks all say "warn"
+        mask &= pd.Series([getattr(f, f"check_{name}", "").startswith("warn") for f in findings], index=frame.index)
     selected = [f for f, keep in zip(findings, mask) if keep]
     st.dataframe(frame[mask], hide_index=True, width="stretch")
     located = [f for f in selected if f.exif_lat is not None or f.pred_lat is not None]

@@ -137,3 +137,17 @@ def test_metadata_checks_panel_and_duplicate_groups(data_dir):
     assert not at.exception
     assert "Near-duplicate images (1 group)" in "\n".join(h.value for h in at.subheader)
     assert any("EXIF GPS differs by" in w.value for w in at.warning)
+
+
+def test_batch_filter_by_flagged_check(data_dir):
+    edited = image_bytes(exif=gps_exif(48.8584, 2.2945, **{"0th": {piexif.ImageIFD.Software: b"GIMP 2.10"}}))
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    at.switch_page("pages/batch.py").run()
+    uploader = at.file_uploader(key="batch_files")
+    uploader.upload("edited.jpg", edited, "image/jpeg")
+    uploader.upload("plain.jpg", PARIS_JPEG, "image/jpeg")
+    at.run()
+    at.button(key="batch_run").click().run()
+    at.multiselect(key="f_flagged").select("editing").run()
+    assert not at.exception
+    assert list(at.dataframe[0].value["file"]) == ["edited.jpg"]
