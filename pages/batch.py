@@ -1,9 +1,9 @@
 """Batch: a folder, many files or zip archives; progress, a findings table, a map, filters, exports."""
 from __future__ import annotations
 
+import io
 import time
 import zipfile
-import io
 
 import pandas as pd
 import streamlit as st
@@ -49,9 +49,12 @@ def _sources(uploads, known: set[str], skipped: list[str]):
                 name, data, error = upload.name, upload.getvalue(), None
             else:
                 name, data, error = entry.name, entry.data, entry.error
-            if data is not None and skip_known and sha256_hex(data) in known:
-                skipped.append(name)
-                continue
+            if data is not None and skip_known:
+                digest = sha256_hex(data)
+                if digest in known:  # already in the case, or twice in this upload
+                    skipped.append(name)
+                    continue
+                known.add(digest)
             yield FileSource(name, data=data, error=error)
 
 

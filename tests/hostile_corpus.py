@@ -89,10 +89,10 @@ def corpus_items() -> dict[str, tuple[bytes, str | None]]:
         "animated.webp": (animated_webp.getvalue(), None),
         "palette_transparent.png": (_save(palette, "PNG"), None),
         "unicode ünïcödé 名前 .jpg": (image_bytes(exif=gps_exif(35.68, 139.76)), None),
-        "=HYPERLINK(\"evil\",\"x\").jpg": (image_bytes(), None),
-        "line\nbreak and space.jpg": (image_bytes(), None),
-        "+cmd.jpg": (image_bytes(), None),
-        "@SUM(1+1).jpg": (image_bytes(), None),
+        "=HYPERLINK(\"evil\",\"x\").jpg": (image_bytes(color=(200, 10, 10)), None),
+        "line\nbreak and space.jpg": (image_bytes(color=(10, 200, 10)), None),
+        "+cmd.jpg": (image_bytes(color=(10, 10, 200)), None),
+        "@SUM(1+1).jpg": (image_bytes(color=(200, 200, 10)), None),
     }
     return items
 

@@ -151,3 +151,15 @@ def test_batch_filter_by_flagged_check(data_dir):
     at.multiselect(key="f_flagged").select("editing").run()
     assert not at.exception
     assert list(at.dataframe[0].value["file"]) == ["edited.jpg"]
+
+
+def test_batch_skips_a_file_repeated_in_the_same_upload(data_dir):
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    at.switch_page("pages/batch.py").run()
+    uploader = at.file_uploader(key="batch_files")
+    uploader.upload("original.jpg", PARIS_JPEG, "image/jpeg")
+    uploader.upload("copy-of-original.jpg", PARIS_JPEG, "image/jpeg")
+    at.run()
+    at.button(key="batch_run").click().run()
+    assert list(at.dataframe[0].value["file"]) == ["original.jpg"]
+    assert "1 skipped" in "\n".join(str(p.proto.text) for p in at.get("progress"))

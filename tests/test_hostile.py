@@ -16,6 +16,7 @@ from geoloc_core.feature_cache import CachedFeatureDataset, build_cache
 from geoloc_core.inference import load_image_processor
 from geoloc_core.trainer import load_image_for_model
 from tests.hostile_corpus import build_corpus, corpus_items, zip_items
+from tests.imagegen import image_bytes
 from tests.tiny_models import build_tiny_model
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -60,7 +61,7 @@ def test_app_batch_survives_the_corpus_and_zips(tmp_path, monkeypatch):
     items = {**corpus_items(), **zip_items()}
     for name, (data, _) in items.items():
         uploader.upload(name, data)
-    uploader.upload("../../etc/passwd.jpg", items["good_paris.jpg"][0])  # a hostile upload name
+    uploader.upload("../../etc/passwd.jpg", image_bytes(color=(7, 77, 177)))  # a hostile upload name
     at.run()
     at.button(key="batch_run").click().run()
     assert not at.exception
