@@ -30,6 +30,18 @@ def _texts(at: AppTest) -> str:
     return "\n".join(str(p) for p in parts)
 
 
+def _batch(files: list[tuple[str, bytes]]) -> AppTest:
+    """The batch page after analysing ``files`` (name, bytes) in one upload."""
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    at.switch_page("pages/batch.py").run()
+    uploader = at.file_uploader(key="batch_files")
+    for name, data in files:
+        uploader.upload(name, data, "image/jpeg")
+    at.run()
+    at.button(key="batch_run").click().run()
+    return at
+
+
 def test_verify_without_model_reads_exif_and_says_no_model(data_dir):
     at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
     assert not at.exception
@@ -141,25 +153,13 @@ def test_metadata_checks_panel_and_duplicate_groups(data_dir):
 
 def test_batch_filter_by_flagged_check(data_dir):
     edited = image_bytes(exif=gps_exif(48.8584, 2.2945, **{"0th": {piexif.ImageIFD.Software: b"GIMP 2.10"}}))
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
-    at.switch_page("pages/batch.py").run()
-    uploader = at.file_uploader(key="batch_files")
-    uploader.upload("edited.jpg", edited, "image/jpeg")
-    uploader.upload("plain.jpg", PARIS_JPEG, "image/jpeg")
-    at.run()
-    at.button(key="batch_run").click().run()
+    at = _batch([("edited.jpg", edited), ("plain.jpg", PARIS_JPEG)])
     at.multiselect(key="f_flagged").select("editing").run()
     assert not at.exception
     assert list(at.dataframe[0].value["file"]) == ["edited.jpg"]
 
 
 def test_batch_skips_a_file_repeated_in_the_same_upload(data_dir):
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
-    at.switch_page("pages/batch.py").run()
-    uploader = at.file_uploader(key="batch_files")
-    uploader.upload("original.jpg", PARIS_JPEG, "image/jpeg")
-    uploader.upload("copy-of-original.jpg", PARIS_JPEG, "image/jpeg")
-    at.run()
-    at.button(key="batch_run").click().run()
+    at = _batch([("original.jpg", PARIS_JPEG), ("copy-of-original.jpg", PARIS_JPEG)])
     assert list(at.dataframe[0].value["file"]) == ["original.jpg"]
     assert "1 skipped" in "\n".join(str(p.proto.text) for p in at.get("progress"))
