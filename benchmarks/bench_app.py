@@ -19,11 +19,11 @@ import urllib.request
 from pathlib import Path
 
 import torch
-from transformers.models.clip.image_processing_pil_clip import CLIPImageProcessorPil
 
 from benchmarks.bench_inference import SIZES
 from benchmarks.machine import print_table
 from geoloc_core.configuration_geolocator import GeoLocatorConfig
+from geoloc_core.inference import clip_image_processor
 from geoloc_core.modeling_geolocator import GeoLocator
 from tests.imagegen import gps_exif, image_bytes
 
@@ -99,8 +99,7 @@ def main() -> None:
         torch.manual_seed(0)
         model = GeoLocator(GeoLocatorConfig(vision_config=SIZES["b32"][1], backbone_name_or_path="random ViT-B/32"))
         model.save_pretrained(root / "model")
-        CLIPImageProcessorPil(size={"shortest_edge": 224},
-                              crop_size={"height": 224, "width": 224}).save_pretrained(root / "model")
+        clip_image_processor(224).save_pretrained(root / "model")
         browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
         process, url = _server(root / "model", root / "data1")
         try:

@@ -28,6 +28,22 @@ from benchmarks.bench_inference import SIZES, make_photos
 from benchmarks.machine import print_table
 
 
+def time_geoclip(paths, reps: int) -> tuple[float, float]:
+    """(predict, vision backbone alone) seconds per image; the model is freed on return."""
+    from geoclip import GeoCLIP
+    from PIL import Image
+
+    geoclip = GeoCLIP(from_pretrained=True, clip_pretrained=False).eval()
+    with Image.open(paths[0]) as image:
+        pixels = geoclip.image_encoder.preprocess_image(image.convert("RGB"))
+
+    def backbone(_path):
+        with torch.no_grad():
+            geoclip.image_encoder.CLIP.vision_model(pixel_values=pixels)
+
+    return (per_image(lambda p: geoclip.predict(str(p), top_k=5), paths, reps), per_image(backbone, paths, reps))
+
+
 def per_image(fn, paths, reps: int) -> float:
     fn(paths[0])  # warm-up
     start = time.perf_counter()
@@ -40,31 +56,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--reps", type=int, default=3)
     args = parser.parse_args()
-    from geoclip import GeoCLIP
-    from transformers.models.clip.image_processing_pil_clip import CLIPImageProcessorPil
-
     from geoloc_core.configuration_geolocator import GeoLocatorConfig
-    from geoloc_core.inference import Predictor
+    from geoloc_core.inference import Predictor, clip_image_processor
     from geoloc_core.modeling_geolocator import GeoLocator
 
     torch.manual_seed(0)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         paths = make_photos(Path(tmp), 4)
-        geoclip = GeoCLIP(from_pretrained=True, clip_pretrained=False).eval()
-        pixels = geoclip.image_encoder.preprocess_image(__import__("PIL.Image").Image.open(paths[0]).convert("RGB"))
-
-        def geoclip_backbone(_path):
-            with torch.no_grad():
-                geoclip.image_encoder.CLIP.vision_model(pixel_values=pixels)
-
-        geoclip_s = per_image(lambda p: geoclip.predict(str(p), top_k=5), paths, args.reps)
-        geoclip_backbone_s = per_image(geoclip_backbone, paths, args.reps)
-        del geoclip
+        geoclip_s, geoclip_backbone_s = time_geoclip(paths, args.reps)
         model = GeoLocator(GeoLocatorConfig(vision_config=SIZES["l14"][1], num_components=5,
                                             backbone_name_or_path="random ViT-L/14"))
-        processor = CLIPImageProcessorPil(size={"shortest_edge": 224}, crop_size={"height": 224, "width": 224})
-        predictor = Predictor(model, processor, device=torch.device("cpu"), batch_size=1)
+        predictor = Predictor(model, clip_image_processor(224), device=torch.device("cpu"), batch_size=1)
         ours_s = per_image(lambda p: predictor.predict([p]), paths, args.reps)
     rows += [
         ("GeoCLIP predict(path, top_k=5), s/image", f"{geoclip_s:.2f}"),

@@ -18,11 +18,10 @@ from pathlib import Path
 import piexif
 import torch
 from PIL import Image
-from transformers.models.clip.image_processing_pil_clip import CLIPImageProcessorPil
 
 from benchmarks.machine import print_table
 from geoloc_core.configuration_geolocator import GeoLocatorConfig
-from geoloc_core.inference import Predictor
+from geoloc_core.inference import Predictor, clip_image_processor
 from geoloc_core.modeling_geolocator import GeoLocator
 
 SIZES = {
@@ -65,8 +64,7 @@ def main() -> None:
             label, vision = SIZES[key]
             torch.manual_seed(0)
             model = GeoLocator(GeoLocatorConfig(vision_config=vision, backbone_name_or_path=f"random {label}"))
-            processor = CLIPImageProcessorPil(size={"shortest_edge": 224}, crop_size={"height": 224, "width": 224})
-            predictor = Predictor(model, processor, device=torch.device("cpu"), batch_size=16)
+            predictor = Predictor(model, clip_image_processor(224), device=torch.device("cpu"), batch_size=16)
             for batch in (1, 16):
                 pixels = torch.randn(batch, 3, 224, 224)
                 paths = photos[:batch]

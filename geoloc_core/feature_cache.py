@@ -29,6 +29,7 @@ import numpy as np
 import torch
 
 from .datasets import GeoRecord
+from .inference import square_size
 
 DEFAULT_SHARD_SIZE = 4096
 
@@ -56,9 +57,7 @@ def feature_shape(model) -> tuple[int, ...]:
     vision = model.config.vision_config
     if model.config.feature_source == "pooled":
         return (vision.hidden_size,)
-    size = vision.image_size if isinstance(vision.image_size, int) else vision.image_size[0]
-    patch = vision.patch_size if isinstance(vision.patch_size, int) else vision.patch_size[0]
-    return ((size // patch) ** 2 + 1, vision.hidden_size)
+    return ((square_size(vision.image_size) // square_size(vision.patch_size)) ** 2 + 1, vision.hidden_size)
 
 
 def disk_cost_bytes(model, n_items: int) -> int:

@@ -143,10 +143,9 @@ def inspect_exif_and_hash(data: bytes) -> tuple[FileFacts, ExifFacts | None]:
 
 def inspect_file(data: bytes) -> tuple[FileFacts, ExifFacts | None, ForensicFacts | None]:
     """File facts and, for images, EXIF and forensic facts. Runs inside the isolated worker."""
-    facts = inspect_bytes(data)
-    if facts.file_type not in SUPPORTED_IMAGE_TYPES:
+    facts, exif = inspect_exif_and_hash(data)
+    if exif is None:
         return facts, None, None
-    exif = read_exif(data)
     forensic = read_forensic_facts(data, facts.file_type, exif.thumbnail) if facts.error is None else None
     exif.thumbnail = None  # compared already; not carried further
     return facts, exif, forensic

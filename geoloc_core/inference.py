@@ -62,6 +62,19 @@ def _check_model_folder(path: Path) -> None:
         raise ModelLoadError(f"{path} has a geoloc config.json but no .safetensors weights. {HOW_TO_GET_A_MODEL}")
 
 
+def square_size(value: int | list[int] | tuple[int, int]) -> int:
+    """Side of a square size given as an int or a pair (CLIP configs allow both)."""
+    return value if isinstance(value, int) else value[0]
+
+
+def clip_image_processor(size: int):
+    """CLIP's standard preprocessing at ``size`` px: shortest edge resized, centre crop, CLIP mean/std.
+    The PIL implementation: torchvision does not import beside this project's torch."""
+    from transformers.models.clip.image_processing_pil_clip import CLIPImageProcessorPil
+
+    return CLIPImageProcessorPil(size={"shortest_edge": size}, crop_size={"height": size, "width": size})
+
+
 def load_image_processor(model_dir: str | Path, vision_config, backbone_name_or_path: str | None = None):
     """The backbone's own CLIP preprocessing, saved beside the model; else rebuilt from the
     backbone's input size with CLIP's published mean/std (what every CLIP checkpoint uses)."""
@@ -70,9 +83,7 @@ def load_image_processor(model_dir: str | Path, vision_config, backbone_name_or_
     for source in (model_dir, backbone_name_or_path):
         if source and (Path(source) / PROCESSOR_FILE).is_file():
             return CLIPImageProcessorPil.from_pretrained(str(source))
-    size = vision_config.image_size
-    size = size if isinstance(size, int) else size[0]
-    return CLIPImageProcessorPil(size={"shortest_edge": size}, crop_size={"height": size, "width": size})
+    return clip_image_processor(square_size(vision_config.image_size))
 
 
 class Predictor:
@@ -92,8 +103,7 @@ class Predictor:
         self._decoder = ThreadPoolExecutor(max_workers=max(1, min(4, os.cpu_count() or 1)),
                                            thread_name_prefix="geoloc-decode")
         self._prefetch = ThreadPoolExecutor(max_workers=1, thread_name_prefix="geoloc-prefetch")
-        size = model.config.vision_config.image_size
-        self.input_size = size if isinstance(size, int) else size[0]  # decode JPEGs no larger than needed
+        self.input_size = square_size(model.config.vision_config.image_size)  # decode JPEGs no larger than needed
         config = model.config
         self.description = (f"{name} (backbone {config.backbone_name_or_path or 'unknown'}, "
                             f"{config.output_mode} output, {config.num_components} component"
@@ -132,7 +142,7 @@ class Predictor:
     def _load(self, item: Image.Image | str | os.PathLike) -> Image.Image:
         if isinstance(item, (str, os.PathLike)):
             return load_rgb(Path(item).read_bytes(), draft_side=self.input_size)
-        return item.convert("RGB")
+        return item if item.mode == "RGB" else item.convert("RGB")  # the Analyzer already decoded to RGB
 
     def _prepare_batch(self, items: Sequence[Image.Image | str | os.PathLike]) -> torch.Tensor:
         """Decode (in parallel threads: Pillow releases the GIL) and preprocess one batch."""

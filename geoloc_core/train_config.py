@@ -26,6 +26,10 @@ class ModelSettings:
     uncertainty: bool = True
     nll_weight: float = 1.0
 
+    def config_kwargs(self) -> dict:
+        """Every setting but the backbone, named as GeoLocatorConfig names it."""
+        return {k: v for k, v in asdict(self).items() if k != "backbone"}
+
 
 @dataclass
 class DataSettings:

@@ -34,7 +34,7 @@ from .feature_cache import CachedFeatureDataset, build_cache
 from .imaging import load_rgb
 from .inference import load_image_processor
 from .metrics import compute_metrics
-from .modeling_geolocator import GeoLocator
+from .modeling_geolocator import GeoLocator, GeoLocatorOutput
 from .train_config import TrainConfig
 
 LAST, BEST, FINAL = "checkpoint-last", "checkpoint-best", "model"
@@ -63,6 +63,21 @@ def warmup_cosine(total_steps: int, warmup_steps: int) -> Callable[[int], float]
         progress = (step - warmup_steps) / max(1, total_steps - warmup_steps)
         return 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
     return factor
+
+
+def optimizer_step(loss: torch.Tensor, optimizer, scaler, parameters, grad_clip: float) -> None:
+    """Backward, clip and step; through the gradient scaler when training in fp16."""
+    optimizer.zero_grad(set_to_none=True)
+    if scaler is not None:
+        scaler.scale(loss).backward()
+        scaler.unscale_(optimizer)
+        torch.nn.utils.clip_grad_norm_(parameters, grad_clip)
+        scaler.step(optimizer)
+        scaler.update()
+    else:
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(parameters, grad_clip)
+        optimizer.step()
 
 
 def load_image_for_model(path: Path):
@@ -141,8 +156,6 @@ def predict_loader(model: GeoLocator, loader: DataLoader, device: torch.device, 
 def radii90_for(model: GeoLocator, outputs: EvalOutputs) -> np.ndarray | None:
     if outputs.kappa is None:
         return None
-    from .modeling_geolocator import GeoLocatorOutput
-
     scaled = GeoLocatorOutput(unit=outputs.unit, components=outputs.components, weights=outputs.weights,
                               kappa=outputs.kappa * model.config.kappa_scale)
     return model.region_radii_km(scaled, probabilities=(0.9,), samples=1024)[0].numpy()
@@ -234,12 +247,7 @@ def _train(config: TrainConfig, resume: bool, ctx: DistContext, log) -> Path | N
     else:
         if resume:
             log(f"no checkpoint in {out / LAST}; starting fresh")
-        model = GeoLocator.from_backbone(settings.backbone, feature_source=settings.feature_source,
-                                         head_width=settings.head_width, num_head_layers=settings.num_head_layers,
-                                         num_attention_heads=settings.num_attention_heads, mlp_ratio=settings.mlp_ratio,
-                                         dropout=settings.dropout, output_mode=settings.output_mode,
-                                         num_components=settings.num_components, uncertainty=settings.uncertainty,
-                                         nll_weight=settings.nll_weight)
+        model = GeoLocator.from_backbone(settings.backbone, **settings.config_kwargs())
     processor = load_image_processor("", model.config.vision_config, settings.backbone)
     model.to(ctx.device)
     train_loader, val_loader, input_key = _make_loaders(config, model, processor, train_records, val_records, ctx, log)
@@ -284,17 +292,7 @@ def _train(config: TrainConfig, resume: bool, ctx: DistContext, log) -> Path | N
                 inputs, labels = batch[0].to(ctx.device, non_blocking=True), batch[1].to(ctx.device)
                 with torch.autocast(ctx.device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
                     loss = net(**{input_key: inputs}, labels=labels).loss
-                optimizer.zero_grad(set_to_none=True)
-                if scaler is not None:
-                    scaler.scale(loss).backward()
-                    scaler.unscale_(optimizer)
-                    torch.nn.utils.clip_grad_norm_(trainable, config.optim.grad_clip)
-                    scaler.step(optimizer)
-                    scaler.update()
-                else:
-                    loss.backward()
-                    torch.nn.utils.clip_grad_norm_(trainable, config.optim.grad_clip)
-                    optimizer.step()
+                optimizer_step(loss, optimizer, scaler, trainable, config.optim.grad_clip)
                 scheduler.step()
                 state["global_step"] += 1
                 loss_sum += float(loss.detach()) * len(labels)

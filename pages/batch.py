@@ -59,7 +59,7 @@ def _sources(uploads, known: set[str], skipped: list[str]):
 
 
 if uploads and st.button(f"Analyse {len(uploads)} upload(s)", type="primary", key="batch_run"):
-    log = resources.case_log(st.session_state.get("case_log_path", resources.default_case_log_path()))
+    log = resources.current_case_log()
     total = sum(_count(u) for u in uploads)
     known = log.known_hashes(settings.case_id) if skip_known else set()
     skipped: list[str] = []

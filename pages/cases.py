@@ -9,7 +9,7 @@ from ui import resources
 from ui.views import download_buttons, findings_frame, md_escape, show_map
 
 settings = st.session_state["settings"]
-log = resources.case_log(st.session_state.get("case_log_path", resources.default_case_log_path()))
+log = resources.current_case_log()
 st.title("Case log")
 st.caption(f"Case “{md_escape(settings.case_name)}” — stored in {md_escape(log.path)} (SQLite, saved as each "
            "finding is made). Switch or create cases in the sidebar.")

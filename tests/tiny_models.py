@@ -7,8 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from transformers import CLIPVisionConfig, CLIPVisionModel
-from transformers.models.clip.image_processing_pil_clip import CLIPImageProcessorPil
 
+from geoloc_core.inference import clip_image_processor
 from geoloc_core.modeling_geolocator import GeoLocator
 
 TINY_VISION = dict(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4, image_size=32,
@@ -23,7 +23,7 @@ def save_tiny_backbone(folder: Path, seed: int = 0) -> Path:
     torch.manual_seed(seed)
     CLIPVisionModel(CLIPVisionConfig(**TINY_VISION)).save_pretrained(folder)
     size = TINY_VISION["image_size"]
-    CLIPImageProcessorPil(size={"shortest_edge": size}, crop_size={"height": size, "width": size}).save_pretrained(folder)
+    clip_image_processor(size).save_pretrained(folder)
     return folder
 
 
@@ -37,5 +37,5 @@ def build_tiny_model(backbone_dir: Path, **overrides) -> GeoLocator:
 def save_tiny_model(backbone_dir: Path, folder: Path, **overrides) -> Path:
     model = build_tiny_model(backbone_dir, **overrides)
     model.save_pretrained(folder)
-    CLIPImageProcessorPil.from_pretrained(str(backbone_dir)).save_pretrained(folder)
+    clip_image_processor(TINY_VISION["image_size"]).save_pretrained(folder)  # as saved beside the backbone
     return folder

@@ -18,7 +18,8 @@ import torch
 
 from geoloc_core.configuration_geolocator import GeoLocatorConfig
 from geoloc_core.modeling_geolocator import GeoLocator
-from geoloc_core.trainer import resolve_amp
+from geoloc_core.train_config import OptimSettings
+from geoloc_core.trainer import optimizer_step, resolve_amp
 
 VIT_B16 = dict(hidden_size=768, intermediate_size=3072, num_hidden_layers=12, num_attention_heads=12, image_size=224,
                patch_size=16)
@@ -70,14 +71,7 @@ def run(tiny: bool, steps: int, batch: int, head_batch: int) -> dict:
     def step(**inputs):
         with torch.autocast(device.type, dtype=amp, enabled=amp is not None):
             loss = model(**inputs, labels=labels[: len(next(iter(inputs.values())))]).loss
-        optimizer.zero_grad(set_to_none=True)
-        if scaler is not None:
-            scaler.scale(loss).backward()
-            scaler.step(optimizer)
-            scaler.update()
-        else:
-            loss.backward()
-            optimizer.step()
+        optimizer_step(loss, optimizer, scaler, trainable, OptimSettings.grad_clip)  # the training loop's own step
 
     model.train()
     cached_s = _timed(lambda: step(features=features), steps, device)

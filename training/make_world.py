@@ -16,14 +16,14 @@ from geoloc_core.synthetic import make_world
 def save_tiny_clip(folder: Path, image_size: int = 32, patch_size: int = 8, hidden: int = 64, layers: int = 2) -> Path:
     import torch
     from transformers import CLIPVisionConfig, CLIPVisionModel
-    from transformers.models.clip.image_processing_pil_clip import CLIPImageProcessorPil
+
+    from geoloc_core.inference import clip_image_processor
 
     torch.manual_seed(0)
     config = CLIPVisionConfig(hidden_size=hidden, intermediate_size=hidden * 2, num_hidden_layers=layers,
                               num_attention_heads=4, image_size=image_size, patch_size=patch_size)
     CLIPVisionModel(config).save_pretrained(folder)
-    CLIPImageProcessorPil(size={"shortest_edge": image_size},
-                          crop_size={"height": image_size, "width": image_size}).save_pretrained(folder)
+    clip_image_processor(image_size).save_pretrained(folder)
     return folder
 
 

@@ -53,5 +53,6 @@ def evidence_store(folder: str) -> EvidenceStore:
     return EvidenceStore(folder)
 
 
-def default_case_log_path() -> str:
-    return str(default_data_dir() / "caselog.sqlite3")
+def current_case_log() -> CaseLog:
+    """The case log under the data folder ($GEOLOC_DATA_DIR or the per-user default)."""
+    return case_log(str(default_data_dir() / "caselog.sqlite3"))

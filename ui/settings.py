@@ -28,7 +28,7 @@ class SessionSettings:
 
 
 def sidebar() -> SessionSettings:
-    log = resources.case_log(st.session_state.get("case_log_path", resources.default_case_log_path()))
+    log = resources.current_case_log()
     with st.sidebar:
         st.markdown("### Case")
         cases = log.cases()

@@ -43,7 +43,7 @@ def analyzer_for(settings: AnalysisSettings) -> Analyzer:
 
 def save(settings: SessionSettings, finding: Finding, data: bytes | None) -> None:
     """Persist a finding in the current case (and the original bytes when asked)."""
-    log = resources.case_log(st.session_state.get("case_log_path", resources.default_case_log_path()))
+    log = resources.current_case_log()
     log.add(settings.case_id, finding)
     if settings.keep_evidence and data is not None and finding.sha256:
         resources.evidence_store(str(log.path.parent / "evidence")).put(finding.sha256, data)
