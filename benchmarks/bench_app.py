@@ -22,9 +22,9 @@ import torch
 
 from benchmarks.bench_inference import SIZES
 from benchmarks.machine import print_table
-from geoloc_core.configuration_geolocator import GeoLocatorConfig
-from geoloc_core.inference import clip_image_processor
-from geoloc_core.modeling_geolocator import GeoLocator
+from geoloc_core.model.configuration_geolocator import GeoLocatorConfig
+from geoloc_core.model.inference import clip_image_processor
+from geoloc_core.model.modeling_geolocator import GeoLocator
 from tests.imagegen import gps_exif, image_bytes
 
 ROOT = Path(__file__).resolve().parents[1]

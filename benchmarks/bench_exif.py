@@ -17,8 +17,8 @@ import time
 from pathlib import Path
 
 from benchmarks.machine import print_table
-from geoloc_core.findings import inspect_exif_and_hash, inspect_file
-from geoloc_core.isolation import IsolatedWorker
+from geoloc_core.evidence.inspection import inspect_exif_and_hash, inspect_file
+from geoloc_core.evidence.isolation import IsolatedWorker
 from tests.imagegen import gps_exif, image_bytes
 
 

@@ -56,9 +56,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--reps", type=int, default=3)
     args = parser.parse_args()
-    from geoloc_core.configuration_geolocator import GeoLocatorConfig
-    from geoloc_core.inference import Predictor, clip_image_processor
-    from geoloc_core.modeling_geolocator import GeoLocator
+    from geoloc_core.model.configuration_geolocator import GeoLocatorConfig
+    from geoloc_core.model.inference import Predictor, clip_image_processor
+    from geoloc_core.model.modeling_geolocator import GeoLocator
 
     torch.manual_seed(0)
     rows = []

@@ -10,7 +10,7 @@ import time
 import numpy as np
 
 from benchmarks.machine import print_table
-from geoloc_core.geocoding import OfflineGeocoder
+from geoloc_core.places.geocoding import OfflineGeocoder
 
 
 def main() -> None:

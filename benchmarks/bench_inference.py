@@ -20,9 +20,9 @@ import torch
 from PIL import Image
 
 from benchmarks.machine import print_table
-from geoloc_core.configuration_geolocator import GeoLocatorConfig
-from geoloc_core.inference import Predictor, clip_image_processor
-from geoloc_core.modeling_geolocator import GeoLocator
+from geoloc_core.model.configuration_geolocator import GeoLocatorConfig
+from geoloc_core.model.inference import Predictor, clip_image_processor
+from geoloc_core.model.modeling_geolocator import GeoLocator
 
 SIZES = {
     "b32": ("ViT-B/32-sized", dict(hidden_size=768, intermediate_size=3072, num_hidden_layers=12,

@@ -10,7 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from .export import FORMATS, export
+from .case.export import FORMATS, export
 
 EPILOG = """examples:
   python -m geoloc_core scan photos/ --out findings.csv
@@ -56,11 +56,12 @@ def _format_for(out: str, requested: str | None) -> str:
 def run_scan(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from .findings import Analyzer, collect_sources
-    from .geocoding import NominatimGeocoder, OfflineGeocoder
-    from .isolation import IsolatedWorker
+    from .case.analyzer import Analyzer
+    from .evidence.sources import collect_sources
+    from .places.geocoding import NominatimGeocoder, OfflineGeocoder
+    from .evidence.isolation import IsolatedWorker
 
-    from .inference import ModelLoadError, configured_model, load_predictor
+    from .model.inference import ModelLoadError, configured_model, load_predictor
 
     predictor = None
     model = configured_model(args.model)

@@ -1,17 +1,13 @@
 """Batch: a folder, many files or zip archives; progress, a findings table, a map, filters, exports."""
 from __future__ import annotations
 
-import io
 import time
-import zipfile
 
 import pandas as pd
 import streamlit as st
 
-from geoloc_core.archives import iter_zip
-from geoloc_core.filefacts import sha256_hex
-from geoloc_core.findings import FileSource
-from geoloc_core.maps import findings_map
+from geoloc_core.evidence.sources import count_files, expand_uploads
+from geoloc_core.case.maps import findings_map
 from ui import resources
 from ui.views import CHECK_TITLES, analyzer_for, download_buttons, findings_frame, save, show_map
 
@@ -26,49 +22,18 @@ skip_known = st.checkbox("Skip files already in this case (same SHA-256)", value
 uploads = list(folder or []) + list(files or [])
 
 
-def _is_zip(upload) -> bool:
-    head = upload.getvalue()[:4]
-    return head == b"PK\x03\x04" and upload.name.lower().endswith(".zip")
-
-
-def _count(upload) -> int:
-    if not _is_zip(upload):
-        return 1
-    try:
-        return max(1, sum(not i.is_dir() for i in zipfile.ZipFile(io.BytesIO(upload.getvalue())).infolist()))
-    except zipfile.BadZipFile:
-        return 1
-
-
-def _sources(uploads, known: set[str], skipped: list[str]):
-    """FileSources one at a time (zip entries expanded lazily), skipping known hashes."""
-    for upload in uploads:
-        items = iter_zip(upload.getvalue(), upload.name) if _is_zip(upload) else [None]
-        for entry in items:
-            if entry is None:
-                name, data, error = upload.name, upload.getvalue(), None
-            else:
-                name, data, error = entry.name, entry.data, entry.error
-            if data is not None and skip_known:
-                digest = sha256_hex(data)
-                if digest in known:  # already in the case, or twice in this upload
-                    skipped.append(name)
-                    continue
-                known.add(digest)
-            yield FileSource(name, data=data, error=error)
-
-
 if uploads and st.button(f"Analyse {len(uploads)} upload(s)", type="primary", key="batch_run"):
     log = resources.current_case_log()
-    total = sum(_count(u) for u in uploads)
-    known = log.known_hashes(settings.case_id) if skip_known else set()
+    total = sum(count_files(u.name, u.getvalue()) for u in uploads)
+    known = log.known_hashes(settings.case_id) if skip_known else None
     skipped: list[str] = []
     findings = []
     progress = st.progress(0.0, text=f"0 / {total} files")
     table = st.empty()
     started = time.monotonic()
     analyzer = analyzer_for(settings.analysis)
-    for finding in analyzer.analyze_stream(_sources(uploads, known, skipped)):
+    for finding in analyzer.analyze_stream(
+            expand_uploads(((u.name, u.getvalue()) for u in uploads), known, skipped)):
         save(settings, finding, None)
         findings.append(finding)
         done = len(findings) + len(skipped)

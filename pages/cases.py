@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from geoloc_core.duplicates import group_near_duplicates
-from geoloc_core.maps import findings_map
+from geoloc_core.case.duplicates import group_near_duplicates
+from geoloc_core.case.maps import findings_map
 from ui import resources
 from ui.views import download_buttons, findings_frame, md_escape, show_map
 

@@ -6,7 +6,7 @@ import json
 import pandas as pd
 import streamlit as st
 
-from geoloc_core.metrics import THRESHOLDS_KM
+from geoloc_core.learning.metrics import THRESHOLDS_KM
 from ui import resources
 from ui.views import md_escape
 

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from geoloc_core.findings import FileSource
-from geoloc_core.imaging import ImageDecodeError, load_rgb
-from geoloc_core.maps import finding_map
+from geoloc_core.evidence.sources import FileSource
+from geoloc_core.evidence.imaging import ImageDecodeError, load_rgb
+from geoloc_core.case.maps import finding_map
 from ui.views import analyzer_for, checks_panel, download_buttons, md_escape, result_card, save, show_map
 
 settings = st.session_state["settings"]

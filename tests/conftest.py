@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from geoloc_core.geocoding import OfflineGeocoder
-from geoloc_core.isolation import IsolatedWorker
+from geoloc_core.places.geocoding import OfflineGeocoder
+from geoloc_core.evidence.isolation import IsolatedWorker
 
 
 @pytest.fixture(scope="session")

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from geoloc_core.caselog import SCHEMA_VERSION, CaseLog, EvidenceStore
-from geoloc_core.findings import Finding
+from geoloc_core.case.caselog import SCHEMA_VERSION, CaseLog, EvidenceStore
+from geoloc_core.case.findings import Finding
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -62,8 +62,8 @@ def test_newer_schema_is_refused(tmp_path):
 
 WRITER = """
 import sys
-from geoloc_core.caselog import CaseLog
-from geoloc_core.findings import Finding
+from geoloc_core.case.caselog import CaseLog
+from geoloc_core.case.findings import Finding
 log = CaseLog(sys.argv[1])
 case = log.ensure_case("kill test")
 for i in range(100000):

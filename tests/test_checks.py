@@ -7,12 +7,13 @@ import piexif
 import pytest
 from PIL import Image
 
-from geoloc_core.checks import (check_editing, check_provenance, check_sun, check_thumbnail, check_time,
+from geoloc_core.evidence.checks import (check_editing, check_provenance, check_sun, check_thumbnail, check_time,
                                 check_timezone, sun_position, timezone_at)
-from geoloc_core.duplicates import group_near_duplicates
-from geoloc_core.exif import ExifFacts, read_exif
-from geoloc_core.findings import Finding, inspect_file
-from geoloc_core.forensic_facts import ForensicFacts, read_forensic_facts
+from geoloc_core.case.duplicates import group_near_duplicates
+from geoloc_core.evidence.exif import ExifFacts, read_exif
+from geoloc_core.case.findings import Finding
+from geoloc_core.evidence.inspection import inspect_file
+from geoloc_core.evidence.forensic_facts import ForensicFacts, read_forensic_facts
 from tests.imagegen import gps_exif, image_bytes
 
 PARIS = (48.8584, 2.2945)
@@ -131,7 +132,7 @@ def test_duplicates_with_conflicting_gps_are_grouped():
 
 
 def test_every_check_handles_missing_fields():
-    from geoloc_core.checks import run_checks
+    from geoloc_core.evidence.checks import run_checks
 
     for exif in (ExifFacts(), _exif(), None):
         results = run_checks(exif, None, None, None)

@@ -9,7 +9,7 @@ from pathlib import Path
 import piexif
 import pytest
 
-from geoloc_core.findings import CORE_COLUMNS
+from geoloc_core.case.findings import CORE_COLUMNS
 from tests.imagegen import (ASCII, RATIONAL, gps_exif, image_bytes, jpeg_with_raw_exif, rational_payload,
                             raw_gps_tiff)
 

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from geoloc_core.datasets import DataError, detect_layout, load_geo_csv, split_records
-from geoloc_core.train_config import TrainConfig
+from geoloc_core.learning.datasets import DataError, detect_layout, load_geo_csv, split_records
+from geoloc_core.learning.train_config import TrainConfig
 from tests.imagegen import image_bytes
 
 
@@ -54,7 +54,7 @@ def test_osv5m_ids_resolve_to_files(tmp_path):
 
 
 def test_split_is_deterministic_and_disjoint(tmp_path):
-    from geoloc_core.datasets import GeoRecord
+    from geoloc_core.learning.datasets import GeoRecord
 
     records = [GeoRecord(tmp_path / f"{i}.jpg", 0.0, float(i)) for i in range(100)]
     a_train, a_val = split_records(records, 0.2, seed=1)

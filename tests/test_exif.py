@@ -7,7 +7,7 @@ import subprocess
 import piexif
 import pytest
 
-from geoloc_core.exif import NO_EXIF_MESSAGE, read_exif
+from geoloc_core.evidence.exif import NO_EXIF_MESSAGE, read_exif
 from tests.imagegen import (ASCII, BYTE, RATIONAL, dms_rationals, dms_value, gps_exif, image_bytes,
                             jpeg_with_raw_exif, rational_payload, raw_gps_tiff)
 

@@ -4,8 +4,8 @@ import csv
 import io
 import json
 
-from geoloc_core.export import export, spreadsheet_safe, to_csv
-from geoloc_core.findings import CORE_COLUMNS, Finding
+from geoloc_core.case.export import export, spreadsheet_safe, to_csv
+from geoloc_core.case.findings import CORE_COLUMNS, Finding
 
 
 def _finding(**kw) -> Finding:

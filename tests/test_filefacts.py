@@ -8,7 +8,7 @@ import zlib
 import pytest
 from PIL import Image
 
-from geoloc_core.filefacts import detect_type, inspect_bytes
+from geoloc_core.evidence.filefacts import detect_type, inspect_bytes
 from tests.imagegen import image_bytes
 
 

@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from geoloc_core.geo import (EARTH_RADIUS_KM, geodesic_km, haversine_km, latlon_to_unit, normalize_lon,
+from geoloc_core.places.geodesy import (EARTH_RADIUS_KM, geodesic_km, haversine_km, latlon_to_unit, normalize_lon,
                              unit_to_latlon)
-from geoloc_core.exif import read_exif
+from geoloc_core.evidence.exif import read_exif
 
 lats = st.floats(-90, 90, allow_nan=False)
 lons = st.floats(-180, 180, allow_nan=False)

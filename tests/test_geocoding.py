@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from geoloc_core.geocoding import CONTINENTS, COUNTRIES_GEOJSON, NominatimGeocoder
+from geoloc_core.places.geocoding import CONTINENTS, COUNTRIES_GEOJSON, NominatimGeocoder
 
 KNOWN = [
     ((48.8584, 2.2945), "FR", "Europe"),

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from geoloc_core.datasets import load_geo_csv
-from geoloc_core.feature_cache import CachedFeatureDataset, build_cache
-from geoloc_core.inference import load_image_processor
-from geoloc_core.trainer import load_image_for_model
+from geoloc_core.learning.datasets import load_geo_csv
+from geoloc_core.learning.feature_cache import CachedFeatureDataset, build_cache
+from geoloc_core.model.inference import load_image_processor
+from geoloc_core.learning.trainer import load_image_for_model
 from tests.hostile_corpus import build_corpus, corpus_items, zip_items
 from tests.imagegen import image_bytes
 from tests.tiny_models import build_tiny_model
@@ -106,7 +106,7 @@ def test_training_loader_skips_bad_rows_and_images(corpus, tiny_backbone_dir, tm
     cache = build_cache(model, processor, records, tmp_path / "cache", load_image_for_model, batch_size=8,
                         log=lambda _: None, progress=False)
     dataset = CachedFeatureDataset(cache)
-    from geoloc_core.filefacts import inspect_bytes
+    from geoloc_core.evidence.filefacts import inspect_bytes
 
     decodable = sum(inspect_bytes((folder / name).read_bytes()).error is None for name in expected)
     assert 15 <= decodable < len(expected)

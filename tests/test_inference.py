@@ -11,7 +11,7 @@ import piexif
 import pytest
 from PIL import Image
 
-from geoloc_core.inference import ModelLoadError, Predictor, configured_model
+from geoloc_core.model.inference import ModelLoadError, Predictor, configured_model
 from tests.imagegen import gps_exif, image_bytes
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from geoloc_core.isolation import IsolatedCallError, IsolatedWorker
+from geoloc_core.evidence.isolation import IsolatedCallError, IsolatedWorker
 
 
 def _sleep(seconds: float) -> str:

@@ -5,9 +5,9 @@ import zipfile
 
 import pytest
 
-from geoloc_core.archives import iter_zip
-from geoloc_core.findings import Finding
-from geoloc_core.maps import finding_map, findings_map, great_circle_path, use_local_assets, vendor_leaflet_assets
+from geoloc_core.evidence.archives import iter_zip
+from geoloc_core.case.findings import Finding
+from geoloc_core.case.maps import finding_map, findings_map, great_circle_path, use_local_assets, vendor_leaflet_assets
 
 HOSTILE = "<img src=x onerror=alert(1)>"
 

@@ -5,7 +5,7 @@ import math
 
 import pytest
 
-from geoloc_core.metrics import THRESHOLDS_KM, compute_metrics, distances_km
+from geoloc_core.learning.metrics import THRESHOLDS_KM, compute_metrics, distances_km
 
 PARIS, LONDON, NYC, SYDNEY = (48.8566, 2.3522), (51.5074, -0.1278), (40.7128, -74.0060), (-33.8688, 151.2093)
 

@@ -6,11 +6,11 @@ import math
 import pytest
 import torch
 
-from geoloc_core.configuration_geolocator import GeoLocatorConfig
-from geoloc_core.modeling_geolocator import GeoLocator
-from geoloc_core.spherical import (latlon_to_unit, mixture_radius_km, unit_to_latlon, vmf_log_density,
+from geoloc_core.model.configuration_geolocator import GeoLocatorConfig
+from geoloc_core.model.modeling_geolocator import GeoLocator
+from geoloc_core.model.distributions import (latlon_to_unit, mixture_radius_km, unit_to_latlon, vmf_log_density,
                                    vmf_radius_km)
-from geoloc_core.geo import EARTH_RADIUS_KM
+from geoloc_core.places.geodesy import EARTH_RADIUS_KM
 from tests.tiny_models import build_tiny_model
 
 LABELS = torch.tensor([[48.85, 2.35], [-33.9, 151.2], [89.9, 0.0], [0.0, -179.99]])

@@ -44,7 +44,7 @@ def test_training_smoke_makes_no_outbound_connection(tmp_path):
     log = tmp_path / "net.log"
     code = (
         "from pathlib import Path\n"
-        "from geoloc_core.synthetic import make_world\n"
+        "from geoloc_core.learning.synthetic import make_world\n"
         "from training.make_world import save_tiny_clip\n"
         f"root = Path({str(tmp_path)!r})\n"
         "csv_path = make_world(root / 'w', 120, seed=0)\n"

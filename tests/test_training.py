@@ -13,12 +13,12 @@ import numpy as np
 import pytest
 import torch
 
-from geoloc_core.datasets import load_geo_csv
-from geoloc_core.feature_cache import CachedFeatureDataset, build_cache
-from geoloc_core.inference import load_image_processor
-from geoloc_core.metrics import distances_km
-from geoloc_core.synthetic import make_world
-from geoloc_core.trainer import load_image_for_model
+from geoloc_core.learning.datasets import load_geo_csv
+from geoloc_core.learning.feature_cache import CachedFeatureDataset, build_cache
+from geoloc_core.model.inference import load_image_processor
+from geoloc_core.learning.metrics import distances_km
+from geoloc_core.learning.synthetic import make_world
+from geoloc_core.learning.trainer import load_image_for_model
 from tests.tiny_models import build_tiny_model
 
 ROOT = Path(__file__).resolve().parents[1]

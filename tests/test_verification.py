@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import pytest
 
-from geoloc_core.geocoding import Place
-from geoloc_core.prediction import Prediction
-from geoloc_core.verification import (BANDS_KM, CONSISTENT, CONTRADICTS, NO_GPS, NO_MODEL, PLAUSIBLE,
+from geoloc_core.places.geocoding import Place
+from geoloc_core.model.prediction import Prediction
+from geoloc_core.case.verification import (BANDS_KM, CONSISTENT, CONTRADICTS, NO_GPS, NO_MODEL, PLAUSIBLE,
                                       PREDICTION_FAILED, UNLIKELY, band_for, verify)
 
 PARIS, LONDON = (48.8566, 2.3522), (51.5074, -0.1278)  # 343.5 km apart (WGS-84 geodesic)

@@ -12,9 +12,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from geoloc_core.datasets import DataError, load_geo_csv
-from geoloc_core.evaluation import evaluate_prediction_csv, evaluate_predictor
-from geoloc_core.metrics import CONVENTIONS
+from geoloc_core.learning.datasets import DataError, load_geo_csv
+from geoloc_core.learning.evaluation import evaluate_prediction_csv, evaluate_predictor
+from geoloc_core.learning.metrics import CONVENTIONS
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -33,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         if args.model:
-            from geoloc_core.inference import ModelLoadError, load_predictor
+            from geoloc_core.model.inference import ModelLoadError, load_predictor
 
             try:
                 predictor = load_predictor(args.model, batch_size=args.batch_size)

@@ -11,12 +11,12 @@ import sys
 
 import torch
 
-from geoloc_core.datasets import load_geo_csv, split_records
-from geoloc_core.feature_cache import build_cache
-from geoloc_core.inference import load_image_processor
-from geoloc_core.modeling_geolocator import GeoLocator
-from geoloc_core.train_config import TrainConfig
-from geoloc_core.trainer import load_image_for_model
+from geoloc_core.learning.datasets import load_geo_csv, split_records
+from geoloc_core.learning.feature_cache import build_cache
+from geoloc_core.model.inference import load_image_processor
+from geoloc_core.model.modeling_geolocator import GeoLocator
+from geoloc_core.learning.train_config import TrainConfig
+from geoloc_core.learning.trainer import load_image_for_model
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -16,10 +16,10 @@ import time
 
 import torch
 
-from geoloc_core.configuration_geolocator import GeoLocatorConfig
-from geoloc_core.modeling_geolocator import GeoLocator
-from geoloc_core.train_config import OptimSettings
-from geoloc_core.trainer import optimizer_step, resolve_amp
+from geoloc_core.model.configuration_geolocator import GeoLocatorConfig
+from geoloc_core.model.modeling_geolocator import GeoLocator
+from geoloc_core.learning.train_config import OptimSettings
+from geoloc_core.learning.trainer import optimizer_step, resolve_amp
 
 VIT_B16 = dict(hidden_size=768, intermediate_size=3072, num_hidden_layers=12, num_attention_heads=12, image_size=224,
                patch_size=16)

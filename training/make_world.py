@@ -10,14 +10,14 @@ import argparse
 import sys
 from pathlib import Path
 
-from geoloc_core.synthetic import make_world
+from geoloc_core.learning.synthetic import make_world
 
 
 def save_tiny_clip(folder: Path, image_size: int = 32, patch_size: int = 8, hidden: int = 64, layers: int = 2) -> Path:
     import torch
     from transformers import CLIPVisionConfig, CLIPVisionModel
 
-    from geoloc_core.inference import clip_image_processor
+    from geoloc_core.model.inference import clip_image_processor
 
     torch.manual_seed(0)
     config = CLIPVisionConfig(hidden_size=hidden, intermediate_size=hidden * 2, num_hidden_layers=layers,

@@ -10,8 +10,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from geoloc_core.train_config import TrainConfig
-from geoloc_core.trainer import train
+from geoloc_core.learning.train_config import TrainConfig
+from geoloc_core.learning.trainer import train
 
 
 def main(argv: list[str] | None = None) -> int:

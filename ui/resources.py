@@ -5,11 +5,11 @@ from pathlib import Path
 
 import streamlit as st
 
-from geoloc_core.caselog import CaseLog, EvidenceStore, default_data_dir
-from geoloc_core.geocoding import NominatimGeocoder, OfflineGeocoder
-from geoloc_core.inference import Predictor, load_predictor
-from geoloc_core.isolation import IsolatedWorker
-from geoloc_core.maps import vendor_leaflet_assets
+from geoloc_core.case.caselog import CaseLog, EvidenceStore, default_data_dir
+from geoloc_core.places.geocoding import NominatimGeocoder, OfflineGeocoder
+from geoloc_core.model.inference import Predictor, load_predictor
+from geoloc_core.evidence.isolation import IsolatedWorker
+from geoloc_core.case.maps import vendor_leaflet_assets
 
 APP_DIR = Path(__file__).resolve().parents[1]
 STATIC_VENDOR_DIR = APP_DIR / "static" / "vendor"

@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from geoloc_core.analysis_settings import AnalysisSettings
-from geoloc_core.inference import MODEL_ENV_VAR, ModelLoadError
-from geoloc_core.verification import VerdictThresholds
+from geoloc_core.case.analysis_settings import AnalysisSettings
+from geoloc_core.model.inference import MODEL_ENV_VAR, ModelLoadError
+from geoloc_core.case.verification import VerdictThresholds
 from ui import resources
 
 PRIVACY_NOTE = ("**Offline by default.** Images, metadata and coordinates stay on this machine unless you "

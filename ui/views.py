@@ -10,11 +10,12 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from geoloc_core.analysis_settings import AnalysisSettings
-from geoloc_core.export import FORMATS, export
-from geoloc_core.findings import Analyzer, Finding
-from geoloc_core.maps import use_local_assets
-from geoloc_core.verification import CONSISTENT, CONTRADICTS, PLAUSIBLE, UNLIKELY
+from geoloc_core.case.analysis_settings import AnalysisSettings
+from geoloc_core.case.export import FORMATS, export
+from geoloc_core.case.analyzer import Analyzer
+from geoloc_core.case.findings import Finding
+from geoloc_core.case.maps import use_local_assets
+from geoloc_core.case.verification import CONSISTENT, CONTRADICTS, PLAUSIBLE, UNLIKELY
 from ui import resources
 from ui.settings import SessionSettings
 

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from .datasets import GeoRecord, load_geo_csv
-from .imaging import ImageDecodeError, load_rgb
+from ..evidence.imaging import ImageDecodeError, load_rgb
 from .metrics import GeoMetrics, compute_metrics
 
 

@@ -23,9 +23,9 @@ from transformers.utils import ModelOutput
 from transformers.utils import logging as hf_logging
 
 from .configuration_geolocator import GeoLocatorConfig
-from .geo import EARTH_RADIUS_KM
+from ..places.geodesy import EARTH_RADIUS_KM
 from .heads import LocationHead, RegressionHead
-from .spherical import (angle_between, latlon_to_unit, mixture_radius_km, unit_to_latlon, vmf_mixture_nll,
+from .distributions import (angle_between, latlon_to_unit, mixture_radius_km, unit_to_latlon, vmf_mixture_nll,
                         vmf_radius_km)
 
 AutoConfig.register("geolocator", GeoLocatorConfig, exist_ok=True)

@@ -18,9 +18,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .geo import geodesic_km
-from .geocoding import Place
-from .prediction import Prediction
+from ..places.geodesy import geodesic_km
+from ..places.geocoding import Place
+from ..model.prediction import Prediction
 
 BANDS_KM: tuple[tuple[str, float], ...] = (
     ("street", 1.0),

@@ -16,7 +16,7 @@ import math
 
 import torch
 
-from .geo import EARTH_RADIUS_KM
+from ..places.geodesy import EARTH_RADIUS_KM
 
 LOG_2PI = math.log(2 * math.pi)
 

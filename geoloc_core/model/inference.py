@@ -16,9 +16,9 @@ from typing import Sequence
 import torch
 from PIL import Image
 
-from .imaging import load_rgb
+from ..evidence.imaging import load_rgb
 from .prediction import Candidate, Prediction
-from .spherical import unit_to_latlon
+from .distributions import unit_to_latlon
 
 MODEL_ENV_VAR = "GEOLOC_MODEL"
 HOW_TO_GET_A_MODEL = (

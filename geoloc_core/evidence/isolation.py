@@ -7,7 +7,7 @@ worker is reused, so the per-file cost is one pipe round trip, not a process
 start. On a timeout or crash the worker is killed and a fresh one starts lazily;
 only the file that caused it is reported, the batch goes on.
 
-The worker is a plain ``python -m geoloc_core.isolation`` child talking over two
+The worker is a plain ``python -m geoloc_core.evidence.isolation`` child talking over two
 pipes (not ``multiprocessing.Process``), because spawn-style multiprocessing
 re-imports the parent's main script, which under Streamlit is the app itself.
 """
@@ -76,7 +76,7 @@ class IsolatedWorker:
         parent_read, child_write = os.pipe()
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [_project_root(), os.environ.get("PYTHONPATH")]))}
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "geoloc_core.isolation", str(child_read), str(child_write), str(self.memory_limit)],
+            [sys.executable, "-m", "geoloc_core.evidence.isolation", str(child_read), str(child_write), str(self.memory_limit)],
             pass_fds=(child_read, child_write), stdin=subprocess.DEVNULL, env=env)
         os.close(child_read)
         os.close(child_write)
@@ -137,12 +137,12 @@ class IsolatedWorker:
 
 
 def _project_root() -> str:
-    return os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    return os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 if __name__ == "__main__":
-    # Import ourselves by name so pickled results refer to geoloc_core.isolation, not __main__.
-    from geoloc_core.isolation import _serve as serve
+    # Import ourselves by name so pickled results refer to geoloc_core.evidence.isolation, not __main__.
+    from geoloc_core.evidence.isolation import _serve as serve
 
     read_fd, write_fd, limit = (int(a) for a in sys.argv[1:4])
     sys.stdout = sys.stderr  # the pipes are the only channel back

@@ -30,9 +30,9 @@ from typing import Protocol, Sequence
 
 import numpy as np
 
-from .geo import haversine_km
+from .geodesy import haversine_km
 
-ASSETS_DIR = Path(__file__).resolve().parent.parent / "assets"
+ASSETS_DIR = Path(__file__).resolve().parents[2] / "assets"
 COUNTRIES_GEOJSON = ASSETS_DIR / "countries.geojson"
 COUNTRY_INFO_JSON = ASSETS_DIR / "country_info.json"
 COAST_TOLERANCE_KM = 25.0

@@ -1,8 +1,4 @@
-"""One record per analysed file, from upload to export, and the pipeline that fills it.
-
-``Finding`` is flat on purpose: the same fields are the CSV columns of
-``python -m geoloc_core scan``, the app's tables and the case log, so a value
-never changes name between screen and spreadsheet.
+"""The pipeline that turns a ``FileSource`` into a ``Finding``.
 
 ``Analyzer`` runs the steps for each file: file facts and EXIF in an isolated,
 time-bounded worker (hostile files cannot hang or crash the batch), offline
@@ -12,157 +8,22 @@ batch of decoded images), verification. Any failure is confined to its file.
 from __future__ import annotations
 
 import json
-import os
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
-from . import __version__
-from .checks import CheckResult, run_checks
-from .exif import ExifFacts, read_exif
-from .filefacts import SUPPORTED_IMAGE_TYPES, FileFacts, inspect_bytes, sha256_hex
-from .forensic_facts import ForensicFacts, read_forensic_facts
-from .geocoding import Place, ReverseGeocoder
-from .imaging import ImageDecodeError, load_rgb
-from .isolation import IsolatedCallError, IsolatedWorker
-from .prediction import LocationPredictor, Prediction
+from ..evidence.checks import CheckResult, run_checks
+from ..evidence.exif import ExifFacts
+from ..evidence.filefacts import FileFacts, sha256_hex
+from ..evidence.forensic_facts import ForensicFacts
+from ..evidence.imaging import ImageDecodeError, load_rgb
+from ..evidence.inspection import inspect_file
+from ..evidence.isolation import IsolatedCallError, IsolatedWorker
+from ..evidence.sources import FileSource
+from ..model.prediction import LocationPredictor, Prediction
+from ..places.geocoding import Place, ReverseGeocoder
+from .findings import Finding
 from .verification import PREDICTION_FAILED, VerdictThresholds, verify
-
-MAX_FILE_BYTES = 512 * 1024**2
-IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".jpe", ".png", ".webp", ".tif", ".tiff", ".heic", ".heif", ".avif",
-                    ".gif", ".bmp"}
-
-# The scan CLI's contract: these columns come first, in this order.
-CORE_COLUMNS = (
-    "file", "sha256", "file_type", "status", "message", "exif_lat", "exif_lon", "exif_altitude_m",
-    "exif_datetime_original", "camera_make", "camera_model", "software", "exif_country", "exif_country_code",
-    "exif_continent", "pred_lat", "pred_lon", "pred_radius_km", "pred_country", "pred_country_code",
-    "pred_continent", "distance_km", "band", "verdict",
-)
-
-
-@dataclass
-class Finding:
-    """Everything geoloc concluded about one file. ``status`` is "ok" or "error"."""
-
-    file: str
-    sha256: str = ""
-    file_type: str = ""
-    status: str = "ok"
-    message: str = ""
-    exif_lat: float | None = None
-    exif_lon: float | None = None
-    exif_altitude_m: float | None = None
-    exif_datetime_original: str | None = None  # with OffsetTimeOriginal appended when present
-    camera_make: str | None = None
-    camera_model: str | None = None
-    software: str | None = None
-    exif_country: str | None = None
-    exif_country_code: str | None = None
-    exif_continent: str | None = None
-    pred_lat: float | None = None
-    pred_lon: float | None = None
-    pred_radius_km: float | None = None  # radius of the model's 90 % region
-    pred_country: str | None = None
-    pred_country_code: str | None = None
-    pred_continent: str | None = None
-    distance_km: float | None = None
-    band: str | None = None
-    verdict: str = ""
-    verdict_reason: str = ""
-    country_match: bool | None = None
-    continent_match: bool | None = None
-    pred_radius50_km: float | None = None
-    pred_candidates: str = ""  # JSON list of {lat, lon, weight}
-    pred_nearest_place: str | None = None
-    exif_nearest_place: str | None = None
-    exif_place_note: str = ""
-    pred_place_note: str = ""
-    exif_present: bool = False
-    exif_gps_datetime_utc: str | None = None
-    exif_img_direction_deg: float | None = None
-    lens_model: str | None = None
-    orientation: int | None = None
-    size_bytes: int = 0
-    width: int | None = None
-    height: int | None = None
-    model: str = ""
-    analysed_at_utc: str = ""
-    geoloc_version: str = __version__
-    note: str = ""  # the analyst's note, from the case log
-    # metadata checks ("status: one line"; see checks.py) and forensic facts
-    check_time: str = ""
-    check_timezone: str = ""
-    check_sun: str = ""
-    check_editing: str = ""
-    check_thumbnail: str = ""
-    check_provenance: str = ""
-    checks_flagged: int = 0  # how many checks say "warn"
-    phash: str = ""  # perceptual hash: near-duplicates across a case
-    camera_serial: str = ""  # BodySerialNumber / LensSerialNumber; exported only when asked
-
-    @classmethod
-    def columns(cls) -> list[str]:
-        return [f.name for f in fields(cls)]
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    def add_message(self, text: str) -> None:
-        self.message = f"{self.message}; {text}" if self.message else text
-
-
-@dataclass
-class FileSource:
-    """A file to analyse: a display name and either a path or the bytes themselves (uploads)."""
-
-    name: str
-    path: Path | None = None
-    data: bytes | None = None
-    error: str | None = None  # a problem found before reading (e.g. a refused zip entry)
-
-    def read(self) -> bytes:
-        if self.error is not None:
-            raise ValueError(self.error)
-        if self.data is not None:
-            return self.data
-        assert self.path is not None
-        size = self.path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise ValueError(f"file too large: {size / 1024**2:,.0f} MB exceeds the {MAX_FILE_BYTES / 1024**2:,.0f} MB limit")
-        return self.path.read_bytes()
-
-
-def inspect_exif_and_hash(data: bytes) -> tuple[FileFacts, ExifFacts | None]:
-    """The evidence-core facts only (hash, type, dimensions, decodability, EXIF): what
-    ``exiftool -n`` would be asked for. ``inspect_file`` adds the forensic facts."""
-    facts = inspect_bytes(data)
-    return facts, (read_exif(data) if facts.file_type in SUPPORTED_IMAGE_TYPES else None)
-
-
-def inspect_file(data: bytes) -> tuple[FileFacts, ExifFacts | None, ForensicFacts | None]:
-    """File facts and, for images, EXIF and forensic facts. Runs inside the isolated worker."""
-    facts, exif = inspect_exif_and_hash(data)
-    if exif is None:
-        return facts, None, None
-    forensic = read_forensic_facts(data, facts.file_type, exif.thumbnail) if facts.error is None else None
-    exif.thumbnail = None  # compared already; not carried further
-    return facts, exif, forensic
-
-
-def collect_sources(paths: Iterable[str | os.PathLike]) -> list[FileSource]:
-    """Files named directly, plus every file under named folders (recursive, sorted, hidden skipped)."""
-    sources: list[FileSource] = []
-    for raw in paths:
-        path = Path(raw)
-        if path.is_dir():
-            for child in sorted(path.rglob("*")):
-                if child.is_file() and not any(part.startswith(".") for part in child.relative_to(path).parts):
-                    sources.append(FileSource(str(child), path=child))
-        else:
-            sources.append(FileSource(str(path), path=path))
-    return sources
 
 
 @dataclass

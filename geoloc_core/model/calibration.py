@@ -11,8 +11,8 @@ import math
 
 import torch
 
-from .spherical import angle_between, latlon_to_unit, mixture_radius_km, vmf_radius_km
-from .geo import EARTH_RADIUS_KM
+from .distributions import angle_between, latlon_to_unit, mixture_radius_km, vmf_radius_km
+from ..places.geodesy import EARTH_RADIUS_KM
 
 
 def coverage_at_scale(unit, components, weights, kappa, targets_unit, scale: float, p: float = 0.9,

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Sequence
 
 from .findings import Finding
-from .geo import geodesic_km
+from ..places.geodesy import geodesic_km
 
 MAX_HASH_DISTANCE = 10  # of 64 bits: resized/re-encoded copies stay well below
 GPS_CONFLICT_KM = 1.0

@@ -29,7 +29,7 @@ import numpy as np
 import torch
 
 from .datasets import GeoRecord
-from .inference import square_size
+from ..model.inference import square_size
 
 DEFAULT_SHARD_SIZE = 4096
 

@@ -24,8 +24,8 @@ import numpy as np
 from folium.plugins import MarkerCluster
 
 from .findings import Finding
-from .geo import latlon_to_unit, unit_to_latlon
-from .geocoding import COUNTRIES_GEOJSON
+from ..places.geodesy import latlon_to_unit, unit_to_latlon
+from ..places.geocoding import COUNTRIES_GEOJSON
 
 EXIF_COLOR = "#d62728"
 PREDICTION_COLOR = "#1f77b4"

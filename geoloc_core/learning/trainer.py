@@ -27,14 +27,14 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 from torch.utils.data.distributed import DistributedSampler
 
-from .calibration import fit_kappa_scale
+from ..model.calibration import fit_kappa_scale
 from .datasets import GeoRecord, load_geo_csv, split_records
 from .distributed import DistContext, cleanup_distributed, init_distributed
 from .feature_cache import CachedFeatureDataset, build_cache
-from .imaging import load_rgb
-from .inference import load_image_processor
+from ..evidence.imaging import load_rgb
+from ..model.inference import load_image_processor
 from .metrics import compute_metrics
-from .modeling_geolocator import GeoLocator, GeoLocatorOutput
+from ..model.modeling_geolocator import GeoLocator, GeoLocatorOutput
 from .train_config import TrainConfig
 
 LAST, BEST, FINAL = "checkpoint-last", "checkpoint-best", "model"

@@ -1,0 +1,29 @@
+"""Everything geoloc learns from a file's bytes alone, in one call for the isolated worker.
+
+One function per depth of inspection, so the benchmark can ask exactly what
+``exiftool -n`` would be asked (``inspect_exif_and_hash``) and the pipeline asks for
+all of it (``inspect_file``). Both run inside ``isolation.IsolatedWorker``: they parse
+hostile bytes.
+"""
+from __future__ import annotations
+
+from .exif import ExifFacts, read_exif
+from .filefacts import SUPPORTED_IMAGE_TYPES, FileFacts, inspect_bytes
+from .forensic_facts import ForensicFacts, read_forensic_facts
+
+
+def inspect_exif_and_hash(data: bytes) -> tuple[FileFacts, ExifFacts | None]:
+    """The evidence-core facts only (hash, type, dimensions, decodability, EXIF): what
+    ``exiftool -n`` would be asked for. ``inspect_file`` adds the forensic facts."""
+    facts = inspect_bytes(data)
+    return facts, (read_exif(data) if facts.file_type in SUPPORTED_IMAGE_TYPES else None)
+
+
+def inspect_file(data: bytes) -> tuple[FileFacts, ExifFacts | None, ForensicFacts | None]:
+    """File facts and, for images, EXIF and forensic facts. Runs inside the isolated worker."""
+    facts, exif = inspect_exif_and_hash(data)
+    if exif is None:
+        return facts, None, None
+    forensic = read_forensic_facts(data, facts.file_type, exif.thumbnail) if facts.error is None else None
+    exif.thumbnail = None  # compared already; not carried further
+    return facts, exif, forensic

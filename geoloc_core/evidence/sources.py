@@ -1,0 +1,96 @@
+"""Where the files to analyse come from: paths on disk, folders, uploads, zip archives.
+
+A ``FileSource`` is a name plus either a path or the bytes; a problem found before
+reading (a refused zip entry) travels with it so the file still gets its error row
+and a batch never loses its neighbours.
+"""
+from __future__ import annotations
+
+import io
+import os
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from .archives import iter_zip
+from .filefacts import sha256_hex
+
+MAX_FILE_BYTES = 512 * 1024**2
+IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".jpe", ".png", ".webp", ".tif", ".tiff", ".heic", ".heif", ".avif",
+                    ".gif", ".bmp"}
+
+
+@dataclass
+class FileSource:
+    """A file to analyse: a display name and either a path or the bytes themselves (uploads)."""
+
+    name: str
+    path: Path | None = None
+    data: bytes | None = None
+    error: str | None = None  # a problem found before reading (e.g. a refused zip entry)
+
+    def read(self) -> bytes:
+        if self.error is not None:
+            raise ValueError(self.error)
+        if self.data is not None:
+            return self.data
+        assert self.path is not None
+        size = self.path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise ValueError(f"file too large: {size / 1024**2:,.0f} MB exceeds the {MAX_FILE_BYTES / 1024**2:,.0f} MB limit")
+        return self.path.read_bytes()
+
+
+def collect_sources(paths: Iterable[str | os.PathLike]) -> list[FileSource]:
+    """Files named directly, plus every file under named folders (recursive, sorted, hidden skipped)."""
+    sources: list[FileSource] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            for child in sorted(path.rglob("*")):
+                if child.is_file() and not any(part.startswith(".") for part in child.relative_to(path).parts):
+                    sources.append(FileSource(str(child), path=child))
+        else:
+            sources.append(FileSource(str(path), path=path))
+    return sources
+
+
+def is_zip(name: str, data: bytes) -> bool:
+    """A zip archive to expand: the local-header magic *and* a .zip name (an .xlsx or a
+    .docx is a zip too, but the analyst uploaded it as a file, not as a folder)."""
+    return data[:4] == b"PK\x03\x04" and name.lower().endswith(".zip")
+
+
+def count_files(name: str, data: bytes) -> int:
+    """How many files an upload holds (zip entries, else 1): the batch's progress total."""
+    if not is_zip(name, data):
+        return 1
+    try:
+        return max(1, sum(not i.is_dir() for i in zipfile.ZipFile(io.BytesIO(data)).infolist()))
+    except zipfile.BadZipFile:
+        return 1
+
+
+def expand_uploads(uploads: Iterable[tuple[str, bytes]], known: set[str] | None = None,
+                   skipped: list[str] | None = None) -> Iterator[FileSource]:
+    """FileSources one at a time, zip entries expanded lazily.
+
+    With ``known`` (SHA-256s already in the case), files whose hash is in it, or that
+    repeat within this upload, are not yielded; their names are appended to ``skipped``.
+    """
+    for name, data in uploads:
+        items = iter_zip(data, name) if is_zip(name, data) else [None]
+        for entry in items:
+            if entry is None:
+                entry_name, entry_data, error = name, data, None
+            else:
+                entry_name, entry_data, error = entry.name, entry.data, entry.error
+            if entry_data is not None and known is not None:
+                digest = sha256_hex(entry_data)
+                if digest in known:  # already in the case, or twice in this upload
+                    if skipped is not None:
+                        skipped.append(entry_name)
+                    continue
+                known.add(digest)
+            yield FileSource(entry_name, data=entry_data, error=error)
