@@ -1,0 +1,258 @@
+"""Time, time zone, sun and editing checks on photos from both sides of Greenwich and both hemispheres.
+
+The first tests used only Paris at +02:00, where a lost minus sign or a swapped latitude/longitude could
+not show. Here: New York at -04:00, Sydney at +10:00, St. John's at -02:30, Kathmandu at +05:45, and every
+sun elevation compared with an independent computation (astral, at the same place and time).
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from astral import Observer
+from astral.sun import azimuth as astral_azimuth
+from astral.sun import elevation as astral_elevation
+
+from geoloc_core.evidence.checks import (NIGHT_ELEVATION_DEG, TIME_TOLERANCE, _span, capture_time_utc, check_editing,
+                                         check_sun, check_time, check_timezone, run_checks, sun_position)
+from geoloc_core.evidence.exif import ExifFacts
+from geoloc_core.evidence.forensic_facts import ForensicFacts
+
+NEW_YORK = (40.7128, -74.0060)
+SYDNEY = (-33.8688, 151.2093)
+ST_JOHNS = (47.5615, -52.7126)  # Newfoundland: UTC-02:30 in summer
+KATHMANDU = (27.7172, 85.3240)  # UTC+05:45 all year
+PARIS = (48.8584, 2.2945)
+UTC = timezone.utc
+
+
+def _exif(**kw) -> ExifFacts:
+    return ExifFacts(exif_present=True, **kw)
+
+
+def _astral(point, utc):
+    observer = Observer(latitude=point[0], longitude=point[1])
+    return astral_elevation(observer, utc), astral_azimuth(observer, utc)
+
+
+# 1. and 2. negative offsets, and local time minus the offset
+
+def test_new_york_photo_at_minus_four_hours_is_read_as_utc_plus_four():
+    photo = _exif(DateTimeOriginal="2024-07-04T10:00:00", OffsetTimeOriginal="-04:00")
+    utc, source = capture_time_utc(photo, NEW_YORK)
+    assert utc == datetime(2024, 7, 4, 14, 0, tzinfo=UTC)
+    assert source == "DateTimeOriginal with OffsetTimeOriginal"
+    zone = check_timezone(photo, NEW_YORK, None)
+    assert zone.status == "ok"
+    assert zone.summary == ("OffsetTimeOriginal -04:00 matches America/New_York at the EXIF GPS point "
+                            "(UTC-04:00 then)")
+    sun = check_sun(photo, NEW_YORK, None)  # 10 a.m. in July: daylight, not a false night
+    assert sun.status == "ok" and "sun up" in sun.summary
+    assert sun.summary.endswith("at 2024-07-04 14:00 UTC (DateTimeOriginal with OffsetTimeOriginal)")
+
+
+def test_sydney_photo_at_plus_ten_hours_is_read_as_utc_minus_ten():
+    photo = _exif(DateTimeOriginal="2024-06-21T12:00:00", OffsetTimeOriginal="+10:00")
+    utc, _ = capture_time_utc(photo, SYDNEY)
+    assert utc == datetime(2024, 6, 21, 2, 0, tzinfo=UTC)
+    zone = check_timezone(photo, SYDNEY, NEW_YORK)
+    assert zone.status == "ok"
+    assert "matches Australia/Sydney at the EXIF GPS point (UTC+10:00 then)" in zone.summary
+    assert "does not match America/New_York at the predicted point (UTC-04:00 then)" in zone.summary
+
+
+def test_a_sydney_offset_claimed_for_a_new_york_point_is_a_warning():
+    photo = _exif(DateTimeOriginal="2024-07-04T10:00:00", OffsetTimeOriginal="+10:00")
+    zone = check_timezone(photo, NEW_YORK, SYDNEY)
+    assert zone.status == "warn"  # decided by the EXIF point, not by the predicted one that matches
+    assert "does not match America/New_York at the EXIF GPS point" in zone.summary
+
+
+def test_camera_time_at_minus_four_agrees_with_gps_time():
+    photo = _exif(DateTimeOriginal="2024-07-04T10:00:00", OffsetTimeOriginal="-04:00",
+                  GPSDateTime_utc="2024-07-04T14:01:00Z")
+    result = check_time(photo)
+    assert result.status == "ok"
+    assert result.summary == "DateTimeOriginal, DateTimeDigitized, DateTime and GPS time agree where present"
+    clash = check_time(_exif(DateTimeOriginal="2024-07-04T10:00:00", OffsetTimeOriginal="-04:00",
+                             GPSDateTime_utc="2024-07-04T06:00:00Z"))
+    assert clash.status == "warn"
+    assert clash.summary == ("GPS time 2024-07-04 06:00:00 UTC and camera time 2024-07-04 14:00:00 UTC "
+                             "disagree by 8.0 h")
+
+
+def test_gps_and_camera_time_may_differ_by_two_minutes_and_no_more():
+    base = dict(DateTimeOriginal="2024-07-04T10:00:00", OffsetTimeOriginal="-04:00")
+    assert TIME_TOLERANCE == timedelta(seconds=120)
+    assert check_time(_exif(**base, GPSDateTime_utc="2024-07-04T14:02:00Z")).status == "ok"
+    assert check_time(_exif(**base, GPSDateTime_utc="2024-07-04T13:58:00Z")).status == "ok"
+    late = check_time(_exif(**base, GPSDateTime_utc="2024-07-04T14:02:01Z"))
+    assert late.status == "warn" and late.summary.endswith("disagree by 2 min")
+
+
+# 3. the sun, against astral at the same place and time
+
+@pytest.mark.parametrize("point,utc", [
+    (NEW_YORK, datetime(2024, 7, 4, 14, 0, tzinfo=UTC)),
+    (SYDNEY, datetime(2024, 6, 21, 2, 0, tzinfo=UTC)),
+    (PARIS, datetime(2024, 12, 21, 8, 30, tzinfo=UTC)),
+    ((-54.8019, -68.3030), datetime(2024, 1, 10, 20, 0, tzinfo=UTC)),  # Ushuaia
+])
+def test_sun_position_matches_astral_at_the_place(point, utc):
+    ours = sun_position(point[0], point[1], utc)
+    theirs = _astral(point, utc)
+    assert ours == pytest.approx(theirs, abs=1e-9)
+    exif_time = utc.strftime("%Y-%m-%dT%H:%M:%SZ")
+    summary = check_sun(_exif(GPSDateTime_utc=exif_time), point, None).summary
+    assert f"elevation {theirs[0]:.1f}°, azimuth {theirs[1]:.1f}°" in summary
+    assert f"(shadows point to {(theirs[1] + 180) % 360:.0f}°)" in summary
+
+
+def test_sun_in_new_york_is_judged_at_new_york_not_at_swapped_coordinates():
+    # at (lat -74, lon 40.7) the sun is 16 deg below the horizon; in New York it is 48 deg up
+    photo = _exif(GPSDateTime_utc="2024-07-04T14:00:00Z")
+    result = check_sun(photo, NEW_YORK, None)
+    elevation = _astral(NEW_YORK, datetime(2024, 7, 4, 14, 0, tzinfo=UTC))[0]
+    assert elevation > 40
+    assert result.status == "ok"
+    assert result.summary.startswith(f"EXIF GPS point: sun up, elevation {elevation:.1f}°")
+    assert result.summary.endswith("at 2024-07-04 14:00 UTC (GPS time (UTC))")
+
+
+def test_twilight_and_night_follow_civil_twilight():
+    dusk_utc = datetime(2024, 7, 5, 0, 45, tzinfo=UTC)  # 20:45 in New York, 14 min after sunset
+    elevation = _astral(NEW_YORK, dusk_utc)[0]
+    assert NIGHT_ELEVATION_DEG < elevation < 0
+    dusk = check_sun(_exif(GPSDateTime_utc="2024-07-05T00:45:00Z"), NEW_YORK, None)
+    assert dusk.status == "ok" and "EXIF GPS point: twilight" in dusk.summary
+    assert "daylight photo would contradict" not in dusk.summary
+    night = check_sun(_exif(GPSDateTime_utc="2024-07-05T03:00:00Z"), NEW_YORK, SYDNEY)
+    assert night.status == "warn" and "EXIF GPS point: sun below the horizon (night)" in night.summary
+    assert "predicted point: sun up" in night.summary  # Sydney at 13:00 local
+    assert night.summary.endswith(": a daylight photo would contradict the claimed place and time")
+
+
+def test_sun_at_the_predicted_point_alone_is_information_not_a_verdict():
+    night_there = check_sun(_exif(GPSDateTime_utc="2024-07-05T03:00:00Z"), None, NEW_YORK)
+    assert night_there.status == "info" and night_there.summary.startswith("predicted point: sun below")
+    assert check_sun(_exif(GPSDateTime_utc="2024-07-05T03:00:00Z"), None, None).status == "n/a"
+    assert check_sun(_exif(), NEW_YORK, None).summary == "needs a capture time and a point"
+
+
+# 7. DateTimeDigitized and XMP CreatorTool
+
+def test_date_time_digitized_hours_apart_from_original_is_flagged():
+    result = check_time(_exif(DateTimeOriginal="2024-07-04T10:00:00", DateTimeDigitized="2024-07-04T13:00:00"))
+    assert result.status == "warn"
+    assert result.summary == "DateTimeDigitized differs from DateTimeOriginal by 3.0 h"
+    earlier = check_time(_exif(DateTimeOriginal="2024-07-04T10:00:00", DateTimeDigitized="2024-07-03T10:00:00"))
+    assert earlier.status == "warn" and earlier.summary.endswith("by 1.0 days")  # a scan dated before the shot
+
+
+def test_date_time_digitized_within_two_minutes_agrees():
+    for digitized in ("2024-07-04T10:00:00", "2024-07-04T10:02:00", "2024-07-04T09:58:00"):
+        result = check_time(_exif(DateTimeOriginal="2024-07-04T10:00:00", DateTimeDigitized=digitized))
+        assert result.status == "ok", digitized
+    assert check_time(_exif(DateTimeOriginal="2024-07-04T10:00:00",
+                            DateTimeDigitized="2024-07-04T10:02:01")).status == "warn"
+
+
+def test_file_rewritten_after_capture_is_flagged_and_within_tolerance_is_not():
+    assert check_time(_exif(DateTimeOriginal="2024-07-04T10:00:00", DateTime="2024-07-04T10:02:00")).status == "ok"
+    rewritten = check_time(_exif(DateTimeOriginal="2024-07-04T10:00:00", DateTime="2024-07-04T10:05:00"))
+    assert rewritten.status == "warn"
+    assert rewritten.summary == ("DateTime 2024-07-04T10:05:00 is 5 min after DateTimeOriginal: "
+                                 "the file was written again later (edited or re-saved)")
+
+
+def test_photoshop_named_only_in_xmp_creator_tool_is_an_editing_trace():
+    camera_exif = _exif(Software="17.5.1", Make="Apple")
+    result = check_editing(camera_exif, ForensicFacts(xmp_creator_tool="Adobe Photoshop 25.0 (Macintosh)"))
+    assert result.status == "warn"
+    assert result.summary.startswith("XMP CreatorTool names an editor: Adobe Photoshop 25.0 (Macintosh)")
+    assert "Software names an editor" not in result.summary
+    honest = check_editing(camera_exif, ForensicFacts(xmp_creator_tool="iPhone 15 Pro",
+                                                      markers=["XMP metadata packet"]))
+    assert honest.status == "ok"
+    assert honest.summary == "no editor named in Software or XMP, no Photoshop or re-sharing markers"
+
+
+def test_editor_in_software_and_in_xmp_are_both_listed():
+    result = check_editing(_exif(Software="GIMP 2.10"), ForensicFacts(xmp_creator_tool="GIMP 2.10"))
+    assert result.summary.startswith("Software names an editor: GIMP 2.10; XMP CreatorTool names an editor: GIMP 2.10")
+    assert result.summary.endswith(" (editing is not forgery: crops and exposure fixes are common)")
+    assert check_editing(_exif(Software="Snapseed"), None).status == "warn"
+    assert check_editing(_exif(), None).status == "ok"
+
+
+# 8. time-zone fallbacks
+
+def test_without_an_offset_the_zone_at_the_exif_point_gives_utc():
+    photo = _exif(DateTimeOriginal="2024-07-04T10:00:00")
+    utc, source = capture_time_utc(photo, NEW_YORK)
+    assert utc == datetime(2024, 7, 4, 14, 0, tzinfo=UTC)
+    assert source == "DateTimeOriginal in the time zone at the EXIF point (America/New_York)"
+    winter, _ = capture_time_utc(_exif(DateTimeOriginal="2024-01-04T10:00:00"), NEW_YORK)
+    assert winter == datetime(2024, 1, 4, 15, 0, tzinfo=UTC)  # EST, daylight saving time honoured
+    sun = check_sun(photo, NEW_YORK, None)
+    assert sun.status == "ok" and "(DateTimeOriginal in the time zone at the EXIF point (America/New_York))" in sun.summary
+    assert capture_time_utc(photo, None) == (None, "")
+    assert capture_time_utc(photo, (0.0, -30.0))[0] in (None, datetime(2024, 7, 4, 12, 0, tzinfo=UTC))  # at sea
+
+
+def test_gps_time_wins_over_camera_time_and_offset():
+    photo = _exif(DateTimeOriginal="2024-07-04T10:00:00", OffsetTimeOriginal="-04:00",
+                  GPSDateTime_utc="2024-07-04T14:00:30Z")
+    assert capture_time_utc(photo, NEW_YORK) == (datetime(2024, 7, 4, 14, 0, 30, tzinfo=UTC), "GPS time (UTC)")
+
+
+@pytest.mark.parametrize("point,local,gps,offset,zone", [
+    (NEW_YORK, "2024-07-04T10:00:00", "2024-07-04T14:00:40Z", "-04:00", "America/New_York"),
+    (ST_JOHNS, "2024-07-04T10:00:00", "2024-07-04T12:30:20Z", "-02:30", "America/St_Johns"),
+    (KATHMANDU, "2024-07-04T12:00:00", "2024-07-04T06:15:20Z", "+05:45", "Asia/Kathmandu"),
+    (SYDNEY, "2024-06-21T12:00:00", "2024-06-21T01:59:10Z", "+10:00", "Australia/Sydney"),
+])
+def test_offset_implied_by_gps_time_is_checked_against_the_zone(point, local, gps, offset, zone):
+    photo = _exif(DateTimeOriginal=local, GPSDateTime_utc=gps)
+    result = check_timezone(photo, point, None)
+    assert result.status == "ok", result.summary
+    assert result.summary == (f"the offset implied by GPS time ({offset}) matches {zone} at the EXIF GPS point "
+                              f"(UTC{offset} then)")
+    implied = check_time(photo)
+    assert implied.status == "ok" and implied.summary == f"GPS time implies the camera clock was set to UTC{offset}"
+
+
+def test_implied_offset_beyond_fourteen_hours_is_no_time_zone():
+    ok = check_time(_exif(DateTimeOriginal="2024-07-04T14:00:00", GPSDateTime_utc="2024-07-04T00:00:00Z"))
+    assert ok.status == "ok" and ok.summary.endswith("UTC+14:00")  # Kiribati, Line Islands
+    far = check_time(_exif(DateTimeOriginal="2024-07-04T15:00:00", GPSDateTime_utc="2024-07-04T00:00:00Z"))
+    assert far.status == "warn"
+    assert far.summary == "GPS time and DateTimeOriginal are 15.0 h apart: no real time zone explains it"
+    west = check_time(_exif(DateTimeOriginal="2024-07-03T09:00:00", GPSDateTime_utc="2024-07-04T00:00:00Z"))
+    assert west.status == "warn" and "15.0 h apart" in west.summary
+
+
+def test_no_offset_and_no_gps_time_cannot_check_the_zone():
+    result = check_timezone(_exif(DateTimeOriginal="2024-07-04T10:00:00"), NEW_YORK, None)
+    assert result.status == "n/a"
+    assert result.summary == "no UTC offset in the metadata (OffsetTimeOriginal or GPS time)"
+    no_point = check_timezone(_exif(DateTimeOriginal="2024-07-04T10:00:00", OffsetTimeOriginal="-04:00"), None, None)
+    assert no_point.status == "n/a" and no_point.summary == "no point to compare the offset with"
+    at_sea = check_timezone(_exif(GPSDateTime_utc="2024-07-04T14:00:00Z", DateTimeOriginal="2024-07-04T10:00:00"),
+                            None, (0.0, -30.0))
+    assert at_sea.status == "info"
+
+
+def test_spans_are_written_in_the_unit_an_analyst_reads():
+    assert [_span(timedelta(seconds=s)) for s in (59, 60, 3599, 3600, 86399, 86400)] == \
+        ["59 s", "1 min", "59 min", "1.0 h", "24.0 h", "1.0 days"]
+
+
+def test_run_checks_returns_the_six_named_checks_in_order():
+    results = run_checks(_exif(DateTimeOriginal="2024-07-04T10:00:00", OffsetTimeOriginal="-04:00"), None,
+                         NEW_YORK, None)
+    assert [r.name for r in results] == ["time", "timezone", "sun", "editing", "thumbnail", "provenance"]
+    assert [r.status for r in results] == ["ok", "ok", "ok", "ok", "n/a", "n/a"]
+    missing = run_checks(None, None, NEW_YORK, None)
+    assert [(r.name, r.status, r.summary) for r in missing][0] == ("time", "n/a", "not an analysable image")
+    assert results[0].cell() == f"ok: {results[0].summary}"

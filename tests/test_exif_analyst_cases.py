@@ -1,0 +1,269 @@
+"""EXIF as phones and editors really write it: GPS off (0/0 time stamps), a time with no date, a latitude
+out of range next to a valid longitude, negative UTC offsets, and the exact words of each warning.
+
+One malformed GPS field must never cost the analyst the rest of the file (Make, DateTimeOriginal, serial
+numbers, thumbnail): several tests below read a whole file around one bad field.
+"""
+from __future__ import annotations
+
+import io
+import math
+
+import piexif
+import pytest
+from PIL import Image
+
+from geoloc_core.evidence.exif import NO_EXIF_MESSAGE, ExifFacts, _validate_position, read_exif
+from tests.imagegen import (ASCII, BYTE, RATIONAL, SHORT, dms_rationals, gps_exif, jpeg_with_raw_exif,
+                            rational_payload, raw_gps_tiff)
+
+NEW_YORK = (40.7128, -74.0060)
+
+
+def _thumbnail() -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (32, 24), (200, 30, 30)).save(buffer, "JPEG")
+    return buffer.getvalue()
+
+
+def _phone_photo(gps: dict, lat=NEW_YORK[0], lon=NEW_YORK[1]) -> bytes:
+    """A JPEG as a phone writes it: camera, times with offset, serials, thumbnail, plus the given GPS fields."""
+    ifds = {"0th": {piexif.ImageIFD.Make: b"Apple", piexif.ImageIFD.Model: b"iPhone 15 Pro",
+                    piexif.ImageIFD.Software: b"17.5.1", piexif.ImageIFD.DateTime: b"2024:07:04 10:00:00"},
+            "Exif": {piexif.ExifIFD.DateTimeOriginal: b"2024:07:04 10:00:00",
+                     piexif.ExifIFD.DateTimeDigitized: b"2024:07:04 10:00:00",
+                     piexif.ExifIFD.OffsetTimeOriginal: b"-04:00",
+                     piexif.ExifIFD.BodySerialNumber: b"F2LXK0QJ", piexif.ExifIFD.LensSerialNumber: b"LS-123",
+                     piexif.ExifIFD.LensMake: b"Apple", piexif.ExifIFD.LensModel: b"iPhone 15 Pro back camera"},
+            "GPS": {piexif.GPSIFD.GPSLatitudeRef: b"N", piexif.GPSIFD.GPSLatitude: dms_rationals(lat),
+                    piexif.GPSIFD.GPSLongitudeRef: b"W", piexif.GPSIFD.GPSLongitude: dms_rationals(lon), **gps},
+            "1st": {piexif.ImageIFD.Compression: 6}, "thumbnail": _thumbnail()}
+    exif = piexif.dump(ifds)
+    out = io.BytesIO()
+    Image.new("RGB", (96, 64), (20, 120, 200)).save(out, "JPEG", exif=exif)
+    return out.getvalue()
+
+
+def _assert_rest_of_file_kept(facts) -> None:
+    assert (facts.Make, facts.Model, facts.Software) == ("Apple", "iPhone 15 Pro", "17.5.1")
+    assert facts.DateTimeOriginal == "2024-07-04T10:00:00" and facts.OffsetTimeOriginal == "-04:00"
+    assert facts.DateTimeDigitized == "2024-07-04T10:00:00" and facts.DateTime == "2024-07-04T10:00:00"
+    assert (facts.BodySerialNumber, facts.LensSerialNumber) == ("F2LXK0QJ", "LS-123")
+    assert (facts.LensMake, facts.LensModel) == ("Apple", "iPhone 15 Pro back camera")
+    assert facts.thumbnail is not None and facts.thumbnail[:2] == b"\xff\xd8"
+    assert facts.GPSLatitude == pytest.approx(NEW_YORK[0], abs=1e-6)
+    assert facts.GPSLongitude == pytest.approx(NEW_YORK[1], abs=1e-6)
+
+
+# 5. GPS off, or a GPS time without a date: the rest of the file survives
+
+def test_gps_time_stamp_0_over_0_keeps_make_times_serials_and_thumbnail():
+    facts = read_exif(_phone_photo({piexif.GPSIFD.GPSDateStamp: b"2024:07:04",
+                                    piexif.GPSIFD.GPSTimeStamp: ((0, 0), (0, 0), (0, 0))}))
+    _assert_rest_of_file_kept(facts)
+    assert facts.GPSDateTime_utc is None
+    assert facts.warnings == ["GPSTimeStamp has a zero denominator 0/0 (0/0 is what phones write when GPS was "
+                              "off); ignored"]
+
+
+def test_gps_time_without_a_date_keeps_the_rest_and_gives_no_gps_time():
+    facts = read_exif(_phone_photo({piexif.GPSIFD.GPSTimeStamp: ((14, 1), (0, 1), (30, 1))}))
+    _assert_rest_of_file_kept(facts)
+    assert facts.GPSDateTime_utc is None and facts.warnings == []
+    no_time = read_exif(_phone_photo({piexif.GPSIFD.GPSDateStamp: b"2024:07:04"}))
+    _assert_rest_of_file_kept(no_time)
+    assert no_time.GPSDateTime_utc is None and no_time.warnings == []
+
+
+def test_gps_date_and_time_give_utc_with_fractional_seconds_truncated():
+    facts = read_exif(_phone_photo({piexif.GPSIFD.GPSDateStamp: b"2024:07:04",
+                                    piexif.GPSIFD.GPSTimeStamp: ((14, 1), (0, 1), (5999, 100))}))
+    _assert_rest_of_file_kept(facts)
+    assert facts.GPSDateTime_utc == "2024-07-04T14:00:59Z" and facts.warnings == []
+    last = read_exif(_phone_photo({piexif.GPSIFD.GPSDateStamp: b"2024:07:04",
+                                   piexif.GPSIFD.GPSTimeStamp: ((23, 1), (59, 1), (59, 1))}))
+    assert last.GPSDateTime_utc == "2024-07-04T23:59:59Z"
+    midnight = read_exif(_phone_photo({piexif.GPSIFD.GPSDateStamp: b"2024:07:04",
+                                       piexif.GPSIFD.GPSTimeStamp: ((0, 1), (0, 1), (0, 1))}))
+    assert midnight.GPSDateTime_utc == "2024-07-04T00:00:00Z"
+
+
+@pytest.mark.parametrize("date,hms", [(b"2024:02:30", ((12, 1), (0, 1), (0, 1))),
+                                      (b"2024:07:04", ((24, 1), (0, 1), (0, 1))),
+                                      (b"July 4th", ((12, 1), (0, 1), (0, 1)))])
+def test_impossible_gps_date_or_time_is_a_warning_and_the_rest_survives(date, hms):
+    facts = read_exif(_phone_photo({piexif.GPSIFD.GPSDateStamp: date, piexif.GPSIFD.GPSTimeStamp: hms}))
+    _assert_rest_of_file_kept(facts)
+    assert facts.GPSDateTime_utc is None
+    assert facts.warnings == [f"GPSDateStamp/GPSTimeStamp is not a valid UTC time: {date.decode()!r}"]
+
+
+def test_gps_time_with_two_values_is_ignored():
+    entries = [(0x1D, ASCII, 11, b"2024:07:04\x00"), (7, RATIONAL, 2, rational_payload((14, 1), (0, 1)))]
+    facts = read_exif(jpeg_with_raw_exif(raw_gps_tiff(entries)))
+    assert facts.GPSDateTime_utc is None
+
+
+# 6. coordinate ranges, each axis on its own
+
+@pytest.mark.parametrize("lat,lon_ref,lon", [(91, b"E", 10), (10, b"E", 181), (90.5, b"W", 0.5)])
+def test_one_coordinate_out_of_range_rejects_the_point(lat, lon_ref, lon):
+    entries = [(1, ASCII, 2, b"N\x00"), (2, RATIONAL, 3, rational_payload(*dms_rationals(lat))),
+               (3, ASCII, 2, lon_ref + b"\x00"), (4, RATIONAL, 3, rational_payload(*dms_rationals(lon)))]
+    facts = read_exif(jpeg_with_raw_exif(raw_gps_tiff(entries)))
+    assert facts.GPSLatitude is None and facts.GPSLongitude is None
+    sign = "-" if lon_ref == b"W" else ""
+    assert facts.warnings == [f"GPS coordinates out of range (lat {lat:.6f}, lon {sign}{lon:.6f}; |lat| must be "
+                              "<= 90, |lon| <= 180); no coordinate"]
+
+
+def test_the_poles_and_the_antimeridian_are_real_places():
+    entries = [(1, ASCII, 2, b"S\x00"), (2, RATIONAL, 3, rational_payload((90, 1), (0, 1), (0, 1))),
+               (3, ASCII, 2, b"W\x00"), (4, RATIONAL, 3, rational_payload((180, 1), (0, 1), (0, 1)))]
+    facts = read_exif(jpeg_with_raw_exif(raw_gps_tiff(entries)))
+    assert (facts.GPSLatitude, facts.GPSLongitude) == (-90.0, -180.0) and facts.warnings == []
+    assert facts.has_gps
+
+
+def test_null_island_only_when_both_are_zero():
+    entries = [(1, ASCII, 2, b"N\x00"), (2, RATIONAL, 3, rational_payload((0, 1), (0, 1), (0, 1))),
+               (3, ASCII, 2, b"E\x00"), (4, RATIONAL, 3, rational_payload((9, 1), (0, 1), (0, 1)))]
+    facts = read_exif(jpeg_with_raw_exif(raw_gps_tiff(entries)))
+    assert (facts.GPSLatitude, facts.GPSLongitude) == (0.0, 9.0) and facts.warnings == []
+
+
+def test_position_checks_name_each_problem():
+    nan = ExifFacts(GPSLatitude=math.nan, GPSLongitude=10.0)
+    _validate_position(nan)
+    assert nan.GPSLatitude is None and nan.GPSLongitude is None
+    assert nan.warnings == ["GPS coordinates are not finite numbers; no coordinate"]
+    infinite = ExifFacts(GPSLatitude=10.0, GPSLongitude=math.inf)
+    _validate_position(infinite)
+    assert infinite.GPSLongitude is None and infinite.warnings == ["GPS coordinates are not finite numbers; no coordinate"]
+    null = ExifFacts(GPSLatitude=0.0, GPSLongitude=0.0)
+    _validate_position(null)
+    assert null.warnings == ["GPS coordinates are (0, 0), 'null island': a placeholder written without a GPS fix; "
+                             "no coordinate"]
+    half = ExifFacts(GPSLatitude=None, GPSLongitude=10.0)
+    _validate_position(half)
+    assert half.GPSLongitude is None
+    assert half.warnings == ["only one of GPSLatitude/GPSLongitude is usable; no coordinate"]
+    neither = ExifFacts()
+    _validate_position(neither)
+    assert neither.warnings == []
+
+
+# refs, types and values, with the words the analyst sees
+
+def test_lower_case_and_spelled_out_refs_are_read_by_their_first_letter():
+    entries = [(1, ASCII, 6, b"south\x00"), (2, RATIONAL, 3, rational_payload((33, 1), (52, 1), (0, 1))),
+               (3, ASCII, 2, b"w\x00"), (4, RATIONAL, 3, rational_payload((70, 1), (15, 1), (0, 1)))]
+    facts = read_exif(jpeg_with_raw_exif(raw_gps_tiff(entries)))
+    assert facts.GPSLatitude == pytest.approx(-(33 + 52 / 60)) and facts.GPSLongitude == -70.25
+
+
+def test_hemisphere_warnings_say_what_was_found():
+    lon = rational_payload((2, 1), (0, 1), (0, 1))
+    missing = read_exif(jpeg_with_raw_exif(raw_gps_tiff([(2, RATIONAL, 3, lon), (3, ASCII, 2, b"E\x00"),
+                                                         (4, RATIONAL, 3, lon)])))
+    assert missing.warnings[0] == ("GPSLatitudeRef is missing (expected N or S): hemisphere unknown; no coordinate")
+    wrong = read_exif(jpeg_with_raw_exif(raw_gps_tiff([(1, ASCII, 2, b"N\x00"), (2, RATIONAL, 3, lon),
+                                                       (3, ASCII, 2, b"N\x00"), (4, RATIONAL, 3, lon)])))
+    assert wrong.warnings[0] == "GPSLongitudeRef is 'N' (expected E or W): hemisphere unknown; no coordinate"
+    ref_only = read_exif(jpeg_with_raw_exif(raw_gps_tiff([(1, ASCII, 2, b"N\x00"), (3, ASCII, 2, b"E\x00"),
+                                                          (4, RATIONAL, 3, lon)])))
+    assert ref_only.warnings[0] == "GPSLatitudeRef is present without GPSLatitude; no coordinate"
+
+
+def test_type_and_value_warnings_are_exact():
+    lon = rational_payload((2, 1), (0, 1), (0, 1))
+    short = read_exif(jpeg_with_raw_exif(raw_gps_tiff([(1, ASCII, 2, b"N\x00"), (2, SHORT, 3, b"\x30\x00\x33\x00\x1e\x00"),
+                                                       (3, ASCII, 2, b"E\x00"), (4, RATIONAL, 3, lon)])))
+    assert short.warnings[0] == "GPSLatitude has the wrong type (SHORT instead of RATIONAL: '[48, 51, 30]'); ignored"
+    empty = read_exif(jpeg_with_raw_exif(raw_gps_tiff([(1, ASCII, 2, b"N\x00"), (2, RATIONAL, 0, b""),
+                                                       (3, ASCII, 2, b"E\x00"), (4, RATIONAL, 3, lon)])))
+    assert empty.warnings[0] == "GPSLatitude is present but empty; ignored"
+    zero = read_exif(jpeg_with_raw_exif(raw_gps_tiff([(1, ASCII, 2, b"N\x00"),
+                                                      (2, RATIONAL, 3, rational_payload((48, 1), (51, 0), (0, 1))),
+                                                      (3, ASCII, 2, b"E\x00"), (4, RATIONAL, 3, lon)])))
+    assert zero.warnings[0] == "GPSLatitude has a zero denominator 51/0; ignored"
+
+
+def test_only_the_first_three_dms_values_count():
+    four = rational_payload((48, 1), (30, 1), (0, 1), (99, 0))
+    facts = read_exif(jpeg_with_raw_exif(raw_gps_tiff([(1, ASCII, 2, b"N\x00"), (2, RATIONAL, 4, four),
+                                                       (3, ASCII, 2, b"E\x00"),
+                                                       (4, RATIONAL, 3, rational_payload((2, 1), (0, 1), (0, 1)))])))
+    assert facts.GPSLatitude == 48.5 and facts.warnings == []
+
+
+def test_altitude_above_and_below_sea_level_and_direction():
+    above = read_exif(jpeg_with_raw_exif(raw_gps_tiff([(5, BYTE, 1, b"\x00"),
+                                                       (6, RATIONAL, 1, rational_payload((8848, 1)))])))
+    assert above.GPSAltitude_m == 8848.0
+    no_ref = read_exif(jpeg_with_raw_exif(raw_gps_tiff([(6, RATIONAL, 1, rational_payload((431, 2)))])))
+    assert no_ref.GPSAltitude_m == 215.5
+    below = read_exif(image_bytes_with(gps_exif(31.5, 35.5, altitude=-430.5)))
+    assert below.GPSAltitude_m == -430.5
+    direction = read_exif(jpeg_with_raw_exif(raw_gps_tiff([(0x11, RATIONAL, 1, rational_payload((2755, 10)))])))
+    assert direction.GPSImgDirection_deg == 275.5 and direction.GPSImgDirectionRef is None
+
+
+def image_bytes_with(exif: bytes) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (32, 24)).save(out, "JPEG", exif=exif)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("raw,expected,warning", [
+    (b"-04:00", "-04:00", None), (b"+14:00", "+14:00", None), (b"+05:45", "+05:45", None),
+    (b"-00:00", "-00:00", None), (b"+15:00", None, "'+15:00'"), (b"+05:60", None, "'+05:60'"),
+    (b"04:00", None, "'04:00'")])
+def test_utc_offsets_keep_their_sign_and_stay_within_real_zones(raw, expected, warning):
+    exif = gps_exif(None, None, Exif={piexif.ExifIFD.DateTimeOriginal: b"2024:07:04 10:00:00",
+                                      piexif.ExifIFD.OffsetTimeOriginal: raw})
+    facts = read_exif(image_bytes_with(exif))
+    assert facts.OffsetTimeOriginal == expected
+    if expected:
+        assert facts.datetime_original_with_offset == "2024-07-04T10:00:00" + expected and facts.warnings == []
+    else:
+        assert facts.warnings == [f"OffsetTimeOriginal is not a valid UTC offset: {warning}"]
+        assert facts.datetime_original_with_offset == "2024-07-04T10:00:00"
+
+
+@pytest.mark.parametrize("raw,expected", [(b"2024:07:04 10:00:00", "2024-07-04T10:00:00"),
+                                          (b"2024:07:04T10:00:00", "2024-07-04T10:00:00"),
+                                          (b"2024:07:04 10:00:00.123", "2024-07-04T10:00:00"),
+                                          (b"2024:13:04 10:00:00", None), (b"2024:07:04", None),
+                                          (b"    ", None)])
+def test_date_time_original_formats(raw, expected):
+    facts = read_exif(image_bytes_with(gps_exif(None, None, Exif={piexif.ExifIFD.DateTimeOriginal: raw})))
+    assert facts.DateTimeOriginal == expected
+    if expected is None and raw.strip():
+        assert facts.warnings == [f"DateTimeOriginal is not a valid date/time: {raw.decode()!r}"]
+    else:
+        assert facts.warnings == []
+    assert facts.datetime_original_with_offset == expected
+
+
+@pytest.mark.parametrize("value,expected,warning", [(1, 1, None), (8, 8, None), (0, None, 0), (9, None, 9)])
+def test_orientation_outside_1_to_8_is_reported(value, expected, warning):
+    facts = read_exif(image_bytes_with(gps_exif(None, None, **{"0th": {piexif.ImageIFD.Orientation: value}})))
+    assert facts.Orientation == expected
+    assert facts.warnings == ([] if warning is None else [f"Orientation has an invalid value {warning}; ignored"])
+
+
+def test_text_fields_are_stripped_of_nuls_and_blank_ones_are_none():
+    exif = gps_exif(None, None, **{"0th": {piexif.ImageIFD.Make: b"  Canon\x00\x00 ", piexif.ImageIFD.Model: b" \x00 ",
+                                           piexif.ImageIFD.Software: "Lightroom \u00e9".encode()}})
+    facts = read_exif(image_bytes_with(exif))
+    assert facts.Make == "Canon" and facts.Model is None
+    assert facts.exif_present and facts.warnings == []
+
+
+def test_unparseable_exif_says_why_and_keeps_no_point():
+    facts = read_exif(b"\xff\xd8\xff")  # a JPEG cut off after its first marker: exifread fails on it
+    assert not facts.exif_present and not facts.has_gps
+    assert facts.warnings == ["EXIF could not be parsed (IndexError: index out of range)"]
+    stripped = read_exif(b"\xff\xd8\xff\xe1\x00\x20Exif\x00\x00II*\x00\x08\x00\x00\x00" + b"\x00" * 14)
+    assert not stripped.exif_present and stripped.warnings == [NO_EXIF_MESSAGE]
