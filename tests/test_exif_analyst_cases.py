@@ -267,3 +267,56 @@ def test_unparseable_exif_says_why_and_keeps_no_point():
     assert facts.warnings == ["EXIF could not be parsed (IndexError: index out of range)"]
     stripped = read_exif(b"\xff\xd8\xff\xe1\x00\x20Exif\x00\x00II*\x00\x08\x00\x00\x00" + b"\x00" * 14)
     assert not stripped.exif_present and stripped.warnings == [NO_EXIF_MESSAGE]
+
+
+# text that is not UTF-8, and the low-level readers on shapes exifread can hand over
+
+def test_make_that_is_not_utf8_is_shown_with_a_replacement_character():
+    exif = gps_exif(None, None, **{"0th": {piexif.ImageIFD.Make: b"Caf\xe9\x00", piexif.ImageIFD.Model: b"  D850  "}})
+    facts = read_exif(image_bytes_with(exif))
+    assert facts.Make == "Caf\ufffd" and facts.Model == "D850"
+
+
+class _Tag:
+    """The three attributes of an exifread tag that the readers use."""
+
+    def __init__(self, values, field_type=5, printable=None):
+        self.values, self.field_type = values, field_type
+        self.printable = str(values) if printable is None else printable
+
+
+def test_rational_reader_on_every_shape():
+    from fractions import Fraction
+
+    from geoloc_core.evidence.exif import _rationals
+
+    warnings: list[str] = []
+    assert _rationals("GPSAltitude", _Tag([5, Fraction(1, 2)]), 2, warnings) == [Fraction(5), Fraction(1, 2)]
+    assert warnings == []
+    assert _rationals("GPSAltitude", _Tag([1.5]), 1, warnings) is None
+    assert warnings == ["GPSAltitude holds a non-numeric value 1.5; ignored"]
+    warnings.clear()
+    assert _rationals("GPSAltitude", _Tag((5, 1)), 1, warnings) is None  # a tuple is not the list exifread gives
+    assert _rationals("GPSAltitude", _Tag([5], field_type=99, printable="x" * 60), 1, warnings) is None
+    assert _rationals("GPSAltitude", _Tag("12", field_type=5), 1, warnings) is None
+    assert len(warnings) == 3 and all(w.startswith("GPSAltitude has the wrong type (") for w in warnings)
+    assert warnings[1] == f"GPSAltitude has the wrong type (99 instead of RATIONAL: {'x' * 40!r}); ignored"
+
+
+@pytest.mark.parametrize("tiff", [
+    raw_gps_tiff([(1, ASCII, 2, b"N\x00")]),  # little-endian, as cameras write it
+    piexif.dump({"0th": {piexif.ImageIFD.Make: b"Apple"}, "Exif": {}, "GPS": {}})[6:],  # big-endian (piexif)
+])
+def test_exif_block_is_found_in_the_container_by_pillow(tiff):
+    from geoloc_core.evidence.exif import _exif_blob_via_pillow
+
+    out = io.BytesIO()
+    Image.new("RGB", (16, 16)).save(out, "WEBP", exif=b"Exif\x00\x00" + tiff)
+    assert _exif_blob_via_pillow(out.getvalue()) == tiff
+    plain = io.BytesIO()
+    Image.new("RGB", (16, 16)).save(plain, "WEBP")
+    assert _exif_blob_via_pillow(plain.getvalue()) is None
+    assert _exif_blob_via_pillow(b"not an image") is None
+    junk = io.BytesIO()
+    Image.new("RGB", (16, 16)).save(junk, "WEBP", exif=b"Exif\x00\x00" + b"\x00" * 20 + tiff[:8])
+    assert _exif_blob_via_pillow(junk.getvalue()) is None  # no TIFF header where one must start

@@ -51,7 +51,7 @@ MODULES: dict[str, tuple[str, tuple[str, ...]]] = {
     "verification": ("geoloc_core/case/verification.py",
                      ("tests/test_verification.py", "tests/test_analyst_cases.py")),
     "metrics": ("geoloc_core/learning/metrics.py", ("tests/test_metrics.py", "tests/test_published_results.py")),
-    "geocoding": ("geoloc_core/places/geocoding.py", ("tests/test_geocoding.py", "tests/test_nominatim.py")),
+    "geocoding": ("geoloc_core/places/geocoding.py", ("tests/test_geocoding.py", "tests/test_geocoding_analyst_cases.py")),
     "exif": ("geoloc_core/evidence/exif.py",
              ("tests/test_exif.py", "tests/test_geo_properties.py", "tests/test_exif_analyst_cases.py")),
 }
@@ -60,7 +60,7 @@ MODULES: dict[str, tuple[str, tuple[str, ...]]] = {
 DESELECT: dict[str, tuple[str, ...]] = {
     "exif": ("tests/test_exif.py::test_agrees_with_exiftool_to_1e6_degrees",),
     "checks": ("geoloc_core/evidence/checks.py", ("tests/test_checks.py", "tests/test_checks_analyst_cases.py")),
-    "export": ("geoloc_core/case/export.py", ("tests/test_export.py", "tests/test_export_mutants.py")),
+    "export": ("geoloc_core/case/export.py", ("tests/test_export.py", "tests/test_export_analyst_cases.py")),
 }
 
 
