@@ -256,3 +256,77 @@ def test_run_checks_returns_the_six_named_checks_in_order():
     missing = run_checks(None, None, NEW_YORK, None)
     assert [(r.name, r.status, r.summary) for r in missing][0] == ("time", "n/a", "not an analysable image")
     assert results[0].cell() == f"ok: {results[0].summary}"
+
+
+# the remaining words and bounds of each check
+
+def test_sun_state_bounds_are_civil_twilight_and_the_horizon(monkeypatch):
+    from geoloc_core.evidence import checks
+
+    photo = _exif(GPSDateTime_utc="2024-07-04T14:00:00Z")
+    states = {}
+    for elevation in (-6.0001, -6.0, -0.0001, 0.0):
+        monkeypatch.setattr(checks, "sun_position", lambda lat, lon, utc, e=elevation: (e, 90.0))
+        result = check_sun(photo, NEW_YORK, None)
+        states[elevation] = (result.status, result.summary.split(",")[0])
+    assert states == {-6.0001: ("warn", "EXIF GPS point: sun below the horizon (night)"),
+                      -6.0: ("ok", "EXIF GPS point: twilight"), -0.0001: ("ok", "EXIF GPS point: twilight"),
+                      0.0: ("ok", "EXIF GPS point: sun up")}
+
+
+def test_without_any_time_zone_data_the_checks_say_so(monkeypatch):
+    from geoloc_core.evidence import checks
+
+    monkeypatch.setattr(checks, "timezone_at", lambda lat, lon: None)  # e.g. a point no zone covers
+    photo = _exif(DateTimeOriginal="2024-07-04T10:00:00", GPSDateTime_utc="2024-07-04T14:00:00Z")
+    result = check_timezone(photo, NEW_YORK, SYDNEY)
+    assert result.status == "info"
+    assert result.summary == "no time zone at the EXIF GPS point (at sea); no time zone at the predicted point (at sea)"
+    assert capture_time_utc(_exif(DateTimeOriginal="2024-07-04T10:00:00"), NEW_YORK) == (None, "")
+
+
+def test_unreadable_capture_time_means_not_checkable():
+    result = check_time(_exif(DateTimeOriginal="not a date"))
+    assert (result.status, result.summary) == ("n/a", "no DateTimeOriginal")
+    assert check_time(_exif(DateTimeOriginal="2024-07-04T10:00:00", DateTime="garbage")).status == "ok"
+    assert capture_time_utc(_exif(DateTimeOriginal="2024-07-04T10:00:00", OffsetTimeOriginal="4 hours"),
+                            None) == (None, "")
+
+
+def test_stripped_metadata_and_clean_metadata_say_what_they_prove():
+    stripped = check_editing(ExifFacts(exif_present=False), ForensicFacts(markers=["XMP metadata packet"]))
+    assert (stripped.status, stripped.summary) == ("info", "metadata stripped, as most platforms do on upload: "
+                                                           "proves nothing")
+    marked = check_editing(_exif(), ForensicFacts(markers=["Photoshop IRB (APP13)", "XMP metadata packet"]))
+    assert marked.summary == ("Photoshop IRB (APP13) (editing is not forgery: crops and exposure fixes are common)")
+
+
+def test_thumbnail_distance_limit_is_ten_of_sixty_four_bits():
+    from geoloc_core.evidence.checks import check_thumbnail
+
+    same = check_thumbnail(ForensicFacts(thumbnail_distance=10))
+    assert (same.status, same.summary) == ("ok", "embedded thumbnail matches the image (distance 10/64)")
+    changed = check_thumbnail(ForensicFacts(thumbnail_distance=11))
+    assert changed.status == "warn"
+    assert changed.summary == ("embedded thumbnail differs from the image (perceptual hash distance 11/64): "
+                               "the picture changed after the thumbnail was written")
+    assert (check_thumbnail(None).status, check_thumbnail(None).summary) == ("n/a", "no embedded EXIF thumbnail")
+
+
+def test_provenance_words_for_each_state():
+    from geoloc_core.evidence.checks import check_provenance
+
+    assert (check_provenance(None).status, check_provenance(None).summary) == ("n/a", "not checked")
+    assert check_provenance(ForensicFacts(c2pa={})).summary == "not checked"
+    failed = check_provenance(ForensicFacts(c2pa={"present": False, "error": "c2pa library missing"}))
+    assert (failed.status, failed.summary) == ("info", "content credentials (C2PA): none (c2pa library missing)")
+    assert check_provenance(ForensicFacts(c2pa={"present": False})).summary == "content credentials (C2PA): none"
+    trusted = check_provenance(ForensicFacts(c2pa={"present": True, "validation_state": "Trusted", "signer": "Leica",
+                                                   "claim_generator": "M11", "actions": ["", "c2pa.opened",
+                                                                                         "c2pa.edited"]}))
+    assert trusted.status == "ok"
+    assert trusted.summary == ("C2PA manifest, validation Trusted; signer Leica; claim generator M11; "
+                               "actions: c2pa.opened, c2pa.edited")
+    unknown = check_provenance(ForensicFacts(c2pa={"present": True}))
+    assert unknown.status == "warn"
+    assert unknown.summary == "C2PA manifest, validation unknown; signer None; claim generator None; actions: none recorded"

@@ -320,3 +320,43 @@ def test_exif_block_is_found_in_the_container_by_pillow(tiff):
     junk = io.BytesIO()
     Image.new("RGB", (16, 16)).save(junk, "WEBP", exif=b"Exif\x00\x00" + b"\x00" * 20 + tiff[:8])
     assert _exif_blob_via_pillow(junk.getvalue()) is None  # no TIFF header where one must start
+
+
+@pytest.mark.parametrize("hms,expected", [(((14, 1), (0, 1), (0, 1)), "14:00:00"), (((14, 1), (1, 1), (0, 1)), "14:01:00"),
+                                          (((0, 1), (0, 1), (3599, 1)), "00:59:59"),
+                                          (((14, 1), (0, 1), (0, 1), (0, 0)), "14:00:00")])
+def test_gps_time_on_the_hour_and_minute(hms, expected):
+    facts = read_exif(_phone_photo({piexif.GPSIFD.GPSDateStamp: b"2024:07:04", piexif.GPSIFD.GPSTimeStamp: hms}))
+    assert facts.GPSDateTime_utc == f"2024-07-04T{expected}Z" and facts.warnings == []
+
+
+def test_long_garbage_is_quoted_short_in_warnings():
+    garbage = "x" * 80
+    exif = gps_exif(None, None, Exif={piexif.ExifIFD.DateTimeOriginal: garbage.encode(),
+                                      piexif.ExifIFD.OffsetTimeOriginal: garbage.encode()},
+                    GPS={piexif.GPSIFD.GPSDateStamp: garbage.encode(),
+                         piexif.GPSIFD.GPSTimeStamp: ((14, 1), (0, 1), (0, 1))})
+    facts = read_exif(image_bytes_with(exif))
+    assert facts.warnings == [f"GPSDateStamp/GPSTimeStamp is not a valid UTC time: {'x' * 20!r}",
+                              f"DateTimeOriginal is not a valid date/time: {'x' * 40!r}",
+                              f"OffsetTimeOriginal is not a valid UTC offset: {'x' * 20!r}"]
+
+
+@pytest.mark.parametrize("raw,expected_start", [(b"II*\x00II*\x00" + b"\x00" * 16, 0),  # the first header wins
+                                                (b"x" * 12 + b"II*\x00" + b"\x00" * 16, 12),  # header within 16 bytes
+                                                (b"x" * 13 + b"MM\x00*" + b"\x00" * 16, None)])  # too far in
+def test_tiff_header_is_looked_for_in_the_first_16_bytes_only(raw, expected_start):
+    from geoloc_core.evidence.exif import _exif_blob_via_pillow
+
+    out = io.BytesIO()
+    Image.new("RGB", (16, 16)).save(out, "WEBP", exif=raw)  # Pillow hands the chunk back as written
+    assert _exif_blob_via_pillow(out.getvalue()) == (None if expected_start is None else raw[expected_start:])
+
+
+def test_a_hemisphere_ref_written_as_a_number_is_reported_as_what_it_is():
+    entries = [(1, BYTE, 1, b"N"), (2, RATIONAL, 3, rational_payload((48, 1), (0, 1), (0, 1))),
+               (3, ASCII, 2, b"E\x00"), (4, RATIONAL, 3, rational_payload((2, 1), (0, 1), (0, 1)))]
+    facts = read_exif(jpeg_with_raw_exif(raw_gps_tiff(entries)))
+    assert facts.GPSLatitude is None
+    assert facts.warnings == ["GPSLatitudeRef is '78' (expected N or S): hemisphere unknown; no coordinate",
+                              "only one of GPSLatitude/GPSLongitude is usable; no coordinate"]

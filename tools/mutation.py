@@ -173,7 +173,7 @@ def measure(name: str, keep: bool, max_children: int) -> ModuleResult:
             continue
         if status == "survived":
             removed, added = _changed_lines(_diff(work, mutant))
-            match = next((i for i, e in enumerate(entries) if i not in used and e["function"] in mutant
+            match = next((i for i, e in enumerate(entries) if i not in used and _in_function(mutant, e["function"])
                           and e["removed"].strip() == removed and e["added"].strip() == added), None)
             if match is not None:
                 used.add(match)
@@ -190,6 +190,14 @@ def measure(name: str, keep: bool, max_children: int) -> ModuleResult:
             print(f"  stale equivalent entry (no surviving mutant matches it): {entry['function']}: "
                   f"{entry['removed']!r} -> {entry['added']!r}")
     return result
+
+
+def _in_function(mutant: str, function: str) -> bool:
+    """mutmut names mutants ``module.x_func__mutmut_N`` and ``module.xǁClassǁmethod__mutmut_N``."""
+    if "." in function:
+        cls, method = function.split(".", 1)
+        return f".xǁ{cls}ǁ{method}__mutmut_" in mutant
+    return f".x_{function}__mutmut_" in mutant
 
 
 def _mutant_number(mutant: str) -> tuple[str, int]:
@@ -218,6 +226,12 @@ def write_table(results: list[ModuleResult]) -> None:
     for r in results:
         rows[r.name] = _row(r)
     body = "\n".join([header, *(rows[n] for n in MODULES if n in rows)])
+    equivalents = load_equivalents()
+    if equivalents:
+        body += ("\n\nEquivalent mutants (no input can tell them from the original; listed in "
+                 "`tests/mutation_equivalents.toml`, matched by the exact changed line):\n")
+        for e in equivalents:
+            body += (f"\n- {e['module']}, `{e['function']}`: `{e['removed']}` → `{e['added']}`: {e['reason']}")
     block = f"{TABLE_START}\n{body}\n{TABLE_END}"
     if TABLE_START in text:
         before, rest = text.split(TABLE_START, 1)
