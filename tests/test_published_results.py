@@ -152,3 +152,13 @@ def test_coverage_counts_a_point_on_the_circle_as_inside():
     assert compute_metrics([0], [0], [1], [0], radius90_km=[d]).coverage90_pct == 100.0
     assert compute_metrics([0], [0], [1], [0], radius90_km=[d * 0.999]).coverage90_pct == 0.0
     assert compute_metrics([0], [0], [1], [0]).coverage90_pct is None
+
+
+def test_markdown_table_layout_and_coverage_cell():
+    m = compute_metrics([0, 0], [0, 0], [0, 1], [0, 0], radius90_km=[1, 100])
+    lines = m.to_markdown("ours", "IM2GPS3K").splitlines()  # the data set name is case-insensitive
+    assert lines[0] == ("| model | street 1 km | city 25 km | region 200 km | country 750 km | continent 2500 km | "
+                        "median km | mean km | GeoScore | 90 % coverage |")
+    assert lines[1] == "|---|---|---|---|---|---|---|---|---|---|"
+    assert lines[2] == "| ours | 50.00 | 50.00 | 100.00 | 100.00 | 100.00 | 55.3 | 55.3 | 4,822 | 50.00 % |"  # (5000 + 4643) / 2
+    assert lines[3].startswith("| StreetCLIP (published) | – | 22.4 |") and len(lines) >= 8
