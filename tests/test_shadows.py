@@ -150,3 +150,11 @@ def test_cli_refuses_a_time_without_offset_with_a_message(tmp_path, capsys):
     assert "no UTC offset" in err and "Traceback" not in err
     assert main(["shadows", "--time", "2024-06-21T11:50Z", "--out", str(tmp_path / "x")]) == 2
     assert "--object-height" in capsys.readouterr().err
+
+
+def test_exif_capture_time_needs_its_offset():
+    assert shadows.exif_capture_time("2024-06-21T13:50:00+02:00") == datetime(2024, 6, 21, 11, 50, tzinfo=UTC)
+    assert shadows.exif_capture_time("2024:06:21 08:00:00-04:00") == datetime(2024, 6, 21, 12, 0, tzinfo=UTC)
+    assert shadows.exif_capture_time("2024-06-21T13:50:00") is None
+    assert shadows.exif_capture_time("2024-13-45T13:50:00+02:00") is None
+    assert shadows.exif_capture_time(None) is None

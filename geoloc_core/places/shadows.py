@@ -313,3 +313,19 @@ def distance_to_band_km(band: ShadowBand, lat: float, lon: float) -> float | Non
     h = np.sin((phi2 - phi1) / 2) ** 2 + math.cos(phi1) * np.cos(phi2) * np.sin((lam2 - lam1) / 2) ** 2
     best = int(np.argmin(h))
     return geodesic_km(lat, lon, float(lats[pick][best]), float(lons[pick][best]))
+
+
+def exif_capture_time(text: str | None) -> datetime | None:
+    """``DateTimeOriginal`` + ``OffsetTimeOriginal`` as findings store it ("2024-06-21T13:50:00+02:00",
+    or EXIF's own "2024:06:21 13:50:00+02:00") to an aware datetime; None when missing, malformed,
+    or without an offset (anything else would be a guess)."""
+    import re
+
+    match = re.fullmatch(r"\s*(\d{4})[:-](\d{2})[:-](\d{2})[ T](\d{2}):(\d{2}):(\d{2})([+-]\d{2}:\d{2}|Z)\s*", text or "")
+    if not match:
+        return None
+    y, mo, d, h, mi, s, offset = match.groups()
+    try:
+        return parse_utc_time(f"{y}-{mo}-{d}T{h}:{mi}:{s}{offset}")
+    except ValueError:
+        return None
