@@ -360,3 +360,47 @@ def test_a_hemisphere_ref_written_as_a_number_is_reported_as_what_it_is():
     assert facts.GPSLatitude is None
     assert facts.warnings == ["GPSLatitudeRef is '78' (expected N or S): hemisphere unknown; no coordinate",
                               "only one of GPSLatitude/GPSLongitude is usable; no coordinate"]
+
+
+def test_when_both_readers_fail_the_last_error_is_reported_in_short(monkeypatch):
+    from geoloc_core.evidence import exif
+
+    errors = iter([KeyError("container"), ValueError("z" * 200)])
+
+    def failing(data):
+        raise next(errors)
+
+    monkeypatch.setattr(exif, "_exifread_tags", failing)
+    monkeypatch.setattr(exif, "_exif_blob_via_pillow", lambda data: b"II*\x00")
+    facts = read_exif(b"whatever")
+    assert facts.warnings == [f"EXIF could not be parsed (ValueError: {'z' * 120})"] and not facts.exif_present
+
+
+def test_an_unforeseen_tag_shape_keeps_what_was_read_and_says_why(monkeypatch):
+    from geoloc_core.evidence import exif
+
+    def unforeseen(*args):
+        raise RuntimeError("y" * 200)
+
+    monkeypatch.setattr(exif, "_parse_datetime", unforeseen)
+    facts = read_exif(_phone_photo({}))
+    assert facts.exif_present and facts.GPSLatitude == pytest.approx(NEW_YORK[0], abs=1e-6)
+    assert facts.warnings == [f"EXIF partly unreadable (RuntimeError: {'y' * 120})"]
+
+
+def test_only_the_first_value_of_altitude_direction_and_altitude_ref_counts():
+    entries = [(5, BYTE, 2, b"\x01\x00"), (6, RATIONAL, 2, rational_payload((430, 1), (1, 0))),
+               (0x11, RATIONAL, 2, rational_payload((90, 1), (7, 0)))]
+    facts = read_exif(jpeg_with_raw_exif(raw_gps_tiff(entries)))
+    assert facts.GPSAltitude_m == -430.0 and facts.GPSImgDirection_deg == 90.0 and facts.warnings == []
+
+
+def test_bad_direction_and_bad_secondary_times_are_named_in_warnings():
+    direction = read_exif(jpeg_with_raw_exif(raw_gps_tiff([(0x11, RATIONAL, 1, rational_payload((5, 0)))])))
+    assert direction.GPSImgDirection_deg is None
+    assert direction.warnings == ["GPSImgDirection has a zero denominator 5/0; ignored"]
+    exif = gps_exif(None, None, **{"0th": {piexif.ImageIFD.DateTime: b"2024:99:01 00:00:00"},
+                                   "Exif": {piexif.ExifIFD.DateTimeDigitized: b"yesterday"}})
+    facts = read_exif(image_bytes_with(exif))
+    assert facts.warnings == ["DateTimeDigitized is not a valid date/time: 'yesterday'",
+                              "DateTime is not a valid date/time: '2024:99:01 00:00:00'"]
