@@ -54,13 +54,13 @@ MODULES: dict[str, tuple[str, tuple[str, ...]]] = {
     "geocoding": ("geoloc_core/places/geocoding.py", ("tests/test_geocoding.py", "tests/test_geocoding_analyst_cases.py")),
     "exif": ("geoloc_core/evidence/exif.py",
              ("tests/test_exif.py", "tests/test_geo_properties.py", "tests/test_exif_analyst_cases.py")),
+    "checks": ("geoloc_core/evidence/checks.py", ("tests/test_checks.py", "tests/test_checks_analyst_cases.py")),
+    "export": ("geoloc_core/case/export.py", ("tests/test_export.py", "tests/test_export_analyst_cases.py")),
 }
 # Tests left out of a module's selection: an independent cross-check that kills nothing the others do not and
 # would multiply the run time (each surviving mutant runs every selected test that reaches its function).
 DESELECT: dict[str, tuple[str, ...]] = {
     "exif": ("tests/test_exif.py::test_agrees_with_exiftool_to_1e6_degrees",),
-    "checks": ("geoloc_core/evidence/checks.py", ("tests/test_checks.py", "tests/test_checks_analyst_cases.py")),
-    "export": ("geoloc_core/case/export.py", ("tests/test_export.py", "tests/test_export_analyst_cases.py")),
 }
 
 
@@ -82,7 +82,7 @@ class ModuleResult:
 
 def _setup_cfg(source: str, tests: tuple[str, ...], deselect: tuple[str, ...] = ()) -> str:
     lines = ["[mutmut]", "source_paths = geoloc_core", f"only_mutate = {source}", "also_copy =",
-             "    assets", "    pytest.ini", "pytest_add_cli_args_test_selection ="]
+             "    assets", "    training", "    pytest.ini", "pytest_add_cli_args_test_selection ="]
     lines += [f"    {t}" for t in tests]
     for test in deselect:
         lines += ["    --deselect", f"    {test}"]
@@ -99,7 +99,7 @@ def _prepare(name: str, keep: bool) -> Path:
     if work.exists() and not keep:
         shutil.rmtree(work)
     work.mkdir(parents=True, exist_ok=True)
-    for entry in ("geoloc_core", "tests", "assets", "pytest.ini"):
+    for entry in ("geoloc_core", "tests", "assets", "training", "pytest.ini"):
         link = work / entry
         if not link.exists():
             link.symlink_to(ROOT / entry)
@@ -159,9 +159,11 @@ def measure(name: str, keep: bool, max_children: int) -> ModuleResult:
     if keep and (work / "mutants").exists():
         # mutmut keeps earlier verdicts; name the ones not yet killed so the current tests judge them again
         rerun = [m for m, s in _statuses(work).items() if s not in ("killed", "timeout", "caught by type check")]
-    _mutmut(work, "run", "--max-children", str(max_children), *rerun, check=False)
+    run_output = _mutmut(work, "run", "--max-children", str(max_children), *rerun, check=False)
     result = ModuleResult(name, seconds=time.monotonic() - started)
     status_of = _statuses(work)
+    if status_of and all(s == "not checked" for s in status_of.values()):
+        raise SystemExit(f"{name}: mutmut checked no mutant; its output ends:\n{run_output[-3000:]}")
     if not status_of:
         raise SystemExit(f"{name}: mutmut produced no results; run it by hand in {work} to see why")
     entries = [e for e in load_equivalents() if e.get("module") == name]
