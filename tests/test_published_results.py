@@ -162,3 +162,45 @@ def test_markdown_table_layout_and_coverage_cell():
     assert lines[1] == "|---|---|---|---|---|---|---|---|---|---|"
     assert lines[2] == "| ours | 50.00 | 50.00 | 100.00 | 100.00 | 100.00 | 55.3 | 55.3 | 4,822 | 50.00 % |"  # (5000 + 4643) / 2
     assert lines[3].startswith("| StreetCLIP (published) | – | 22.4 |") and len(lines) >= 8
+
+
+# Points whose WGS-84 geodesic distance from Paris is exactly 750.0 and 2500.0 km in floating point (found once by
+# bisecting geopy's destination; the test checks the distance first).
+PARIS = (48.8566, 2.3522)
+EXACTLY_750_KM_EAST = (48.40613531571269, 12.512086731770257)
+EXACTLY_2500_KM_NORTH = (71.2969394071836, 2.3522)
+
+
+def test_geodesic_thresholds_count_a_point_exactly_at_the_limit():
+    true_lat, true_lon = [PARIS[0]] * 2, [PARIS[1]] * 2
+    pred = [EXACTLY_750_KM_EAST, EXACTLY_2500_KM_NORTH]
+    assert list(distances_km(true_lat, true_lon, [p[0] for p in pred], [p[1] for p in pred])) == [750.0, 2500.0]
+    m = compute_metrics(true_lat, true_lon, [p[0] for p in pred], [p[1] for p in pred])
+    assert m.within_pct == {"street": 0.0, "city": 0.0, "region": 0.0, "country": 50.0, "continent": 100.0}
+
+
+def test_antipodal_points_are_half_the_circumference_not_nan():
+    # rounding makes the haversine term 1.0000000000000002 here; it is clipped to 1 before the arcsine
+    d = distances_km([27.0827], [33.1702], [-27.0827], [-146.8298], "haversine")[0]
+    assert d == pytest.approx(math.pi * 6371.0, rel=1e-12)
+
+
+def test_coordinates_as_text_from_a_csv_give_the_same_distances():
+    for convention in ("geodesic", "haversine"):
+        as_text = distances_km(["48.8566"], ["2.3522"], ["51.5074"], ["-0.1278"], convention)
+        as_numbers = distances_km([48.8566], [2.3522], [51.5074], [-0.1278], convention)
+        assert as_text[0] == pytest.approx(as_numbers[0], rel=1e-12), convention
+
+
+def test_an_image_without_a_radius_counts_as_not_covered():
+    m = compute_metrics([0, 0], [0, 0], [0, 0], [0, 0], radius90_km=[None, 10.0])
+    assert m.coverage90_pct == 50.0
+
+
+def test_json_is_indented_for_a_reader_and_the_sources_close_the_table():
+    m = compute_metrics([0], [0], [0], [0])
+    assert m.to_json().startswith('{\n  "n": 1,\n  "convention": "geodesic",\n')
+    table = m.to_markdown("ours", "gws15k")
+    assert table.endswith(" Published rows as printed by their sources (–: no figure published), measured under "
+                          "each paper's own protocol: " + "; ".join(f"{model}: {REFERENCE_SOURCES[model]}"
+                                                                  for model in REFERENCE_MODELS) + ".")
