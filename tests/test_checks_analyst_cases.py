@@ -330,3 +330,37 @@ def test_provenance_words_for_each_state():
     unknown = check_provenance(ForensicFacts(c2pa={"present": True}))
     assert unknown.status == "warn"
     assert unknown.summary == "C2PA manifest, validation unknown; signer None; claim generator None; actions: none recorded"
+
+
+def test_run_checks_passes_each_check_its_evidence():
+    facts = ForensicFacts(markers=["Photoshop IRB (APP13)"], thumbnail_distance=3,
+                          c2pa={"present": False, "error": "none found"})
+    photo = _exif(DateTimeOriginal="2024-07-04T10:00:00", OffsetTimeOriginal="-04:00")
+    time, zone, sun, editing, thumbnail, provenance = run_checks(photo, facts, NEW_YORK, SYDNEY)
+    assert "at the predicted point" in zone.summary and "predicted point: " in sun.summary
+    assert editing.status == "warn" and thumbnail.status == "ok" and provenance.status == "info"
+    names = [r.name for r in run_checks(_exif(), ForensicFacts(c2pa={"present": False}), None, None)]
+    assert names == ["time", "timezone", "sun", "editing", "thumbnail", "provenance"]
+    signed = run_checks(_exif(), ForensicFacts(c2pa={"present": True, "validation_state": "valid"}), None, None)
+    assert [r.name for r in signed] == names and signed[-1].status == "ok"
+
+
+def test_several_findings_are_joined_into_one_readable_line():
+    result = check_time(_exif(DateTimeOriginal="2024-07-04T10:00:00", DateTime="2024-07-04T11:00:00",
+                              DateTimeDigitized="2024-07-04T12:00:00"))
+    assert result.summary == ("DateTime 2024-07-04T11:00:00 is 1.0 h after DateTimeOriginal: the file was written "
+                              "again later (edited or re-saved); DateTimeDigitized differs from DateTimeOriginal by 2.0 h")
+    both = check_sun(_exif(GPSDateTime_utc="2024-07-04T14:00:00Z"), NEW_YORK, SYDNEY)
+    assert "°); predicted point: " in both.summary
+
+
+def test_a_gps_fix_seven_minutes_old_still_gives_the_quarter_hour_zone():
+    # Kathmandu 12:00 local, GPS 06:22:20 UTC: 5 h 37 min 40 s apart, nearest quarter hour +05:45
+    photo = _exif(DateTimeOriginal="2024-07-04T12:00:00", GPSDateTime_utc="2024-07-04T06:22:20Z")
+    assert check_time(photo).summary == "GPS time implies the camera clock was set to UTC+05:45"
+    assert check_timezone(photo, KATHMANDU, None).status == "ok"
+
+
+def test_spans_round_to_one_decimal():
+    assert _span(timedelta(seconds=90720)) == "1.1 days"  # 1.05 days
+    assert _span(timedelta(seconds=4860)) == "1.4 h"  # 1.35 h
