@@ -364,3 +364,49 @@ def test_a_gps_fix_seven_minutes_old_still_gives_the_quarter_hour_zone():
 def test_spans_round_to_one_decimal():
     assert _span(timedelta(seconds=90720)) == "1.1 days"  # 1.05 days
     assert _span(timedelta(seconds=4860)) == "1.4 h"  # 1.35 h
+
+
+def test_every_result_carries_its_checks_name():
+    from geoloc_core.evidence.checks import check_thumbnail
+
+    assert check_editing(_exif(Software="GIMP"), None).name == "editing"
+    assert check_editing(ExifFacts(), None).name == "editing"
+    assert check_thumbnail(ForensicFacts(thumbnail_distance=30)).name == "thumbnail"
+    assert check_thumbnail(ForensicFacts(thumbnail_distance=0)).name == "thumbnail"
+    assert check_timezone(_exif(DateTimeOriginal="2024-07-04T10:00:00", OffsetTimeOriginal="-04:00"),
+                          None, None).name == "timezone"
+
+
+def test_historic_local_mean_time_is_shown_to_the_nearest_minute():
+    # Dublin kept Dublin Mean Time, UTC-00:25:21, until 1916: a scan dated 1910 is compared with it
+    dublin = (53.3498, -6.2603)
+    result = check_timezone(_exif(DateTimeOriginal="1910-07-04T12:00:00", OffsetTimeOriginal="+00:00"), dublin, None)
+    assert result.status == "warn"
+    assert result.summary == ("OffsetTimeOriginal +00:00 does not match Europe/Dublin at the EXIF GPS point "
+                              "(UTC-00:25 then)")
+
+
+def test_utc_itself_is_written_plus_zero():
+    london_winter = _exif(DateTimeOriginal="2024-01-10T12:00:00", GPSDateTime_utc="2024-01-10T12:00:20Z")
+    assert check_time(london_winter).summary == "GPS time implies the camera clock was set to UTC+00:00"
+    assert check_timezone(london_winter, (51.5074, -0.1278), None).summary == (
+        "the offset implied by GPS time (+00:00) matches Europe/London at the EXIF GPS point (UTC+00:00 then)")
+
+
+def test_offset_with_minutes_is_applied_in_full():
+    photo = _exif(DateTimeOriginal="2024-07-04T12:00:00", OffsetTimeOriginal="+05:45")
+    assert capture_time_utc(photo, KATHMANDU)[0] == datetime(2024, 7, 4, 6, 15, tzinfo=UTC)
+    assert check_timezone(photo, KATHMANDU, None).status == "ok"
+
+
+def test_capture_time_is_utc_whatever_the_machines_time_zone(monkeypatch):
+    import time
+
+    monkeypatch.setenv("TZ", "America/Chicago")
+    time.tzset()
+    try:
+        utc, _ = capture_time_utc(_exif(DateTimeOriginal="2024-07-04T10:00:00"), NEW_YORK)
+        assert utc.utcoffset() == timedelta(0) and (utc.hour, utc.minute) == (14, 0)
+    finally:
+        monkeypatch.undo()
+        time.tzset()
