@@ -165,6 +165,10 @@ def measure(name: str, keep: bool, max_children: int) -> ModuleResult:
     run_output = _mutmut(work, "run", "--max-children", str(max_children), *rerun, check=False)
     result = ModuleResult(name, seconds=time.monotonic() - started)
     status_of = _statuses(work)
+    fresh = [m for m, s in status_of.items() if s == "not checked"]
+    if rerun and fresh:  # functions edited since the last run got new mutants, which mutmut generated just now
+        run_output = _mutmut(work, "run", "--max-children", str(max_children), *fresh, check=False)
+        status_of = _statuses(work)
     if status_of and all(s == "not checked" for s in status_of.values()):
         raise SystemExit(f"{name}: mutmut checked no mutant; its output ends:\n{run_output[-3000:]}")
     if not status_of:
