@@ -138,3 +138,14 @@ def test_rate_limit_and_identity_follow_the_usage_policy():
     limiter = online._reverse
     assert (limiter.min_delay_seconds, limiter.max_retries, limiter.swallow_exceptions) == (1.0, 1, False)
     assert NominatimGeocoder(fallback=_Offline(), min_delay_seconds=2.5)._reverse.min_delay_seconds == 2.5
+
+
+def test_the_offline_geocoder_prints_nothing_on_stdout(capfd):
+    """`scan` writes its JSON lines to stdout: the GeoNames package's loading chatter must not reach it."""
+    from geoloc_core.places.geocoding import OfflineGeocoder
+
+    geocoder = OfflineGeocoder()
+    places = geocoder.reverse_many([48.8584, 0.0], [2.2945, -30.0])
+    assert places[0].country_code == "FR" and places[1].at_sea
+    captured = capfd.readouterr()
+    assert captured.out == ""
