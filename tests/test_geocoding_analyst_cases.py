@@ -149,3 +149,19 @@ def test_the_offline_geocoder_prints_nothing_on_stdout(capfd):
     assert places[0].country_code == "FR" and places[1].at_sea
     captured = capfd.readouterr()
     assert captured.out == ""
+
+
+@pytest.mark.parametrize("point,code,name", [((1.2903, 103.8519), "SG", "Singapore"), ((35.8989, 14.5146), "MT", "Malta"),
+                                             ((42.5063, 1.5218), "AD", "Andorra"), ((43.7384, 7.4246), "MC", "Monaco")])
+def test_small_states_are_named_in_words_with_the_reason(geocoder, point, code, name):
+    place = geocoder.reverse(*point)
+    assert (place.country_code, place.country) == (code, name)  # a name an analyst can cite, not the ISO code
+    assert place.note  # says where the country came from
+    assert place.nearest_place.endswith(f", {code}") and ", , " not in place.nearest_place
+
+
+def test_a_point_inside_an_outline_needs_no_note_and_open_water_names_the_nearest_land(geocoder):
+    paris = geocoder.reverse(48.8584, 2.2945)
+    assert paris.country == "France" and paris.note == "" and paris.nearest_place.endswith(", Ile-de-France, FR")
+    sea = geocoder.reverse(0.0, -30.0)
+    assert sea.nearest_place and sea.note == f"open water; nearest land: {sea.nearest_place}, {sea.nearest_place_km:,.0f} km"
