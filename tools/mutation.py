@@ -224,7 +224,7 @@ def _row(r: ModuleResult) -> str:
 def write_table(results: list[ModuleResult]) -> None:
     text = README.read_text(encoding="utf-8")
     header = ("| module | its tests | generated | killed | survived | equivalent | killed of non-equivalent | "
-              "run time |\n|---|---|---|---|---|---|---|---|")
+              "time of this run |\n|---|---|---|---|---|---|---|---|")
     rows: dict[str, str] = {}
     if TABLE_START in text:
         old = text.split(TABLE_START, 1)[1].split(TABLE_END, 1)[0]
