@@ -237,7 +237,7 @@ def write_table(results: list[ModuleResult]) -> None:
     body = "\n".join([header, *(rows[n] for n in MODULES if n in rows)])
     equivalents = load_equivalents()
     if equivalents:
-        body += ("\n\nEquivalent mutants (no input can tell them from the original; listed in "
+        body += ("\n\nEquivalent mutants (set aside: no test can tell them from the original, each for the reason given; listed in "
                  "`tests/mutation_equivalents.toml`, matched by the exact changed line):\n")
         for e in equivalents:
             body += (f"\n- {e['module']}, `{e['function']}`: `{e['removed']}` → `{e['added']}`: {e['reason']}")
