@@ -69,6 +69,7 @@ class Finding:
     analysed_at_utc: str = ""
     geoloc_version: str = __version__
     note: str = ""  # the analyst's note, from the case log
+    source_url: str = ""  # where the analyst found the file (their word), from the case log
     # metadata checks ("status: one line"; see checks.py) and forensic facts
     check_time: str = ""
     check_timezone: str = ""
