@@ -191,12 +191,17 @@ class CaseLog:
         with self._transaction() as connection:
             connection.execute("UPDATE findings SET source_url = ? WHERE id = ?", (url.strip(), finding_id))
 
-    def latest_finding_id(self, case_id: int, sha256: str) -> int | None:
-        """The newest finding of these bytes in the case (the one just saved by the Verify page)."""
+    def latest_finding(self, case_id: int, sha256: str) -> StoredFinding | None:
+        """The newest finding of these bytes in the case (the one the Verify page just saved)."""
         with self._connect() as connection:
-            row = connection.execute("SELECT id FROM findings WHERE case_id = ? AND sha256 = ? ORDER BY id DESC "
-                                     "LIMIT 1", (case_id, sha256)).fetchone()
-        return row[0] if row else None
+            row = connection.execute("SELECT id, case_id, note, created_at, data, source_url FROM findings "
+                                     "WHERE case_id = ? AND sha256 = ? ORDER BY id DESC LIMIT 1",
+                                     (case_id, sha256)).fetchone()
+        if row is None:
+            return None
+        stored = StoredFinding(row[0], row[1], row[2], row[3], _finding_from_json(row[4]), row[5])
+        stored.finding.note, stored.finding.source_url = stored.note, stored.source_url
+        return stored
 
     def record_export(self, case_id: int | None, kind: str, file_name: str, sha256: str, size_bytes: int,
                       analyst: str, finding_ids: list[int] | None = None) -> int:

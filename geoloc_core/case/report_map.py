@@ -197,7 +197,7 @@ def render_map_png(finding: Finding, width: int = 720, height: int = 360) -> byt
     picture = image.convert("RGB").resize((width, height), Image.Resampling.LANCZOS)
     _legend(picture, finding)
     buffer = io.BytesIO()
-    picture.quantize(colors=96, method=Image.Quantize.MEDIANCUT).save(buffer, "PNG", optimize=True)
+    picture.quantize(colors=128, method=Image.Quantize.FASTOCTREE).save(buffer, "PNG", optimize=True)
     return buffer.getvalue()
 
 
