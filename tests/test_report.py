@@ -264,3 +264,48 @@ def test_html_report_in_chromium_makes_no_request_and_no_script_error(scanned, t
     assert errors == [] and dialogs == [] and scripts == 0
     assert images and all(src.startswith("data:image/") and width > 0 for src, width in images)  # every picture drew
     assert XSS_NAME in body and PAYLOADS[0] in body
+
+
+def test_app_verify_and_case_log_make_reports_and_record_every_export(tmp_path, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("GEOLOC_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("GEOLOC_MODEL", raising=False)
+    photo = image_bytes(size=(320, 240), exif=gps_exif(48.8584, 2.2945))
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300).run()
+    at.file_uploader(key="verify_upload").upload(XSS_NAME, photo, "image/jpeg").run()
+    assert not at.exception
+    log = CaseLog(tmp_path / "data" / "caselog.sqlite3")
+    case_id = log.cases()[0][0]
+    (stored,) = log.findings(case_id)
+    at.text_input(key=f"verify_provenance_url_{stored.id}").input("https://example.invalid/p?<b>=1").run()
+    at.text_area(key=f"verify_provenance_note_{stored.id}").input("seen on <i>channel</i>").run()
+    at.button(key=f"verify_provenance_save_{stored.id}").click().run()
+    (stored,) = log.findings(case_id)
+    assert (stored.source_url, stored.note) == ("https://example.invalid/p?<b>=1", "seen on <i>channel</i>")
+    at.session_state["analyst_name"] = "Ana <script>"  # the sidebar's field (AppTest drops sidebar widgets on reruns)
+    at.button(key="verify_report_make").click().run()
+    assert not at.exception
+    records = log.exports(case_id)
+    assert [r.kind for r in records] == ["report-html", "report-pdf", "bundle"]
+    assert [(r.analyst, r.finding_ids) for r in records] == [("Ana <script>", [stored.id])] * 3
+    _, outputs, shown_sha, _ = at.session_state["verify_report"]
+    bundle = outputs[2][2]
+    assert shown_sha == records[2].sha256 == hashlib.sha256(bundle).hexdigest()
+    assert any(c.value == shown_sha for c in at.code)  # shown to the analyst
+    with zipfile.ZipFile(io.BytesIO(bundle)) as archive:
+        assert f"originals/{stored.finding.sha256}.jpeg" in archive.namelist()  # the uploaded bytes, re-hashed
+        text = _squash(_text_of_html(archive.read("report.html").decode()).text)
+    assert "https://example.invalid/p?<b>=1" in text and "seen on <i>channel</i>" in text and "Ana <script>" in text
+    assert 'src="data:image/jpeg;base64,' in archive_html(bundle)  # the thumbnail is inline
+    at.switch_page("pages/cases.py").run()
+    at.session_state["analyst_name"] = "Ana <script>"
+    at.button(key="case_report_make").click().run()
+    assert not at.exception
+    assert [r.kind for r in log.exports(case_id)][3:] == ["report-html", "report-pdf", "bundle"]
+    assert any(records[2].sha256 in frame.value.to_string() for frame in at.dataframe)  # the audit trail on screen
+
+
+def archive_html(bundle: bytes) -> str:
+    with zipfile.ZipFile(io.BytesIO(bundle)) as archive:
+        return archive.read("report.html").decode()

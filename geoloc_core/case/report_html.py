@@ -40,8 +40,10 @@ TEMPLATE = """<!DOCTYPE html>
   .witness { border-left: 4px solid #c77c00; background: #fff7e6; padding: 8px 12px; }
   .verdict { font-size: 16px; font-weight: 600; }
   .pictures { display: flex; gap: 12px; align-items: flex-start; flex-wrap: wrap; }
-  .pictures img { border: 1px solid #ccc; max-width: 100%; }
-  .thumb { max-width: 320px; max-height: 320px; }
+  .pictures figure { margin: 0; }
+  .pictures img { border: 1px solid #ccc; max-width: 100%; height: auto; }
+  .pictures img.thumb { max-width: 240px; max-height: 240px; }
+  .pictures figure.mapfig { width: 620px; } .pictures img.map { width: 100%; }
   .caption { color: #555; font-size: 12px; }
   section.file { border-top: 2px solid #333; margin-top: 28px; }
   @media print {
@@ -77,7 +79,7 @@ TEMPLATE = """<!DOCTYPE html>
 <div class="pictures">
 {% if f.thumbnail_jpeg %}<figure><img class="thumb" alt="thumbnail of file {{ f.number }}" src="data:image/jpeg;base64,{{ b64(f.thumbnail_jpeg) }}"><figcaption class="caption">Thumbnail (EXIF orientation applied)</figcaption></figure>
 {% else %}<p class="caption">No thumbnail: {{ f.thumbnail_note }}</p>{% endif %}
-{% if f.map_png %}<figure><img alt="map of file {{ f.number }}" src="data:image/png;base64,{{ b64(f.map_png) }}" width="720" height="360"><figcaption class="caption">Red: EXIF GPS; blue: prediction with its 50 % (solid) and 90 % (dashed) regions; hollow: other candidates; dashed line: the distance.</figcaption></figure>
+{% if f.map_png %}<figure class="mapfig"><img alt="map of file {{ f.number }}" class="map" src="data:image/png;base64,{{ b64(f.map_png) }}" width="720" height="360"><figcaption class="caption">Red: EXIF GPS; blue: prediction with its 50 % (solid) and 90 % (dashed) regions; hollow: other candidates; dashed line: the distance.</figcaption></figure>
 {% else %}<p class="caption">No map: the file has no usable EXIF GPS and no prediction was made.</p>{% endif %}
 </div>
 {% for section in f.sections %}{{ render_section(section) }}{% endfor %}

@@ -123,9 +123,10 @@ def view_for(finding: Finding, width: int = 720, height: int = 360) -> MapView:
                     add(float(a), float(b))
     if not lats:
         return MapView(-180.0, 180.0, -90.0, 90.0, width, height)
-    pad = 2.0
-    lat0, lat1 = max(-85.0, min(lats) - pad), min(85.0, max(lats) + pad)
-    lon0, lon1 = min(lons) - pad, max(lons) + pad
+    lat_pad = max(2.0, 0.1 * (max(lats) - min(lats)))  # markers stay clear of the edges and the legend
+    lon_pad = max(2.0, 0.1 * (max(lons) - min(lons)))
+    lat0, lat1 = max(-88.0, min(lats) - lat_pad), min(88.0, max(lats) + lat_pad)
+    lon0, lon1 = min(lons) - lon_pad, max(lons) + lon_pad
     mid_lat = (lat0 + lat1) / 2
     stretch = max(math.cos(math.radians(mid_lat)), 0.2)  # degrees of longitude per degree of latitude on screen
     lat_span = max(lat1 - lat0, MIN_SPAN_DEG / 2, (lon1 - lon0) * stretch * height / width)
