@@ -44,7 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument("--include-serials", action="store_true",
                       help="export camera body/lens serial numbers (left out by default: they identify a device)")
     scan.add_argument("--no-progress", action="store_true", help="do not draw a progress bar on stderr")
-    scan.add_argument("--report", action="append", default=[], metavar="FILE.html|FILE.pdf",
+    scan.add_argument("--report", action="append", default=[], metavar="FILE.html|FILE.pdf", type=_report_path,
                       help="also write a case report (self-contained HTML, or PDF by the .pdf extension); repeat the "
                            "option for both")
     scan.add_argument("--bundle", metavar="FILE.zip", default=None,
@@ -53,6 +53,12 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument("--analyst", default="", metavar="NAME", help="analyst name shown in reports and bundles")
     scan.add_argument("--case", default=None, metavar="NAME", help="case name shown in reports (default: 'scan of PATH')")
     return parser
+
+
+def _report_path(value: str) -> str:
+    if Path(value).suffix.lower() not in (".html", ".htm", ".pdf"):
+        raise argparse.ArgumentTypeError(f"{value!r}: a report file must end in .html or .pdf")
+    return value
 
 
 def _format_for(out: str, requested: str | None) -> str:

@@ -235,6 +235,9 @@ def test_scan_writes_reports_and_a_bundle_whose_hash_is_printed(tmp_path):
     assert (out / "r.pdf").read_bytes().startswith(b"%PDF-")
     with zipfile.ZipFile(out / "b.zip") as archive:
         assert archive.read("report.html").decode() == (out / "r.html").read_text(encoding="utf-8")
+    wrong = subprocess.run([sys.executable, "-m", "geoloc_core", "scan", str(folder), "--out", str(out / "g.csv"),
+                            "--report", str(out / "r.txt")], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert wrong.returncode == 2 and "must end in .html or .pdf" in wrong.stderr and not (out / "g.csv").exists()
 
 
 @pytest.mark.browser
