@@ -262,11 +262,16 @@ def test_html_report_in_chromium_makes_no_request_and_no_script_error(scanned, t
         body = page.inner_text("body")
         scripts = page.evaluate("() => document.scripts.length")
         images = page.evaluate("() => [...document.images].map(i => [i.src.slice(0, 11), i.naturalWidth])")
+        page.emulate_media(media="print")
+        page.pdf(path=str(tmp_path / "printed.pdf"), format="A4")  # "prints cleanly": nothing lost in print
         browser.close()
     assert [r for r in requests if r != path.as_uri()] == []
     assert errors == [] and dialogs == [] and scripts == 0
     assert images and all(src.startswith("data:image/") and width > 0 for src, width in images)  # every picture drew
     assert XSS_NAME in body and PAYLOADS[0] in body
+    printed = subprocess.run(["pdftotext", "-enc", "UTF-8", str(tmp_path / "printed.pdf"), "-"], capture_output=True,
+                             text=True, timeout=120).stdout
+    assert all(row[2] in printed for row in scanned[1].summary[1:])  # every SHA-256 on paper, unbroken
 
 
 def test_app_verify_and_case_log_make_reports_and_record_every_export(tmp_path, monkeypatch):

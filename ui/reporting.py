@@ -50,10 +50,12 @@ def _file_stem(case_name: str, scope: str) -> str:
 def report_section(settings, log: CaseLog, stored: list[StoredFinding], scope: str, key: str,
                    in_memory: dict[str, bytes] | None = None) -> None:
     """Buttons that make the HTML and PDF report and the evidence bundle of ``stored``, then offer them."""
+    from ui.views import md_escape  # not at the top: ui.views imports ui.settings, which imports this module
+
     st.subheader("Report and evidence bundle")
     analyst = analyst_name()
-    st.caption(f"{len(stored)} finding(s): {scope}. Analyst: "
-               f"{'not given: enter your name in the sidebar' if not analyst else 'as entered in the sidebar'}. "
+    st.caption(f"{len(stored)} finding(s): {md_escape(scope)}. Analyst: "
+               f"{md_escape(analyst) if analyst else 'not given (enter your name in the sidebar)'}. "
                "The bundle holds the originals (when kept: sidebar 'Keep a copy of each original file'), "
                "the findings as CSV/JSON/GeoJSON, both reports and MANIFEST.sha256; check it with "
                "`sha256sum -c MANIFEST.sha256`.")
