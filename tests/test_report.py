@@ -22,7 +22,7 @@ from PIL import Image
 
 from geoloc_core.case.analyzer import Analyzer
 from geoloc_core.case.bundle import MANIFEST, build_bundle
-from geoloc_core.case.caselog import MIGRATIONS, CaseLog
+from geoloc_core.case.caselog import MIGRATIONS, CaseLog, EvidenceStore
 from geoloc_core.case.findings import Finding
 from geoloc_core.case.report_content import ReportItem, build_report, model_info, visible
 from geoloc_core.case.report_html import render_html
@@ -306,11 +306,15 @@ def test_app_verify_and_case_log_make_reports_and_record_every_export(tmp_path, 
         text = _squash(_text_of_html(archive.read("report.html").decode()).text)
     assert "https://example.invalid/p?<b>=1" in text and "seen on <i>channel</i>" in text and "Ana <script>" in text
     assert 'src="data:image/jpeg;base64,' in archive_html(bundle)  # the thumbnail is inline
+    # what the sidebar's "Keep a copy of each original file" does (AppTest loses sidebar widget values on reruns)
+    EvidenceStore(tmp_path / "data" / "evidence").put(stored.finding.sha256, photo)
     at.switch_page("pages/cases.py").run()
     at.session_state["analyst_name"] = "Ana <script>"
     at.button(key="case_report_make").click().run()
     assert not at.exception
     assert [r.kind for r in log.exports(case_id)][3:] == ["report-html", "report-pdf", "bundle"]
+    with zipfile.ZipFile(io.BytesIO(at.session_state["case_report"][1][2][2])) as archive:  # from the evidence store
+        assert archive.read(f"originals/{stored.finding.sha256}.jpeg") == photo
     assert any(records[2].sha256 in frame.value.to_string() for frame in at.dataframe)  # the audit trail on screen
 
 
