@@ -321,3 +321,64 @@ def test_app_verify_and_case_log_make_reports_and_record_every_export(tmp_path, 
 def archive_html(bundle: bytes) -> str:
     with zipfile.ZipFile(io.BytesIO(bundle)) as archive:
         return archive.read("report.html").decode()
+
+
+@pytest.mark.browser
+def test_app_in_chromium_downloads_a_bundle_whose_hash_the_case_log_records(tiny_model_dir, tmp_path):
+    """The whole flow as an analyst does it: name, photo, source URL and note, report and bundle, downloads."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, _start_server
+
+    data = tmp_path / "data"
+    data.mkdir()
+    photo = tmp_path / "paris.jpg"
+    photo.write_bytes(image_bytes(size=(800, 600), exif=gps_exif(48.8584, 2.2945)))
+    process, url, server_log = _start_server(data, tiny_model_dir)
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            page = browser.new_context(viewport={"width": 1400, "height": 2400}, accept_downloads=True).new_page()
+            offsite = []
+            page.on("request", lambda r: None if r.url.startswith((url, "data:", "blob:")) else offsite.append(r.url))
+            page.goto(url, wait_until="networkidle")
+            page.get_by_text("Drop a photo").wait_for(timeout=120_000)
+            page.get_by_role("textbox", name="Analyst name").fill("Ana <b>Lyst</b>")
+            page.get_by_role("textbox", name="Analyst name").press("Enter")
+            page.wait_for_timeout(1000)
+            page.locator("input[type=file]").first.set_input_files(str(photo))
+            page.get_by_text("Verdict:").first.wait_for(timeout=120_000)
+            page.get_by_role("textbox", name=re.compile("Source URL")).fill("https://example.invalid/post/1")
+            page.get_by_role("textbox", name="Analyst's note").fill("posted 2024-06-01")
+            page.get_by_role("button", name=re.compile("Save source URL")).click()
+            page.get_by_text("Saved to the case log").wait_for(timeout=60_000)
+            page.get_by_role("button", name="Make report and bundle").click()
+            download = page.get_by_role("button", name=re.compile("Download evidence bundle"))
+            download.wait_for(timeout=180_000)
+            with page.expect_download() as bundle_info:
+                download.click()
+            bundle = Path(bundle_info.value.path()).read_bytes()
+            with page.expect_download() as pdf_info:
+                page.get_by_role("button", name="Download report (PDF)").click()
+            pdf = Path(pdf_info.value.path()).read_bytes()
+            with page.expect_download() as csv_info:
+                page.get_by_role("button", name="Export CSV").click()
+            table = Path(csv_info.value.path()).read_bytes()
+            page.wait_for_timeout(1000)
+            body = page.inner_text("body")
+            browser.close()
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        server_log.close()
+    log = CaseLog(data / "caselog.sqlite3")
+    records = {r.kind: r for r in log.exports()}
+    assert set(records) == {"report-html", "report-pdf", "bundle", "csv"}
+    assert records["bundle"].sha256 == hashlib.sha256(bundle).hexdigest() and records["bundle"].sha256 in body
+    assert records["report-pdf"].sha256 == hashlib.sha256(pdf).hexdigest() and pdf.startswith(b"%PDF-")
+    assert records["csv"].sha256 == hashlib.sha256(table).hexdigest()
+    assert {r.analyst for r in records.values()} == {"Ana <b>Lyst</b>"}
+    with zipfile.ZipFile(io.BytesIO(bundle)) as archive:
+        text = _squash(_text_of_html(archive.read("report.html").decode()).text)
+    assert "https://example.invalid/post/1" in text and "posted 2024-06-01" in text and "Ana <b>Lyst</b>" in text
+    assert offsite == []

@@ -38,8 +38,11 @@ def provenance_inputs(log: CaseLog, stored: StoredFinding, key: str, with_note: 
         log.set_source_url(stored.id, url)
         if note is not None:
             log.set_note(stored.id, note)
+        st.session_state[f"{key}_saved"] = stored.id
+        st.rerun()  # the report below must use what was just saved
+    if st.session_state.get(f"{key}_saved") == stored.id:
         st.success("Saved to the case log.")
-        st.rerun()
+        del st.session_state[f"{key}_saved"]
 
 
 def _file_stem(case_name: str, scope: str) -> str:
