@@ -17,7 +17,8 @@ EPILOG = """examples:
   python -m geoloc_core scan a.jpg b.heic --format geojson --out findings.geojson
   python -m geoloc_core scan photos/ --model models/geoloc-vitl14 --out findings.csv
   python -m geoloc_core scan photos/ --online-geocoder --out findings.csv   # sends coordinates to OSM Nominatim
-  python -m geoloc_core scan photos/ --out f.csv --report case.html --report case.pdf --bundle case.zip --analyst "A. Analyst"
+  python -m geoloc_core scan photos/ --out f.csv --report case.html --report case.pdf --bundle case.zip \\
+      --analyst "A. Analyst"
 """
 
 
@@ -49,9 +50,11 @@ def build_parser() -> argparse.ArgumentParser:
                            "option for both")
     scan.add_argument("--bundle", metavar="FILE.zip", default=None,
                       help="also write an evidence bundle: originals, findings (CSV, JSON, GeoJSON), both reports and "
-                           "MANIFEST.sha256 (check with sha256sum -c); its SHA-256 is printed and written to FILE.zip.sha256")
+                           "MANIFEST.sha256 (check with sha256sum -c); its SHA-256 is printed and written to "
+                           "FILE.zip.sha256")
     scan.add_argument("--analyst", default="", metavar="NAME", help="analyst name shown in reports and bundles")
-    scan.add_argument("--case", default=None, metavar="NAME", help="case name shown in reports (default: 'scan of PATH')")
+    scan.add_argument("--case", default=None, metavar="NAME",
+                      help="case name shown in reports (default: 'scan of PATH')")
     return parser
 
 

@@ -119,7 +119,8 @@ def test_pdf_text_has_every_hash_and_verdict_and_the_hostile_strings(scanned, tm
     for item in items:
         assert item.finding.sha256 in text, item.finding.file
         assert f"Verdict: {item.finding.verdict}" in text, item.finding.file
-    for literal in [XSS_NAME, "=HYPERLINK(\"evil\",\"x\").jpg", "line\\nbreak and space.jpg", "unicode ünïcödé 名前 .jpg",
+    for literal in [XSS_NAME, "=HYPERLINK(\"evil\",\"x\").jpg", "line\\nbreak and space.jpg",
+                    "unicode ünïcödé 名前 .jpg",
                     PAYLOADS[0], "\\u202egpj.exe analyst", "A model is a witness, not proof"]:
         assert literal in text, literal
     assert "${alert(3)}`x`</script>" in text and "javascript:alert(4)" in text
