@@ -24,7 +24,7 @@ from geoloc_core.case.analyzer import Analyzer
 from geoloc_core.case.bundle import MANIFEST, build_bundle
 from geoloc_core.case.caselog import MIGRATIONS, CaseLog, EvidenceStore
 from geoloc_core.case.findings import Finding
-from geoloc_core.case.report_content import ReportItem, build_report, model_info, visible
+from geoloc_core.case.report_content import ModelInfo, ReportItem, build_report, model_info, visible
 from geoloc_core.case.report_html import render_html
 from geoloc_core.case.report_map import EXIF_RGB, PREDICTION_RGB, marker_pixel, render_map_png
 from geoloc_core.case.report_pdf import render_pdf
@@ -152,6 +152,25 @@ def test_bundle_verifies_with_sha256sum_and_fails_after_one_byte_changes(scanned
     assert bad.stdout.count(": OK") == len(names) - 2  # every other file still checks
     findings = json.loads((tmp_path / "x" / "findings.json").read_text())
     assert {f["sha256"] for f in findings} == {i.finding.sha256 for i in items}
+
+
+def test_report_states_the_model_record_and_the_thresholds_in_force():
+    from geoloc_core.case.verification import VerdictThresholds
+    from geoloc_core.learning.metrics import compute_metrics
+
+    metrics = compute_metrics([48.85, -33.86, 35.68], [2.29, 151.21, 139.76], [48.0, -30.0, 35.7], [2.0, 150.0, 139.7],
+                              radius90_km=[200.0, 300.0, 50.0])
+    info = ModelInfo("geoloc-test (backbone x)", {"train_csv": "mp16.csv", "train_images": 4_700_000},
+                     {"validation": json.loads(metrics.to_json())})
+    finding = Finding(file="a.jpg", sha256="ab" * 32, model="geoloc-test (backbone x)", verdict="consistent")
+    other = Finding(file="b.jpg", sha256="cd" * 32, model="other model", verdict="plausible")
+    report = build_report([ReportItem(finding), ReportItem(other)], "c", "a", "s", [info],
+                          VerdictThresholds(unlikely_factor=3.5, fallback_consistent_km=40.0))
+    text = _squash(_text_of_html(render_html(report)).text)
+    assert '"train_images": 4700000' in text and "mp16.csv" in text
+    assert f"{metrics.within_pct['city']:.2f} %" in text and f"{metrics.median_km:,.1f}" in text
+    assert "within 3.5x its radius" in text and "within 40 km" in text  # the thresholds in force, not the defaults
+    assert "other model" in text and "not available in this report" in text  # a model not loaded is named, not invented
 
 
 def test_bundle_leaves_out_an_original_that_no_longer_matches_its_hash():

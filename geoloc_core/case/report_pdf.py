@@ -89,8 +89,7 @@ class _ReportPDF(FPDF):
 
     def heading(self, text: str, size: float) -> None:
         self.set_font(self.sans, "B", size)
-        self.multi_cell(0, size * 0.5, self.text_of(text), new_x=XPos.LMARGIN, new_y=YPos.NEXT,
-                        wrapmode=WrapMode.CHAR)
+        self.multi_cell(0, size * 0.5, self.text_of(text), new_x=XPos.LMARGIN, new_y=YPos.NEXT, align="L")
         self.ln(1.5)
 
     def paragraph(self, text: str, size: float = 9, fill: tuple[int, int, int] | None = None) -> None:
