@@ -38,7 +38,8 @@ NE_OVERRIDES = {
     "Somaliland": ("SO", "Somaliland (de jure Somalia)"),
 }
 CONTINENT_OVERRIDES = {"TF": "Antarctica", "AQ": "Antarctica", "XK": "Europe", "TL": "Asia", "EH": "Africa",
-                       "SX": "North America", "UM": "Oceania", "VA": "Europe"}
+                       "SX": "North America", "UM": "Oceania", "VA": "Europe",
+                       "PN": "Oceania"}
 
 
 def continent_of(alpha2: str) -> str | None:
