@@ -10,7 +10,8 @@ on a river) is moved up to 3 km away from the border, into its own town's side; 
 Monaco) keep their centre and say so too. The set is then checked against Natural
 Earth 1:10m as a second, independent outline where it agrees with GeoNames.
 
-Usage: python tools/build_border_points.py
+Usage: python tools/build_border_points.py          (border set)
+       python tools/build_border_points.py regions  (region set, tests/data/region_points.csv)
 """
 from __future__ import annotations
 
@@ -266,5 +267,73 @@ def main() -> None:
         writer.writerows(rows)
 
 
+
+
+REGION_OUT = ROOT / "tests" / "data" / "region_points.csv"
+REGION_COUNTRIES = {"US": 25, "DE": 25, "IN": 25, "RU": 25}
+# GeoNames admin1 errors found while checking the set: (name, country) -> (right region, source)
+REGION_LABEL_FIXES = {
+    ("Neemuch", "IN"): ("Madhya Pradesh", "GeoNames says Rajasthan; Neemuch is the seat of Neemuch district, "
+                                          "Madhya Pradesh (Census of India 2011)"),
+    ("Khairagarh", "IN"): ("Uttar Pradesh", "GeoNames says Chhattisgarh; these coordinates are Kheragarh, Agra "
+                                            "district, Uttar Pradesh (Census of India 2011)"),
+}
+
+
+def build_region_points(seed: int = 12) -> None:
+    """GeoNames towns 1-5 km from an internal (admin-1) border in the US, Germany, India and Russia.
+
+    Labels are GeoNames' admin1 of each town. The region rule is evaluated leave-one-out
+    (the town itself is hidden from the place index), so the answer comes from other towns
+    and the admin-1 lines, as it would for a photo taken there."""
+    import shapely
+
+    from geoloc_core.places.natural_earth import admin1_lines
+
+    lines, tree = admin1_lines()
+    places = load_places()
+    rng = np.random.default_rng(seed)
+    rows = []
+    for code, wanted in REGION_COUNTRIES.items():
+        mine = [p for p in places if p["cc"] == code and p["admin1"]]
+        lat = np.array([float(p["lat"]) for p in mine])
+        lon = np.array([float(p["lon"]) for p in mine])
+        points = shapely.points(lon, lat)
+        idx_point, idx_line = tree.query_nearest(points, return_distance=False)
+        nearest = shapely.get_point(shapely.shortest_line(points[idx_point], lines[idx_line]), 1)
+        from geoloc_core.places.geodesy import haversine_km
+
+        km = haversine_km(lat[idx_point], lon[idx_point], shapely.get_y(nearest), shapely.get_x(nearest))
+        best = {}
+        for i, k in zip(idx_point.tolist(), km.tolist()):
+            best[i] = min(k, best.get(i, np.inf))
+        eligible = [i for i, k in best.items() if 1.0 <= k <= 5.0]
+        # spread over regions: at most 2 towns per admin1
+        rng.shuffle(eligible)
+        per_region: dict[str, int] = defaultdict(int)
+        chosen = []
+        for i in eligible:
+            if per_region[mine[i]["admin1"]] < 2:
+                per_region[mine[i]["admin1"]] += 1
+                chosen.append(i)
+            if len(chosen) == wanted:
+                break
+        for i in chosen:
+            p = mine[i]
+            region, fix = REGION_LABEL_FIXES.get((p["name"], code), (p["admin1"], ""))
+            rows.append({"lat": p["lat"], "lon": p["lon"], "country": code, "region": region, "name": p["name"],
+                         "km_to_admin1_line": f"{best[i]:.1f}",
+                         "source": fix or f"{GEONAMES}: admin1 of {p['name']}; 1-5 km from a Natural Earth 1:10m "
+                                          "admin-1 line"})
+    with open(REGION_OUT, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    print(f"{len(rows)} region points")
+
+
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:] == ["regions"]:
+        build_region_points()
+    else:
+        main()

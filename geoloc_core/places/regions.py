@@ -23,7 +23,8 @@ import numpy as np
 from .natural_earth import admin1_lines, chord_to_km, unit_vectors
 
 REGION_SOURCE = "GeoNames admin1 of the nearest place on the same side of Natural Earth 1:10m admin-1 lines"
-NEIGHBOURS = 12
+NEIGHBOURS = 24
+VOTERS = 2  # same-side places that vote: one mislabelled GeoNames place does not decide alone
 MAX_REGION_KM = 150.0  # no same-country place this close: no region claimed
 
 
@@ -109,15 +110,17 @@ class PlaceIndex:
         ends = np.column_stack((self.lon[place], self.lat[place]))
         segments = shapely.linestrings(np.stack((starts, ends), axis=1))
         lines, tree = admin1_lines()
-        crossing_segments, _ = tree.query(segments, predicate="intersects")
-        crosses = np.zeros(len(segments), bool)
-        crosses[crossing_segments] = True
-        # segments are grouped by point and, within a point, ordered by distance (row-major nonzero)
-        clear = ~crosses
-        first_of_point = np.r_[0, np.nonzero(np.diff(point_row))[0] + 1]
-        # the first clear segment of each point, else its nearest candidate
-        clear_rank = np.where(clear, np.arange(len(segments)), len(segments))
-        first_clear = np.minimum.reduceat(clear_rank, first_of_point)
-        chosen = np.where(first_clear < len(segments), first_clear, first_of_point)
+        seg_idx, line_idx = tree.query(segments, predicate="intersects")
+        # count crossing points, not lines touched: crossing a border twice comes back to the same side
+        hits = shapely.intersection(segments[seg_idx], lines[line_idx])
+        count = np.where(shapely.get_type_id(hits) == 0, 1, shapely.get_num_geometries(hits))
+        crossings = np.bincount(seg_idx, weights=count, minlength=len(segments))
+        same_side = crossings % 2 == 0
+        # segments come grouped by point and, within a point, ordered by distance (row-major nonzero);
+        # the nearest same-side candidate wins, else (every candidate across a line) the nearest one
+        starts_at = np.r_[0, np.nonzero(np.diff(point_row))[0] + 1]
+        rank = np.where(same_side, np.arange(len(segments)), len(segments))
+        first_clear = np.minimum.reduceat(rank, starts_at)
+        chosen = np.where(first_clear < len(segments), first_clear, starts_at)
         out = self._admin1_names[self._admin1_id[place[chosen]]]
         return out
