@@ -288,9 +288,10 @@ def build_region_points(seed: int = 12) -> None:
     and the admin-1 lines, as it would for a photo taken there."""
     import shapely
 
-    from geoloc_core.places.natural_earth import admin1_lines
+    from geoloc_core.places.natural_earth import NE_ADMIN1_LINES, decode
 
-    lines, tree = admin1_lines()
+    lines, _ = decode(NE_ADMIN1_LINES)
+    tree = shapely.STRtree(lines)
     places = load_places()
     rng = np.random.default_rng(seed)
     rows = []

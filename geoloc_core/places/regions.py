@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .natural_earth import admin1_lines, chord_to_km, unit_vectors
+from .natural_earth import chord_to_km, crossings, unit_vectors
 
 REGION_SOURCE = "GeoNames admin1 of the nearest place on the same side of Natural Earth 1:10m admin-1 lines"
 NEIGHBOURS = 24
@@ -74,18 +74,35 @@ class PlaceIndex:
 
         ``skip_within_km`` ignores places closer than that (for leave-one-out evaluation
         of the region rule on GeoNames' own places; 0 in normal use)."""
+        lats, lons = np.asarray(lats, np.float64), np.asarray(lons, np.float64)
+        countries = np.asarray(countries, dtype=object)
+        xyz = unit_vectors(lats, lons)
+        k_first = 2 if skip_within_km > 0 else 1
+        chord, idx = self._tree.query(xyz, k=k_first)
+        chord, idx = chord.reshape(len(lats), -1), idx.reshape(len(lats), -1)
+        if skip_within_km > 0:
+            own = chord_to_km(chord[:, 0]) <= skip_within_km
+            chord[own, 0], idx[own, 0] = chord[own, 1], idx[own, 1]
+        first = idx[:, 0]
+        region = np.full(len(lats), None, dtype=object)
+        wanted = np.nonzero(countries != "")[0]  # only points with a country get a region
+        if wanted.size:
+            region[wanted] = self._regions(lats[wanted], lons[wanted], xyz[wanted],
+                                           countries[wanted].astype(str), skip_within_km)
+        return Nearby(self.labels[first], chord_to_km(chord[:, 0]), self.cc[first], region)
+
+    def _regions(self, lats, lons, xyz, countries, skip_within_km: float) -> np.ndarray:
         n = len(lats)
-        chord, idx = self._tree.query(unit_vectors(lats, lons), k=NEIGHBOURS)
+        chord, idx = self._tree.query(xyz, k=NEIGHBOURS)
         km = chord_to_km(chord)
         if skip_within_km > 0:
             order = np.argsort(km <= skip_within_km, axis=1, kind="stable")  # skipped ones to the end
             km, idx = np.take_along_axis(km, order, 1), np.take_along_axis(idx, order, 1)
             km[km <= skip_within_km] = np.inf
-        first = idx[:, 0]
         region = np.full(n, None, dtype=object)
-        wanted = np.searchsorted(self._cc_names, countries.astype(str))
+        wanted = np.searchsorted(self._cc_names, countries)
         wanted_ok = (wanted < len(self._cc_names)) & (self._cc_names[np.minimum(wanted, len(self._cc_names) - 1)]
-                                                      == countries.astype(str))
+                                                      == countries)
         admin1 = self._admin1_id[idx]
         same = (self._cc_id[idx] == wanted[:, None]) & wanted_ok[:, None] & (admin1 != self._no_admin1) \
             & (km <= MAX_REGION_KM)
@@ -98,29 +115,22 @@ class PlaceIndex:
         if mixed.any():
             rows = np.nonzero(mixed)[0]
             region[rows] = self._regions_by_lines(rows, lats, lons, idx, same)
-        return Nearby(self.labels[first], km[:, 0], self.cc[first], region)
+        return region
 
     def _regions_by_lines(self, rows, lats, lons, idx, same) -> np.ndarray:
         """For points whose nearby places disagree: nearest candidate not across an admin-1 line."""
-        import shapely
-
         point_row, slot = np.nonzero(same[rows])
         place = idx[rows[point_row], slot]
         starts = np.column_stack((lons[rows[point_row]], lats[rows[point_row]]))
         ends = np.column_stack((self.lon[place], self.lat[place]))
-        segments = shapely.linestrings(np.stack((starts, ends), axis=1))
-        lines, tree = admin1_lines()
-        seg_idx, line_idx = tree.query(segments, predicate="intersects")
-        # count crossing points, not lines touched: crossing a border twice comes back to the same side
-        hits = shapely.intersection(segments[seg_idx], lines[line_idx])
-        count = np.where(shapely.get_type_id(hits) == 0, 1, shapely.get_num_geometries(hits))
-        crossings = np.bincount(seg_idx, weights=count, minlength=len(segments))
-        same_side = crossings % 2 == 0
+        # crossing a border twice comes back to the same side: count crossings, not lines touched
+        same_side = crossings(starts, ends) % 2 == 0
+        n_segments = len(starts)
         # segments come grouped by point and, within a point, ordered by distance (row-major nonzero);
         # the nearest same-side candidate wins, else (every candidate across a line) the nearest one
         starts_at = np.r_[0, np.nonzero(np.diff(point_row))[0] + 1]
-        rank = np.where(same_side, np.arange(len(segments)), len(segments))
+        rank = np.where(same_side, np.arange(n_segments), n_segments)
         first_clear = np.minimum.reduceat(rank, starts_at)
-        chosen = np.where(first_clear < len(segments), first_clear, starts_at)
+        chosen = np.where(first_clear < n_segments, first_clear, starts_at)
         out = self._admin1_names[self._admin1_id[place[chosen]]]
         return out
