@@ -75,3 +75,9 @@ def test_scan_exports_regions(tmp_path):
     assert row["exif_country_code"] == "CH"  # the 1:110m outlines said France
     assert row["exif_region"] == "Geneva" and row["exif_region_source"] == REGION_SOURCE
     assert "pred_region" in row and row["pred_region"] == ""
+
+
+def test_invalid_coordinates_are_not_geocoded(geocoder):
+    places = geocoder.reverse_many([float("nan"), 95.0, 46.2044], [0.0, 0.0, 6.1432])
+    assert [p.country_code for p in places] == [None, None, "CH"]
+    assert places[0].note == "invalid coordinate: not geocoded"

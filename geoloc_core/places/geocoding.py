@@ -144,6 +144,9 @@ class OfflineGeocoder:
         lons = np.asarray(lons, dtype=np.float64)
         if lats.size == 0:
             return []
+        invalid = ~(np.isfinite(lats) & np.isfinite(lons) & (np.abs(lats) <= 90) & (np.abs(lons) <= 180))
+        if invalid.any():  # callers validate; still, never a crash or a made-up place
+            lats, lons = np.where(invalid, 0.0, lats), np.where(invalid, 0.0, lons)
         codes, land, zones = self.countries(lats, lons)
         at_sea = land == ""
         coast_km = np.full(lats.size, np.nan)
@@ -159,6 +162,9 @@ class OfflineGeocoder:
         for i in range(lats.size):
             name, km = near.name[i], float(near.km[i])
             code = codes[i]
+            if invalid[i]:
+                results.append(Place(None, None, None, None, None, note="invalid coordinate: not geocoded"))
+                continue
             if not code:
                 results.append(Place(None, None, None, name, km, at_sea=True,
                                      note=f"open water; nearest land: {name}, {km:,.0f} km"))
@@ -221,6 +227,8 @@ class NominatimGeocoder:
             nearest_place=location.address,
             nearest_place_km=offline.nearest_place_km if location.address is None else 0.0,
             source="nominatim",
+            region=address.get("state") or offline.region,
+            region_source="Nominatim (OpenStreetMap)" if address.get("state") else offline.region_source,
         )
         with self._lock:
             self._cache[key] = place

@@ -116,31 +116,34 @@ class NaturalEarthCountries:
 
 
 @lru_cache(maxsize=1)
-def admin1_segments():
-    """The 1:10m admin-1 boundary lines as single segments: (start xy, end xy, STRtree of them).
-
-    Single segments let a crossing test be two orientation tests in numpy instead of a
-    geometric intersection per pair."""
+def admin1_lines():
+    """The 1:10m admin-1 boundary lines: (vertex xy, first vertex of each line, STRtree of the lines)."""
     import shapely
 
     lines, _ = decode(NE_ADMIN1_LINES)
     coords, owner = shapely.get_coordinates(lines, return_index=True)
-    same_line = owner[1:] == owner[:-1]
-    starts, ends = coords[:-1][same_line], coords[1:][same_line]
-    segments = shapely.linestrings(np.stack((starts, ends), axis=1))
-    return starts, ends, shapely.STRtree(segments)
+    first = np.searchsorted(owner, np.arange(len(lines) + 1))
+    return coords, first, shapely.STRtree(lines)
 
 
 def crossings(starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
-    """How many admin-1 line segments each segment (lon/lat start -> end) properly crosses."""
+    """How many admin-1 line segments each segment (lon/lat start -> end) properly crosses.
+
+    Candidate lines come from the tree by bounding box; their single segments are then
+    tested with two orientation tests each, in numpy, with no geometry per segment."""
     import shapely
 
-    line_starts, line_ends, tree = admin1_segments()
+    coords, first, tree = admin1_lines()
     seg_idx, line_idx = tree.query(shapely.linestrings(np.stack((starts, ends), axis=1)))
-    p1, p2, q1, q2 = starts[seg_idx], ends[seg_idx], line_starts[line_idx], line_ends[line_idx]
+    n_segments = first[line_idx + 1] - first[line_idx] - 1  # segments of each candidate line
+    pair = np.repeat(np.arange(len(seg_idx)), n_segments)
+    offset = np.arange(len(pair)) - np.repeat(np.cumsum(n_segments) - n_segments, n_segments)
+    vertex = first[line_idx][pair] + offset
+    seg = seg_idx[pair]
+    p1, p2, q1, q2 = starts[seg], ends[seg], coords[vertex], coords[vertex + 1]
 
     def orient(a, b, c):
         return np.sign((b[:, 0] - a[:, 0]) * (c[:, 1] - a[:, 1]) - (b[:, 1] - a[:, 1]) * (c[:, 0] - a[:, 0]))
 
     cross = (orient(p1, p2, q1) * orient(p1, p2, q2) < 0) & (orient(q1, q2, p1) * orient(q1, q2, p2) < 0)
-    return np.bincount(seg_idx[cross], minlength=len(starts))
+    return np.bincount(seg[cross], minlength=len(starts))
