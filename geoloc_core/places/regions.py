@@ -58,14 +58,20 @@ class PlaceIndex:
         table = dict(zip(header, columns))
         self.lat = np.array(table["lat"], dtype=np.float64)
         self.lon = np.array(table["lon"], dtype=np.float64)
-        self.cc = np.array(table["cc"], dtype=object)
+        self._names, self._cc_list, self._admin1_list = table["name"], table["cc"], table["admin1"]
         # integer ids: comparisons over (points x neighbours) must not run on Python strings
-        self._cc_names, self._cc_id = np.unique(np.array(table["cc"]), return_inverse=True)
-        self._admin1_names, self._admin1_id = np.unique(np.array(table["admin1"]), return_inverse=True)
-        self._admin1_names = self._admin1_names.astype(object)
-        self._no_admin1 = 0 if self._admin1_names[0] == "" else -1  # np.unique sorts "" first
-        self.labels = np.array([", ".join(x for x in parts if x) for parts in zip(table["name"], table["admin1"],
-                                                                                    table["cc"])], dtype=object)
+        cc_ids: dict[str, int] = {}
+        self._cc_id = np.fromiter((cc_ids.setdefault(c, len(cc_ids)) for c in table["cc"]), np.int32,
+                                  len(table["cc"]))
+        self._cc_names = np.array(list(cc_ids), dtype=object)
+        self.cc = self._cc_names[self._cc_id]
+        admin1_ids: dict[str, int] = {"": 0}
+        self._admin1_id = np.fromiter((admin1_ids.setdefault(a, len(admin1_ids)) for a in table["admin1"]),
+                                      np.int32, len(table["admin1"]))
+        self._admin1_names = np.array(list(admin1_ids), dtype=object)
+        self._no_admin1 = 0
+        self._code_ids = cc_ids
+        self._labels: dict[int, str] = {}
         self._tree = cKDTree(unit_vectors(self.lat, self.lon), balanced_tree=False, compact_nodes=False)
 
     def nearby(self, lats: np.ndarray, lons: np.ndarray, countries: np.ndarray,
@@ -89,7 +95,19 @@ class PlaceIndex:
         if wanted.size:
             region[wanted] = self._regions(lats[wanted], lons[wanted], xyz[wanted],
                                            countries[wanted].astype(str), skip_within_km)
-        return Nearby(self.labels[first], chord_to_km(chord[:, 0]), self.cc[first], region)
+        labels = np.array([self.label(i) for i in first.tolist()], dtype=object)
+        return Nearby(labels, chord_to_km(chord[:, 0]), self.cc[first], region)
+
+    def label(self, i: int) -> str:
+        """"Name, Admin1, CC" of place ``i`` (built on first use: most places are never asked for)."""
+        text = self._labels.get(i)
+        if text is None:
+            parts = (self._names[i], self._admin1_list[i], self._cc_list[i])
+            text = self._labels[i] = ", ".join(x for x in parts if x)
+        return text
+
+    def admin1(self, i: int) -> str:
+        return self._admin1_list[i]
 
     def _regions(self, lats, lons, xyz, countries, skip_within_km: float) -> np.ndarray:
         n = len(lats)
@@ -100,12 +118,9 @@ class PlaceIndex:
             km, idx = np.take_along_axis(km, order, 1), np.take_along_axis(idx, order, 1)
             km[km <= skip_within_km] = np.inf
         region = np.full(n, None, dtype=object)
-        wanted = np.searchsorted(self._cc_names, countries)
-        wanted_ok = (wanted < len(self._cc_names)) & (self._cc_names[np.minimum(wanted, len(self._cc_names) - 1)]
-                                                      == countries)
+        wanted = np.array([self._code_ids.get(c, -1) for c in countries.tolist()], dtype=np.int32)
         admin1 = self._admin1_id[idx]
-        same = (self._cc_id[idx] == wanted[:, None]) & wanted_ok[:, None] & (admin1 != self._no_admin1) \
-            & (km <= MAX_REGION_KM)
+        same = (self._cc_id[idx] == wanted[:, None]) & (admin1 != self._no_admin1) & (km <= MAX_REGION_KM)
         has = same.any(axis=1)
         first_same = np.argmax(same, axis=1)
         first_admin1 = admin1[np.arange(n), first_same]
