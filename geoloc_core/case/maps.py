@@ -170,6 +170,12 @@ def findings_map(findings: Iterable[Finding], online_tiles: bool = False, cluste
     return fmap
 
 
+def _country_tint(code: str) -> str:
+    """A pale colour per country, so the two sides of a border differ at a glance."""
+    tints = ("#f4f1ea", "#dfe9d8", "#e9dfd0", "#d9e3ec", "#eadbe3", "#e6e6cf")
+    return tints[int(hashlib.sha1(code.encode()).hexdigest(), 16) % len(tints)]
+
+
 def _add_fine_boundaries(fmap: folium.Map, findings: Sequence[Finding]) -> None:
     """The exact borders that decided each point's country, for city zoom (see places.boundaries).
     Added before the markers, so it lies under them."""
@@ -177,8 +183,8 @@ def _add_fine_boundaries(fmap: folium.Map, findings: Sequence[Finding]) -> None:
                                  + [(f.pred_lat, f.pred_lon) for f in findings if f.pred_lat is not None])
     if collection["features"]:
         folium.GeoJson(collection, name="Borders near the points (OpenStreetMap, as used for the country)",
-                       style_function=lambda _: {"fillColor": "#f4f1ea", "color": "#6b6b6b", "weight": 1.2,
-                                                 "fillOpacity": 0.35},
+                       style_function=lambda feature: {"fillColor": _country_tint(feature["properties"]["iso_a2"]),
+                                                       "color": "#555555", "weight": 1.5, "fillOpacity": 0.45},
                        tooltip=folium.GeoJsonTooltip(fields=["name"], labels=False)).add_to(fmap)
 
 
