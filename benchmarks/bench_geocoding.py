@@ -48,6 +48,18 @@ def border_accuracy(geocoder) -> tuple[int, int, int]:
     return wrong_country, wrong_continent, len(rows)
 
 
+def option_accuracy(geocoder) -> tuple[int, int, int]:
+    """Wrong countries on the border set's land-border points for each data option alone:
+    (OpenStreetMap time-zone polygons, Natural Earth 1:10m admin-0, number of points)."""
+    rows = [r for r in _rows("border_points.csv") if r["kind"] == "border"]
+    lats = np.array([float(r["lat"]) for r in rows])
+    lons = np.array([float(r["lon"]) for r in rows])
+    truth = np.array([r["country"] for r in rows], dtype=object)
+    osm, _ = geocoder.borders.codes_at(lats, lons)
+    natural_earth = geocoder.land.codes_at(lats, lons)
+    return int((osm != truth).sum()), int((natural_earth != truth).sum()), len(rows)
+
+
 def region_accuracy(geocoder) -> tuple[int, int]:
     rows = _rows("region_points.csv")
     near = geocoder.places.nearby(np.array([float(r["lat"]) for r in rows]), np.array([float(r["lon"]) for r in rows]),
@@ -77,6 +89,7 @@ def main() -> None:
     at_sea = sum(p.at_sea for p in places) / len(places)
     wrong_country, wrong_continent, n_border = border_accuracy(geocoder)
     right_regions, n_regions = region_accuracy(geocoder)
+    osm_wrong, ne_wrong, n_land = option_accuracy(geocoder)
     print_table(f"Offline reverse geocoding, {args.n:,} random points", [
         ("load time incl. imports (s, target <= 3)", f"{load_s:.2f}"),
         ("... its CPU time (s)", f"{load_cpu_s:.2f}"),
@@ -87,6 +100,7 @@ def main() -> None:
         ("share at sea or in a territorial sea (expect ~0.7)", f"{at_sea:.2f}"),
         (f"border set: wrong countries / wrong continents of {n_border}", f"{wrong_country} / {wrong_continent}"),
         (f"region set: right admin-1 regions of {n_regions} (target >= 98)", f"{right_regions}"),
+        (f"options alone, {n_land} land-border points: wrong with OSM zones / NE 1:10m", f"{osm_wrong} / {ne_wrong}"),
     ])
 
 
