@@ -19,7 +19,7 @@ from functools import lru_cache
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from ..places.geocoding import COUNTRIES_GEOJSON
+from ..places.boundaries import world_outlines
 from ..places.geodesy import EARTH_RADIUS_KM, latlon_to_unit, unit_to_latlon
 from .findings import Finding
 
@@ -37,7 +37,7 @@ LARGE_REGION_KM = 3000.0  # a 90 % region this large would zoom the view out to 
 @lru_cache(maxsize=1)
 def _country_rings() -> list[np.ndarray]:
     """Every outer and inner ring of the shipped outlines, as (lon, lat) arrays."""
-    data = json.loads(COUNTRIES_GEOJSON.read_text(encoding="utf-8"))
+    data = world_outlines()
     rings = []
     for feature in data["features"]:
         geometry = feature["geometry"]
@@ -303,7 +303,7 @@ def _legend(picture: Image.Image, finding: Finding) -> None:
             draw.ellipse([x, y + 2, x + 10, y + 12], fill=rgb)
         draw.text((x + 16, y), text, fill=(30, 30, 30), font=font)
         y += 18
-    note = "Country outlines: Natural Earth 1:110m (public domain); equirectangular, drawn offline"
+    note = "Country outlines: Natural Earth 1:10m (public domain); equirectangular, drawn offline"
     width = draw.textlength(note, font=font)
     draw.rectangle([picture.width - width - 10, picture.height - 18, picture.width, picture.height],
                    fill=(255, 255, 255))
