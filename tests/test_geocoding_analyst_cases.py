@@ -164,3 +164,21 @@ def test_a_point_inside_an_outline_needs_no_note_and_open_water_names_the_neares
     assert paris.country == "France" and paris.note == "" and paris.nearest_place.endswith(", Ile-de-France, FR")
     sea = geocoder.reverse(0.0, -30.0)
     assert sea.nearest_place and sea.note == f"open water; nearest land: {sea.nearest_place}, {sea.nearest_place_km:,.0f} km"
+
+
+class _OfflineWithRegion(_Offline):
+    def reverse(self, lat: float, lon: float) -> Place:
+        place = super().reverse(lat, lon)
+        place.region, place.region_source = "Ile-de-France", "offline admin-1"
+        return place
+
+
+def test_the_region_comes_from_nominatims_state_else_from_offline_with_its_source():
+    online, _ = _online(_Nominatim(_Location("Paris", {"country": "France", "country_code": "fr",
+                                                      "state": "Île-de-France"})), _OfflineWithRegion())
+    place = online.reverse(*EIFFEL)
+    assert (place.region, place.region_source) == ("Île-de-France", "Nominatim (OpenStreetMap)")
+    without, _ = _online(_Nominatim(_Location("Paris", {"country": "France", "country_code": "fr"})),
+                         _OfflineWithRegion())
+    place = without.reverse(*EIFFEL)
+    assert (place.region, place.region_source) == ("Ile-de-France", "offline admin-1")
