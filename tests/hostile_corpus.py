@@ -15,6 +15,55 @@ from PIL import Image
 from tests.imagegen import (ASCII, BYTE, RATIONAL, SHORT, gps_exif, image_bytes, jpeg_with_raw_exif,
                             rational_payload, raw_gps_tiff)
 
+# ----- hostile strings ---------------------------------------------------------------------------------
+# Each payload, if it were interpreted anywhere (HTML, a JS template string, Jinja, Markdown, Streamlit's
+# directives, KaTeX), would raise a dialog, fetch from EVIL_HOST, or change how evidence reads. Shown
+# literally, it does nothing. They go into file names and into every EXIF text field the app shows.
+EVIL_HOST = "evil.invalid"  # a reserved TLD: never resolves, but a browser still records the request
+TEXT_PAYLOADS: dict[str, str] = {
+    "html_img": '<img src=x onerror=alert("html")>',
+    "html_remote_img": f'<img src="http://{EVIL_HOST}/html.png">',
+    "script_close": '</script><script>alert("script")</script>',
+    "svg_onload": '<svg onload=alert("svg")>',
+    "template_literal": '${alert("template")}',
+    "backtick": '`+alert("backtick")+`',
+    "backslash_escape": '\\`${alert("backslash")}\\',
+    "quote_break": '");alert("quote");//',
+    "md_image": f"![pixel](http://{EVIL_HOST}/md-image.png)",
+    "md_link": f"[official source](http://{EVIL_HOST}/md-link)",
+    "md_autolink": f"<http://{EVIL_HOST}/autolink>",
+    "bare_url": f"see http://{EVIL_HOST}/bare and www.{EVIL_HOST}",
+    "javascript_url": '[click](javascript:alert("jsurl"))',
+    "st_directives": ":red[RED] :green-background[ok] :material/warning: :smile: **bold** _it_ ~~gone~~",
+    "html_entities": "&lt;b&gt;x&lt;/b&gt; &#60;i&#62; &amp;amp; &copy;",
+    "jinja": "{{ 7*7 }} {% if 1 %}jinja{% endif %}",
+    "katex": f"$\\href{{http://{EVIL_HOST}/tex}}{{x}}$ $$\\frac12$$",
+    "heading_table": "# H1\n| a | b |\n|---|---|\n> quote",
+}
+# EXIF text fields that geoloc reads and shows (IFD, tag).
+EXIF_TEXT_FIELDS: dict[str, tuple[str, int]] = {
+    "Make": ("0th", 0x010F), "Model": ("0th", 0x0110), "Software": ("0th", 0x0131),
+    "LensMake": ("Exif", 0xA433), "LensModel": ("Exif", 0xA434),
+    "BodySerialNumber": ("Exif", 0xA431), "LensSerialNumber": ("Exif", 0xA435),
+    "DateTimeOriginal": ("Exif", 0x9003), "OffsetTimeOriginal": ("Exif", 0x9011),
+}
+
+
+def payload_file_name(key: str, payload: str) -> str:
+    """A file name carrying the payload ("/" is a path separator on every platform, so it becomes
+    the look-alike U+2215; everything else is kept)."""
+    return f"{key} {payload.replace('/', chr(0x2215))}.jpg"
+
+
+def hostile_exif_image(payload: str, lat: float | None = 48.8584, lon: float | None = 2.2945,
+                       color=(90, 90, 90)) -> bytes:
+    """A JPEG with GPS and the payload in every EXIF text field."""
+    ifds: dict[str, dict] = {}
+    for ifd, tag in EXIF_TEXT_FIELDS.values():
+        ifds.setdefault(ifd, {})[tag] = payload.encode("utf-8")
+    return image_bytes(color=color, exif=gps_exif(lat, lon, **ifds))
+
+
 LAT = rational_payload((48, 1), (51, 1), (30, 1))
 LON = rational_payload((2, 1), (17, 1), (40, 1))
 

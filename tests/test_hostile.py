@@ -111,3 +111,107 @@ def test_training_loader_skips_bad_rows_and_images(corpus, tiny_backbone_dir, tm
     decodable = sum(inspect_bytes((folder / name).read_bytes()).error is None for name in expected)
     assert 15 <= decodable < len(expected)
     assert len(dataset) == decodable  # every decodable image kept, every broken one marked invalid
+
+
+# ----- hostile strings in maps, executed in a real Chromium ---------------------------------------------
+
+def _payload_findings(count_per_payload: int = 1) -> list:
+    from geoloc_core.case.findings import Finding
+    from tests.hostile_corpus import TEXT_PAYLOADS, payload_file_name
+
+    findings = []
+    for n, (key, payload) in enumerate(TEXT_PAYLOADS.items()):
+        for copy in range(count_per_payload):
+            findings.append(Finding(
+                file=f"/cases/{payload_file_name(key, payload)}", exif_lat=-60 + 6 * n + 0.01 * copy,
+                exif_lon=-150 + 15 * n + 0.01 * copy, pred_lat=-55 + 6 * n, pred_lon=-140 + 15 * n,
+                pred_radius_km=500.0, pred_radius50_km=200.0, distance_km=1234.5, band=payload,
+                verdict=payload, camera_model=payload, software=payload, exif_country=payload, pred_country=payload))
+    return findings
+
+
+def _open_in_chromium(html_text: str, folder: Path):
+    """Load a rendered map page from disk in headless Chromium; record dialogs, page errors and every
+    request that is not for a local file."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.test_browser import CHROMIUM, CHROMIUM_ARGS
+
+    page_file = folder / "map.html"
+    page_file.write_text(html_text, encoding="utf-8")
+    playwright = sync_playwright().start()
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    page = browser.new_page()
+    page.dialogs, page.offsite, page.errors = [], [], []
+    page.on("dialog", lambda d: (page.dialogs.append(d.message), d.dismiss()))
+    page.on("pageerror", lambda e: page.errors.append(str(e)))
+    page.on("request", lambda r: None if r.url.startswith(("file:", "data:", "about:")) else page.offsite.append(r.url))
+    page.goto(page_file.as_uri(), wait_until="load")
+    page.wait_for_timeout(500)
+    return playwright, browser, page
+
+
+LABELS_JS = """() => {
+  const map = window[Object.keys(window).find(k => /^map_[0-9a-f]+$/.test(k))];
+  const texts = [];
+  let markers = 0;
+  const visit = layer => {
+    if (layer instanceof L.CircleMarker && !(layer instanceof L.Circle)) { markers += 1; }
+    for (const part of [layer.getPopup && layer.getPopup(), layer.getTooltip && layer.getTooltip()]) {
+      const c = part && part.getContent();
+      if (typeof c === 'string') { texts.push('STRING:' + c); } else if (c && c.nodeType) { texts.push(c.textContent); }
+    }
+  };
+  map.eachLayer(layer => {
+    if (L.MarkerClusterGroup && layer instanceof L.MarkerClusterGroup) { layer.getLayers().forEach(visit); }
+    else if (!(L.MarkerCluster && layer instanceof L.MarkerCluster)) { visit(layer); }
+  });
+  return {texts, markers, clusters: document.querySelectorAll('.marker-cluster').length,
+          injected: document.querySelectorAll('img[src="x"], svg[onload], .leaflet-pane img, .leaflet-pane script').length,
+          pwned: typeof window.__pwned !== 'undefined'};
+}"""
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("clustered", [False, True], ids=["single-finding", "clustered-240-points"])
+def test_map_labels_are_inert_text_in_chromium(tmp_path, clustered):
+    """Every payload in a file name, EXIF Model/Software, country, band and verdict reaches popups and
+    tooltips as literal text: no dialog, no request, no element, no page error; with >= 200 points the
+    clustered map still draws (Leaflet.markercluster needs the map's maxZoom)."""
+    from geoloc_core.case.maps import finding_map, findings_map, use_local_assets, vendor_leaflet_assets
+    from tests.hostile_corpus import TEXT_PAYLOADS
+
+    vendor = tmp_path / "vendor"
+    vendor_leaflet_assets(vendor)
+    findings = _payload_findings(count_per_payload=14 if clustered else 1)
+    if clustered:
+        assert len(findings) >= 240
+        fmap = findings_map(findings)
+    else:
+        fmap = finding_map(findings[0])
+        for extra in findings[1:]:  # every payload on one page, regions and lines included
+            from geoloc_core.case.maps import add_finding
+            add_finding(fmap, extra)
+    html_text = use_local_assets(fmap, vendor.as_uri() + "/").get_root().render()
+    playwright, browser, page = _open_in_chromium(html_text, tmp_path)
+    try:
+        if not clustered:  # open every popup and tooltip too: content must stay text when shown
+            page.evaluate("() => { const map = window[Object.keys(window).find(k => /^map_[0-9a-f]+$/.test(k))];"
+                          " map.eachLayer(l => { if (l.getPopup && l.getPopup()) { l.openPopup(); }"
+                          " if (l.getTooltip && l.getTooltip()) { l.openTooltip(); } }); }")
+            page.wait_for_timeout(300)
+        result = page.evaluate(LABELS_JS)
+    finally:
+        browser.close()
+        playwright.stop()
+    assert page.errors == [], page.errors[:3]
+    assert page.dialogs == [] and page.offsite == [], (page.dialogs, page.offsite)
+    assert not result["pwned"] and result["injected"] == 0
+    points = sum((f.exif_lat is not None) + (f.pred_lat is not None) for f in findings)
+    assert result["markers"] == points
+    if clustered:
+        assert result["clusters"] > 0
+    texts = "\n".join(result["texts"])
+    assert "STRING:" not in texts  # no label is handed to Leaflet as an HTML string
+    for key, payload in TEXT_PAYLOADS.items():
+        assert payload in texts, key  # shown literally, character for character

@@ -7,7 +7,7 @@ import pytest
 
 from geoloc_core.evidence.archives import iter_zip
 from geoloc_core.case.findings import Finding
-from geoloc_core.case.maps import finding_map, findings_map, great_circle_path, use_local_assets, vendor_leaflet_assets
+from geoloc_core.case.maps import js_text_literal, finding_map, findings_map, great_circle_path, use_local_assets, vendor_leaflet_assets
 
 HOSTILE = "<img src=x onerror=alert(1)>"
 
@@ -22,9 +22,18 @@ def _finding(**kw) -> Finding:
 
 def test_finding_map_has_points_regions_line_and_escapes_text():
     html = finding_map(_finding()).get_root().render()
-    assert HOSTILE not in html and "&lt;img src=x onerror=alert(1)&gt;" in html
+    assert HOSTILE not in html and js_text_literal(HOSTILE) in html  # only as an inert literal
     assert '"radius": 900000.0' in html and '"radius": 300000.0' in html
-    assert "1,105.0 km (continent)" in html
+    assert js_text_literal("1,105.0 km (continent)") in html
+
+
+def test_js_text_literal_leaves_no_syntax_and_round_trips():
+    import json
+
+    for text in (HOSTILE, "${x}`\\'\"</script>{{ 1 }}_map_1a2b", "名前 😀 \u2028"):
+        literal = js_text_literal(text)
+        assert all(c.isalnum() or c in ' "\\' for c in literal)
+        assert json.loads(literal) == text
 
 
 def test_great_circle_path_crosses_the_antimeridian_continuously():
