@@ -164,3 +164,15 @@ def build_corpus(folder: Path) -> dict[str, str | None]:
         (folder / name).write_bytes(data)
         expected[name] = message
     return expected
+
+
+def big_blank_png(width: int = 13_000, height: int = 13_000) -> bytes:
+    """A valid, fully decodable RGB PNG of ``width`` x ``height`` black pixels, compressed row by row
+    (13000 x 13000 is about 0.5 MB on disk and 507 MB once decoded)."""
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+    compressor = zlib.compressobj(9)
+    row = b"\x00" * (1 + 3 * width)
+    idat = b"".join(compressor.compress(row) for _ in range(height)) + compressor.flush()
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", idat) + chunk(b"IEND", b""))

@@ -215,3 +215,34 @@ def test_map_labels_are_inert_text_in_chromium(tmp_path, clustered):
     assert "STRING:" not in texts  # no label is handed to Leaflet as an HTML string
     for key, payload in TEXT_PAYLOADS.items():
         assert payload in texts, key  # shown literally, character for character
+
+
+MEMORY_PROBE = r"""
+import resource, sys
+from streamlit.testing.v1 import AppTest
+from tests.hostile_corpus import big_blank_png
+data = big_blank_png()
+at = AppTest.from_file(sys.argv[1], default_timeout=300).run()
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+at.file_uploader(key="verify_upload").upload("huge.png", data, "image/png").run()
+after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+shown = [w.value for w in at.warning]
+import json
+print(json.dumps({"size": len(data), "before": before // 1024, "after": after // 1024, "shown": "|".join(shown),
+                  "exception": bool(at.exception)}))
+"""
+
+
+@pytest.mark.slow
+def test_verify_never_decodes_an_unvetted_upload_in_the_server(tmp_path):
+    """A 0.5 MB PNG of 13000 x 13000 pixels: the server process's peak memory stays flat (the preview
+    is made in the isolated worker, under the analysis's pixel limit) and the page says why."""
+    env = {**__import__("os").environ, "GEOLOC_DATA_DIR": str(tmp_path / "data"), "PYTHONPATH": str(ROOT)}
+    env.pop("GEOLOC_MODEL", None)
+    result = subprocess.run([sys.executable, "-c", MEMORY_PROBE, APP], cwd=ROOT, env=env, capture_output=True,
+                            text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    probe = __import__("json").loads(result.stdout.strip().splitlines()[-1])
+    assert probe["size"] < 1_000_000 and not probe["exception"]
+    assert probe["after"] - probe["before"] < 200, probe  # MiB of peak growth
+    assert "Cannot show this file as an image" in probe["shown"] and "decompression bomb" in probe["shown"]

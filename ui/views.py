@@ -1,9 +1,9 @@
 """Reusable pieces of the pages: the analyser for the current settings, the result card, maps,
-tables and export buttons. Values that come from files (names, EXIF strings) are only ever
-shown as plain text or escaped, never as markdown or HTML."""
+tables and export buttons. Values that come from files (names, EXIF strings), notes and case names
+are only ever shown through ``ui.plaintext``: escaped HTML tables, or Markdown-literal escaping where
+Streamlit takes only Markdown (banners, metrics, captions)."""
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pandas as pd
@@ -17,6 +17,7 @@ from geoloc_core.case.findings import Finding
 from geoloc_core.case.maps import use_local_assets
 from geoloc_core.case.verification import CONSISTENT, CONTRADICTS, PLAUSIBLE, UNLIKELY
 from ui import resources
+from ui.plaintext import markdown_literal, text_table
 from ui.settings import SessionSettings
 
 TABLE_COLUMNS = ["file", "status", "verdict", "distance_km", "band", "checks_flagged", "exif_lat", "exif_lon",
@@ -30,9 +31,7 @@ CHECK_ICONS = {"ok": ":green[:material/check_circle:]", "warn": ":orange[:materi
 MIME = {"csv": "text/csv", "json": "application/json", "geojson": "application/geo+json"}
 
 
-def md_escape(text: object) -> str:
-    """Escape markdown so a crafted file name or EXIF string is shown literally."""
-    return re.sub(r"([\\`*_{}\[\]()#+\-.!|<>~$])", r"\\\1", str(text))
+md_escape = markdown_literal  # the older name, kept for pages that import it
 
 
 def analyzer_for(settings: AnalysisSettings) -> Analyzer:
@@ -51,7 +50,7 @@ def save(settings: SessionSettings, finding: Finding, data: bytes | None) -> Non
 
 
 def verdict_banner(finding: Finding) -> None:
-    text = f"**Verdict: {finding.verdict}** — {md_escape(finding.verdict_reason)}"
+    text = f"**Verdict: {markdown_literal(finding.verdict)}** — {markdown_literal(finding.verdict_reason)}"
     if finding.verdict == CONSISTENT:
         st.success(text)
     elif finding.verdict == PLAUSIBLE:
@@ -71,12 +70,8 @@ def _point(lat: float | None, lon: float | None, digits: int) -> str:
 
 
 def _table(rows: list[tuple[str, str]]) -> None:
-    """A static two-column table; Streamlit renders cell values as text, never as HTML."""
-    frame = pd.DataFrame([(k, v) for k, v in rows if v not in ("", None)], columns=["field", "value"])
-    if frame.empty:
-        st.caption("nothing recorded")
-    else:
-        st.table(frame.set_index("field"))
+    """A static two-column table of literal text (``st.table`` would render cells as Markdown)."""
+    text_table(rows)
 
 
 def result_card(finding: Finding, model_error: str | None = None) -> None:
@@ -87,12 +82,15 @@ def result_card(finding: Finding, model_error: str | None = None) -> None:
     exif_where = finding.exif_country or ("open water" if finding.exif_lat is not None else "no EXIF GPS")
     pred_where = finding.pred_country or ("open water" if finding.pred_lat is not None else "no prediction")
     m1, m2, m3 = st.columns(3)
-    m1.metric(f"EXIF GPS says{f' ({finding.exif_continent})' if finding.exif_continent else ''}", exif_where)
-    m2.metric(f"Pixels say (model){f' ({finding.pred_continent})' if finding.pred_continent else ''}", pred_where)
-    m3.metric(f"Distance{f' ({finding.band} band)' if finding.band else ''}", _km(finding.distance_km) or "n/a")
+    m1.metric(markdown_literal(f"EXIF GPS says{f' ({finding.exif_continent})' if finding.exif_continent else ''}"),
+              markdown_literal(exif_where))
+    m2.metric(markdown_literal(f"Pixels say (model){f' ({finding.pred_continent})' if finding.pred_continent else ''}"),
+              markdown_literal(pred_where))
+    m3.metric(markdown_literal(f"Distance{f' ({finding.band} band)' if finding.band else ''}"),
+              markdown_literal(_km(finding.distance_km) or "n/a"))
     if finding.pred_lat is None:
         if model_error:
-            st.error(model_error)
+            st.error(markdown_literal(model_error))
         elif not finding.model:
             st.info("No location model is loaded, so no location is predicted (never a placeholder). Train one "
                     "with `training/` (see training/README.md) or copy a trained model folder and enter its path "
