@@ -154,7 +154,57 @@ def zip_items() -> dict[str, tuple[bytes, str | None]]:
     bomb = io.BytesIO()
     with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("bomb.raw", b"\0" * 100_000_000)
-    return {"traversal.zip": (buffer.getvalue(), "unsafe path"), "zipbomb.zip": (bomb.getvalue(), "zip bomb")}
+    return {"traversal.zip": (buffer.getvalue(), "unsafe path"), "zipbomb.zip": (bomb.getvalue(), "zip bomb"),
+            "corrupt_deflate.zip": (corrupt_deflate_zip(), "unreadable zip entry"),
+            "bad_utf8_name.zip": (bad_utf8_name_zip(), "not valid UTF-8")}
+
+
+def corrupt_deflate_zip() -> bytes:
+    """good_before.jpg, then broken.jpg whose deflate stream starts with an invalid block type
+    (zlib.error on read), then good_after.jpg."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("good_before.jpg", image_bytes(color=(1, 2, 3), exif=gps_exif(51.5, -0.12)))
+        archive.writestr("broken.jpg", image_bytes(color=(4, 5, 6)))
+        archive.writestr("good_after.jpg", image_bytes(color=(7, 8, 9)))
+    data = bytearray(buffer.getvalue())
+    with zipfile.ZipFile(io.BytesIO(bytes(data))) as archive:
+        info = archive.getinfo("broken.jpg")
+    name_length, extra_length = struct.unpack_from("<2H", data, info.header_offset + 26)
+    data[info.header_offset + 30 + name_length + extra_length] = 0xFF  # BTYPE 11: "invalid block type"
+    return bytes(data)
+
+
+def bad_utf8_name_zip() -> bytes:
+    """An entry whose name is flagged UTF-8 but holds the bytes FF FE, between two good entries."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("first.jpg", image_bytes(color=(11, 12, 13)))
+        archive.writestr("bad_\u00e9.jpg", image_bytes(color=(14, 15, 16)))  # non-ASCII: written UTF-8-flagged
+        archive.writestr("last.jpg", image_bytes(color=(17, 18, 19)))
+    return buffer.getvalue().replace("bad_\u00e9".encode("utf-8"), b"bad_\xff\xfe")
+
+
+def zip_with_entries(count: int) -> bytes:
+    """A zip of ``count`` empty stored entries (zip64 end records above 65,535), built directly:
+    ``zipfile`` itself would take minutes to write a million entries."""
+    local, central, offset = [], [], 0
+    for index in range(count):
+        name = b"e%07d.jpg" % index
+        header = struct.pack("<4s5H3L2H", b"PK\x03\x04", 20, 0, 0, 0, 0, 0, 0, 0, len(name), 0) + name
+        central.append(struct.pack("<4s6H3L5H2L", b"PK\x01\x02", 20, 20, 0, 0, 0, 0, 0, 0, 0, len(name), 0, 0, 0,
+                                   0, 0, offset) + name)
+        local.append(header)
+        offset += len(header)
+    directory = b"".join(central)
+    end = b""
+    if count > 0xFFFF:
+        end += struct.pack("<4sQ2H2L4Q", b"PK\x06\x06", 44, 45, 45, 0, 0, count, count, len(directory), offset)
+        end += struct.pack("<4sLQL", b"PK\x06\x07", 0, offset + len(directory), 1)
+        end += struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, 0xFFFF, 0xFFFF, len(directory), offset, 0)
+    else:
+        end += struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, count, count, len(directory), offset, 0)
+    return b"".join(local) + directory + end
 
 
 def build_corpus(folder: Path) -> dict[str, str | None]:

@@ -77,6 +77,11 @@ def test_app_batch_survives_the_corpus_and_zips(tmp_path, monkeypatch):
     assert statuses["passwd.jpg"] == "ok"  # names are labels only: uploads are never written to disk
     assert "unsafe path" in by_name["escape.jpg"]
     assert "zip bomb" in by_name["bomb.raw"]
+    # per-entry failures are rows; the neighbours inside the same archive are analysed
+    assert "unreadable zip entry (zlib.error" in by_name["broken.jpg"]
+    assert statuses["good_before.jpg"] == statuses["good_after.jpg"] == "ok"
+    assert "not valid UTF-8" in by_name["bad_\ufffd\ufffd.jpg"]
+    assert statuses["first.jpg"] == statuses["last.jpg"] == "ok"
 
 
 def test_app_single_page_survives_each_item(tmp_path, monkeypatch):

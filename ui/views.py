@@ -5,6 +5,7 @@ Streamlit takes only Markdown (banners, metrics, captions)."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Iterable, Iterator
 
 import pandas as pd
 import streamlit as st
@@ -14,6 +15,8 @@ from geoloc_core.case.analysis_settings import AnalysisSettings
 from geoloc_core.case.export import FORMATS, export
 from geoloc_core.case.analyzer import Analyzer
 from geoloc_core.case.findings import Finding
+from geoloc_core.evidence.filefacts import sha256_hex
+from geoloc_core.evidence.sources import FileSource
 from geoloc_core.case.maps import use_local_assets
 from geoloc_core.case.verification import CONSISTENT, CONTRADICTS, PLAUSIBLE, UNLIKELY
 from ui import resources
@@ -44,9 +47,25 @@ def analyzer_for(settings: AnalysisSettings) -> Analyzer:
 def save(settings: SessionSettings, finding: Finding, data: bytes | None) -> None:
     """Persist a finding in the current case (and the original bytes when asked)."""
     log = resources.current_case_log()
-    log.add(settings.case_id, finding)
+    log.add(settings.case_id, finding, keep_serials=include_serials())
     if settings.keep_evidence and data is not None and finding.sha256:
         resources.evidence_store(str(log.path.parent / "evidence")).put(finding.sha256, data)
+
+
+def keeping_originals(settings: SessionSettings, sources: Iterable[FileSource]) -> Iterator[FileSource]:
+    """Pass ``sources`` through, storing each one's bytes in the evidence store first when "Keep a
+    copy of each original file" is on (a batch never holds all its files until the end)."""
+    store = resources.evidence_store(str(resources.current_case_log().path.parent / "evidence"))
+    for source in sources:
+        if settings.keep_evidence and source.data is not None:
+            store.put(sha256_hex(source.data), source.data)
+        yield source
+
+
+def include_serials() -> bool:
+    """The sidebar's "Include camera serial numbers in exports" switch, which also decides whether
+    serials are kept in the case log."""
+    return bool(st.session_state.get("include_serials", False))
 
 
 def verdict_banner(finding: Finding) -> None:
@@ -162,10 +181,9 @@ def findings_frame(findings: list[Finding]) -> pd.DataFrame:
 
 
 def download_buttons(findings: list[Finding], basename: str, key: str) -> None:
-    include_serials = bool(st.session_state.get("include_serials", False))
     columns = st.columns(len(FORMATS))
     for column, fmt in zip(columns, FORMATS):
         with column:
-            st.download_button(f"Export {fmt.upper()}", data=export(findings, fmt, include_serials=include_serials),
+            st.download_button(f"Export {fmt.upper()}", data=export(findings, fmt, include_serials=include_serials()),
                                file_name=f"{basename}.{fmt}",
                                mime=MIME[fmt], key=f"{key}-{fmt}", disabled=not findings, width="stretch")
