@@ -1,5 +1,5 @@
 # Two commands for a fresh machine:
-#   make run   - installs what the app needs and starts it on http://localhost:8501
+#   make run   - installs what the app needs and starts it on http://localhost:8501 (loopback only)
 #   make test  - installs everything (system packages via apt-get when missing) and runs the whole suite
 PYTHON ?= python3
 VENV ?= .venv
@@ -28,7 +28,7 @@ system-packages:
 	@./scripts/install_system_packages.sh
 
 run: setup
-	$(PY) -m streamlit run app.py --server.port $(PORT)
+	$(PY) -m ui.serve --server.port $(PORT)
 
 test: setup-test
 	$(PY) -m pytest -ra
