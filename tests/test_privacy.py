@@ -162,3 +162,41 @@ def test_make_run_listens_on_loopback_and_reaches_nothing(tmp_path, tiny_model_d
         server.terminate()
         server.wait(timeout=30)
         output.close()
+
+
+def test_a_hugging_face_model_id_is_refused_offline_with_no_lookup(tmp_path, tiny_model_dir):
+    """Typing a Hub id (or loading a head-only folder whose backbone lives on the Hub) is an online
+    action: refused with a clear message unless allowed, and no DNS lookup happens."""
+    import json
+    import shutil
+
+    head_only = tmp_path / "head-only"
+    shutil.copytree(tiny_model_dir, head_only)
+    config = json.loads((head_only / "config.json").read_text())
+    config.update(backbone_bundled=False, backbone_name_or_path="openai/clip-vit-base-patch32")
+    (head_only / "config.json").write_text(json.dumps(config))
+    log = tmp_path / "net.log"
+    code = (
+        "import sys\n"
+        "from geoloc_core.model.inference import ModelLoadError, load_predictor\n"
+        "for model in sys.argv[1:]:\n"
+        "    try:\n"
+        "        load_predictor(model)\n"
+        "        print('LOADED', model)\n"
+        "    except ModelLoadError as exc:\n"
+        "        print('REFUSED', exc)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code, "openai/clip-vit-base-patch32", str(head_only)],
+                            env=guarded_env(log, HF_HUB_OFFLINE="0"), cwd=ROOT, capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    lines = result.stdout.strip().splitlines()
+    assert len(lines) == 2 and all(line.startswith("REFUSED") for line in lines), lines
+    assert all("online" in line and "Download models from Hugging Face" in line for line in lines)
+    assert not log.exists(), log.read_text()
+    scan = subprocess.run([sys.executable, "-m", "geoloc_core", "scan", str(tmp_path), "--model",
+                           "openai/clip-vit-base-patch32", "--out", str(tmp_path / "o.csv"), "--no-progress"],
+                          env=guarded_env(log, HF_HUB_OFFLINE="0"), cwd=ROOT, capture_output=True, text=True,
+                          timeout=300)
+    assert scan.returncode == 2 and "--allow-model-download" in scan.stderr and "Traceback" not in scan.stderr
+    assert not log.exists(), log.read_text()

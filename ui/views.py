@@ -39,7 +39,8 @@ md_escape = markdown_literal  # the older name, kept for pages that import it
 
 def analyzer_for(settings: AnalysisSettings) -> Analyzer:
     geocoder = resources.online_geocoder() if settings.online_geocoder else resources.offline_geocoder()
-    predictor = resources.predictor(settings.model_path) if settings.model_path else None
+    predictor = (resources.predictor(settings.model_path, settings.allow_model_download) if settings.model_path
+                 else None)
     return Analyzer(geocoder=geocoder, predictor=predictor, worker=resources.parser_worker(),
                     thresholds=settings.thresholds)
 
