@@ -251,3 +251,19 @@ def test_verify_never_decodes_an_unvetted_upload_in_the_server(tmp_path):
     assert probe["size"] < 1_000_000 and not probe["exception"]
     assert probe["after"] - probe["before"] < 200, probe  # MiB of peak growth
     assert "Cannot show this file as an image" in probe["shown"] and "decompression bomb" in probe["shown"]
+
+
+def test_markdown_literal_leaves_no_syntax_for_streamlit():
+    """Backslash escapes for every ASCII punctuation; an invisible joiner where Streamlit/GFM rewrite
+    text after parsing (shortcodes, bare URLs, www., e-mail)."""
+    import re as regex
+
+    from tests.hostile_corpus import TEXT_PAYLOADS
+    from ui.plaintext import WORD_JOINER, markdown_literal
+
+    for key, payload in TEXT_PAYLOADS.items():
+        out = markdown_literal(payload)
+        assert out.replace(WORD_JOINER, "").replace("\\", "") == " ".join(payload.replace("\\", "").splitlines()), key
+        assert not regex.search(r"(?<!\\)[\[\]()<>`*_$#|!~{}]", out), key  # all syntax characters escaped
+        assert not regex.search(r"https?://|www\.|:[\w+/-]+:|\w@\w", out.replace("\\", "")), key  # no linkify/shortcode
+    assert markdown_literal("cannot verify: no model") == "cannot verify: no model"

@@ -14,7 +14,10 @@ reads. Two tools, used at the point of output (the strings stay raw in records):
   for all of them, which also defeats autolinks, bare-URL linkification, directives and maths), line
   breaks become spaces, and a WORD JOINER (U+2060, invisible) is put after the first colon of
   anything shaped like a shortcode (``:smile:``, ``:material/warning:``, ``:100:``; not ``12:30:``),
-  because Streamlit replaces those in the text *after* backslash escapes are resolved.
+  because Streamlit replaces those in the text *after* backslash escapes are resolved. GFM's
+  bare-URL and e-mail linkification works the same way (a transform of the text, not syntax), so
+  the same invisible joiner goes after the colon of ``scheme://``, between ``www`` and its dot,
+  and after ``@``: "http://host/x" stays text, never a link the browser could fetch.
 """
 from __future__ import annotations
 
@@ -30,6 +33,7 @@ WORD_JOINER = "\u2060"
 # "cannot verify: no model" readable in the Markdown source)
 _PUNCTUATION = re.compile("(:(?! )|[" + re.escape(string.punctuation.replace(":", "")) + "])")
 _SHORTCODE_COLON = re.compile(r":(?=(?!\d{1,2}:)[\w+/\-]+:)")
+_LINKIFIED = re.compile(r"(:(?=//)|(?<![\w.])www(?=\.)|@)", re.IGNORECASE)
 _LINE_BREAKS = re.compile(r"[\r\n\v\f\x1c-\x1e\x85\u2028\u2029]+")
 
 _CELL = ("border:1px solid rgba(49,51,63,0.15);padding:0.25rem 0.5rem;text-align:left;vertical-align:top;"
@@ -41,6 +45,7 @@ def markdown_literal(text: object) -> str:
     """``str(text)`` escaped so that Streamlit Markdown shows it character for character (line
     breaks become spaces; shortcode-shaped colons carry an invisible U+2060)."""
     text = _SHORTCODE_COLON.sub(":" + WORD_JOINER, _LINE_BREAKS.sub(" ", str(text)))
+    text = _LINKIFIED.sub(lambda match: match.group(0) + WORD_JOINER, text)
     return _PUNCTUATION.sub(r"\\\1", text)
 
 
