@@ -87,6 +87,7 @@ def page(browser, server):
     page.on("request", lambda r: None if r.url.startswith((server["url"], "data:", "blob:", "about:"))
             else page.offsite.append(r.url))
     page.goto(server["url"], wait_until="networkidle")
+    page.get_by_text("Drop a photo").wait_for(timeout=120_000)  # the first session loads the geocoder
     yield page
     context.close()
 
