@@ -1,5 +1,5 @@
 # Two commands for a fresh machine:
-#   make run   - installs what the app needs and starts it on http://localhost:8501
+#   make run   - installs what the app needs and starts it on http://localhost:8501 (loopback only)
 #   make test  - installs everything (system packages via apt-get when missing) and runs the whole suite
 #   make mutation - mutation score of the verdict-critical modules (mutmut, minutes per module; not part of test)
 PYTHON ?= python3
@@ -29,7 +29,7 @@ system-packages:
 	@./scripts/install_system_packages.sh
 
 run: setup
-	$(PY) -m streamlit run app.py --server.port $(PORT)
+	$(PY) -m ui.serve --server.port $(PORT)
 
 test: setup-test
 	$(PY) -m pytest -ra

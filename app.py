@@ -8,7 +8,10 @@ import streamlit as st
 
 st.set_page_config(page_title="geoloc", page_icon="assets/icon.png", layout="wide")  # local icon: no CDN fetch
 
+from ui.serve import no_network_lookups  # noqa: E402
 from ui.settings import sidebar  # noqa: E402  (after set_page_config)
+
+no_network_lookups()  # also when started with plain `streamlit run app.py` (see ui/serve.py)
 
 pages = st.navigation([
     st.Page("pages/verify.py", title="Verify an image", icon=":material/image_search:", default=True),

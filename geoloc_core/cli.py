@@ -37,6 +37,9 @@ def build_parser() -> argparse.ArgumentParser:
                       help="trained geoloc model folder (from training/) to predict locations; default: the "
                            "GEOLOC_MODEL environment variable. Without a model, EXIF, geocoding and exports "
                            "still run and verdicts say 'cannot verify: no model'")
+    scan.add_argument("--allow-model-download", action="store_true",
+                      help="let --model be a Hugging Face id (or a model whose backbone is not bundled) and "
+                           "download it from huggingface.co (online); off by default")
     scan.add_argument("--batch-size", type=int, default=16, help="images per model forward pass (default 16)")
     scan.add_argument("--online-geocoder", action="store_true",
                       help="also ask OpenStreetMap Nominatim (sends coordinates over the internet; 1 request/s)")
@@ -175,7 +178,8 @@ def run_scan(args: argparse.Namespace) -> int:
     model = configured_model(args.model)
     if model:
         try:
-            predictor = load_predictor(model, batch_size=max(1, args.batch_size))
+            predictor = load_predictor(model, batch_size=max(1, args.batch_size),
+                                       allow_download=args.allow_model_download)
         except ModelLoadError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2

@@ -9,7 +9,7 @@ import streamlit as st
 from geoloc_core.evidence.sources import count_files, expand_uploads
 from geoloc_core.case.maps import findings_map
 from ui import resources
-from ui.views import CHECK_TITLES, analyzer_for, download_buttons, findings_frame, save, show_map
+from ui.views import CHECK_TITLES, analyzer_for, download_buttons, findings_frame, keeping_originals, save, show_map
 
 settings = st.session_state["settings"]
 st.title("Batch")
@@ -32,8 +32,8 @@ if uploads and st.button(f"Analyse {len(uploads)} upload(s)", type="primary", ke
     table = st.empty()
     started = time.monotonic()
     analyzer = analyzer_for(settings.analysis)
-    for finding in analyzer.analyze_stream(
-            expand_uploads(((u.name, u.getvalue()) for u in uploads), known, skipped)):
+    for finding in analyzer.analyze_stream(keeping_originals(
+            settings, expand_uploads(((u.name, u.getvalue()) for u in uploads), known, skipped))):
         save(settings, finding, None)
         findings.append(finding)
         done = len(findings) + len(skipped)

@@ -18,9 +18,9 @@ if not settings.analysis.model_path:
     st.info("No model is loaded. geoloc still reads metadata, geocodes, maps, verifies what it can and exports; "
             "it does not predict locations, and it never shows a placeholder point.")
 else:
-    predictor = resources.predictor(settings.analysis.model_path)
+    predictor = resources.predictor(settings.analysis.model_path, settings.analysis.allow_model_download)
     config = predictor.model.config
-    st.markdown(f"**Loaded:** `{md_escape(settings.analysis.model_path)}` on {predictor.device}")
+    st.markdown(f"**Loaded:** {md_escape(settings.analysis.model_path)} on {predictor.device}")
     facts = [("Backbone", config.backbone_name_or_path), ("Backbone bundled in folder", config.backbone_bundled),
              ("Backbone outputs used", config.feature_source), ("Location head", f"{config.num_head_layers} Transformer "
              f"encoder layers, width {config.head_width}"), ("Output", config.output_mode),
@@ -36,7 +36,7 @@ else:
         row |= {"median km": round(evaluation["median_km"], 1), "GeoScore": round(evaluation["geoscore"]),
                 "90 % coverage": evaluation.get("coverage90_pct")}
         st.dataframe(pd.DataFrame([row]), hide_index=True)
-        st.caption(evaluation.get("convention_text", ""))
+        st.caption(md_escape(evaluation.get("convention_text", "")))
 st.markdown("""
 ### Loading a model
 Enter the path of a trained geoloc model folder (``config.json`` + ``model.safetensors``) in the sidebar, or

@@ -4,7 +4,8 @@ from __future__ import annotations
 import streamlit as st
 
 from geoloc_core.evidence.sources import FileSource
-from geoloc_core.evidence.imaging import ImageDecodeError, load_rgb
+from geoloc_core.evidence.imaging import preview_png
+from geoloc_core.evidence.isolation import IsolatedCallError
 from geoloc_core.case.maps import finding_map
 from ui import reporting, resources
 from ui.views import analyzer_for, checks_panel, download_buttons, md_escape, result_card, save, show_map
@@ -24,16 +25,22 @@ if st.session_state.get("verify_key") != cache_key:
     with st.spinner("Analysing..."):
         finding = analyzer_for(settings.analysis).analyze(FileSource(uploaded.name, data=data))
     save(settings, finding, data)
+    try:  # decoded in the isolated worker, under the same pixel limit as the analysis: never here
+        preview, preview_error = resources.parser_worker().call(preview_png, data), None
+    except IsolatedCallError as exc:
+        preview, preview_error = None, str(exc).removeprefix("ImageDecodeError: ")
     st.session_state["verify_key"], st.session_state["verify_finding"] = cache_key, finding
+    st.session_state["verify_preview"] = (preview, preview_error)
 finding = st.session_state["verify_finding"]
+preview, preview_error = st.session_state["verify_preview"]
 
 st.subheader(md_escape(uploaded.name))
 image_column, card_column = st.columns([1, 3])
 with image_column:
-    try:
-        st.image(load_rgb(data, draft_side=1024), caption="EXIF orientation applied", width="stretch")
-    except ImageDecodeError as exc:
-        st.warning(f"Cannot show this file as an image: {md_escape(exc)}")
+    if preview is not None:
+        st.image(preview, caption="EXIF orientation applied", width="stretch")
+    else:
+        st.warning(f"Cannot show this file as an image: {md_escape(preview_error)}")
 with card_column:
     result_card(finding, settings.model_error)
     checks_panel(finding)

@@ -15,6 +15,55 @@ from PIL import Image
 from tests.imagegen import (ASCII, BYTE, RATIONAL, SHORT, gps_exif, image_bytes, jpeg_with_raw_exif,
                             rational_payload, raw_gps_tiff)
 
+# ----- hostile strings ---------------------------------------------------------------------------------
+# Each payload, if it were interpreted anywhere (HTML, a JS template string, Jinja, Markdown, Streamlit's
+# directives, KaTeX), would raise a dialog, fetch from EVIL_HOST, or change how evidence reads. Shown
+# literally, it does nothing. They go into file names and into every EXIF text field the app shows.
+EVIL_HOST = "evil.invalid"  # a reserved TLD: never resolves, but a browser still records the request
+TEXT_PAYLOADS: dict[str, str] = {
+    "html_img": '<img src=x onerror=alert("html")>',
+    "html_remote_img": f'<img src="http://{EVIL_HOST}/html.png">',
+    "script_close": '</script><script>alert("script")</script>',
+    "svg_onload": '<svg onload=alert("svg")>',
+    "template_literal": '${alert("template")}',
+    "backtick": '`+alert("backtick")+`',
+    "backslash_escape": '\\`${alert("backslash")}\\',
+    "quote_break": '");alert("quote");//',
+    "md_image": f"![pixel](http://{EVIL_HOST}/md-image.png)",
+    "md_link": f"[official source](http://{EVIL_HOST}/md-link)",
+    "md_autolink": f"<http://{EVIL_HOST}/autolink>",
+    "bare_url": f"see http://{EVIL_HOST}/bare and www.{EVIL_HOST}",
+    "javascript_url": '[click](javascript:alert("jsurl"))',
+    "st_directives": ":red[RED] :green-background[ok] :material/warning: :smile: **bold** _it_ ~~gone~~",
+    "html_entities": "&lt;b&gt;x&lt;/b&gt; &#60;i&#62; &amp;amp; &copy;",
+    "jinja": "{{ 7*7 }} {% if 1 %}jinja{% endif %}",
+    "katex": f"$\\href{{http://{EVIL_HOST}/tex}}{{x}}$ $$\\frac12$$",
+    "heading_table": "# H1\n| a | b |\n|---|---|\n> quote",
+}
+# EXIF text fields that geoloc reads and shows (IFD, tag).
+EXIF_TEXT_FIELDS: dict[str, tuple[str, int]] = {
+    "Make": ("0th", 0x010F), "Model": ("0th", 0x0110), "Software": ("0th", 0x0131),
+    "LensMake": ("Exif", 0xA433), "LensModel": ("Exif", 0xA434),
+    "BodySerialNumber": ("Exif", 0xA431), "LensSerialNumber": ("Exif", 0xA435),
+    "DateTimeOriginal": ("Exif", 0x9003), "OffsetTimeOriginal": ("Exif", 0x9011),
+}
+
+
+def payload_file_name(key: str, payload: str) -> str:
+    """A file name carrying the payload ("/" is a path separator on every platform, so it becomes
+    the look-alike U+2215; everything else is kept)."""
+    return f"{key} {payload.replace('/', chr(0x2215))}.jpg"
+
+
+def hostile_exif_image(payload: str, lat: float | None = 48.8584, lon: float | None = 2.2945,
+                       color=(90, 90, 90)) -> bytes:
+    """A JPEG with GPS and the payload in every EXIF text field."""
+    ifds: dict[str, dict] = {}
+    for ifd, tag in EXIF_TEXT_FIELDS.values():
+        ifds.setdefault(ifd, {})[tag] = payload.encode("utf-8")
+    return image_bytes(color=color, exif=gps_exif(lat, lon, **ifds))
+
+
 LAT = rational_payload((48, 1), (51, 1), (30, 1))
 LON = rational_payload((2, 1), (17, 1), (40, 1))
 
@@ -105,7 +154,57 @@ def zip_items() -> dict[str, tuple[bytes, str | None]]:
     bomb = io.BytesIO()
     with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("bomb.raw", b"\0" * 100_000_000)
-    return {"traversal.zip": (buffer.getvalue(), "unsafe path"), "zipbomb.zip": (bomb.getvalue(), "zip bomb")}
+    return {"traversal.zip": (buffer.getvalue(), "unsafe path"), "zipbomb.zip": (bomb.getvalue(), "zip bomb"),
+            "corrupt_deflate.zip": (corrupt_deflate_zip(), "unreadable zip entry"),
+            "bad_utf8_name.zip": (bad_utf8_name_zip(), "not valid UTF-8")}
+
+
+def corrupt_deflate_zip() -> bytes:
+    """good_before.jpg, then broken.jpg whose deflate stream starts with an invalid block type
+    (zlib.error on read), then good_after.jpg."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("good_before.jpg", image_bytes(color=(1, 2, 3), exif=gps_exif(51.5, -0.12)))
+        archive.writestr("broken.jpg", image_bytes(color=(4, 5, 6)))
+        archive.writestr("good_after.jpg", image_bytes(color=(7, 8, 9)))
+    data = bytearray(buffer.getvalue())
+    with zipfile.ZipFile(io.BytesIO(bytes(data))) as archive:
+        info = archive.getinfo("broken.jpg")
+    name_length, extra_length = struct.unpack_from("<2H", data, info.header_offset + 26)
+    data[info.header_offset + 30 + name_length + extra_length] = 0xFF  # BTYPE 11: "invalid block type"
+    return bytes(data)
+
+
+def bad_utf8_name_zip() -> bytes:
+    """An entry whose name is flagged UTF-8 but holds the bytes FF FE, between two good entries."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("first.jpg", image_bytes(color=(11, 12, 13)))
+        archive.writestr("bad_\u00e9.jpg", image_bytes(color=(14, 15, 16)))  # non-ASCII: written UTF-8-flagged
+        archive.writestr("last.jpg", image_bytes(color=(17, 18, 19)))
+    return buffer.getvalue().replace("bad_\u00e9".encode("utf-8"), b"bad_\xff\xfe")
+
+
+def zip_with_entries(count: int) -> bytes:
+    """A zip of ``count`` empty stored entries (zip64 end records above 65,535), built directly:
+    ``zipfile`` itself would take minutes to write a million entries."""
+    local, central, offset = [], [], 0
+    for index in range(count):
+        name = b"e%07d.jpg" % index
+        header = struct.pack("<4s5H3L2H", b"PK\x03\x04", 20, 0, 0, 0, 0, 0, 0, 0, len(name), 0) + name
+        central.append(struct.pack("<4s6H3L5H2L", b"PK\x01\x02", 20, 20, 0, 0, 0, 0, 0, 0, 0, len(name), 0, 0, 0,
+                                   0, 0, offset) + name)
+        local.append(header)
+        offset += len(header)
+    directory = b"".join(central)
+    end = b""
+    if count > 0xFFFF:
+        end += struct.pack("<4sQ2H2L4Q", b"PK\x06\x06", 44, 45, 45, 0, 0, count, count, len(directory), offset)
+        end += struct.pack("<4sLQL", b"PK\x06\x07", 0, offset + len(directory), 1)
+        end += struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, 0xFFFF, 0xFFFF, len(directory), offset, 0)
+    else:
+        end += struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, count, count, len(directory), offset, 0)
+    return b"".join(local) + directory + end
 
 
 def build_corpus(folder: Path) -> dict[str, str | None]:
@@ -115,3 +214,15 @@ def build_corpus(folder: Path) -> dict[str, str | None]:
         (folder / name).write_bytes(data)
         expected[name] = message
     return expected
+
+
+def big_blank_png(width: int = 13_000, height: int = 13_000) -> bytes:
+    """A valid, fully decodable RGB PNG of ``width`` x ``height`` black pixels, compressed row by row
+    (13000 x 13000 is about 0.5 MB on disk and 507 MB once decoded)."""
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+    compressor = zlib.compressobj(9)
+    row = b"\x00" * (1 + 3 * width)
+    idat = b"".join(compressor.compress(row) for _ in range(height)) + compressor.flush()
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", idat) + chunk(b"IEND", b""))

@@ -87,6 +87,7 @@ def page(browser, server):
     page.on("request", lambda r: None if r.url.startswith((server["url"], "data:", "blob:", "about:"))
             else page.offsite.append(r.url))
     page.goto(server["url"], wait_until="networkidle")
+    page.get_by_text("Drop a photo").wait_for(timeout=120_000)  # the first session loads the geocoder
     yield page
     context.close()
 
@@ -278,3 +279,111 @@ def test_sigkill_mid_batch_loses_nothing_and_resumes(browser, tiny_model_dir, tm
         process.terminate()
         process.wait(timeout=30)
         log.close()
+
+
+# ----- the hostile-string corpus through Verify, Batch and a fresh Case log session ----------------------
+
+MAP_STATE_JS = """() => {
+  const map = window.map;
+  let markers = 0, strings = 0;
+  const visit = layer => {
+    if (layer instanceof L.CircleMarker && !(layer instanceof L.Circle)) { markers += 1; }
+    for (const part of [layer.getPopup && layer.getPopup(), layer.getTooltip && layer.getTooltip()]) {
+      if (part && typeof part.getContent() === 'string') { strings += 1; }
+    }
+  };
+  map.eachLayer(layer => {
+    if (L.MarkerClusterGroup && layer instanceof L.MarkerClusterGroup) { layer.getLayers().forEach(visit); }
+    else if (!(L.MarkerCluster && layer instanceof L.MarkerCluster)) { visit(layer); }
+  });
+  map.eachLayer(l => { if (l.getPopup && l.getPopup() && l._map) { l.openPopup(); } });
+  return {markers, strings, injected: document.querySelectorAll(
+    'img[src="x"], svg[onload], .leaflet-pane img, .leaflet-pane script, .leaflet-pane a:not(.leaflet-popup-close-button)').length};
+}"""
+INTERPRETED_JS = """() => [...document.querySelectorAll(
+  'a[href*="evil.invalid"], img[src*="evil.invalid"], a[href^="javascript"], img[src="x"], svg[onload], .katex')]
+  .map(e => e.parentElement.outerHTML.slice(0, 300))"""
+
+
+def _assert_map_drawn(page, expected_markers: int) -> None:
+    for attempt in range(5):  # the map's iframe is replaced while Streamlit finishes a rerun
+        try:
+            frame = _map_frame(page)
+            page.wait_for_timeout(1000)
+            state = frame.evaluate(MAP_STATE_JS)
+            break
+        except Exception:  # noqa: BLE001 - "frame was detached": look again
+            if attempt == 4:
+                raise
+            page.wait_for_timeout(1000)
+    assert state["markers"] == expected_markers and state["strings"] == 0 and state["injected"] == 0, state
+
+
+def _assert_nothing_interpreted(page) -> None:
+    body = page.inner_text("body")
+    interpreted = page.evaluate(INTERPRETED_JS)
+    assert interpreted == [], interpreted
+    assert "\U0001f604" not in body and "\U0001f4af" not in body  # :smile: / :100: stayed text
+    assert page.dialogs == [] and page.offsite == [], (page.dialogs, page.offsite)
+
+
+@pytest.mark.slow
+def test_hostile_strings_stay_text_on_verify_batch_and_a_fresh_case_log(browser, server, tmp_path):
+    """Every payload of tests/hostile_corpus.py in a file name and in every EXIF text field: shown
+    literally on Verify (result card), analysed and mapped on Batch, and mapped again from the case
+    log in a new browser session; no dialog, no request off this server, no interpreted element."""
+    from tests.hostile_corpus import TEXT_PAYLOADS, hostile_exif_image, payload_file_name
+
+    folder = tmp_path / "hostile"
+    folder.mkdir()
+    for n, (key, payload) in enumerate(TEXT_PAYLOADS.items()):
+        (folder / payload_file_name(key, payload)).write_bytes(hostile_exif_image(
+            payload, lat=-50 + 5 * n, lon=-170 + 18 * n, color=(10 * n, 200 - 10 * n, 77)))
+
+    def new_page():
+        context = browser.new_context(viewport={"width": 1400, "height": 2200})
+        page = context.new_page()
+        page.dialogs, page.offsite = [], []
+        page.on("dialog", lambda d: (page.dialogs.append(d.message), d.dismiss()))
+        page.on("request", lambda r: None if r.url.startswith((server["url"], "data:", "blob:", "about:"))
+                else page.offsite.append(r.url))
+        page.goto(server["url"], wait_until="networkidle")
+        page.get_by_text("Drop a photo").wait_for(timeout=120_000)
+        return page
+
+    page = new_page()
+    keys = list(TEXT_PAYLOADS)
+    for group in range(3):  # Verify: result card, checks and map; six payloads joined in each EXIF field
+        combined = " | ".join(TEXT_PAYLOADS[k] for k in keys[group::3])
+        name = payload_file_name(f"verify{group}", TEXT_PAYLOADS[keys[group]])  # names: one payload each (255 B)
+        (tmp_path / name).write_bytes(hostile_exif_image(combined, lat=10.0 + group, lon=20.0 + group))
+        page.locator("input[type=file]").first.set_input_files(str(tmp_path / name))
+        page.get_by_text(f"Saved to case").first.wait_for(timeout=90_000)
+        flat = " ".join(combined.split())  # compared with runs of white space made one space
+        page.wait_for_function("(p) => document.body.innerText.replace(/\\s+/g, ' ').includes(p)", arg=flat,
+                               timeout=90_000)
+        _assert_map_drawn(page, 2)
+        _assert_nothing_interpreted(page)
+    _shot(page, "hostile_verify_last")
+
+    page.get_by_role("link", name="Batch").click()
+    page.get_by_text("A folder of images").wait_for()
+    page.locator("input[type=file][webkitdirectory]").set_input_files(str(folder))
+    page.get_by_role("button", name=re.compile(r"Analyse \d+ upload")).click()
+    page.get_by_text("Done:").wait_for(timeout=180_000)
+    _assert_map_drawn(page, 2 * len(TEXT_PAYLOADS))
+    _assert_nothing_interpreted(page)
+    _shot(page, "hostile_batch")
+    page.context.close()
+
+    page = new_page()  # a later session: the stored strings are drawn again from the case log
+    page.get_by_role("link", name="Case log").click()
+    page.get_by_text("Search file names").wait_for(timeout=60_000)
+    log = CaseLog(server["data"] / "caselog.sqlite3")
+    stored = [s.finding for s in log.findings(log.cases()[0][0])]
+    expected = sum((f.exif_lat is not None) + (f.pred_lat is not None) for f in stored)
+    assert expected >= 2 * (3 + len(TEXT_PAYLOADS))  # this test's findings at least (clustering: test_hostile.py)
+    _assert_map_drawn(page, expected)
+    _assert_nothing_interpreted(page)
+    _shot(page, "hostile_case_log")
+    page.context.close()

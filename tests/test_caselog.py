@@ -93,3 +93,61 @@ def test_evidence_store_is_content_addressed(tmp_path):
     path = store.put("ab" + "c" * 62, b"original bytes")
     assert path.read_bytes() == b"original bytes" and path.parent.name == "ab"
     assert store.put("ab" + "c" * 62, b"ignored") == path and path.read_bytes() == b"original bytes"
+
+
+def test_data_folder_and_files_are_private(tmp_path):
+    import hashlib
+    import stat
+
+    from geoloc_core.case.caselog import EvidenceStore
+
+    data = tmp_path / "fresh" / "data"
+    log = CaseLog(data / "caselog.sqlite3")
+    log.add(log.ensure_case("c"), Finding(file="a.jpg", sha256="ab" * 32))
+    original = b"original bytes"
+    stored = EvidenceStore(data / "evidence").put(hashlib.sha256(original).hexdigest(), original)
+    mode = lambda p: stat.S_IMODE(p.stat().st_mode)  # noqa: E731
+    assert mode(data) == 0o700 and mode(data.parent) == 0o700
+    assert mode(data / "evidence") == 0o700 and mode(stored.parent) == 0o700
+    files = [p for p in data.iterdir() if p.is_file()] + [stored]
+    assert len(files) >= 2 and all(mode(p) == 0o600 for p in files), {p.name: oct(mode(p)) for p in files}
+
+
+def test_camera_serials_are_stored_only_when_asked(tmp_path):
+    log = CaseLog(tmp_path / "c.sqlite3")
+    case = log.ensure_case("c")
+    log.add(case, Finding(file="a.jpg", sha256="ab" * 32, camera_serial="BODY123"))
+    log.add(case, Finding(file="b.jpg", sha256="cd" * 32, camera_serial="BODY456"), keep_serials=True)
+    raw = (tmp_path / "c.sqlite3").read_bytes() + b"".join(p.read_bytes() for p in tmp_path.glob("c.sqlite3-*"))
+    assert b"BODY123" not in raw
+    assert [s.finding.camera_serial for s in log.findings(case)] == ["", "BODY456"]
+
+
+def test_two_writers_storing_the_same_original_both_succeed(tmp_path):
+    import hashlib
+    import threading
+
+    from geoloc_core.case.caselog import EvidenceStore
+
+    errors: list[BaseException] = []
+    payloads = [bytes([i]) * 2_000_000 for i in range(20)]
+    for data in payloads:
+        digest = hashlib.sha256(data).hexdigest()
+        stores = [EvidenceStore(tmp_path / "evidence"), EvidenceStore(tmp_path / "evidence")]  # two sessions
+        barrier = threading.Barrier(2)
+
+        def write(store):
+            barrier.wait()
+            try:
+                store.put(digest, data)
+            except BaseException as exc:  # noqa: BLE001 - collected and asserted below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=write, args=(s,)) for s in stores]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert (tmp_path / "evidence" / digest[:2] / digest).read_bytes() == data
+    assert errors == []
+    assert not list((tmp_path / "evidence").rglob("*.tmp"))  # no temporary file left behind

@@ -29,7 +29,7 @@ def test_csv_neutralises_formulas_but_keeps_numbers_numeric():
 def test_spreadsheet_safe_only_touches_text():
     assert spreadsheet_safe(-5.0) == -5.0 and spreadsheet_safe(None) is None
     assert spreadsheet_safe("=1+1") == "'=1+1" and spreadsheet_safe("Paris") == "Paris"
-    assert spreadsheet_safe("\r=x") == "'\r=x"
+    assert spreadsheet_safe("\r=x") == "'\r'=x"  # the line after the CR is neutralised too
 
 
 def test_json_and_geojson_round_trip():
@@ -47,3 +47,48 @@ def test_camera_serials_are_exported_only_when_asked():
     assert "BODY123" not in export([finding], "csv") and "BODY123" not in export([finding], "json")
     assert "BODY123" in export([finding], "csv", include_serials=True)
     assert finding.camera_serial == "BODY123 / LENS456"  # the record itself is untouched
+
+
+TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cells_read_line_by_line(text: str) -> list[str]:
+    """Cells as a reader sees them that ends a row at every line break, a lone CR included
+    (str.splitlines), and knows nothing of quotes spanning lines."""
+    return [cell for line in text.splitlines() for row in csv.reader([line]) for cell in row]
+
+
+def test_csv_line_breaks_inside_values_never_start_a_formula_row():
+    payload = "Photoshop\r=cmd|' /C calc'!A0"
+    finding = _finding(software=payload, camera_make="Canon\n+SUM(1)", camera_model="x\u2028@A1",
+                       message="ok\r\n-2+3", file="a\x0b=b.jpg")
+    text = to_csv([finding])
+    for cell in _cells_read_line_by_line(text):
+        stripped = cell.lstrip('"')
+        numeric = stripped.replace(".", "", 1).lstrip("-").isdigit()
+        assert numeric or not stripped.startswith(TRIGGERS), (cell, text)
+    # a standard reader still gets one row with the value, neutralised but otherwise intact
+    row = next(csv.DictReader(io.StringIO(text, newline="")))
+    assert row["software"] == "Photoshop\r'=cmd|' /C calc'!A0" and float(row["exif_lon"]) == -70.25
+
+
+def test_scan_cli_csv_neutralises_a_bare_cr_in_exif(tmp_path):
+    import piexif
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from tests.imagegen import gps_exif, image_bytes
+
+    root = Path(__file__).resolve().parents[1]
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.jpg").write_bytes(image_bytes(exif=gps_exif(48.85, 2.29, **{
+        "0th": {piexif.ImageIFD.Software: b"Photoshop\r=cmd|' /C calc'!A0"}})))
+    result = subprocess.run([sys.executable, "-m", "geoloc_core", "scan", str(tmp_path / "in"), "--out",
+                             str(tmp_path / "o.csv"), "--no-progress"], cwd=root, capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    text = (tmp_path / "o.csv").read_bytes().decode("utf-8")
+    assert "=cmd" in text
+    for cell in _cells_read_line_by_line(text):
+        assert not cell.lstrip('"').startswith(("=", "+", "@")), cell

@@ -77,6 +77,11 @@ def test_app_batch_survives_the_corpus_and_zips(tmp_path, monkeypatch):
     assert statuses["passwd.jpg"] == "ok"  # names are labels only: uploads are never written to disk
     assert "unsafe path" in by_name["escape.jpg"]
     assert "zip bomb" in by_name["bomb.raw"]
+    # per-entry failures are rows; the neighbours inside the same archive are analysed
+    assert "unreadable zip entry (zlib.error" in by_name["broken.jpg"]
+    assert statuses["good_before.jpg"] == statuses["good_after.jpg"] == "ok"
+    assert "not valid UTF-8" in by_name["bad_\ufffd\ufffd.jpg"]
+    assert statuses["first.jpg"] == statuses["last.jpg"] == "ok"
 
 
 def test_app_single_page_survives_each_item(tmp_path, monkeypatch):
@@ -111,3 +116,154 @@ def test_training_loader_skips_bad_rows_and_images(corpus, tiny_backbone_dir, tm
     decodable = sum(inspect_bytes((folder / name).read_bytes()).error is None for name in expected)
     assert 15 <= decodable < len(expected)
     assert len(dataset) == decodable  # every decodable image kept, every broken one marked invalid
+
+
+# ----- hostile strings in maps, executed in a real Chromium ---------------------------------------------
+
+def _payload_findings(count_per_payload: int = 1) -> list:
+    from geoloc_core.case.findings import Finding
+    from tests.hostile_corpus import TEXT_PAYLOADS, payload_file_name
+
+    findings = []
+    for n, (key, payload) in enumerate(TEXT_PAYLOADS.items()):
+        for copy in range(count_per_payload):
+            findings.append(Finding(
+                file=f"/cases/{payload_file_name(key, payload)}", exif_lat=-60 + 6 * n + 0.01 * copy,
+                exif_lon=-150 + 15 * n + 0.01 * copy, pred_lat=-55 + 6 * n, pred_lon=-140 + 15 * n,
+                pred_radius_km=500.0, pred_radius50_km=200.0, distance_km=1234.5, band=payload,
+                verdict=payload, camera_model=payload, software=payload, exif_country=payload, pred_country=payload))
+    return findings
+
+
+def _open_in_chromium(html_text: str, folder: Path):
+    """Load a rendered map page from disk in headless Chromium; record dialogs, page errors and every
+    request that is not for a local file."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.test_browser import CHROMIUM, CHROMIUM_ARGS
+
+    page_file = folder / "map.html"
+    page_file.write_text(html_text, encoding="utf-8")
+    playwright = sync_playwright().start()
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    page = browser.new_page()
+    page.dialogs, page.offsite, page.errors = [], [], []
+    page.on("dialog", lambda d: (page.dialogs.append(d.message), d.dismiss()))
+    page.on("pageerror", lambda e: page.errors.append(str(e)))
+    page.on("request", lambda r: None if r.url.startswith(("file:", "data:", "about:")) else page.offsite.append(r.url))
+    page.goto(page_file.as_uri(), wait_until="load")
+    page.wait_for_timeout(500)
+    return playwright, browser, page
+
+
+LABELS_JS = """() => {
+  const map = window[Object.keys(window).find(k => /^map_[0-9a-f]+$/.test(k))];
+  const texts = [];
+  let markers = 0;
+  const visit = layer => {
+    if (layer instanceof L.CircleMarker && !(layer instanceof L.Circle)) { markers += 1; }
+    for (const part of [layer.getPopup && layer.getPopup(), layer.getTooltip && layer.getTooltip()]) {
+      const c = part && part.getContent();
+      if (typeof c === 'string') { texts.push('STRING:' + c); } else if (c && c.nodeType) { texts.push(c.textContent); }
+    }
+  };
+  map.eachLayer(layer => {
+    if (L.MarkerClusterGroup && layer instanceof L.MarkerClusterGroup) { layer.getLayers().forEach(visit); }
+    else if (!(L.MarkerCluster && layer instanceof L.MarkerCluster)) { visit(layer); }
+  });
+  return {texts, markers, clusters: document.querySelectorAll('.marker-cluster').length,
+          injected: document.querySelectorAll('img[src="x"], svg[onload], .leaflet-pane img, .leaflet-pane script').length,
+          pwned: typeof window.__pwned !== 'undefined'};
+}"""
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("clustered", [False, True], ids=["single-finding", "clustered-240-points"])
+def test_map_labels_are_inert_text_in_chromium(tmp_path, clustered):
+    """Every payload in a file name, EXIF Model/Software, country, band and verdict reaches popups and
+    tooltips as literal text: no dialog, no request, no element, no page error; with >= 200 points the
+    clustered map still draws (Leaflet.markercluster needs the map's maxZoom)."""
+    from geoloc_core.case.maps import finding_map, findings_map, use_local_assets, vendor_leaflet_assets
+    from tests.hostile_corpus import TEXT_PAYLOADS
+
+    vendor = tmp_path / "vendor"
+    vendor_leaflet_assets(vendor)
+    findings = _payload_findings(count_per_payload=14 if clustered else 1)
+    if clustered:
+        assert len(findings) >= 240
+        fmap = findings_map(findings)
+    else:
+        fmap = finding_map(findings[0])
+        for extra in findings[1:]:  # every payload on one page, regions and lines included
+            from geoloc_core.case.maps import add_finding
+            add_finding(fmap, extra)
+    html_text = use_local_assets(fmap, vendor.as_uri() + "/").get_root().render()
+    playwright, browser, page = _open_in_chromium(html_text, tmp_path)
+    try:
+        if not clustered:  # open every popup and tooltip too: content must stay text when shown
+            page.evaluate("() => { const map = window[Object.keys(window).find(k => /^map_[0-9a-f]+$/.test(k))];"
+                          " map.eachLayer(l => { if (l.getPopup && l.getPopup()) { l.openPopup(); }"
+                          " if (l.getTooltip && l.getTooltip()) { l.openTooltip(); } }); }")
+            page.wait_for_timeout(300)
+        result = page.evaluate(LABELS_JS)
+    finally:
+        browser.close()
+        playwright.stop()
+    assert page.errors == [], page.errors[:3]
+    assert page.dialogs == [] and page.offsite == [], (page.dialogs, page.offsite)
+    assert not result["pwned"] and result["injected"] == 0
+    points = sum((f.exif_lat is not None) + (f.pred_lat is not None) for f in findings)
+    assert result["markers"] == points
+    if clustered:
+        assert result["clusters"] > 0
+    texts = "\n".join(result["texts"])
+    assert "STRING:" not in texts  # no label is handed to Leaflet as an HTML string
+    for key, payload in TEXT_PAYLOADS.items():
+        assert payload in texts, key  # shown literally, character for character
+
+
+MEMORY_PROBE = r"""
+import resource, sys
+from streamlit.testing.v1 import AppTest
+from tests.hostile_corpus import big_blank_png
+data = big_blank_png()
+at = AppTest.from_file(sys.argv[1], default_timeout=300).run()
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+at.file_uploader(key="verify_upload").upload("huge.png", data, "image/png").run()
+after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+shown = [w.value for w in at.warning]
+import json
+print(json.dumps({"size": len(data), "before": before // 1024, "after": after // 1024, "shown": "|".join(shown),
+                  "exception": bool(at.exception)}))
+"""
+
+
+@pytest.mark.slow
+def test_verify_never_decodes_an_unvetted_upload_in_the_server(tmp_path):
+    """A 0.5 MB PNG of 13000 x 13000 pixels: the server process's peak memory stays flat (the preview
+    is made in the isolated worker, under the analysis's pixel limit) and the page says why."""
+    env = {**__import__("os").environ, "GEOLOC_DATA_DIR": str(tmp_path / "data"), "PYTHONPATH": str(ROOT)}
+    env.pop("GEOLOC_MODEL", None)
+    result = subprocess.run([sys.executable, "-c", MEMORY_PROBE, APP], cwd=ROOT, env=env, capture_output=True,
+                            text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    probe = __import__("json").loads(result.stdout.strip().splitlines()[-1])
+    assert probe["size"] < 1_000_000 and not probe["exception"]
+    assert probe["after"] - probe["before"] < 200, probe  # MiB of peak growth
+    assert "Cannot show this file as an image" in probe["shown"] and "decompression bomb" in probe["shown"]
+
+
+def test_markdown_literal_leaves_no_syntax_for_streamlit():
+    """Backslash escapes for every ASCII punctuation; an invisible joiner where Streamlit/GFM rewrite
+    text after parsing (shortcodes, bare URLs, www., e-mail)."""
+    import re as regex
+
+    from tests.hostile_corpus import TEXT_PAYLOADS
+    from ui.plaintext import WORD_JOINER, markdown_literal
+
+    for key, payload in TEXT_PAYLOADS.items():
+        out = markdown_literal(payload)
+        assert out.replace(WORD_JOINER, "").replace("\\", "") == " ".join(payload.replace("\\", "").splitlines()), key
+        assert not regex.search(r"(?<!\\)[\[\]()<>`*_$#|!~{}]", out), key  # all syntax characters escaped
+        assert not regex.search(r"https?://|www\.|:[\w+/-]+:|\w@\w", out.replace("\\", "")), key  # no linkify/shortcode
+    assert markdown_literal("cannot verify: no model") == "cannot verify: no model"

@@ -38,9 +38,10 @@ def parser_worker() -> IsolatedWorker:
 
 
 @st.cache_resource(show_spinner="Loading the geolocation model...")
-def predictor(model_path: str) -> Predictor:
-    """Raises ModelLoadError (not cached) when the folder is not a usable model."""
-    return load_predictor(model_path)
+def predictor(model_path: str, allow_download: bool = False) -> Predictor:
+    """Raises ModelLoadError (not cached) when the folder is not a usable model, or when it would
+    have to be downloaded and the online switch is off."""
+    return load_predictor(model_path, allow_download=allow_download)
 
 
 @st.cache_resource(show_spinner=False)

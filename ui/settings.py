@@ -15,6 +15,8 @@ PRIVACY_NOTE = ("**Offline by default.** Images, metadata and coordinates stay o
                 "switch on an online option below.")
 NOMINATIM_NOTE = ("Sends each point's coordinates to OpenStreetMap's Nominatim service (one request per "
                   "second, their usage policy); falls back to offline on failure.")
+MODEL_DOWNLOAD_NOTE = ("Lets the model field take a Hugging Face id: the model is downloaded from huggingface.co, "
+                       "which learns the id and this machine's address. Off: only folders on this machine load.")
 TILES_NOTE = "Your browser loads OpenStreetMap tiles: the map area you view is sent to their tile servers."
 
 
@@ -54,10 +56,14 @@ def sidebar() -> SessionSettings:
         model_path = st.text_input("Model folder", value=st.session_state.get("model_path", os.environ.get(MODEL_ENV_VAR, "")),
                                    key="model_path_input", help=f"A trained geoloc model folder; default from ${MODEL_ENV_VAR}.")
         st.session_state["model_path"] = model_path
+        allow_download = st.toggle("Download models from Hugging Face (online)", key="allow_model_download",
+                                   help=MODEL_DOWNLOAD_NOTE)
+        if allow_download:
+            st.warning(MODEL_DOWNLOAD_NOTE)
         model_error = None
         if model_path.strip():
             try:
-                resources.predictor(model_path.strip())
+                resources.predictor(model_path.strip(), allow_download)
                 st.caption("Model loaded.")
             except ModelLoadError as exc:
                 model_error = str(exc)
@@ -89,6 +95,7 @@ def sidebar() -> SessionSettings:
         model_path=model_path.strip() if model_error is None else "",
         online_geocoder=online_geocoder,
         online_tiles=online_tiles,
+        allow_model_download=allow_download,
         thresholds=VerdictThresholds(factor, consistent, plausible, unlikely),
     )
     return SessionSettings(case_id, case_name, analysis, model_error, keep_evidence)

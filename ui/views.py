@@ -1,10 +1,11 @@
 """Reusable pieces of the pages: the analyser for the current settings, the result card, maps,
-tables and export buttons. Values that come from files (names, EXIF strings) are only ever
-shown as plain text or escaped, never as markdown or HTML."""
+tables and export buttons. Values that come from files (names, EXIF strings), notes and case names
+are only ever shown through ``ui.plaintext``: escaped HTML tables, or Markdown-literal escaping where
+Streamlit takes only Markdown (banners, metrics, captions)."""
 from __future__ import annotations
 
-import re
 from pathlib import Path
+from typing import Iterable, Iterator
 
 import pandas as pd
 import streamlit as st
@@ -14,9 +15,12 @@ from geoloc_core.case.analysis_settings import AnalysisSettings
 from geoloc_core.case.export import FORMATS, export
 from geoloc_core.case.analyzer import Analyzer
 from geoloc_core.case.findings import Finding
+from geoloc_core.evidence.filefacts import sha256_hex
+from geoloc_core.evidence.sources import FileSource
 from geoloc_core.case.maps import use_local_assets
 from geoloc_core.case.verification import CONSISTENT, CONTRADICTS, PLAUSIBLE, UNLIKELY
 from ui import resources
+from ui.plaintext import markdown_literal, text_table
 from ui.settings import SessionSettings
 
 TABLE_COLUMNS = ["file", "status", "verdict", "distance_km", "band", "checks_flagged", "exif_lat", "exif_lon",
@@ -30,14 +34,13 @@ CHECK_ICONS = {"ok": ":green[:material/check_circle:]", "warn": ":orange[:materi
 MIME = {"csv": "text/csv", "json": "application/json", "geojson": "application/geo+json"}
 
 
-def md_escape(text: object) -> str:
-    """Escape markdown so a crafted file name or EXIF string is shown literally."""
-    return re.sub(r"([\\`*_{}\[\]()#+\-.!|<>~$])", r"\\\1", str(text))
+md_escape = markdown_literal  # the older name, kept for pages that import it
 
 
 def analyzer_for(settings: AnalysisSettings) -> Analyzer:
     geocoder = resources.online_geocoder() if settings.online_geocoder else resources.offline_geocoder()
-    predictor = resources.predictor(settings.model_path) if settings.model_path else None
+    predictor = (resources.predictor(settings.model_path, settings.allow_model_download) if settings.model_path
+                 else None)
     return Analyzer(geocoder=geocoder, predictor=predictor, worker=resources.parser_worker(),
                     thresholds=settings.thresholds)
 
@@ -45,13 +48,29 @@ def analyzer_for(settings: AnalysisSettings) -> Analyzer:
 def save(settings: SessionSettings, finding: Finding, data: bytes | None) -> None:
     """Persist a finding in the current case (and the original bytes when asked)."""
     log = resources.current_case_log()
-    log.add(settings.case_id, finding)
+    log.add(settings.case_id, finding, keep_serials=include_serials())
     if settings.keep_evidence and data is not None and finding.sha256:
         resources.evidence_store(str(log.path.parent / "evidence")).put(finding.sha256, data)
 
 
+def keeping_originals(settings: SessionSettings, sources: Iterable[FileSource]) -> Iterator[FileSource]:
+    """Pass ``sources`` through, storing each one's bytes in the evidence store first when "Keep a
+    copy of each original file" is on (a batch never holds all its files until the end)."""
+    store = resources.evidence_store(str(resources.current_case_log().path.parent / "evidence"))
+    for source in sources:
+        if settings.keep_evidence and source.data is not None:
+            store.put(sha256_hex(source.data), source.data)
+        yield source
+
+
+def include_serials() -> bool:
+    """The sidebar's "Include camera serial numbers in exports" switch, which also decides whether
+    serials are kept in the case log."""
+    return bool(st.session_state.get("include_serials", False))
+
+
 def verdict_banner(finding: Finding) -> None:
-    text = f"**Verdict: {finding.verdict}** — {md_escape(finding.verdict_reason)}"
+    text = f"**Verdict: {markdown_literal(finding.verdict)}** — {markdown_literal(finding.verdict_reason)}"
     if finding.verdict == CONSISTENT:
         st.success(text)
     elif finding.verdict == PLAUSIBLE:
@@ -71,12 +90,8 @@ def _point(lat: float | None, lon: float | None, digits: int) -> str:
 
 
 def _table(rows: list[tuple[str, str]]) -> None:
-    """A static two-column table; Streamlit renders cell values as text, never as HTML."""
-    frame = pd.DataFrame([(k, v) for k, v in rows if v not in ("", None)], columns=["field", "value"])
-    if frame.empty:
-        st.caption("nothing recorded")
-    else:
-        st.table(frame.set_index("field"))
+    """A static two-column table of literal text (``st.table`` would render cells as Markdown)."""
+    text_table(rows)
 
 
 def result_card(finding: Finding, model_error: str | None = None) -> None:
@@ -87,12 +102,15 @@ def result_card(finding: Finding, model_error: str | None = None) -> None:
     exif_where = finding.exif_country or ("open water" if finding.exif_lat is not None else "no EXIF GPS")
     pred_where = finding.pred_country or ("open water" if finding.pred_lat is not None else "no prediction")
     m1, m2, m3 = st.columns(3)
-    m1.metric(f"EXIF GPS says{f' ({finding.exif_continent})' if finding.exif_continent else ''}", exif_where)
-    m2.metric(f"Pixels say (model){f' ({finding.pred_continent})' if finding.pred_continent else ''}", pred_where)
-    m3.metric(f"Distance{f' ({finding.band} band)' if finding.band else ''}", _km(finding.distance_km) or "n/a")
+    m1.metric(markdown_literal(f"EXIF GPS says{f' ({finding.exif_continent})' if finding.exif_continent else ''}"),
+              markdown_literal(exif_where))
+    m2.metric(markdown_literal(f"Pixels say (model){f' ({finding.pred_continent})' if finding.pred_continent else ''}"),
+              markdown_literal(pred_where))
+    m3.metric(markdown_literal(f"Distance{f' ({finding.band} band)' if finding.band else ''}"),
+              markdown_literal(_km(finding.distance_km) or "n/a"))
     if finding.pred_lat is None:
         if model_error:
-            st.error(model_error)
+            st.error(markdown_literal(model_error))
         elif not finding.model:
             st.info("No location model is loaded, so no location is predicted (never a placeholder). Train one "
                     "with `training/` (see training/README.md) or copy a trained model folder and enter its path "
@@ -174,11 +192,10 @@ def _record_table_export(fmt: str, name: str, text: str) -> None:
 
 
 def download_buttons(findings: list[Finding], basename: str, key: str) -> None:
-    include_serials = bool(st.session_state.get("include_serials", False))
     columns = st.columns(len(FORMATS))
     for column, fmt in zip(columns, FORMATS):
         with column:
-            text = export(findings, fmt, include_serials=include_serials)
+            text = export(findings, fmt, include_serials=include_serials())
             st.download_button(f"Export {fmt.upper()}", data=text, file_name=f"{basename}.{fmt}",
                                mime=MIME[fmt], key=f"{key}-{fmt}", disabled=not findings, width="stretch",
                                on_click=_record_table_export, args=(fmt, f"{basename}.{fmt}", text))

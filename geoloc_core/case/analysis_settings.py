@@ -11,4 +11,5 @@ class AnalysisSettings:
     model_path: str = ""  # empty: no model, no prediction
     online_geocoder: bool = False  # opt-in: sends coordinates to OSM Nominatim
     online_tiles: bool = False  # opt-in: the browser loads OSM tiles
+    allow_model_download: bool = False  # opt-in: model_path may be a Hugging Face id (downloads)
     thresholds: VerdictThresholds = field(default_factory=VerdictThresholds)

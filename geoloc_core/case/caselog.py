@@ -5,12 +5,21 @@ evidence, and a refresh, a crash or a killed process must lose nothing that was 
 shown. Schema versions are migrated in order, so an older case log opens in a newer
 geoloc. Findings are stored whole (JSON of the ``Finding`` record) next to the columns we
 search and sort by.
+
+What is stored, and who can read it: the data folder is created 0700 and the database (with
+its WAL and shared-memory files, which SQLite creates with the database's mode) and evidence
+copies 0600, so other accounts on the machine cannot read findings, GPS points or originals.
+Each finding is stored whole (every field of ``Finding``: file name, SHA-256, EXIF GPS, time,
+camera make/model/lens, software, verdicts, checks, perceptual hash, the analyst's note) except
+camera body/lens serial numbers, which are blanked unless the caller asks to keep them (the
+app's "Include camera serial numbers in exports" switch).
 """
 from __future__ import annotations
 
 import json
 import os
 import sqlite3
+import tempfile
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
@@ -38,6 +47,31 @@ MIGRATIONS: dict[int, list[str]] = {
         "case_name TEXT NOT NULL, kind TEXT NOT NULL, file_name TEXT NOT NULL, sha256 TEXT NOT NULL, "
         "size_bytes INTEGER NOT NULL, analyst TEXT NOT NULL, finding_ids TEXT NOT NULL, created_at TEXT NOT NULL)"],
 }
+
+
+DIR_MODE = 0o700
+FILE_MODE = 0o600
+
+
+def private_dir(path: Path) -> Path:
+    """``path`` and any missing parents created owner-only (0700; existing folders are left as they are)."""
+    missing = [p for p in [path, *path.parents] if not p.exists()]
+    for folder in reversed(missing):
+        try:
+            folder.mkdir(mode=DIR_MODE)
+        except FileExistsError:
+            pass
+        os.chmod(folder, DIR_MODE)  # mkdir's mode is filtered by the umask
+    return path
+
+
+def _private_file(path: Path) -> None:
+    """Create ``path`` owner-only if missing; tighten it if it is ours and readable by others."""
+    descriptor = os.open(path, os.O_RDWR | os.O_CREAT, FILE_MODE)
+    os.close(descriptor)
+    status = path.stat()
+    if status.st_uid == os.getuid() and status.st_mode & 0o077:
+        os.chmod(path, FILE_MODE)
 
 
 def default_data_dir() -> Path:
@@ -85,7 +119,11 @@ class CaseLog:
 
     def __init__(self, path: str | Path | None = None):
         self.path = Path(path) if path else default_data_dir() / "caselog.sqlite3"
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(self.path.parent)
+        for suffix in ("", "-wal", "-shm"):  # SQLite creates the last two with the database's mode, but be sure
+            candidate = Path(f"{self.path}{suffix}")
+            if suffix == "" or candidate.exists():
+                _private_file(candidate)
         self._lock = threading.Lock()
         with self._connect() as connection:
             connection.execute("PRAGMA journal_mode=WAL")
@@ -150,12 +188,16 @@ class CaseLog:
             connection.execute("DELETE FROM cases WHERE id = ?", (case_id,))
 
     # ----- findings ------------------------------------------------------------------------
-    def add(self, case_id: int, finding: Finding) -> int:
-        """Save one finding in its own transaction (durable once this returns)."""
+    def add(self, case_id: int, finding: Finding, keep_serials: bool = False) -> int:
+        """Save one finding in its own transaction (durable once this returns). Camera serial
+        numbers identify a person's device: they are blanked unless ``keep_serials``."""
+        record = finding.to_dict()
+        if not keep_serials:
+            record["camera_serial"] = ""
         with self._transaction() as connection:
             return connection.execute(
                 "INSERT INTO findings (case_id, sha256, file, verdict, data, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-                (case_id, finding.sha256, finding.file, finding.verdict, json.dumps(finding.to_dict()), _now()),
+                (case_id, finding.sha256, finding.file, finding.verdict, json.dumps(record), _now()),
             ).lastrowid
 
     def known_hashes(self, case_id: int) -> set[str]:
@@ -232,18 +274,35 @@ class CaseLog:
 
 class EvidenceStore:
     """Optional copies of original files, content-addressed by SHA-256 (``ab/abcdef...``),
-    so the bytes behind a finding can be produced later and re-hashed."""
+    so the bytes behind a finding can be produced later and re-hashed.
+
+    ``put`` is atomic and idempotent across threads and processes: each writer fills its own
+    uniquely named temporary file (0600) and renames it into place, so two sessions storing the
+    same original at once both succeed and a reader never sees a partial file."""
 
     def __init__(self, folder: str | Path | None = None):
         self.folder = Path(folder) if folder else default_data_dir() / "evidence"
 
     def put(self, sha256: str, data: bytes) -> Path:
+        if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
+            raise ValueError(f"not a SHA-256 hex digest: {sha256[:80]!r}")
         target = self.folder / sha256[:2] / sha256
-        if not target.exists():
-            target.parent.mkdir(parents=True, exist_ok=True)
-            temporary = target.with_suffix(".tmp")
-            temporary.write_bytes(data)
+        if target.exists():
+            return target
+        private_dir(target.parent)
+        descriptor, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{sha256[:8]}-", suffix=".tmp")
+        try:  # mkstemp creates the file 0600
+            with os.fdopen(descriptor, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
             os.replace(temporary, target)
+        except BaseException:
+            try:
+                os.unlink(temporary)
+            except FileNotFoundError:
+                pass
+            raise
         return target
 
     def get(self, sha256: str) -> bytes | None:

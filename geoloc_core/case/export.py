@@ -4,6 +4,13 @@ CSV is opened by analysts in spreadsheets, so text cells that a spreadsheet woul
 treat as a formula (leading ``=``, ``+``, ``-``, ``@``, tab or carriage return;
 OWASP CSV-injection guidance) are prefixed with a single quote. Numbers are
 written as numbers, so a negative longitude stays numeric.
+
+Line breaks inside a value are where that rule used to fail: Python's writer does not
+quote a bare carriage return when the line terminator is ``\n``, and a reader that takes
+a lone CR as the end of a row (old Excel for Mac, many scripts) then starts a new row
+with ``=cmd|...``. So every text cell is quoted (``QUOTE_NONNUMERIC``: all control
+characters end up inside quotes), and a formula trigger that follows any line break
+inside a value gets the same ``'`` prefix as one at the start.
 """
 from __future__ import annotations
 
@@ -11,19 +18,24 @@ import csv
 import io
 import json
 import math
+import re
 from typing import Iterable, Sequence
 
 from .findings import CORE_COLUMNS, Finding
 
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+# a formula trigger right after anything str.splitlines() treats as a line break
+_TRIGGER_AFTER_BREAK = re.compile(r"([\r\n\v\f\x1c-\x1e\x85\u2028\u2029])(?=[=+\-@\t\r])")
 FORMATS = ("csv", "json", "geojson")
 
 
 def spreadsheet_safe(value: object) -> object:
-    """Neutralise formula-leading text; leave numbers, booleans and None alone."""
-    if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS):
-        return "'" + value
-    return value
+    """Neutralise formula-leading text, also at the start of every line inside the text; leave
+    numbers, booleans and None alone."""
+    if not isinstance(value, str):
+        return value
+    value = _TRIGGER_AFTER_BREAK.sub(r"\1'", value)
+    return "'" + value if value.startswith(FORMULA_TRIGGERS) else value
 
 
 def column_order() -> list[str]:
@@ -41,7 +53,8 @@ def _cell(value: object) -> object:
 
 def write_csv(findings: Iterable[Finding], stream: io.TextIOBase, header: bool = True) -> None:
     columns = column_order()
-    writer = csv.DictWriter(stream, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
+    writer = csv.DictWriter(stream, fieldnames=columns, extrasaction="ignore", lineterminator="\n",
+                            quoting=csv.QUOTE_NONNUMERIC)
     if header:
         writer.writeheader()
     for finding in findings:

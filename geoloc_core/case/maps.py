@@ -7,20 +7,27 @@ scripts and styles normally come from CDNs; ``vendor_leaflet_assets`` writes the
 that the pinned ``folium-offline`` package embeds into a folder the app serves itself,
 and ``use_local_assets`` points every map element at them.
 
-Everything shown in popups and tooltips (file names, EXIF strings, verdicts) is
-HTML-escaped: a crafted ``Software`` tag or file name must not inject script.
+Popups and tooltips never pass text through HTML or a template. Folium's own ``Popup`` and
+``Tooltip`` put their text inside JavaScript template strings (only backticks escaped, or none),
+so HTML-escaping in Python is not enough: ``${...}`` or a backtick in a file name or a
+``Software`` tag ran as script on render. ``SafeLabels`` instead hands every string to the page
+as a JavaScript string literal in which every character other than a letter, digit or space is a
+``\\uXXXX`` escape (so nothing downstream, Jinja, streamlit-folium's variable renaming or the
+HTML parser, can find syntax in it), and builds the popup/tooltip with ``textContent``.
+Verified by executing maps with the payload corpus in Chromium (tests/test_hostile.py).
 """
 from __future__ import annotations
 
 import hashlib
-import html
 import math
 from pathlib import Path
 from typing import Iterable, Sequence
 
 import folium
 import numpy as np
+from branca.element import MacroElement
 from folium.plugins import MarkerCluster
+from jinja2 import Template
 
 from .findings import Finding
 from ..places.geodesy import latlon_to_unit, unit_to_latlon
@@ -29,6 +36,7 @@ from ..places.boundaries import fine_boundaries, world_outlines
 EXIF_COLOR = "#d62728"
 PREDICTION_COLOR = "#1f77b4"
 LINE_COLOR = "#444444"
+MAX_ZOOM = 18  # no tile layer sets one offline; Leaflet.markercluster refuses a map without it
 
 
 def _countries() -> dict:
@@ -77,6 +85,7 @@ def use_local_assets(fmap: folium.Map, url_prefix: str) -> folium.Map:
 def base_map(online_tiles: bool = False, height: int | None = None) -> folium.Map:
     fmap = folium.Map(location=[20, 0], zoom_start=2, tiles=None, control_scale=True, world_copy_jump=True,
                       **({"height": height} if height else {}))
+    fmap.options["max_zoom"] = MAX_ZOOM
     folium.GeoJson(_countries(), name="Countries (offline, Natural Earth 1:10m)",
                    style_function=lambda _: {"fillColor": "#f4f1ea", "color": "#9a9a9a", "weight": 0.6,
                                              "fillOpacity": 1.0},
@@ -100,13 +109,60 @@ def great_circle_path(lat1: float, lon1: float, lat2: float, lon2: float, points
     return [[float(x), float(y)] for x, y in zip(lats, lons)]
 
 
-def _popup(lines: Sequence[tuple[str, object]]) -> folium.Popup:
-    body = "<br>".join(f"<b>{html.escape(str(k))}</b>: {html.escape(str(v))}" for k, v in lines if v not in (None, ""))
-    return folium.Popup(body, max_width=320)
+def js_text_literal(text: object) -> str:
+    """``str(text)`` as a double-quoted JavaScript string literal that contains no character with a
+    meaning in HTML, Jinja, template strings or regular expressions: everything but ASCII letters,
+    digits and spaces becomes a ``\\uXXXX`` escape (astral characters as surrogate pairs).
+
+    Use it for any analyst-controlled string placed into generated JavaScript; then show the value
+    with ``textContent``, never ``innerHTML``."""
+    out = []
+    raw = str(text).encode("utf-16-le", "surrogatepass")
+    for index in range(0, len(raw), 2):
+        code = raw[index] | raw[index + 1] << 8
+        char = chr(code)
+        out.append(char if (char.isascii() and (char.isalnum() or char == " ")) else f"\\u{code:04x}")
+    return '"' + "".join(out) + '"'
 
 
-def _tooltip(text: str) -> folium.Tooltip:
-    return folium.Tooltip(html.escape(text))
+class SafeLabels(MacroElement):
+    """A popup (rows of field: value) and a tooltip for the parent layer, built in the page with
+    ``textContent`` from inert string literals (see the module docstring)."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        (function (layer, rows, tip) {
+            if (rows.length) {
+                var box = document.createElement("div");
+                rows.forEach(function (row) {
+                    var key = document.createElement("b");
+                    key.textContent = row[0];
+                    box.appendChild(key);
+                    box.appendChild(document.createTextNode(": " + row[1]));
+                    box.appendChild(document.createElement("br"));
+                });
+                layer.bindPopup(box, {"maxWidth": 320});
+            }
+            if (tip !== null) {
+                var label = document.createElement("span");
+                label.textContent = tip;
+                layer.bindTooltip(label, {"sticky": true});
+            }
+        })({{ this._parent.get_name() }}, {{ this.rows_js }}, {{ this.tip_js }});
+        {% endmacro %}
+    """)
+
+    def __init__(self, rows: Sequence[tuple[str, object]] = (), tooltip: str | None = None):
+        super().__init__()
+        self._name = "SafeLabels"
+        kept = [(k, v) for k, v in rows if v not in (None, "")]
+        self.rows_js = "[" + ", ".join(f"[{js_text_literal(k)}, {js_text_literal(v)}]" for k, v in kept) + "]"
+        self.tip_js = "null" if tooltip is None else js_text_literal(tooltip)
+
+
+def _labelled(layer, rows: Sequence[tuple[str, object]] = (), tooltip: str | None = None):
+    layer.add_child(SafeLabels(rows, tooltip))
+    return layer
 
 
 def add_finding(target, finding: Finding, with_regions: bool = True) -> list[list[float]]:
@@ -117,30 +173,30 @@ def add_finding(target, finding: Finding, with_regions: bool = True) -> list[lis
         if with_regions:
             for radius, dash, label in ((finding.pred_radius_km, "6 6", "90 %"), (finding.pred_radius50_km, None, "50 %")):
                 if radius:
-                    folium.Circle([finding.pred_lat, finding.pred_lon], radius=radius * 1000.0, color=PREDICTION_COLOR,
-                                  weight=1.5, dash_array=dash, fill=True, fill_opacity=0.08,
-                                  tooltip=_tooltip(f"{label} region of the prediction: {radius:,.0f} km")).add_to(target)
+                    _labelled(folium.Circle([finding.pred_lat, finding.pred_lon], radius=radius * 1000.0,
+                                            color=PREDICTION_COLOR, weight=1.5, dash_array=dash, fill=True,
+                                            fill_opacity=0.08),
+                              tooltip=f"{label} region of the prediction: {radius:,.0f} km").add_to(target)
             if finding.pred_radius50_km:  # frame the 50 % region; the 90 % one may span a hemisphere
                 bounds.extend(_circle_bounds(finding.pred_lat, finding.pred_lon, finding.pred_radius50_km))
-        folium.CircleMarker([finding.pred_lat, finding.pred_lon], radius=7, color="white", weight=2, fill=True,
-                            fill_color=PREDICTION_COLOR, fill_opacity=1.0,
-                            tooltip=_tooltip(f"Predicted: {name}"),
-                            popup=_popup([("Predicted location", name),
-                                          ("lat, lon", f"{finding.pred_lat:.5f}, {finding.pred_lon:.5f}"),
-                                          ("country", finding.pred_country), ("verdict", finding.verdict)])).add_to(target)
+        _labelled(folium.CircleMarker([finding.pred_lat, finding.pred_lon], radius=7, color="white", weight=2,
+                                      fill=True, fill_color=PREDICTION_COLOR, fill_opacity=1.0),
+                  [("Predicted location", name), ("lat, lon", f"{finding.pred_lat:.5f}, {finding.pred_lon:.5f}"),
+                   ("country", finding.pred_country), ("verdict", finding.verdict)],
+                  tooltip=f"Predicted: {name}").add_to(target)
         bounds.append([finding.pred_lat, finding.pred_lon])
     if finding.exif_lat is not None:
-        folium.CircleMarker([finding.exif_lat, finding.exif_lon], radius=7, color="white", weight=2, fill=True,
-                            fill_color=EXIF_COLOR, fill_opacity=1.0, tooltip=_tooltip(f"EXIF GPS: {name}"),
-                            popup=_popup([("EXIF GPS", name),
-                                          ("lat, lon", f"{finding.exif_lat:.6f}, {finding.exif_lon:.6f}"),
-                                          ("country", finding.exif_country), ("camera", finding.camera_model),
-                                          ("software", finding.software), ("verdict", finding.verdict)])).add_to(target)
+        _labelled(folium.CircleMarker([finding.exif_lat, finding.exif_lon], radius=7, color="white", weight=2,
+                                      fill=True, fill_color=EXIF_COLOR, fill_opacity=1.0),
+                  [("EXIF GPS", name), ("lat, lon", f"{finding.exif_lat:.6f}, {finding.exif_lon:.6f}"),
+                   ("country", finding.exif_country), ("camera", finding.camera_model),
+                   ("software", finding.software), ("verdict", finding.verdict)],
+                  tooltip=f"EXIF GPS: {name}").add_to(target)
         bounds.append([finding.exif_lat, finding.exif_lon])
     if finding.exif_lat is not None and finding.pred_lat is not None and finding.distance_km is not None:
-        folium.PolyLine(great_circle_path(finding.exif_lat, finding.exif_lon, finding.pred_lat, finding.pred_lon),
-                        color=LINE_COLOR, weight=2, dash_array="4 6",
-                        tooltip=_tooltip(f"{finding.distance_km:,.1f} km ({finding.band})")).add_to(target)
+        _labelled(folium.PolyLine(great_circle_path(finding.exif_lat, finding.exif_lon, finding.pred_lat,
+                                                    finding.pred_lon), color=LINE_COLOR, weight=2, dash_array="4 6"),
+                  tooltip=f"{finding.distance_km:,.1f} km ({finding.band})").add_to(target)
     return bounds
 
 

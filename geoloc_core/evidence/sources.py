@@ -6,14 +6,12 @@ and a batch never loses its neighbours.
 """
 from __future__ import annotations
 
-import io
 import os
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from .archives import iter_zip
+from .archives import count_entries, iter_zip
 from .filefacts import sha256_hex
 
 MAX_FILE_BYTES = 512 * 1024**2
@@ -64,12 +62,7 @@ def is_zip(name: str, data: bytes) -> bool:
 
 def count_files(name: str, data: bytes) -> int:
     """How many files an upload holds (zip entries, else 1): the batch's progress total."""
-    if not is_zip(name, data):
-        return 1
-    try:
-        return max(1, sum(not i.is_dir() for i in zipfile.ZipFile(io.BytesIO(data)).infolist()))
-    except zipfile.BadZipFile:
-        return 1
+    return count_entries(data) if is_zip(name, data) else 1
 
 
 def expand_uploads(uploads: Iterable[tuple[str, bytes]], known: set[str] | None = None,

@@ -29,6 +29,11 @@ HOW_TO_GET_A_MODEL = (
 PROCESSOR_FILE = "preprocessor_config.json"
 
 
+ONLINE_MODEL_HINT = ("Downloading is an online action (huggingface.co learns the model id and this machine's "
+                     "address), so it is off unless asked for: switch on 'Download models from Hugging Face "
+                     "(online)' in the app, or pass --allow-model-download to scan, or use a local model folder.")
+
+
 class ModelLoadError(RuntimeError):
     """The model could not be loaded; the message says why and how to get one."""
 
@@ -60,6 +65,15 @@ def _check_model_folder(path: Path) -> None:
                              f"A bare CLIP backbone must first be trained into a geoloc model. {HOW_TO_GET_A_MODEL}")
     if not any(path.glob("*.safetensors")):
         raise ModelLoadError(f"{path} has a geoloc config.json but no .safetensors weights. {HOW_TO_GET_A_MODEL}")
+
+
+def _backbone_to_download(path: Path) -> str | None:
+    """The backbone id a model folder would fetch from the Hub when loaded, else None."""
+    config = json.loads((path / "config.json").read_text(encoding="utf-8"))
+    source = config.get("backbone_name_or_path") or ""
+    if config.get("backbone_bundled", True) or not source or Path(source).expanduser().is_dir():
+        return None
+    return source
 
 
 def square_size(value: int | list[int] | tuple[int, int]) -> int:
@@ -112,7 +126,10 @@ class Predictor:
 
     @classmethod
     def from_pretrained(cls, path_or_id: str | os.PathLike, device: torch.device | None = None,
-                        batch_size: int = 16) -> "Predictor":
+                        batch_size: int = 16, allow_download: bool = False) -> "Predictor":
+        """Load a model folder; a Hugging Face id (or a folder whose backbone is not bundled and
+        not on this machine) only with ``allow_download``: otherwise a clear ModelLoadError is
+        raised before anything touches the network."""
         from transformers.utils import logging as hf_logging
 
         from .modeling_geolocator import GeoLocator
@@ -121,8 +138,16 @@ class Predictor:
         path = Path(path_or_id).expanduser()
         looks_like_hub_id = not path.exists() and str(path_or_id).count("/") == 1 and not str(path_or_id).startswith(
             (".", "/", "~"))
+        if looks_like_hub_id and not allow_download:
+            raise ModelLoadError(f"{str(path_or_id)!r} is not a folder on this machine; as a Hugging Face model id it "
+                                 f"would be downloaded. {ONLINE_MODEL_HINT}")
         if not looks_like_hub_id:
             _check_model_folder(path)
+            backbone = _backbone_to_download(path)
+            if backbone and not allow_download:
+                raise ModelLoadError(f"{path} does not bundle its CLIP backbone, and the backbone {backbone!r} is not a "
+                                     f"folder on this machine, so loading would download it. {ONLINE_MODEL_HINT} "
+                                     "Or save the model with its backbone bundled (the default).")
         try:
             model = GeoLocator.from_pretrained(str(path if not looks_like_hub_id else path_or_id))
         except ModelLoadError:
@@ -186,6 +211,7 @@ class Predictor:
         return predictions
 
 
-def load_predictor(path_or_id: str | os.PathLike, batch_size: int = 16) -> Predictor:
-    """Load a trained geoloc model for the scan CLI and the app; raises ModelLoadError with advice."""
-    return Predictor.from_pretrained(path_or_id, batch_size=batch_size)
+def load_predictor(path_or_id: str | os.PathLike, batch_size: int = 16, allow_download: bool = False) -> Predictor:
+    """Load a trained geoloc model for the scan CLI and the app; raises ModelLoadError with advice.
+    Nothing is downloaded unless ``allow_download`` (an online action the caller labels as such)."""
+    return Predictor.from_pretrained(path_or_id, batch_size=batch_size, allow_download=allow_download)
