@@ -9,6 +9,8 @@ from fractions import Fraction
 import piexif
 from PIL import Image
 
+import geoloc_core.evidence.filefacts  # noqa: F401  (registers the HEIF codec: tests write .heic files)
+
 # TIFF field types
 BYTE, ASCII, SHORT, LONG, RATIONAL, UNDEFINED = 1, 2, 3, 4, 5, 7
 TYPE_SIZES = {BYTE: 1, ASCII: 1, SHORT: 2, LONG: 4, RATIONAL: 8, UNDEFINED: 1}
