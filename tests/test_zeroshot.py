@@ -142,3 +142,69 @@ def test_bad_zeroshot_config_is_a_clear_error(clip_dir, tmp_path):
     (folder / "zeroshot.json").write_text(json.dumps({"top_countrys": 3}), encoding="utf-8")
     with pytest.raises(ModelLoadError, match="unknown keys \\['top_countrys'\\]"):
         load_predictor(folder)
+
+
+def _scan(models: list, folder, out, cache) -> list[dict]:
+    import csv
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    args = [a for m in models for a in ("--model", str(m))]
+    result = subprocess.run([sys.executable, "-m", "geoloc_core", "scan", str(folder), *args, "--out", str(out),
+                             "--no-progress"], cwd=root, capture_output=True, text=True, timeout=300,
+                            env={**os.environ, "GEOLOC_CACHE_DIR": str(cache)})
+    assert result.returncode == 0, result.stderr
+    with open(out, newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+@pytest.fixture(scope="module")
+def scan_cache(tmp_path_factory):
+    """One prompt-embedding cache for the scan tests: the second scan reuses what the first computed."""
+    return tmp_path_factory.mktemp("scan_cache")
+
+
+@pytest.fixture(scope="module")
+def photo_folder(tmp_path_factory):
+    import io
+
+    import piexif
+
+    from tests.imagegen import gps_exif
+
+    folder = tmp_path_factory.mktemp("photos")
+    buffer = io.BytesIO()  # a "Redonia" image, with EXIF GPS in Redonia's north
+    synthetic_country_image("XA", seed=3, size=64).save(buffer, "JPEG", quality=95, exif=gps_exif(60.5, 11.0))
+    (folder / "redonia.jpg").write_bytes(buffer.getvalue())
+    return folder
+
+
+def test_scan_with_only_a_clip_checkpoint_gives_country_probabilities(clip_dir, photo_folder, tmp_path, scan_cache):
+    from geoloc_core.case.findings import CORE_COLUMNS
+
+    rows = _scan([clip_dir], photo_folder, tmp_path / "f.csv", scan_cache)
+    assert list(rows[0])[:len(CORE_COLUMNS)] == list(CORE_COLUMNS)
+    row = rows[0]
+    assert row["pred_kind"] == "zero-shot" and row["pred_calibrated"] == "False" and row["pred_lat"]
+    probs = json.loads(row["pred_country_probs"])
+    assert len(probs) == 5 and probs[0]["p"] >= probs[1]["p"] >= probs[4]["p"]
+    assert "uncalibrated 50 % region" in row["verdict_reason"] or "uncalibrated 90 % region" in row["verdict_reason"]
+    assert json.loads(row["pred_candidates"])[0]["label"]
+    assert row["second_model"] == "" and row["second_lat"] == ""
+
+
+def test_scan_with_both_kinds_gives_two_witnesses(clip_dir, tiny_model_dir, photo_folder, tmp_path, scan_cache):
+    rows = _scan([clip_dir, tiny_model_dir], photo_folder, tmp_path / "f.csv", scan_cache)
+    row = rows[0]
+    assert row["pred_kind"] == "regressor" and row["second_kind"] == "zero-shot"
+    assert "zero-shot CLIP" in row["second_model"] and "zero-shot" not in row["model"]
+    for column in ("pred_lat", "second_lat", "second_lon", "second_distance_km", "witnesses_distance_km"):
+        assert row[column] != "", column
+    expected = haversine_km(float(row["pred_lat"]), float(row["pred_lon"]), float(row["second_lat"]),
+                            float(row["second_lon"]))
+    assert float(row["witnesses_distance_km"]) == pytest.approx(float(expected), rel=0.01)
+    assert row["verdict"] and row["second_verdict"] and row["second_verdict_reason"].startswith("EXIF GPS lies")
+    assert json.loads(row["second_country_probs"])[0]["country_code"]

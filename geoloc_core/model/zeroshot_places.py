@@ -119,14 +119,23 @@ class CandidatePlaces:
         return digest.hexdigest()
 
 
-def _centre_and_extent(lat: np.ndarray, lon: np.ndarray) -> tuple[float, float, float]:
-    mean = latlon_to_unit(lat, lon).mean(axis=0)
-    if np.linalg.norm(mean) < 1e-9:  # places spread evenly around the globe: take the first
-        c_lat, c_lon = float(lat[0]), float(lon[0])
-    else:
-        c_lat, c_lon = (float(v) for v in unit_to_latlon(mean))
-    extent = float(np.percentile(haversine_km(c_lat, c_lon, lat, lon), 90)) if len(lat) > 1 else 0.0
-    return c_lat, c_lon, max(MIN_EXTENT_KM, extent)
+def _centres_and_extents(group: np.ndarray, lat: np.ndarray, lon: np.ndarray, n: int):
+    """Per group (0..n-1): the spherical mean of its places and the 90th percentile of their distances from
+    it (at least MIN_EXTENT_KM), vectorised over all places at once."""
+    sums = np.zeros((n, 3))
+    np.add.at(sums, group, latlon_to_unit(lat, lon))
+    norms = np.linalg.norm(sums, axis=1)
+    first = np.full(n, -1)
+    first[group[::-1]] = np.arange(len(group))[::-1]  # a group whose places cancel out takes its first place
+    sums[norms < 1e-9] = latlon_to_unit(lat[first[norms < 1e-9]], lon[first[norms < 1e-9]])
+    c_lat, c_lon = unit_to_latlon(sums)
+    distance = haversine_km(c_lat[group], c_lon[group], lat, lon)
+    order = np.lexsort((distance, group))
+    counts = np.bincount(group, minlength=n)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    pick = starts + np.floor(0.9 * (counts - 1)).astype(np.int64)
+    extent = np.maximum(MIN_EXTENT_KM, distance[order][pick])
+    return c_lat, c_lon, extent
 
 
 def load_candidates(places_csv: str | Path | None = None) -> CandidatePlaces:
@@ -152,18 +161,21 @@ def _load_candidates(places_csv: str) -> CandidatePlaces:
     if frame.empty:
         raise ValueError(f"the places table {places_csv} has no usable rows")
     info = load_country_info()
-    names_column = "country" in frame.columns
-    codes, names, c_lat, c_lon, c_ext = [], [], [], [], []
-    r_names, r_country, r_lat, r_lon, r_ext = [], [], [], [], []
-    for code, group in sorted(frame.groupby("cc"), key=lambda item: item[0]):
-        name = (group["country"].iloc[0] if names_column else "") or info.get(code, {}).get("name") or code
-        lat, lon, extent = _centre_and_extent(group["lat"].to_numpy(), group["lon"].to_numpy())
-        index = len(codes)
-        codes.append(code), names.append(name), c_lat.append(lat), c_lon.append(lon), c_ext.append(extent)
-        for region, members in sorted(group[group["admin1"] != ""].groupby("admin1"), key=lambda item: item[0]):
-            lat, lon, extent = _centre_and_extent(members["lat"].to_numpy(), members["lon"].to_numpy())
-            r_names.append(region), r_country.append(index), r_lat.append(lat), r_lon.append(lon)
-            r_ext.append(extent)
-    return CandidatePlaces(codes, names, np.array(c_lat), np.array(c_lon), np.array(c_ext), r_names,
-                           np.array(r_country, dtype=np.int64), np.array(r_lat), np.array(r_lon), np.array(r_ext),
-                           source=places_csv)
+    frame = frame.sort_values(["cc", "admin1"], kind="stable")
+    lat, lon = frame["lat"].to_numpy(np.float64), frame["lon"].to_numpy(np.float64)
+    country_index, codes = pd.factorize(frame["cc"], sort=True)
+    c_lat, c_lon, c_ext = _centres_and_extents(country_index, lat, lon, len(codes))
+    names_column = frame["country"] if "country" in frame.columns else None
+    names = []
+    for k, code in enumerate(codes):
+        given = names_column[country_index == k].iloc[0] if names_column is not None else ""
+        names.append(given or info.get(code, {}).get("name") or code)
+    has_region = (frame["admin1"] != "").to_numpy()
+    region_keys = (frame["cc"] + "\x00" + frame["admin1"])[has_region]
+    region_index, region_labels = pd.factorize(region_keys, sort=True)
+    r_lat, r_lon, r_ext = _centres_and_extents(region_index, lat[has_region], lon[has_region], len(region_labels))
+    code_position = {code: k for k, code in enumerate(codes)}
+    r_country = [code_position[label.split("\x00", 1)[0]] for label in region_labels]
+    r_names = [label.split("\x00", 1)[1] for label in region_labels]
+    return CandidatePlaces(list(codes), names, c_lat, c_lon, c_ext, r_names, np.array(r_country, dtype=np.int64),
+                           r_lat, r_lon, r_ext, source=places_csv)
