@@ -12,3 +12,4 @@ class AnalysisSettings:
     online_geocoder: bool = False  # opt-in: sends coordinates to OSM Nominatim
     online_tiles: bool = False  # opt-in: the browser loads OSM tiles
     thresholds: VerdictThresholds = field(default_factory=VerdictThresholds)
+    second_model_path: str = ""  # a model of the other kind (regressor / zero-shot CLIP): a second witness
