@@ -209,41 +209,52 @@ class ZeroShotPredictor:
         return results
 
     def _posterior(self, country_p: np.ndarray, region_logits: np.ndarray) -> Prediction:
-        """The hierarchical posterior over candidates for one image (see the module docstring)."""
+        """The hierarchical posterior over candidates for one image (see the module docstring). Candidates are
+        indexed as countries 0..C-1 and regions C..C+R-1 of the flat arrays built once in ``_flat``."""
         places, config = self.candidates, self.config
+        lat_all, lon_all, extent_all, labels = self._flat()
+        n_countries = len(places.country_codes)
         country_p = country_p / country_p.sum()
         order = np.argsort(-country_p, kind="stable")
         refined = [c for c in order[:max(0, config.top_countries)] if len(places.regions_of[c])]
-        prob, lat, lon, extent, labels = [], [], [], [], []
-        for c in order:
-            if c in refined:
-                members = places.regions_of[c]
-                logits = region_logits[members]
-                weights = np.exp(logits - logits.max())
-                weights = country_p[c] * weights / weights.sum()
-                for r, w in zip(members, weights):
-                    prob.append(w), lat.append(places.region_lat[r]), lon.append(places.region_lon[r])
-                    extent.append(places.region_extent_km[r])
-                    labels.append(f"{places.region_names[r]}, {places.country_names[c]}")
-            else:
-                prob.append(country_p[c]), lat.append(places.country_lat[c]), lon.append(places.country_lon[c])
-                extent.append(places.country_extent_km[c]), labels.append(places.country_names[c])
-        prob, lat, lon, extent = (np.asarray(v, dtype=np.float64) for v in (prob, lat, lon, extent))
+        keep = np.ones(n_countries, dtype=bool)
+        keep[refined] = False
+        probs, index = [country_p[keep]], [np.flatnonzero(keep)]
+        for c in refined:
+            members = places.regions_of[c]
+            logits = region_logits[members]
+            weights = np.exp(logits - logits.max())
+            probs.append(country_p[c] * weights / weights.sum())
+            index.append(n_countries + members)
+        prob, index = np.concatenate(probs), np.concatenate(index)
         rank = np.argsort(-prob, kind="stable")
-        prob, lat, lon, extent = prob[rank], lat[rank], lon[rank], extent[rank]
-        labels = [labels[k] for k in rank]
-        reach = haversine_km(lat[0], lon[0], lat, lon) + extent
+        prob, index = prob[rank], index[rank]
+        cumulative = np.cumsum(prob)
+        lat, lon = lat_all[index[0]], lon_all[index[0]]
 
         def radius(mass: float) -> float:
-            count = int(np.searchsorted(np.cumsum(prob), mass - 1e-12)) + 1
-            return float(reach[:count].max())
+            count = min(len(prob), int(np.searchsorted(cumulative, mass - 1e-12)) + 1)
+            members = index[:count]
+            return float((haversine_km(lat, lon, lat_all[members], lon_all[members]) + extent_all[members]).max())
 
-        top = min(len(prob), max(1, config.top_k))
+        top = index[:max(1, config.top_k)]
         return Prediction(
-            lat=float(lat[0]), lon=float(lon[0]),
+            lat=float(lat), lon=float(lon),
             radius50_km=radius(0.5), radius90_km=radius(config.credible_mass),
-            candidates=[Candidate(float(lat[k]), float(lon[k]), float(prob[k]), labels[k]) for k in range(top)],
+            candidates=[Candidate(float(lat_all[k]), float(lon_all[k]), float(p), labels[k])
+                        for k, p in zip(top, prob[:len(top)])],
             country_probabilities=[CountryProbability(places.country_codes[c], places.country_names[c],
-                                                      float(country_p[c])) for c in order[:max(top, 5)]],
+                                                      float(country_p[c])) for c in order[:max(len(top), 5)]],
             calibrated=False,
         )
+
+    def _flat(self):
+        """Countries then regions as flat arrays (point, extent, label), built once."""
+        if getattr(self, "_flat_cache", None) is None:
+            places = self.candidates
+            labels = list(places.country_names) + [f"{name}, {places.country_names[c]}" for name, c in
+                                                   zip(places.region_names, places.region_country)]
+            self._flat_cache = (np.concatenate([places.country_lat, places.region_lat]),
+                                np.concatenate([places.country_lon, places.region_lon]),
+                                np.concatenate([places.country_extent_km, places.region_extent_km]), labels)
+        return self._flat_cache
