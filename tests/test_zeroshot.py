@@ -208,3 +208,20 @@ def test_scan_with_both_kinds_gives_two_witnesses(clip_dir, tiny_model_dir, phot
     assert float(row["witnesses_distance_km"]) == pytest.approx(float(expected), rel=0.01)
     assert row["verdict"] and row["second_verdict"] and row["second_verdict_reason"].startswith("EXIF GPS lies")
     assert json.loads(row["second_country_probs"])[0]["country_code"]
+
+
+def test_second_witness_in_geojson_and_on_the_map():
+    from geoloc_core.case.export import export
+    from geoloc_core.case.findings import Finding
+    from geoloc_core.case.maps import finding_map
+
+    finding = Finding(file="<img src=x onerror=alert(1)>.jpg", exif_lat=48.8, exif_lon=2.3, pred_lat=50.0,
+                      pred_lon=4.0, second_lat=46.0, second_lon=6.0, second_kind="zero-shot",
+                      second_country="Switzerland", second_verdict="unlikely")
+    roles = [f["properties"]["role"] for f in json.loads(export([finding], "geojson"))["features"]]
+    assert roles.count("second_witness") == 1
+    second = next(f for f in json.loads(export([finding], "geojson"))["features"]
+                  if f["properties"]["role"] == "second_witness")
+    assert second["geometry"]["coordinates"] == [6.0, 46.0]
+    html = finding_map(finding).get_root().render()
+    assert "Second witness (zero-shot)" in html and "<img src=x onerror" not in html
