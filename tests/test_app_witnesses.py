@@ -58,8 +58,8 @@ def test_two_witnesses_and_country_probabilities_on_the_result_card(data_dir, wo
     assert "first (regressor)" in frames and "second (zero-shot)" in frames
     assert "Redonia" in frames and "(uncalibrated)" in frames
     assert any("witnesses' points are" in c.value and "km apart" in c.value for c in at.caption)
-    probabilities = next(d.value for d in at.dataframe if "probability" in d.value.columns)
-    assert probabilities["country"].iloc[0] == "Redonia" and probabilities["probability"].iloc[0].endswith(" %")
+    probabilities = next(t.value for t in at.table if "probability" in t.value.columns)
+    assert probabilities.index[0] == "Redonia" and probabilities["probability"].iloc[0].endswith(" %")
     markdown = "\n".join(m.value for m in at.markdown)
     assert "**Two witnesses**" in markdown and "Country probabilities (zero-shot CLIP, uncalibrated)" in markdown
 

@@ -158,7 +158,7 @@ def witnesses_panel(finding: Finding) -> None:
                      "country": country or "", "90 % radius": _km(radius) + (" (uncalibrated)" if calibrated is False
                                                                              else ""),
                      "distance to EXIF GPS": _km(distance) or "n/a", "verdict": verdict})
-    st.dataframe(pd.DataFrame(rows), hide_index=True)
+    st.table(pd.DataFrame(rows).set_index("witness"))  # static HTML table: values shown as text
     if finding.witnesses_distance_km is not None:
         st.caption(f"The two witnesses' points are {finding.witnesses_distance_km:,.1f} km apart.")
 
@@ -173,7 +173,7 @@ def country_probabilities(finding: Finding) -> None:
     st.markdown("**Country probabilities (zero-shot CLIP, uncalibrated)**")
     rows = [{"country": c["country"], "code": c["country_code"], "probability": f"{100 * c['p']:.1f} %"}
             for c in json.loads(raw)]
-    st.dataframe(pd.DataFrame(rows), hide_index=True)
+    st.table(pd.DataFrame(rows).set_index("country"))
 
 
 def checks_panel(finding: Finding) -> None:
