@@ -55,6 +55,9 @@ def test_result_card_shows_two_witnesses_and_country_probabilities(witness_serve
         page.locator("input[type=file]").first.set_input_files(str(photo))
         page.get_by_text("Two witnesses", exact=True).wait_for(timeout=300_000)
         page.get_by_text("km apart").wait_for(timeout=30_000)
+        for text in ("first (regressor)", "second (zero-shot)"):  # static tables fill in after the headings
+            page.get_by_text(text, exact=True).wait_for(timeout=300_000)
+        page.wait_for_timeout(1000)
         _shot(page, "two-witnesses")
         body = page.inner_text("body")
         browser.close()
