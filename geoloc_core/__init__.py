@@ -27,6 +27,7 @@ _EXPORTS = {
     "Predictor": "geoloc_core.model.inference",
     "load_predictor": "geoloc_core.model.inference",
     "Prediction": "geoloc_core.model.prediction",
+    "ZeroShotPredictor": "geoloc_core.model.zeroshot",
     "Analyzer": "geoloc_core.case.analyzer",
     "Finding": "geoloc_core.case.findings",
     "CaseLog": "geoloc_core.case.caselog",

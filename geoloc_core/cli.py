@@ -16,6 +16,8 @@ EPILOG = """examples:
   python -m geoloc_core scan photos/ --out findings.csv
   python -m geoloc_core scan a.jpg b.heic --format geojson --out findings.geojson
   python -m geoloc_core scan photos/ --model models/geoloc-vitl14 --out findings.csv
+  python -m geoloc_core scan photos/ --model models/geoloc-vitl14 --model models/StreetCLIP --out findings.csv
+  python -m geoloc_core fetch geolocal/StreetCLIP --to models/StreetCLIP   # downloads (asks nothing; prints size)
   python -m geoloc_core scan photos/ --online-geocoder --out findings.csv   # sends coordinates to OSM Nominatim
   python -m geoloc_core scan photos/ --out f.csv --report case.html --report case.pdf --bundle case.zip \\
       --analyst "A. Analyst"
@@ -33,10 +35,13 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument("--out", required=True, metavar="FILE", help="output file; '-' writes to standard output")
     scan.add_argument("--format", choices=FORMATS, default=None,
                       help="output format (default: from the --out extension, else csv)")
-    scan.add_argument("--model", metavar="PATH_OR_ID", default=None,
-                      help="trained geoloc model folder (from training/) to predict locations; default: the "
-                           "GEOLOC_MODEL environment variable. Without a model, EXIF, geocoding and exports "
-                           "still run and verdicts say 'cannot verify: no model'")
+    scan.add_argument("--model", metavar="PATH_OR_ID", action="append", default=None,
+                      help="model folder: a trained geoloc regressor (from training/) or a full CLIP checkpoint "
+                           "with its text tower (zero-shot, e.g. fetched geolocal/StreetCLIP). Give it twice, one "
+                           "of each kind, for two witnesses (the regressor gives the verdict; the zero-shot model's "
+                           "point, distance and verdict go to the second_* columns). Default: the GEOLOC_MODEL "
+                           "environment variable. Without a model, EXIF, geocoding and exports still run and "
+                           "verdicts say 'cannot verify: no model'")
     scan.add_argument("--allow-model-download", action="store_true",
                       help="let --model be a Hugging Face id (or a model whose backbone is not bundled) and "
                            "download it from huggingface.co (online); off by default")
@@ -58,6 +63,14 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument("--analyst", default="", metavar="NAME", help="analyst name shown in reports and bundles")
     scan.add_argument("--case", default=None, metavar="NAME",
                       help="case name shown in reports (default: 'scan of PATH')")
+    fetch = sub.add_parser("fetch", help="download a model checkpoint from the Hugging Face hub (the one online "
+                           "action of geoloc's CLI: it says the host and the size first)",
+                           formatter_class=argparse.RawDescriptionHelpFormatter, epilog=FETCH_EPILOG)
+    fetch.add_argument("model_id", metavar="MODEL_ID", help="hub id, e.g. openai/clip-vit-large-patch14, "
+                       "openai/clip-vit-base-patch32, geolocal/StreetCLIP")
+    fetch.add_argument("--to", required=True, metavar="DIR", help="folder to download into (created; an "
+                       "interrupted download resumes when run again)")
+    fetch.add_argument("--revision", default=None, help="branch, tag or commit (default: main)")
     _add_shadows_parser(sub)
     return parser
 
@@ -66,6 +79,30 @@ def _report_path(value: str) -> str:
     if Path(value).suffix.lower() not in (".html", ".htm", ".pdf"):
         raise argparse.ArgumentTypeError(f"{value!r}: a report file must end in .html or .pdf")
     return value
+
+
+FETCH_EPILOG = """examples:
+  python -m geoloc_core fetch openai/clip-vit-large-patch14 --to models/clip-vit-large-patch14
+  GEOLOC_MODEL=models/clip-vit-large-patch14 make run
+
+Only weights in one format are fetched (safetensors when the repository has them), plus the config, tokenizer
+and preprocessing files; each file is checked against the hub's SHA-256 (weights) or git hash (others).
+The host is https://huggingface.co unless HF_ENDPOINT says otherwise; HF_HUB_OFFLINE=1 refuses at once.
+"""
+
+
+def run_fetch(args: argparse.Namespace) -> int:
+    from .model.fetch import FetchError, fetch_model
+
+    try:
+        fetch_model(args.model_id, args.to, revision=args.revision, say=lambda line: print(line, file=sys.stderr))
+    except FetchError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted: run the same command again to resume", file=sys.stderr)
+        return 130
+    return 0
 
 
 SHADOWS_EPILOG = """examples:
@@ -172,23 +209,24 @@ def run_scan(args: argparse.Namespace) -> int:
     from .places.geocoding import NominatimGeocoder, OfflineGeocoder
     from .evidence.isolation import IsolatedWorker
 
-    from .model.inference import ModelLoadError, configured_model, load_predictor
+    from .model.inference import ModelLoadError, configured_model, load_witnesses
 
-    predictor = None
-    model = configured_model(args.model)
-    if model:
+    predictor = second = None
+    models = args.model or [m for m in [configured_model(None)] if m]
+    if models:
         try:
-            predictor = load_predictor(model, batch_size=max(1, args.batch_size),
+            witnesses = load_witnesses(models, batch_size=max(1, args.batch_size),
                                        allow_download=args.allow_model_download)
         except ModelLoadError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
+        predictor, second = witnesses[0], (witnesses[1] if len(witnesses) > 1 else None)
     geocoder = OfflineGeocoder()
     if args.online_geocoder:
         geocoder = NominatimGeocoder(fallback=geocoder)
     sources = collect_sources(args.paths)
     analyzer = Analyzer(geocoder=geocoder, predictor=predictor, batch_size=max(1, args.batch_size),
-                        worker=IsolatedWorker(timeout_s=args.timeout))
+                        worker=IsolatedWorker(timeout_s=args.timeout), second_predictor=second)
     findings = []
     try:
         progress = tqdm(total=len(sources), unit="file", file=sys.stderr, disable=args.no_progress or None)
@@ -211,7 +249,7 @@ def run_scan(args: argparse.Namespace) -> int:
 
         for line in write_scan_reports(findings, sources, args.report, args.bundle, args.analyst,
                                        args.case or f"scan of {' '.join(args.paths)}", "every file of the scan",
-                                       [m for m in [model_info(predictor)] if m], args.include_serials):
+                                       [m for m in [model_info(predictor), model_info(second)] if m], args.include_serials):
             print(line, file=sys.stderr)
     return 0
 
@@ -220,6 +258,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "scan":
         return run_scan(args)
+    if args.command == "fetch":
+        return run_fetch(args)
     if args.command == "shadows":
         return run_shadows(args)
     return 2  # pragma: no cover - argparse enforces the sub-command

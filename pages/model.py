@@ -8,19 +8,14 @@ import streamlit as st
 
 from geoloc_core.learning.metrics import THRESHOLDS_KM
 from ui import resources
+from ui.model_fetch import fetch_panel
 from ui.views import md_escape
 
-settings = st.session_state["settings"]
-st.title("Model")
-if settings.model_error:
-    st.error(settings.model_error)
-if not settings.analysis.model_path:
-    st.info("No model is loaded. geoloc still reads metadata, geocodes, maps, verifies what it can and exports; "
-            "it does not predict locations, and it never shows a placeholder point.")
-else:
-    predictor = resources.predictor(settings.analysis.model_path, settings.analysis.allow_model_download)
+
+
+def regressor_facts(predictor, path: str) -> None:
     config = predictor.model.config
-    st.markdown(f"**Loaded:** {md_escape(settings.analysis.model_path)} on {predictor.device}")
+    st.markdown(f"**Loaded:** {md_escape(path)} on {predictor.device}")
     facts = [("Backbone", config.backbone_name_or_path), ("Backbone bundled in folder", config.backbone_bundled),
              ("Backbone outputs used", config.feature_source), ("Location head", f"{config.num_head_layers} Transformer "
              f"encoder layers, width {config.head_width}"), ("Output", config.output_mode),
@@ -37,13 +32,46 @@ else:
                 "90 % coverage": evaluation.get("coverage90_pct")}
         st.dataframe(pd.DataFrame([row]), hide_index=True)
         st.caption(md_escape(evaluation.get("convention_text", "")))
+
+
+def zero_shot_facts(predictor, path: str) -> None:
+    """A full CLIP checkpoint used zero-shot: its recipe, prompts and candidate places."""
+    config, places = predictor.config, predictor.candidates
+    st.markdown(f"**Loaded (zero-shot CLIP):** {md_escape(path)} on {predictor.device}")
+    facts = [("Recipe", f"countries, then regions in the top {config.top_countries} countries (StreetCLIP)"),
+             ("Country prompt", config.country_template), ("Region prompt", config.region_template),
+             ("Candidate places", f"{len(places.country_codes)} countries, {len(places.region_names)} regions "
+              f"({places.source})"), ("Regions", f"smallest candidate set holding {config.credible_mass:.0%} "
+              "of the posterior; uncalibrated"), ("Prompt embeddings", f"{predictor.text_cache_status} "
+              f"({predictor.cache_path()})")]
+    st.dataframe(pd.DataFrame([(k, str(v)) for k, v in facts], columns=["property", "value"]), hide_index=True)
+
+
+settings = st.session_state["settings"]
+st.title("Model")
+if settings.model_error:
+    st.error(settings.model_error)
+if not settings.analysis.model_path:
+    st.info("No model is loaded. geoloc still reads metadata, geocodes, maps, verifies what it can and exports; "
+            "it does not predict locations, and it never shows a placeholder point.")
+else:
+    for path in (settings.analysis.model_path, settings.analysis.second_model_path):
+        if path:
+            predictor = resources.predictor(path, settings.analysis.allow_model_download)
+            if predictor.kind == "zero-shot":
+                zero_shot_facts(predictor, path)
+            else:
+                regressor_facts(predictor, path)
 st.markdown("""
 ### Loading a model
-Enter the path of a trained geoloc model folder (``config.json`` + ``model.safetensors``) in the sidebar, or
-start the app with ``GEOLOC_MODEL=/path/to/model make run``. The model loads once per server and is shared by
-every browser session.
+Enter the path of a model folder in the sidebar, or start the app with ``GEOLOC_MODEL=/path/to/model make run``:
+a trained geoloc model (``config.json`` + ``model.safetensors``), or a full CLIP checkpoint with its text tower
+(e.g. ``geolocal/StreetCLIP``, downloaded below), which predicts zero-shot from location prompts. Give one of
+each (the second in "Second witness") and every result shows both witnesses side by side. A model loads once
+per server and is shared by every browser session.
 
 ### Training one
 See ``training/README.md``: a CSV of geotagged images, ``python -m training.train --config ...`` on a GPU,
 then ``python -m training.evaluate`` for the table in the thesis's form (% within 1 / 25 / 200 / 750 / 2500 km).
 """)
+fetch_panel()

@@ -45,7 +45,8 @@ with card_column:
     result_card(finding, settings.model_error)
     checks_panel(finding)
 if finding.exif_lat is not None or finding.pred_lat is not None:
-    st.markdown("**Map** — red: EXIF GPS; blue: prediction with its 50 % and 90 % regions; dashed: the distance.")
+    st.markdown("**Map** — red: EXIF GPS; blue: prediction with its 50 % and 90 % regions; green: the second "
+                "witness, when one is loaded; dashed: the distance.")
     show_map(finding_map(finding, settings.analysis.online_tiles), key="verify_map")
 else:
     st.info("Nothing to map: the file has no usable EXIF GPS and no prediction was made.")

@@ -3,6 +3,11 @@
 
 python -m training.evaluate --model runs/x/model --csv im2gps3k.csv --images im2gps3k/ --dataset im2gps3k
 python -m training.evaluate --predictions other_model.csv --csv im2gps3k.csv --images im2gps3k/   # score a peer
+python -m training.evaluate --model models/StreetCLIP --csv im2gps3k.csv --images im2gps3k/   # zero-shot CLIP
+
+--model takes a trained geoloc model or a full CLIP checkpoint (zero-shot, regions uncalibrated).
+With --predictions, test images the peer did not predict count as misses (scored at the antipode of the
+truth) and their number is printed; --drop-missing leaves them out of the denominator instead.
 Options: --convention geodesic (default, GeoCLIP's <=) | haversine (OSV-5M's R=6371 km, <);
 --json FILE and --markdown FILE write the table.
 """
@@ -20,7 +25,7 @@ from geoloc_core.learning.metrics import CONVENTIONS, REFERENCE_RESULTS
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("--model", help="trained geoloc model folder")
+    source.add_argument("--model", help="trained geoloc model folder, or a full CLIP checkpoint (zero-shot)")
     source.add_argument("--predictions", help="CSV of another model's predictions: file,pred_lat,pred_lon")
     parser.add_argument("--csv", required=True, help="test set CSV (GeoCLIP, OSV-5M or plain layout)")
     parser.add_argument("--images", required=True, help="image root of the test set")
@@ -30,6 +35,9 @@ def main(argv: list[str] | None = None) -> int:
                              "for this test set to the table")
     parser.add_argument("--name", default=None, help="row label for this model")
     parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--drop-missing", action="store_true",
+                        help="with --predictions: score only the images that have a prediction (flatters a partial "
+                             "peer; the default counts each missing prediction as a miss)")
     parser.add_argument("--json", help="write the metrics as JSON here")
     parser.add_argument("--markdown", help="write the table as Markdown here")
     args = parser.parse_args(argv)
@@ -46,7 +54,8 @@ def main(argv: list[str] | None = None) -> int:
             print(report.summary(), file=sys.stderr)
             result = evaluate_predictor(predictor, records, args.convention, args.batch_size)
         else:
-            result = evaluate_prediction_csv(args.predictions, args.csv, args.images, args.convention)
+            result = evaluate_prediction_csv(args.predictions, args.csv, args.images, args.convention,
+                                             missing="drop" if args.drop_missing else "miss")
     except (DataError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -56,6 +65,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"... and {len(result.skipped) - 20} more skipped", file=sys.stderr)
     name = args.name or Path(args.model or args.predictions).name
     table = result.metrics.to_markdown(name, args.dataset)
+    if args.predictions:
+        how = ("left out of the denominator (--drop-missing)" if args.drop_missing
+               else "counted as misses (scored at the antipode of the truth)")
+        table += f"\n{result.missing:,} of {result.test_images:,} test images have no prediction: {how}."
+    elif result.metrics.extra.get("regions_calibrated") is False:
+        table += "\n90 % coverage is of the model's uncalibrated regions (zero-shot)."
     print(table)
     if args.json:
         Path(args.json).write_text(result.metrics.to_json(), encoding="utf-8")

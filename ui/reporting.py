@@ -72,7 +72,7 @@ def report_section(settings, log: CaseLog, stored: list[StoredFinding], scope: s
                 item.original = lambda data=data, kept=item.original: (kept() if kept else None) or data
         models = []
         if settings.analysis.model_path:
-            info = model_info(resources.predictor(settings.analysis.model_path))
+            info = model_info(resources.predictor(settings.analysis.model_path, settings.analysis.allow_model_download))
             models = [info] if info else []
         include_serials = bool(st.session_state.get("include_serials", False))
         with st.spinner("Making the report and bundle..."):

@@ -20,6 +20,27 @@ MODEL_DOWNLOAD_NOTE = ("Lets the model field take a Hugging Face id: the model i
 TILES_NOTE = "Your browser loads OpenStreetMap tiles: the map area you view is sent to their tile servers."
 
 
+def _second_witness(first_path: str) -> tuple[str, str | None]:
+    """An optional second model of the other kind (a trained regressor beside a zero-shot CLIP checkpoint, or
+    the reverse): both predict, and the result card shows the two witnesses side by side."""
+    path = st.text_input("Second witness (optional)", value=st.session_state.get("second_model_path", ""),
+                         key="second_model_path_input",
+                         help="A model folder of the other kind: a trained geoloc model beside a full CLIP "
+                              "checkpoint (zero-shot), or the reverse.").strip()
+    st.session_state["second_model_path"] = path
+    if not path:
+        return "", None
+    try:
+        second = resources.predictor(path)
+        if first_path and resources.predictor(first_path).kind == second.kind:
+            return "", (f"Both model folders hold a {second.kind} model: a second witness must be of the other "
+                        "kind (a trained geoloc model and a full CLIP checkpoint).")
+    except ModelLoadError as exc:
+        return "", f"Second witness not loaded: {exc}"
+    st.caption("Second witness loaded.")
+    return path, None
+
+
 @dataclass
 class SessionSettings:
     case_id: int
@@ -70,6 +91,8 @@ def sidebar() -> SessionSettings:
                 st.caption("Model not loaded: see the page for details.")
         else:
             st.caption("No model: EXIF, geocoding, map and exports still work; no location is predicted.")
+        second_path, second_error = _second_witness(model_path.strip() if model_error is None else "")
+        model_error = model_error or second_error
 
         st.markdown("### Privacy")
         st.info(PRIVACY_NOTE)
@@ -93,6 +116,7 @@ def sidebar() -> SessionSettings:
             unlikely = st.number_input("No radius: 'unlikely' within (km)", 1.0, 20000.0, 2500.0, key="t_unlikely")
     analysis = AnalysisSettings(
         model_path=model_path.strip() if model_error is None else "",
+        second_model_path=second_path if model_error is None else "",
         online_geocoder=online_geocoder,
         online_tiles=online_tiles,
         allow_model_download=allow_download,

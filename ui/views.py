@@ -39,10 +39,12 @@ md_escape = markdown_literal  # the older name, kept for pages that import it
 
 def analyzer_for(settings: AnalysisSettings) -> Analyzer:
     geocoder = resources.online_geocoder() if settings.online_geocoder else resources.offline_geocoder()
-    predictor = (resources.predictor(settings.model_path, settings.allow_model_download) if settings.model_path
-                 else None)
-    return Analyzer(geocoder=geocoder, predictor=predictor, worker=resources.parser_worker(),
-                    thresholds=settings.thresholds)
+    paths = [p for p in (settings.model_path, getattr(settings, "second_model_path", "")) if p]
+    # the trained regressor, when loaded, is the first witness (its regions are calibrated)
+    predictors = sorted((resources.predictor(p, settings.allow_model_download) for p in paths), key=lambda p: p.kind != "regressor")
+    return Analyzer(geocoder=geocoder, predictor=predictors[0] if predictors else None,
+                    worker=resources.parser_worker(), thresholds=settings.thresholds,
+                    second_predictor=predictors[1] if len(predictors) > 1 else None)
 
 
 def save(settings: SessionSettings, finding: Finding, data: bytes | None) -> None:
@@ -112,9 +114,10 @@ def result_card(finding: Finding, model_error: str | None = None) -> None:
         if model_error:
             st.error(markdown_literal(model_error))
         elif not finding.model:
-            st.info("No location model is loaded, so no location is predicted (never a placeholder). Train one "
-                    "with `training/` (see training/README.md) or copy a trained model folder and enter its path "
-                    "in the sidebar, or set GEOLOC_MODEL.")
+            st.info("No location model is loaded, so no location is predicted (never a placeholder). Download a "
+                    "CLIP checkpoint on the Model page for zero-shot predictions, train one with `training/` (see "
+                    "training/README.md), or copy a model folder and enter its path in the sidebar, or set "
+                    "GEOLOC_MODEL.")
     left, right = st.columns(2)
     with left:
         st.markdown("**From the file's metadata (EXIF)**")
@@ -133,10 +136,11 @@ def result_card(finding: Finding, model_error: str | None = None) -> None:
         ])
     with right:
         st.markdown("**From the pixels (model)**")
+        uncalibrated = " (uncalibrated)" if finding.pred_calibrated is False else ""
         _table([
             ("Predicted lat, lon (deg)", _point(finding.pred_lat, finding.pred_lon, 4)),
-            ("50 % region radius", _km(finding.pred_radius50_km)),
-            ("90 % region radius", _km(finding.pred_radius_km)),
+            (f"50 % region radius{uncalibrated}", _km(finding.pred_radius50_km)),
+            (f"90 % region radius{uncalibrated}", _km(finding.pred_radius_km)),
             ("Country", finding.pred_country or ""),
             ("Continent", finding.pred_continent or ""),
             ("Nearest place", finding.pred_nearest_place or ""),
@@ -148,10 +152,45 @@ def result_card(finding: Finding, model_error: str | None = None) -> None:
             ("Size", f"{finding.size_bytes:,} bytes" if finding.size_bytes else ""),
             ("Pixels", f"{finding.width} x {finding.height}" if finding.width else ""),
         ])
+    witnesses_panel(finding)
+    country_probabilities(finding)
     if finding.message:
         st.markdown("**Notes on this file**")
         for line in finding.message.split("; "):
             st.text(f"• {line}")
+
+
+def witnesses_panel(finding: Finding) -> None:
+    """Two witnesses side by side: each one's point, country, region and verdict, and how far apart they are."""
+    if not finding.second_model:
+        return
+    st.markdown("**Two witnesses**")
+    rows = []
+    for name, kind, lat, lon, country, radius, calibrated, distance, verdict in (
+            ("first", finding.pred_kind, finding.pred_lat, finding.pred_lon, finding.pred_country,
+             finding.pred_radius_km, finding.pred_calibrated, finding.distance_km, finding.verdict),
+            ("second", finding.second_kind, finding.second_lat, finding.second_lon, finding.second_country,
+             finding.second_radius_km, finding.second_calibrated, finding.second_distance_km, finding.second_verdict)):
+        rows.append({"witness": f"{name} ({kind})", "lat, lon (deg)": _point(lat, lon, 4) or "no prediction",
+                     "country": country or "", "90 % radius": _km(radius) + (" (uncalibrated)" if calibrated is False
+                                                                             else ""),
+                     "distance to EXIF GPS": _km(distance) or "n/a", "verdict": verdict})
+    st.table(pd.DataFrame(rows).set_index("witness"))  # static HTML table: values shown as text
+    if finding.witnesses_distance_km is not None:
+        st.caption(f"The two witnesses' points are {finding.witnesses_distance_km:,.1f} km apart.")
+
+
+def country_probabilities(finding: Finding) -> None:
+    """'France 62 %, Belgium 12 %': the zero-shot witness's probabilities per country."""
+    import json
+
+    raw = finding.pred_country_probs or finding.second_country_probs
+    if not raw:
+        return
+    st.markdown("**Country probabilities (zero-shot CLIP, uncalibrated)**")
+    rows = [{"country": c["country"], "code": c["country_code"], "probability": f"{100 * c['p']:.1f} %"}
+            for c in json.loads(raw)]
+    st.table(pd.DataFrame(rows).set_index("country"))
 
 
 def checks_panel(finding: Finding) -> None:

@@ -13,3 +13,4 @@ class AnalysisSettings:
     online_tiles: bool = False  # opt-in: the browser loads OSM tiles
     allow_model_download: bool = False  # opt-in: model_path may be a Hugging Face id (downloads)
     thresholds: VerdictThresholds = field(default_factory=VerdictThresholds)
+    second_model_path: str = ""  # a model of the other kind (regressor / zero-shot CLIP): a second witness

@@ -4,6 +4,11 @@
 time-bounded worker (hostile files cannot hang or crash the batch), offline
 reverse geocoding, model prediction in batches (memory stays bounded to one
 batch of decoded images), verification. Any failure is confined to its file.
+
+Two witnesses: with a trained regressor and a zero-shot CLIP loaded together, the
+regressor fills the ``pred_*`` fields and the verdict, the zero-shot predictor the
+``second_*`` fields with its own verdict, and ``witnesses_distance_km`` says how far
+apart the two points are.
 """
 from __future__ import annotations
 
@@ -23,6 +28,7 @@ from ..evidence.sources import FileSource
 from ..model.prediction import LocationPredictor, Prediction
 from ..places.geocoding import Place, ReverseGeocoder
 from .findings import Finding
+from ..places.geodesy import geodesic_km
 from .verification import PREDICTION_FAILED, VerdictThresholds, verify
 
 
@@ -43,6 +49,7 @@ class Analyzer:
     batch_size: int = 16
     worker: IsolatedWorker = field(default_factory=IsolatedWorker)
     thresholds: VerdictThresholds = field(default_factory=VerdictThresholds)
+    second_predictor: LocationPredictor | None = None  # the second witness (see the module docstring)
 
     def analyze(self, source: FileSource) -> Finding:
         return next(iter(self.analyze_stream([source])))
@@ -61,7 +68,9 @@ class Analyzer:
 
     def _prepare(self, source: FileSource) -> _Pending:
         finding = Finding(file=source.name, analysed_at_utc=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                          model=self.predictor.description if self.predictor else "")
+                          model=self.predictor.description if self.predictor else "",
+                          second_model=self.second_predictor.description if self.second_predictor else "")
+        finding.pred_kind = getattr(self.predictor, "kind", "") if self.predictor else ""
         try:
             data = source.read()
         except (OSError, ValueError) as exc:
@@ -81,7 +90,8 @@ class Analyzer:
         image = None
         if facts.error is None and self.predictor is not None:
             try:
-                image = load_rgb(data, draft_side=getattr(self.predictor, "input_size", 512))
+                draft = max(getattr(p, "input_size", 512) for p in (self.predictor, self.second_predictor) if p)
+                image = load_rgb(data, draft_side=draft)
             except ImageDecodeError as exc:
                 finding.add_message(f"prediction skipped: {exc}")
         if forensic is not None:
@@ -90,21 +100,30 @@ class Analyzer:
 
     def _finish(self, pending: Sequence[_Pending]) -> Iterator[Finding]:
         with_images = [p for p in pending if p.image is not None]
-        predictions: dict[int, Prediction] = {}
-        if with_images and self.predictor is not None:
-            try:
-                results = self.predictor.predict([p.image for p in with_images])
-                predictions = {id(p): r for p, r in zip(with_images, results)}
-            except Exception as exc:  # a model failure must not lose the batch's other facts
-                for p in with_images:
-                    p.finding.add_message(f"prediction failed ({type(exc).__name__}: {str(exc)[:120]})")
+        predictions = self._predict(self.predictor, with_images, "")
+        second = self._predict(self.second_predictor, with_images, "second witness: ")
         for p in pending:
             p.image = None  # release pixels as soon as possible
-        self._geocode_and_verify(pending, predictions)
+        self._geocode_and_verify(pending, predictions, second)
         for p in pending:
             yield p.finding
 
-    def _geocode_and_verify(self, pending: Sequence[_Pending], predictions: dict[int, Prediction]) -> None:
+    @staticmethod
+    def _predict(predictor: LocationPredictor | None, with_images: Sequence[_Pending],
+                 label: str) -> dict[int, Prediction]:
+        if not with_images or predictor is None:
+            return {}
+        try:
+            results = predictor.predict([p.image for p in with_images])
+            return {id(p): r for p, r in zip(with_images, results)}
+        except Exception as exc:  # a model failure must not lose the batch's other facts
+            for p in with_images:
+                p.finding.add_message(f"{label}prediction failed ({type(exc).__name__}: {str(exc)[:120]})")
+            return {}
+
+    def _geocode_and_verify(self, pending: Sequence[_Pending], predictions: dict[int, Prediction],
+                            second: dict[int, Prediction] | None = None) -> None:
+        second = second or {}
         points: list[tuple[float, float]] = []
         for p in pending:
             f = p.finding
@@ -112,12 +131,16 @@ class Analyzer:
                 points.append((f.exif_lat, f.exif_lon))
             if id(p) in predictions:
                 points.append((predictions[id(p)].lat, predictions[id(p)].lon))
+            if id(p) in second:
+                points.append((second[id(p)].lat, second[id(p)].lon))
         places = iter(self.geocoder.reverse_many([a for a, _ in points], [b for _, b in points])) if points else iter(())
         for p in pending:
             f = p.finding
             exif_place = next(places) if f.exif_lat is not None else None
             prediction = predictions.get(id(p))
             pred_place = next(places) if prediction is not None else None
+            second_prediction = second.get(id(p))
+            second_place = next(places) if second_prediction is not None else None
             if exif_place is not None:
                 _fill_place(f, "exif", exif_place)
             if prediction is not None:
@@ -129,8 +152,31 @@ class Analyzer:
                 result.verdict, result.reason = PREDICTION_FAILED, "the file could not be analysed as an image"
             f.distance_km, f.band, f.verdict, f.verdict_reason = result.distance_km, result.band, result.verdict, result.reason
             f.country_match, f.continent_match = result.country_match, result.continent_match
+            if self.second_predictor is not None:
+                self._fill_second(f, exif_point, exif_place, second_prediction, second_place, prediction)
             pred_point = (prediction.lat, prediction.lon) if prediction is not None else None
             _fill_checks(f, run_checks(p.exif, p.forensic, exif_point, pred_point))
+
+    def _fill_second(self, f: Finding, exif_point, exif_place: Place | None, prediction: Prediction | None,
+                     place: Place | None, first: Prediction | None) -> None:
+        """The second witness's point, places and its own verdict against EXIF; the two witnesses' distance."""
+        f.second_kind = getattr(self.second_predictor, "kind", "")
+        if prediction is not None:
+            f.second_lat, f.second_lon = prediction.lat, prediction.lon
+            f.second_radius_km, f.second_radius50_km = prediction.radius90_km, prediction.radius50_km
+            f.second_calibrated = prediction.calibrated
+            f.second_candidates = _candidates_json(prediction)
+            f.second_country_probs = _country_probs_json(prediction)
+            if place is not None:
+                f.second_country, f.second_country_code, f.second_continent = (place.country, place.country_code,
+                                                                               place.continent)
+            if first is not None:
+                f.witnesses_distance_km = geodesic_km(first.lat, first.lon, prediction.lat, prediction.lon)
+        result = verify(exif_point, prediction, exif_place, place, model_available=True, thresholds=self.thresholds)
+        if f.status == "error" and prediction is None:
+            result.verdict, result.reason = PREDICTION_FAILED, "the file could not be analysed as an image"
+        f.second_distance_km, f.second_band = result.distance_km, result.band
+        f.second_verdict, f.second_verdict_reason = result.verdict, result.reason
 
     def close(self) -> None:
         self.worker.close()
@@ -188,11 +234,22 @@ def _fill_place(finding: Finding, prefix: str, place: Place) -> None:
     setattr(finding, f"{prefix}_region_source", place.region_source)
 
 
+def _candidates_json(prediction: Prediction) -> str:
+    return json.dumps([{"lat": round(c.lat, 6), "lon": round(c.lon, 6), "weight": round(c.weight, 4)}
+                       | ({"label": c.label} if c.label else {}) for c in prediction.candidates]
+                      ) if prediction.candidates else ""
+
+
+def _country_probs_json(prediction: Prediction) -> str:
+    return json.dumps([{"country_code": c.country_code, "country": c.country, "p": round(c.probability, 4)}
+                       for c in prediction.country_probabilities]) if prediction.country_probabilities else ""
+
+
 def _fill_prediction(finding: Finding, prediction: Prediction, place: Place | None) -> None:
     finding.pred_lat, finding.pred_lon = prediction.lat, prediction.lon
     finding.pred_radius_km, finding.pred_radius50_km = prediction.radius90_km, prediction.radius50_km
-    finding.pred_candidates = json.dumps(
-        [{"lat": round(c.lat, 6), "lon": round(c.lon, 6), "weight": round(c.weight, 4)} for c in prediction.candidates]
-    ) if prediction.candidates else ""
+    finding.pred_candidates = _candidates_json(prediction)
+    finding.pred_calibrated = prediction.calibrated
+    finding.pred_country_probs = _country_probs_json(prediction)
     if place is not None:
         _fill_place(finding, "pred", place)

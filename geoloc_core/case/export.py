@@ -73,7 +73,8 @@ def to_json(findings: Sequence[Finding]) -> str:
 
 
 def to_geojson(findings: Sequence[Finding]) -> str:
-    """One Point feature per located point: role "exif" or "predicted", plus the line between them."""
+    """One Point feature per located point: role "exif", "predicted" or "second_witness", plus the line
+    between EXIF and the prediction."""
     features = []
     for f in findings:
         props = f.to_dict()
@@ -81,6 +82,9 @@ def to_geojson(findings: Sequence[Finding]) -> str:
             features.append(_feature({"type": "Point", "coordinates": [f.exif_lon, f.exif_lat]}, props, "exif"))
         if f.pred_lat is not None:
             features.append(_feature({"type": "Point", "coordinates": [f.pred_lon, f.pred_lat]}, props, "predicted"))
+        if f.second_lat is not None:
+            features.append(_feature({"type": "Point", "coordinates": [f.second_lon, f.second_lat]}, props,
+                                     "second_witness"))
         if f.exif_lat is not None and f.pred_lat is not None:
             line = {"type": "LineString", "coordinates": [[f.exif_lon, f.exif_lat], [f.pred_lon, f.pred_lat]]}
             features.append(_feature(line, props, "distance"))

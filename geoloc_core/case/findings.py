@@ -85,6 +85,28 @@ class Finding:
     exif_region_source: str = ""
     pred_region: str | None = None
     pred_region_source: str = ""
+    # which kind of model the pred_* fields come from, and its country probabilities (zero-shot gives them)
+    pred_kind: str = ""  # "regressor" | "zero-shot"
+    pred_calibrated: bool | None = None  # False: the regions come from an uncalibrated posterior
+    pred_country_probs: str = ""  # JSON list of {country_code, country, p}, most likely first
+    # the second witness, when one model of each kind is loaded (the regressor is the first witness)
+    second_model: str = ""
+    second_kind: str = ""
+    second_lat: float | None = None
+    second_lon: float | None = None
+    second_radius_km: float | None = None  # its 90 % region
+    second_radius50_km: float | None = None
+    second_calibrated: bool | None = None
+    second_country: str | None = None
+    second_country_code: str | None = None
+    second_continent: str | None = None
+    second_candidates: str = ""
+    second_country_probs: str = ""
+    second_distance_km: float | None = None  # from EXIF GPS
+    second_band: str | None = None
+    second_verdict: str = ""
+    second_verdict_reason: str = ""
+    witnesses_distance_km: float | None = None  # between the two witnesses' points: their agreement
 
     @classmethod
     def columns(cls) -> list[str]:

@@ -103,7 +103,8 @@ def verify(
         r50, r90 = prediction.radius50_km, prediction.radius90_km
         factor = thresholds.unlikely_factor
         limits = (r50, r90, factor * r90)
-        scale = (f"the model's 50 % region ({r50:,.0f} km)", f"its 90 % region ({r90:,.0f} km)",
+        kind = "" if getattr(prediction, "calibrated", True) else "uncalibrated "
+        scale = (f"the model's {kind}50 % region ({r50:,.0f} km)", f"its {kind}90 % region ({r90:,.0f} km)",
                  f"{factor:g}x its 90 % radius ({factor * r90:,.0f} km)")
     else:
         limits = (thresholds.fallback_consistent_km, thresholds.fallback_plausible_km, thresholds.fallback_unlikely_km)

@@ -24,7 +24,8 @@ MODEL_ENV_VAR = "GEOLOC_MODEL"
 HOW_TO_GET_A_MODEL = (
     "Train one with the training/ entry points (see training/README.md), or copy a trained geoloc model "
     "folder (config.json + model.safetensors) to this machine and give its path with --model or the "
-    f"{MODEL_ENV_VAR} environment variable."
+    f"{MODEL_ENV_VAR} environment variable. For zero-shot predictions without training, fetch a full CLIP "
+    "checkpoint: python -m geoloc_core fetch openai/clip-vit-large-patch14 --to models/clip-vit-large-patch14."
 )
 PROCESSOR_FILE = "preprocessor_config.json"
 
@@ -47,7 +48,15 @@ def default_device() -> torch.device:
     return torch.device("cuda") if torch.cuda.is_available() else torch.device("cpu")
 
 
-def _check_model_folder(path: Path) -> None:
+REGRESSOR, ZERO_SHOT = "regressor", "zero-shot"
+TOKENIZER_FILES = ("tokenizer.json", "vocab.json")  # a fast tokenizer, or CLIP's BPE vocabulary (+ merges.txt)
+
+
+def model_kind(path: str | os.PathLike) -> str:
+    """What a model folder holds: ``REGRESSOR`` (a trained geoloc model) or ``ZERO_SHOT`` (a full CLIP
+    checkpoint with its text tower and tokenizer). Anything else raises ModelLoadError saying what it is
+    and what would do."""
+    path = Path(path).expanduser()
     if not path.exists():
         raise ModelLoadError(f"model folder not found: {path}. {HOW_TO_GET_A_MODEL}")
     if not path.is_dir():
@@ -57,14 +66,34 @@ def _check_model_folder(path: Path) -> None:
     if not config_file.is_file():
         raise ModelLoadError(f"{path} is not a geoloc model: it has no config.json. {HOW_TO_GET_A_MODEL}")
     try:
-        model_type = json.loads(config_file.read_text(encoding="utf-8")).get("model_type")
+        config = json.loads(config_file.read_text(encoding="utf-8"))
+        model_type = config.get("model_type")
     except (ValueError, OSError, AttributeError) as exc:
         raise ModelLoadError(f"{config_file} is not valid JSON ({exc}). {HOW_TO_GET_A_MODEL}") from None
+    if model_type == "clip":
+        weights = [p for p in path.iterdir() if p.suffix in (".safetensors", ".bin") and p.is_file()]
+        if not weights:
+            raise ModelLoadError(f"{path} has a CLIP config.json but no weights (.safetensors or .bin): was the "
+                                 f"download interrupted? Run it again to resume. {HOW_TO_GET_A_MODEL}")
+        if not any((path / name).is_file() for name in TOKENIZER_FILES):
+            raise ModelLoadError(f"{path} holds a full CLIP model but no tokenizer (tokenizer.json or vocab.json + "
+                                 f"merges.txt), which zero-shot prediction needs to read its location prompts. "
+                                 f"{HOW_TO_GET_A_MODEL}")
+        return ZERO_SHOT
     if model_type != "geolocator":
         raise ModelLoadError(f"{path} holds a {model_type!r} model, not a geoloc model (model_type 'geolocator'). "
-                             f"A bare CLIP backbone must first be trained into a geoloc model. {HOW_TO_GET_A_MODEL}")
+                             f"A bare CLIP backbone must first be trained into a geoloc model; a full CLIP "
+                             f"checkpoint (model_type 'clip', with its text tower) predicts zero-shot. "
+                             f"{HOW_TO_GET_A_MODEL}")
     if not any(path.glob("*.safetensors")):
         raise ModelLoadError(f"{path} has a geoloc config.json but no .safetensors weights. {HOW_TO_GET_A_MODEL}")
+    return REGRESSOR
+
+
+def _check_model_folder(path: Path) -> None:
+    if model_kind(path) != REGRESSOR:
+        raise ModelLoadError(f"{path} holds a full CLIP checkpoint (a zero-shot predictor), not a trained geoloc "
+                             "model: load it with load_predictor.")
 
 
 def _backbone_to_download(path: Path) -> str | None:
@@ -102,6 +131,8 @@ def load_image_processor(model_dir: str | Path, vision_config, backbone_name_or_
 
 class Predictor:
     """A loaded geoloc model that predicts locations for batches of images. Thread-safe for inference."""
+
+    kind = REGRESSOR
 
     def __init__(self, model, image_processor, device: torch.device | None = None, batch_size: int = 16,
                  name: str = "model"):
@@ -211,7 +242,31 @@ class Predictor:
         return predictions
 
 
-def load_predictor(path_or_id: str | os.PathLike, batch_size: int = 16, allow_download: bool = False) -> Predictor:
-    """Load a trained geoloc model for the scan CLI and the app; raises ModelLoadError with advice.
-    Nothing is downloaded unless ``allow_download`` (an online action the caller labels as such)."""
+def load_predictor(path_or_id: str | os.PathLike, batch_size: int = 16, allow_download: bool = False):
+    """Load what a model folder holds, for the scan CLI, the app and evaluation: a trained geoloc regressor
+    (``Predictor``) or a full CLIP checkpoint as a zero-shot predictor (``ZeroShotPredictor``).
+    Nothing is downloaded unless ``allow_download`` (an online action the caller labels as such).
+    Raises ModelLoadError with advice."""
+    path = Path(path_or_id).expanduser()
+    if path.exists() and model_kind(path) == ZERO_SHOT:
+        from .zeroshot import ZeroShotPredictor
+
+        try:
+            return ZeroShotPredictor.from_pretrained(path, batch_size=batch_size)
+        except ValueError as exc:  # a bad zeroshot.json or places table
+            raise ModelLoadError(f"could not load the zero-shot model {str(path)!r}: {exc}") from None
+        except Exception as exc:
+            raise ModelLoadError(f"could not load the CLIP checkpoint {str(path)!r} for zero-shot prediction: "
+                                 f"{type(exc).__name__}: {str(exc)[:300]}. {HOW_TO_GET_A_MODEL}") from None
     return Predictor.from_pretrained(path_or_id, batch_size=batch_size, allow_download=allow_download)
+
+
+def load_witnesses(paths: Sequence[str | os.PathLike], batch_size: int = 16, allow_download: bool = False) -> list:
+    """Load one or two models as witnesses: at most one regressor and one zero-shot predictor, the
+    regressor first (it is the primary witness: the thesis's model, with calibrated regions)."""
+    predictors = [load_predictor(p, batch_size=batch_size, allow_download=allow_download) for p in paths]
+    kinds = [p.kind for p in predictors]
+    if len(predictors) > 2 or len(set(kinds)) != len(kinds):
+        raise ModelLoadError(f"give at most one model of each kind (a trained geoloc regressor and a full CLIP "
+                             f"checkpoint for zero-shot); got {', '.join(kinds)}")
+    return sorted(predictors, key=lambda p: p.kind != REGRESSOR)

