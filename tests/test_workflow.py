@@ -1,0 +1,101 @@
+"""The analyst's day (issue 13), page by page with Streamlit's AppTest: cases that stay put across
+reloads and new tabs, the Case log after a selection, findings that can be reopened."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from geoloc_core.case.caselog import CaseLog
+from tests.imagegen import gps_exif, image_bytes
+
+TIMEOUT = 120
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+
+
+@pytest.fixture
+def data_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("GEOLOC_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("GEOLOC_MODEL", raising=False)
+    return tmp_path / "data"
+
+
+def _app(query: dict[str, str] | None = None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    for key, value in (query or {}).items():
+        at.query_params[key] = value
+    return at.run()
+
+
+def _shell(at: AppTest) -> AppTest:
+    """Make the next run start at app.py, as the server does on every rerun. AppTest (1.67) reruns
+    only the page's own file after the first run, so the sidebar and the case bar would go stale."""
+    at._page_hash = at._finished_page_script_hash = ""
+    return at
+
+
+def _verify(at: AppTest, name: str, data: bytes) -> AppTest:
+    uploader = at.file_uploader(key="verify_upload")
+    if uploader.value:
+        uploader.clear()
+    return uploader.upload(name, data, "image/jpeg").run()
+
+
+def _ids(at: AppTest) -> list[str]:
+    """Keys of the tables on the page, read from their element ids ("...-case_table_<hash>")."""
+    return [d.proto.id.rsplit("case_table_", 1)[-1] for d in at.dataframe if "case_table_" in d.proto.id]
+
+
+def _select_rows(at: AppTest, rows: list[int]) -> AppTest:
+    """Select table rows as a click would (AppTest has no dataframe-selection driver)."""
+    key = next(k for k in ("case_table", *[f"case_table_{x}" for x in _ids(at)]) if k in at.session_state)
+    at.session_state[key] = {"selection": {"rows": rows, "columns": [], "cells": []}}
+    return at.run()
+
+
+def test_new_case_becomes_current_and_survives_reload_and_new_tab(data_dir, tmp_path):
+    model_dir = tmp_path / "no-model-here"
+    at = _app()
+    _shell(at).text_input(key="model_path_input").input(str(model_dir))
+    _shell(at).run()
+    _shell(at).text_input(key="new_case_name").input("Operation Kestrel")
+    _shell(at).run()
+    _shell(at).button(key="create_case").click()
+    _shell(at).run()
+    assert not at.exception
+    log = CaseLog(data_dir / "caselog.sqlite3")
+    kestrel = next(i for i, name, _ in log.cases() if name == "Operation Kestrel")
+    assert at.selectbox(key="case_select").value == kestrel  # the new case is the current one
+    # a second case made later must not steal the place of the chosen one
+    log.ensure_case("Someone else's newer case")
+    _verify(_shell(at), "one.jpg", image_bytes())
+    assert [s.finding.file for s in log.findings(kestrel)] == ["one.jpg"]
+    assert at.query_params["case"] == str(kestrel) and at.query_params["model"] == str(model_dir)
+    # reload: the same URL in a new session
+    reloaded = _app({"case": str(kestrel), "model": str(model_dir)})
+    assert reloaded.selectbox(key="case_select").value == kestrel
+    assert reloaded.text_input(key="model_path_input").value == str(model_dir)
+    # a new tab, no query parameters: the settings file beside the case log
+    tab = _app()
+    assert tab.selectbox(key="case_select").value == kestrel
+    assert tab.text_input(key="model_path_input").value == str(model_dir)
+    assert json.loads((data_dir / "settings.json").read_text())["case_id"] == kestrel
+    # the case in force is shown in the page itself, not only in the (collapsible) sidebar
+    assert any("Case: Operation Kestrel" in t.value for t in tab.main.text)
+
+
+def test_case_log_search_after_selecting_a_row(data_dir):
+    at = _app()
+    _verify(at, "alpha.jpg", image_bytes(color=(10, 20, 30)))
+    _verify(at, "beta.jpg", image_bytes(color=(200, 20, 30), exif=gps_exif(48.8584, 2.2945)))
+    at.switch_page("pages/cases.py").run()
+    assert list(at.dataframe[0].value["file"]) == ["alpha.jpg", "beta.jpg"]
+    _select_rows(at, [1])
+    assert not at.exception
+    assert "1 selected" in "\n".join(c.value for c in at.caption)
+    at.text_input(key="case_search").input("alpha").run()  # fewer rows than the selection's index
+    assert not at.exception
+    assert list(at.dataframe[0].value["file"]) == ["alpha.jpg"]
+    assert "0 selected" in "\n".join(c.value for c in at.caption)  # the old selection does not move to alpha
