@@ -5,8 +5,11 @@ import streamlit as st
 
 from geoloc_core.evidence.sources import FileSource
 from geoloc_core.evidence.imaging import ImageDecodeError, load_rgb
+from geoloc_core.case.findings import for_people
 from geoloc_core.case.maps import finding_map
-from ui.views import analyzer_for, checks_panel, download_buttons, md_escape, result_card, save, show_map
+from geoloc_core.case.verification import NOT_AN_IMAGE
+from ui.views import (analyzer_for, checks_panel, download_buttons, md_escape, model_typical_km, result_card, save,
+                      show_map)
 
 settings = st.session_state["settings"]
 st.title("Verify an image")
@@ -32,9 +35,10 @@ with image_column:
     try:
         st.image(load_rgb(data, draft_side=1024), caption="EXIF orientation applied", width="stretch")
     except ImageDecodeError as exc:
-        st.warning(f"Cannot show this file as an image: {md_escape(exc)}")
+        if finding.verdict != NOT_AN_IMAGE:  # the banner already says so
+            st.warning(f"Cannot show this file as an image: {md_escape(for_people(str(exc)))}")
 with card_column:
-    result_card(finding, settings.model_error)
+    result_card(finding, settings.model_error, model_typical_km(settings.analysis))
     checks_panel(finding)
 if finding.exif_lat is not None or finding.pred_lat is not None:
     st.markdown("**Map** — red: EXIF GPS; blue: prediction with its 50 % and 90 % regions; dashed: the distance.")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import piexif
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -99,3 +100,19 @@ def test_case_log_search_after_selecting_a_row(data_dir):
     assert not at.exception
     assert list(at.dataframe[0].value["file"]) == ["alpha.jpg"]
     assert "0 selected" in "\n".join(c.value for c in at.caption)  # the old selection does not move to alpha
+
+
+def test_banner_with_flagged_checks_and_no_model(data_dir):
+    night_edit = image_bytes(size=(320, 240), exif=gps_exif(48.8584, 2.2945, **{
+        "0th": {piexif.ImageIFD.Software: b"Adobe Photoshop 25.0"},
+        "Exif": {piexif.ExifIFD.DateTimeOriginal: b"2024:06:21 23:30:00", piexif.ExifIFD.OffsetTimeOriginal: b"+02:00"}}))
+    at = _verify(_app(), "night.jpg", night_edit)
+    assert not at.exception
+    banner = at.warning[0].value.replace("\\", "")  # the Markdown escapes off
+    assert banner.startswith("cannot verify location: no model · 2 checks flagged: sun: ")
+    assert "editing traces: Software names an editor: Adobe Photoshop 25.0" in banner
+    # a PDF says what it is, not "no model" or "prediction failed"; no Python names anywhere
+    at = _verify(at, "scan.jpg", b"%PDF-1.4\n" + bytes(300))
+    texts = [w.value.replace("\\", "") for w in [*at.warning, *at.error, *at.text]]  # Markdown escapes off
+    assert texts[0] == "not an image (PDF)"
+    assert not any(x in t for t in texts for x in ("Error", "object at 0x", "prediction failed", "no model"))

@@ -15,7 +15,8 @@ from geoloc_core.case.export import FORMATS, export
 from geoloc_core.case.analyzer import Analyzer
 from geoloc_core.case.findings import Finding
 from geoloc_core.case.maps import use_local_assets
-from geoloc_core.case.verification import CONSISTENT, CONTRADICTS, PLAUSIBLE, UNLIKELY
+from geoloc_core.case.banner import compose_banner, typical_error_km
+from geoloc_core.case.verification import NOT_AN_IMAGE, TOO_LITTLE_IMAGE
 from ui import resources
 from ui.settings import SessionSettings
 
@@ -50,16 +51,19 @@ def save(settings: SessionSettings, finding: Finding, data: bytes | None) -> Non
         resources.evidence_store(str(log.path.parent / "evidence")).put(finding.sha256, data)
 
 
-def verdict_banner(finding: Finding) -> None:
-    text = f"**Verdict: {finding.verdict}** — {md_escape(finding.verdict_reason)}"
-    if finding.verdict == CONSISTENT:
-        st.success(text)
-    elif finding.verdict == PLAUSIBLE:
-        st.info(text)
-    elif finding.verdict in (UNLIKELY, CONTRADICTS):
-        st.error(text) if finding.verdict == CONTRADICTS else st.warning(text)
-    else:
-        st.warning(text)
+def verdict_banner(finding: Finding, typical_km: float | None = None) -> None:
+    """The location verdict and the flagged metadata checks in one banner (geoloc_core.case.banner)."""
+    banner = compose_banner(finding, typical_km)
+    show = {"success": st.success, "info": st.info, "warning": st.warning, "error": st.error}[banner.level]
+    show(md_escape(banner.text))
+    st.caption(f"Verdict: {md_escape(finding.verdict)} — {md_escape(finding.verdict_reason)}")
+
+
+def model_typical_km(settings: AnalysisSettings) -> float | None:
+    """The loaded model's median error on its evaluation set, when it recorded one."""
+    if not settings.model_path:
+        return None
+    return typical_error_km(resources.predictor(settings.model_path).model.config.evaluation)
 
 
 def _km(value: float | None) -> str:
@@ -79,18 +83,18 @@ def _table(rows: list[tuple[str, str]]) -> None:
         st.table(frame.set_index("field"))
 
 
-def result_card(finding: Finding, model_error: str | None = None) -> None:
+def result_card(finding: Finding, model_error: str | None = None, typical_km: float | None = None) -> None:
     """Everything known about one image, in plain-text tables (no markdown from file content)."""
-    if finding.status == "error":
-        st.error("This file could not be fully analysed: see the notes below.")
-    verdict_banner(finding)
+    verdict_banner(finding, typical_km)
+    if finding.status == "error" and finding.verdict != NOT_AN_IMAGE:
+        st.caption("This file could not be fully analysed: see the notes below.")
     exif_where = finding.exif_country or ("open water" if finding.exif_lat is not None else "no EXIF GPS")
     pred_where = finding.pred_country or ("open water" if finding.pred_lat is not None else "no prediction")
     m1, m2, m3 = st.columns(3)
     m1.metric(f"EXIF GPS says{f' ({finding.exif_continent})' if finding.exif_continent else ''}", exif_where)
     m2.metric(f"Pixels say (model){f' ({finding.pred_continent})' if finding.pred_continent else ''}", pred_where)
     m3.metric(f"Distance{f' ({finding.band} band)' if finding.band else ''}", _km(finding.distance_km) or "n/a")
-    if finding.pred_lat is None:
+    if finding.pred_lat is None and finding.verdict not in (NOT_AN_IMAGE, TOO_LITTLE_IMAGE):
         if model_error:
             st.error(model_error)
         elif not finding.model:

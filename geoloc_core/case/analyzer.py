@@ -8,13 +8,15 @@ batch of decoded images), verification. Any failure is confined to its file.
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Iterable, Iterator, Sequence
 
 from ..evidence.checks import CheckResult, run_checks
 from ..evidence.exif import ExifFacts
-from ..evidence.filefacts import FileFacts, sha256_hex
+from ..evidence.filefacts import SUPPORTED_IMAGE_TYPES, FileFacts, describe_type, sha256_hex
+from ..evidence.information import too_little_information
 from ..evidence.forensic_facts import ForensicFacts
 from ..evidence.imaging import ImageDecodeError, load_rgb
 from ..evidence.inspection import inspect_file
@@ -23,7 +25,9 @@ from ..evidence.sources import FileSource
 from ..model.prediction import LocationPredictor, Prediction
 from ..places.geocoding import Place, ReverseGeocoder
 from .findings import Finding
-from .verification import PREDICTION_FAILED, VerdictThresholds, verify
+from .verification import NOT_AN_IMAGE, PREDICTION_FAILED, TOO_LITTLE_IMAGE, VerdictThresholds, verify
+
+LOGGER = logging.getLogger(__name__)
 
 
 @dataclass
@@ -32,6 +36,8 @@ class _Pending:
     image: object = None  # decoded PIL image awaiting the model
     exif: ExifFacts | None = None
     forensic: ForensicFacts | None = None
+    not_an_image: bool = False
+    too_little: str | None = None  # why the pixels carry no location (information.py)
 
 
 @dataclass
@@ -78,15 +84,22 @@ class Analyzer:
         _fill_file_facts(finding, facts)
         if exif is not None:
             _fill_exif(finding, exif)
+        too_little = None
+        if facts.error is None:
+            too_little = too_little_information(facts.width, facts.height,
+                                                forensic.pixel_spread if forensic is not None else None)
+            if too_little:
+                finding.add_message(f"no prediction: {too_little}")
         image = None
-        if facts.error is None and self.predictor is not None:
+        if facts.error is None and too_little is None and self.predictor is not None:
             try:
                 image = load_rgb(data, draft_side=getattr(self.predictor, "input_size", 512))
             except ImageDecodeError as exc:
                 finding.add_message(f"prediction skipped: {exc}")
-        if forensic is not None:
+        if forensic is not None and too_little is None:  # flat images all hash alike: not duplicates
             finding.phash = forensic.phash or ""
-        return _Pending(finding, image, exif, forensic)
+        return _Pending(finding, image, exif, forensic, not_an_image=facts.file_type not in SUPPORTED_IMAGE_TYPES,
+                        too_little=too_little)
 
     def _finish(self, pending: Sequence[_Pending]) -> Iterator[Finding]:
         with_images = [p for p in pending if p.image is not None]
@@ -95,9 +108,11 @@ class Analyzer:
             try:
                 results = self.predictor.predict([p.image for p in with_images])
                 predictions = {id(p): r for p, r in zip(with_images, results)}
-            except Exception as exc:  # a model failure must not lose the batch's other facts
+            except Exception:  # a model failure must not lose the batch's other facts
                 for p in with_images:
-                    p.finding.add_message(f"prediction failed ({type(exc).__name__}: {str(exc)[:120]})")
+                    p.finding.add_message("prediction failed: the model could not process this batch of images "
+                                          "(the server log has the details)")
+                LOGGER.exception("prediction failed for a batch of %d images", len(with_images))
         for p in pending:
             p.image = None  # release pixels as soon as possible
         self._geocode_and_verify(pending, predictions)
@@ -125,7 +140,12 @@ class Analyzer:
             exif_point = (f.exif_lat, f.exif_lon) if f.exif_lat is not None else None
             result = verify(exif_point, prediction, exif_place, pred_place, model_available=self.predictor is not None,
                             thresholds=self.thresholds)
-            if f.status == "error" and prediction is None and self.predictor is not None:
+            if p.not_an_image:
+                result.verdict, result.reason = NOT_AN_IMAGE, (
+                    f"not an image ({describe_type(f.file_type)}): there are no pixels to compare")
+            elif p.too_little:
+                result.verdict, result.reason = TOO_LITTLE_IMAGE, p.too_little
+            elif f.status == "error" and prediction is None and self.predictor is not None:
                 result.verdict, result.reason = PREDICTION_FAILED, "the file could not be analysed as an image"
             f.distance_km, f.band, f.verdict, f.verdict_reason = result.distance_km, result.band, result.verdict, result.reason
             f.country_match, f.continent_match = result.country_match, result.continent_match
