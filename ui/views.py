@@ -28,7 +28,8 @@ CHECK_TITLES = {"time": "Time consistency", "timezone": "Time zone", "sun": "Sun
 # Material icons ship with Streamlit (no emoji font or CDN needed).
 CHECK_ICONS = {"ok": ":green[:material/check_circle:]", "warn": ":orange[:material/warning:]",
                "info": ":blue[:material/info:]", "n/a": ":gray[:material/radio_button_unchecked:]"}
-MIME = {"csv": "text/csv", "json": "application/json", "geojson": "application/geo+json"}
+MIME = {"csv": "text/csv", "json": "application/json", "geojson": "application/geo+json",
+        "kml": "application/vnd.google-earth.kml+xml"}
 
 
 def md_escape(text: object) -> str:
