@@ -116,3 +116,86 @@ def test_banner_with_flagged_checks_and_no_model(data_dir):
     texts = [w.value.replace("\\", "") for w in [*at.warning, *at.error, *at.text]]  # Markdown escapes off
     assert texts[0] == "not an image (PDF)"
     assert not any(x in t for t in texts for x in ("Error", "object at 0x", "prediction failed", "no model"))
+
+
+def _table_with(at: AppTest, column: str):
+    """The (first) table on the page that has ``column``."""
+    return next(d.value for d in at.dataframe if column in d.value.columns)
+
+
+def test_reopen_a_finding_with_history_tags_and_assessment(data_dir):
+    photo = image_bytes(size=(320, 240), exif=gps_exif(48.8584, 2.2945, **{
+        "0th": {piexif.ImageIFD.Make: b"Canon", piexif.ImageIFD.Software: b"<img src=x onerror=alert(1)>"}}))
+    at = _app()
+    _shell(at).session_state["keep_evidence"] = True
+    _verify(_shell(at), "paris.jpg", photo)
+    _shell(at).session_state["unlikely_factor"] = 3.0  # other settings: the open image is analysed again
+    _shell(at).run()
+    at.switch_page("pages/cases.py").run()
+    assert not at.exception
+    table = at.dataframe[0].value
+    assert list(table["file"]) == ["paris.jpg"] and list(table["analyses"]) == [2]  # one row, two analyses
+    _select_rows(at, [0])
+    assert not at.exception
+    text = "\n".join(m.value for m in at.markdown)
+    assert "History** (2 analyses of this file" in text
+    history = _table_with(at, "what changed")
+    assert list(history["what changed"])[0] == "first analysis"
+    assert "settings: unlikely up to 2x the 90 % radius" in list(history["what changed"])[1]
+    tags = _table_with(at, "group")
+    rows = set(zip(tags["group"], tags["tag"], tags["value"]))
+    assert ("IFD0", "Make", "Canon") in rows and ("IFD0", "Software", "<img src=x onerror=alert(1)>") in rows
+    assert ("GPS", "GPSLatitudeRef", "N") in rows and ("File", "FileType", "JPEG") in rows
+    images = [e for e in at.main if type(e).__name__ == "Image"]
+    assert len(images) == 1 and "The kept original" in str(images[0].proto)  # the image, with its alt text
+    # the analyst's assessment, kept in the case log and exported apart from the tool's verdict
+    key = next(w.key for w in at.selectbox if (w.key or "").startswith("case_detail_verdict_"))
+    at.selectbox(key=key).set_value("refuted")
+    at.text_input(key=key.replace("verdict", "tags")).input("shadow, mirrored")
+    at.text_area(key=key.replace("verdict", "note")).input("Shadows point the wrong way.")
+    at.button(key=key.replace("verdict", "save")).click().run()
+    assert not at.exception
+    log = CaseLog(data_dir / "caselog.sqlite3")
+    case_id = log.cases()[0][0]
+    assert {(s.finding.analyst_verdict, s.finding.analyst_tags, s.note) for s in log.findings(case_id)} == {
+        ("refuted", "shadow, mirrored", "Shadows point the wrong way.")}
+    from geoloc_core.case.export import export
+    import csv, io
+    rows = list(csv.DictReader(io.StringIO(export([s.finding for s in log.findings(case_id)], "csv"))))
+    assert rows[0]["analyst_verdict"] == "refuted" and rows[0]["verdict"].startswith("cannot verify")
+
+
+def test_batch_skips_only_same_settings_and_still_shows_skipped_rows(data_dir):
+    files = [("a.jpg", image_bytes(color=(10, 60, 90), exif=gps_exif(48.85, 2.29))),
+             ("b.jpg", image_bytes(color=(90, 60, 10)))]
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    at.switch_page("pages/batch.py").run()
+    uploader = at.file_uploader(key="batch_files")
+    for name, data in files:
+        uploader.upload(name, data, "image/jpeg")
+    at.run()
+    at.button(key="batch_run").click().run()
+    assert list(at.dataframe[0].value["this batch"]) == ["analysed", "analysed"]
+    # again: everything skipped, yet the table, the map and the exports are there
+    at.button(key="batch_run").click().run()
+    assert not at.exception
+    frame = at.dataframe[0].value
+    assert list(frame["file"]) == ["a.jpg", "b.jpg"] and all(v.startswith("skipped") for v in frame["this batch"])
+    assert list(frame["exif_country"])[0] == "France"  # the earlier finding
+    assert any("folium" in str(e.proto).lower() for e in at.main if type(e).__name__ == "UnknownElement")  # the map
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert "Export CSV" in labels and all(not b.proto.disabled for b in at.get("download_button"))
+    log = CaseLog(data_dir / "caselog.sqlite3")
+    assert len(log.findings(log.cases()[0][0])) == 2
+    # other settings: not the same analysis, so nothing is skipped
+    at.session_state["settings"].analysis = type(at.session_state["settings"].analysis)(
+        thresholds=type(at.session_state["settings"].analysis.thresholds)(unlikely_factor=4.0))
+    at.button(key="batch_run").click().run()
+    assert list(at.dataframe[0].value["this batch"]) == ["analysed", "analysed"]
+    assert len(log.findings(log.cases()[0][0])) == 4
+    # a batch row reopens as a finding, with its history in the case
+    key = next(d.proto.id.split("-", 2)[-1] for d in at.dataframe if "batch_table_" in d.proto.id)
+    at.session_state[key] = {"selection": {"rows": [0], "columns": [], "cells": []}}
+    at.run()
+    assert not at.exception
+    assert "History** (2 analyses of this file" in "\n".join(m.value for m in at.markdown)

@@ -50,6 +50,16 @@ class Analyzer:
     worker: IsolatedWorker = field(default_factory=IsolatedWorker)
     thresholds: VerdictThresholds = field(default_factory=VerdictThresholds)
 
+    @property
+    def settings_label(self) -> str:
+        """The settings a finding depends on besides the model, in words (recorded on each finding:
+        a batch skips a file only when it was analysed with the same model and settings)."""
+        t = self.thresholds
+        online = "Nominatim" in type(self.geocoder).__name__
+        return (f"unlikely up to {t.unlikely_factor:g}x the 90 % radius; without radius {t.fallback_consistent_km:g} / "
+                f"{t.fallback_plausible_km:g} / {t.fallback_unlikely_km:g} km; geocoder "
+                f"{'online (Nominatim)' if online else 'offline'}")
+
     def analyze(self, source: FileSource) -> Finding:
         return next(iter(self.analyze_stream([source])))
 
@@ -67,7 +77,8 @@ class Analyzer:
 
     def _prepare(self, source: FileSource) -> _Pending:
         finding = Finding(file=source.name, analysed_at_utc=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                          model=self.predictor.description if self.predictor else "")
+                          model=self.predictor.description if self.predictor else "",
+                          analysis_settings=self.settings_label)
         try:
             data = source.read()
         except (OSError, ValueError) as exc:

@@ -70,6 +70,9 @@ class Finding:
     analysed_at_utc: str = ""
     geoloc_version: str = __version__
     note: str = ""  # the analyst's note, from the case log
+    analyst_verdict: str = ""  # the analyst's own assessment: confirmed / refuted / unresolved (case log)
+    analyst_tags: str = ""  # the analyst's tags, comma-separated (case log)
+    analysis_settings: str = ""  # thresholds and geocoder the finding was made with (skip and history)
     # metadata checks ("status: one line"; see checks.py) and forensic facts
     check_time: str = ""
     check_timezone: str = ""
