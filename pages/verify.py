@@ -8,7 +8,7 @@ from geoloc_core.evidence.imaging import ImageDecodeError, load_rgb
 from geoloc_core.case.findings import for_people
 from geoloc_core.case.maps import finding_map
 from geoloc_core.case.verification import NOT_AN_IMAGE
-from ui.detail import tag_table
+from ui.detail import seen_before, tag_table
 from ui.views import (analyzer_for, checks_panel, download_buttons, md_escape, model_typical_km, result_card, save,
                       show_map)
 
@@ -48,5 +48,6 @@ else:
     st.info("Nothing to map: the file has no usable EXIF GPS and no prediction was made.")
 st.caption(f"Saved to case “{md_escape(settings.case_name)}”.")
 download_buttons([finding], "geoloc-finding", key="verify_dl")
+seen_before(finding, settings.case_id, "verify")
 with st.expander("All metadata tags"):
     tag_table(data, "verify")

@@ -199,3 +199,30 @@ def test_batch_skips_only_same_settings_and_still_shows_skipped_rows(data_dir):
     at.run()
     assert not at.exception
     assert "History** (2 analyses of this file" in "\n".join(m.value for m in at.markdown)
+
+
+def test_have_we_seen_this_before_searches_every_case(data_dir):
+    photo = image_bytes(size=(320, 240), color=(30, 90, 150), exif=gps_exif(48.8584, 2.2945))
+    log = CaseLog(data_dir / "caselog.sqlite3")
+    at = _app()
+    _verify(at, "first-sighting.jpg", photo)
+    other = log.ensure_case("Another investigation")
+    at.file_uploader(key="verify_upload").clear()
+    _shell(at).run()
+    at.selectbox(key="case_select").set_value(other)
+    _shell(at).run()
+    from PIL import Image
+    import io
+    resized = io.BytesIO()
+    Image.open(io.BytesIO(photo)).resize((200, 150)).save(resized, "JPEG", quality=70)  # a re-shared copy
+    _verify(_shell(at), "reshared.jpg", resized.getvalue())
+    assert [s.finding.file for s in log.findings(other)] == ["reshared.jpg"]
+    at.button(key="verify_seen").click().run()
+    assert not at.exception
+    seen = _table_with(at, "bits different (of 64)")
+    assert list(seen["file"]) == ["first-sighting.jpg"] and list(seen["case"]) == ["Default case"]
+    assert list(seen["same file (SHA-256)"]) == [False]
+    # an unrelated image is not "seen before"
+    _verify(at, "unrelated.jpg", image_bytes(size=(320, 240), color=(200, 20, 20)))
+    at.button(key="verify_seen").click().run()
+    assert "Not seen before" in "\n".join(i.value for i in at.info)

@@ -8,6 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from geoloc_core.case.caselog import ANALYST_VERDICTS, CaseLog
+from geoloc_core.case.duplicates import similar
 from geoloc_core.case.history import HistoryItem, history_rows
 from geoloc_core.case.findings import Finding
 from geoloc_core.case.maps import finding_map
@@ -99,5 +100,32 @@ def finding_detail(finding: Finding, settings, key: str, item: HistoryItem | Non
     if item is not None and log is not None:
         assessment_form(log, item, key)
         history_table(item, key)
+    seen_before(finding, settings.case_id, key)
     with st.expander("All metadata tags"):
         tag_table(data, key)
+
+
+def seen_before(finding: Finding, case_id: int, key: str) -> None:
+    """Near-duplicates of this image in every case of the case log (perceptual hash)."""
+    if not finding.phash:
+        st.caption("No perceptual hash for this file (not an image, or too small or flat), so it cannot be "
+                   "compared.")
+        return
+    if not st.button("Have we seen this before?", key=f"{key}_seen",
+                     help="Searches every case in this case log for near-duplicates (perceptual hash), "
+                          "including re-encoded, resized or re-shared copies."):
+        return
+    log = resources.current_case_log()
+    names = {case: name for case, name, _ in log.cases()}
+    stored = [s for s in log.findings(None) if not (s.case_id == case_id and s.finding.sha256 == finding.sha256)]
+    hits = similar(finding.phash, [s.finding for s in stored])
+    if not hits:
+        st.info("Not seen before: no near-duplicate in any case of this case log.")
+        return
+    rows = [{"case": names.get(stored[i].case_id, ""), "file": Path(stored[i].finding.file).name,
+             "saved (UTC)": stored[i].created_at, "bits different (of 64)": bits,
+             "same file (SHA-256)": stored[i].finding.sha256 == finding.sha256,
+             "verdict": stored[i].finding.verdict, "EXIF country": stored[i].finding.exif_country or ""}
+            for i, bits in hits]
+    st.caption(f"Seen before: {len(rows):,} near-duplicate(s) across {len({r['case'] for r in rows}):,} case(s).")
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key=f"{key}_seen_table")
