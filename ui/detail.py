@@ -84,7 +84,8 @@ def finding_detail(finding: Finding, settings, key: str, item: HistoryItem | Non
         if data is not None:
             try:
                 st.image(load_rgb(data, draft_side=1024), width="stretch",
-                         caption=f"The kept original (EXIF orientation applied); SHA-256 {finding.sha256}")
+                         caption=f"The kept original (EXIF orientation applied); SHA-256 {finding.sha256}",
+                         alt=f"The kept original of {Path(finding.file).name}")
             except ImageDecodeError:
                 st.caption("The kept original cannot be shown as an image.")
         else:
@@ -97,6 +98,7 @@ def finding_detail(finding: Finding, settings, key: str, item: HistoryItem | Non
         checks_panel(finding)
     if finding.exif_lat is not None or finding.pred_lat is not None:
         show_map(finding_map(finding, settings.analysis.online_tiles), key=f"{key}_map")
+        copy_coordinates(finding)
     if item is not None and log is not None:
         assessment_form(log, item, key)
         history_table(item, key)
@@ -129,3 +131,20 @@ def seen_before(finding: Finding, case_id: int, key: str) -> None:
             for i, bits in hits]
     st.caption(f"Seen before: {len(rows):,} near-duplicate(s) across {len({r['case'] for r in rows}):,} case(s).")
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key=f"{key}_seen_table")
+
+
+def copy_coordinates(finding: Finding) -> None:
+    """Coordinates to paste elsewhere, decimal and DMS; each code box has a copy button."""
+    from geoloc_core.case.map_context import decimal_text, dms_text
+
+    points = [(label, lat, lon) for label, lat, lon in (("EXIF GPS", finding.exif_lat, finding.exif_lon),
+                                                        ("Predicted", finding.pred_lat, finding.pred_lon))
+              if lat is not None]
+    if not points:
+        return
+    st.markdown("**Copy coordinates** (decimal degrees, then degrees-minutes-seconds)")
+    for column, (label, lat, lon) in zip(st.columns(len(points)), points):
+        with column:
+            st.caption(label)
+            st.code(decimal_text(lat, lon), language=None)
+            st.code(dms_text(lat, lon), language=None)

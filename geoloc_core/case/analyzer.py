@@ -196,6 +196,7 @@ def _fill_exif(finding: Finding, exif: ExifFacts) -> None:
     finding.exif_datetime_original = exif.datetime_original_with_offset
     finding.exif_gps_datetime_utc = exif.GPSDateTime_utc
     finding.exif_img_direction_deg = exif.GPSImgDirection_deg
+    finding.exif_gps_error_m = exif.GPSHPositioningError_m
     finding.camera_make, finding.camera_model = exif.Make, exif.Model
     finding.lens_model, finding.software, finding.orientation = exif.LensModel, exif.Software, exif.Orientation
     finding.camera_serial = " / ".join(x for x in (exif.BodySerialNumber, exif.LensSerialNumber) if x)

@@ -61,6 +61,7 @@ class Finding:
     exif_present: bool = False
     exif_gps_datetime_utc: str | None = None
     exif_img_direction_deg: float | None = None
+    exif_gps_error_m: float | None = None  # GPSHPositioningError: the receiver's horizontal error
     lens_model: str | None = None
     orientation: int | None = None
     size_bytes: int = 0

@@ -152,7 +152,10 @@ def _circle_bounds(lat: float, lon: float, radius_km: float) -> list[list[float]
 
 
 def finding_map(finding: Finding, online_tiles: bool = False) -> folium.Map:
+    from .map_context import add_city_context  # place labels, grid, camera cone, GPS error circle
+
     fmap = base_map(online_tiles)
+    add_city_context(fmap, finding)
     _fit(fmap, add_finding(fmap, finding))
     return fmap
 
