@@ -226,3 +226,15 @@ def test_have_we_seen_this_before_searches_every_case(data_dir):
     _verify(at, "unrelated.jpg", image_bytes(size=(320, 240), color=(200, 20, 20)))
     at.button(key="verify_seen").click().run()
     assert "Not seen before" in "\n".join(i.value for i in at.info)
+
+
+def test_error_boxes_have_no_ask_google_or_chatgpt_links():
+    """Streamlit's error boxes offer "Ask Google" / "Ask ChatGPT" links (on localhost by default);
+    clicking one sends the error text to a third party. The app's config turns them off."""
+    import tomllib
+
+    from streamlit import config
+
+    assert "client.showErrorLinks" in config.get_config_options()  # the option this Streamlit reads
+    settings = tomllib.loads((Path(APP).parent / ".streamlit" / "config.toml").read_text())
+    assert settings["client"]["showErrorLinks"] is False
