@@ -93,3 +93,30 @@ def test_case_visible_at_400px_and_kept_across_reload_and_new_tab(browser, serve
     tab.get_by_text("Case: Narrow screen case").first.wait_for(timeout=60_000)
     assert f"case={chosen}" in tab.url
     context.close()
+
+
+def test_configured_tile_file_is_served_locally(browser, tmp_path, monkeypatch):  # noqa: F811
+    from tests.test_basemap import make_mbtiles
+
+    data = tmp_path / "data"
+    data.mkdir()
+    monkeypatch.setenv("GEOLOC_BASEMAP", str(make_mbtiles(tmp_path / "org.mbtiles", max_zoom=3)))
+    process, url, log = _start_server(data, "")
+    try:
+        photo = tmp_path / "paris.jpg"
+        photo.write_bytes(image_bytes(size=(320, 240), exif=gps_exif(48.8584, 2.2945)))
+        context, page = _open(browser, url)
+        page.locator("input[type=file]").first.set_input_files(str(photo))
+        frame = _map_frame(page)
+        frame.evaluate("() => window.map.setView([48.8584, 2.2945], 3)")
+        page.wait_for_timeout(1500)
+        tiles = frame.evaluate("() => [...document.querySelectorAll('img.leaflet-tile')]"
+                               ".filter(t => t.complete && t.naturalWidth === 256).map(t => t.src)")
+        assert tiles and all(t.startswith(url + "/app/static/basemap/") for t in tiles), tiles
+        assert page.offsite == []  # nothing fetched from anywhere else
+        page.screenshot(path=str(ARTIFACTS / "local-basemap.png"), full_page=True)
+        context.close()
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        log.close()

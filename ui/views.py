@@ -15,6 +15,7 @@ from geoloc_core.case.export import FORMATS, export
 from geoloc_core.case.analyzer import Analyzer
 from geoloc_core.case.findings import Finding
 from geoloc_core.case.maps import use_local_assets
+from geoloc_core.case.basemap import add_basemap, configured_basemap
 from geoloc_core.case.banner import compose_banner, typical_error_km
 from geoloc_core.case.verification import NOT_AN_IMAGE, TOO_LITTLE_IMAGE
 from ui import resources
@@ -157,6 +158,12 @@ def checks_panel(finding: Finding) -> None:
 
 def show_map(fmap, key: str, height: int = 460) -> None:
     resources.offline_map_assets()
+    if configured_basemap():  # the organisation's own tiles, served by this app ($GEOLOC_BASEMAP)
+        basemap = resources.local_basemap(configured_basemap())
+        if isinstance(basemap, str):
+            st.caption(f"Local basemap not used: {md_escape(basemap)}")
+        else:
+            add_basemap(fmap, basemap, resources.STATIC_URL)
     use_local_assets(fmap, resources.STATIC_VENDOR_URL)
     st_folium(fmap, height=height, returned_objects=[], key=key, use_container_width=True)
 
