@@ -11,6 +11,7 @@ from geoloc_core.evidence.sources import count_files, expand_uploads
 from geoloc_core.case.maps import findings_map
 from ui import resources
 from ui.detail import case_item, finding_detail
+from ui.tables import findings_columns
 from ui.views import CHECK_TITLES, analyzer_for, download_buttons, findings_frame, save, show_map
 
 SKIPPED = "skipped: analysed before with the same model and settings"
@@ -81,6 +82,7 @@ def results(findings: list, reused: list, settings) -> None:
     selected = [f for f, keep in zip(rows, mask) if keep]
     st.caption(f"{len(selected):,} of {len(rows):,} shown. Select a row to open the finding.")
     event = st.dataframe(frame[mask], hide_index=True, width="stretch", on_select="rerun",
+                         column_config=findings_columns(),
                          selection_mode="single-row", key=f"batch_table_{len(rows)}_{int(mask.sum())}")
     picked = list(event.selection.rows) if event and event.selection else []
     located = [f for f in selected if f.exif_lat is not None or f.pred_lat is not None]

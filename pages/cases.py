@@ -13,6 +13,7 @@ from geoloc_core.case.history import HistoryItem, group_by_file
 from geoloc_core.case.maps import findings_map
 from ui import resources
 from ui.detail import finding_detail
+from ui.tables import findings_columns
 from ui.views import download_buttons, findings_frame, md_escape, show_map
 
 
@@ -27,7 +28,7 @@ def case_table(items: list[HistoryItem], search: str) -> list[HistoryItem]:
     frame.insert(0, "saved (UTC)", [item.latest.created_at for item in items])
     key = "case_table_" + hashlib.sha1(search.encode("utf-8")).hexdigest()[:12]
     event = st.dataframe(frame, hide_index=True, width="stretch", on_select="rerun", selection_mode="multi-row",
-                         key=key)
+                         key=key, column_config=findings_columns())
     rows = list(event.selection.rows) if event and event.selection else []
     return [items[i] for i in rows if 0 <= i < len(items)]
 

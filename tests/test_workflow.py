@@ -176,6 +176,8 @@ def test_batch_skips_only_same_settings_and_still_shows_skipped_rows(data_dir):
     at.run()
     at.button(key="batch_run").click().run()
     assert list(at.dataframe[0].value["this batch"]) == ["analysed", "analysed"]
+    shown = at.dataframe[0].proto.columns  # titles in words on screen; the frame keeps snake_case for exports
+    assert '"label": "Distance (km)"' in shown and '"label": "EXIF country"' in shown
     # again: everything skipped, yet the table, the map and the exports are there
     at.button(key="batch_run").click().run()
     assert not at.exception
