@@ -8,7 +8,6 @@ import streamlit as st
 
 from geoloc_core.learning.metrics import THRESHOLDS_KM
 from ui import resources
-from ui.views import md_escape
 
 settings = st.session_state["settings"]
 st.title("Model")
@@ -20,7 +19,8 @@ if not settings.analysis.model_path:
 else:
     predictor = resources.predictor(settings.analysis.model_path)
     config = predictor.model.config
-    st.markdown(f"**Loaded:** `{md_escape(settings.analysis.model_path)}` on {predictor.device}")
+    st.markdown(f"**Loaded** on {predictor.device}:")
+    st.code(settings.analysis.model_path, language=None)  # literal: no Markdown escapes shown in the path
     facts = [("Backbone", config.backbone_name_or_path), ("Backbone bundled in folder", config.backbone_bundled),
              ("Backbone outputs used", config.feature_source), ("Location head", f"{config.num_head_layers} Transformer "
              f"encoder layers, width {config.head_width}"), ("Output", config.output_mode),
