@@ -11,7 +11,7 @@ from geoloc_core.case.caselog import CaseLog, StoredFinding
 from geoloc_core.case.duplicates import group_near_duplicates
 from geoloc_core.case.history import HistoryItem, group_by_file
 from geoloc_core.case.maps import findings_map
-from ui import resources
+from ui import reporting, resources
 from ui.detail import finding_detail
 from ui.tables import findings_columns
 from ui.views import download_buttons, findings_frame, md_escape, show_map
@@ -48,6 +48,7 @@ def detail(log: CaseLog, selected: list[HistoryItem], settings) -> None:
     if len(selected) == 1:
         st.divider()
         finding_detail(selected[0].latest.finding, settings, key="case_detail", item=selected[0], log=log)
+        reporting.provenance_inputs(log, selected[0].latest, key="case_provenance", with_note=False)
 
 
 def exports_and_map(chosen: list[HistoryItem], case_id: int, online_tiles: bool) -> None:
@@ -57,6 +58,14 @@ def exports_and_map(chosen: list[HistoryItem], case_id: int, online_tiles: bool)
     located = [f for f in latest if f.exif_lat is not None or f.pred_lat is not None]
     if located:
         show_map(findings_map(located, online_tiles), key="case_map")
+
+
+def report(log: CaseLog, selected: list[HistoryItem], items: list[HistoryItem], settings) -> None:
+    """The report and evidence bundle (#16) of each chosen file's latest analysis, and the export audit."""
+    chosen = [item.latest for item in (selected or items)]
+    reporting.report_section(settings, log, chosen, f"{len(selected)} selected file(s)" if selected else
+                             "the whole case", key="case_report")
+    reporting.exports_table(log, settings.case_id)
 
 
 def near_duplicates(stored: list[StoredFinding]) -> None:
@@ -89,9 +98,10 @@ items = group_by_file(stored)
 st.caption(f"{len(items):,} file(s), {len(stored):,} analyses. Repeated analyses of one file are one row; select it "
            "to open the finding with its history.")
 selected = case_table(items, search)
-st.caption(f"{len(selected)} selected — exports and the map use the selection, or the whole case when none is "
-           "selected.")
+st.caption(f"{len(selected)} selected — exports, the report and the map use the selection, or the whole case when "
+           "none is selected.")
 selection_actions(log, selected)
 exports_and_map(selected or items, settings.case_id, settings.analysis.online_tiles)
+report(log, selected, items, settings)
 detail(log, selected, settings)
 near_duplicates([item.latest for item in items])

@@ -8,6 +8,7 @@ from geoloc_core.evidence.imaging import ImageDecodeError, load_rgb
 from geoloc_core.case.findings import for_people
 from geoloc_core.case.maps import finding_map
 from geoloc_core.case.verification import NOT_AN_IMAGE
+from ui import reporting, resources
 from ui.detail import copy_coordinates, seen_before, tag_table
 from ui.views import (analyzer_for, checks_panel, download_buttons, md_escape, model_typical_km, result_card, save,
                       show_map)
@@ -55,3 +56,4 @@ download_buttons([finding], "geoloc-finding", key="verify_dl")
 seen_before(finding, settings.case_id, "verify")
 with st.expander("All metadata tags"):
     tag_table(data, "verify")
+reporting.verify_report_section(settings, resources.current_case_log(), finding, data)

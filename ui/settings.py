@@ -10,7 +10,7 @@ from geoloc_core.case.analysis_settings import AnalysisSettings
 from geoloc_core.model.inference import MODEL_ENV_VAR, ModelLoadError
 from geoloc_core.case.verification import VerdictThresholds
 from geoloc_core.case.workspace import Workspace, load_workspace, resolve_workspace, save_workspace, workspace_path
-from ui import resources
+from ui import reporting, resources
 
 PRIVACY_NOTE = ("**Offline by default.** Images, metadata and coordinates stay on this machine unless you "
                 "switch on an online option below.")
@@ -82,6 +82,7 @@ def sidebar() -> SessionSettings:
             st.button("Create case", key="create_case", on_click=_create_case, args=(log,),
                       help="Creates the case and makes it the current one.")
         case_name = names[case_id]
+        reporting.analyst_name_input()
 
         st.markdown("### Model")
         model_path = st.text_input("Model folder", key="model_path_input",

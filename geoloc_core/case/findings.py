@@ -74,6 +74,7 @@ class Finding:
     analyst_verdict: str = ""  # the analyst's own assessment: confirmed / refuted / unresolved (case log)
     analyst_tags: str = ""  # the analyst's tags, comma-separated (case log)
     analysis_settings: str = ""  # thresholds and geocoder the finding was made with (skip and history)
+    source_url: str = ""  # where the analyst found the file (their word), from the case log
     # metadata checks ("status: one line"; see checks.py) and forensic facts
     check_time: str = ""
     check_timezone: str = ""
@@ -84,6 +85,11 @@ class Finding:
     checks_flagged: int = 0  # how many checks say "warn"
     phash: str = ""  # perceptual hash: near-duplicates across a case
     camera_serial: str = ""  # BodySerialNumber / LensSerialNumber; exported only when asked
+    # admin-1 region (state, province, Land, oblast) and the data it came from (places/regions.py)
+    exif_region: str | None = None
+    exif_region_source: str = ""
+    pred_region: str | None = None
+    pred_region_source: str = ""
 
     @classmethod
     def columns(cls) -> list[str]:
