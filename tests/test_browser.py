@@ -87,6 +87,7 @@ def page(browser, server):
     page.on("request", lambda r: None if r.url.startswith((server["url"], "data:", "blob:", "about:"))
             else page.offsite.append(r.url))
     page.goto(server["url"], wait_until="networkidle")
+    page.locator("input[type=file]").first.wait_for(state="attached", timeout=180_000)  # first run loads the model
     yield page
     context.close()
 
