@@ -9,6 +9,7 @@ import streamlit as st
 st.set_page_config(page_title="geoloc", page_icon="assets/icon.png", layout="wide")  # local icon: no CDN fetch
 
 from ui.serve import no_network_lookups  # noqa: E402
+from ui.casebar import case_bar  # noqa: E402
 from ui.settings import sidebar  # noqa: E402  (after set_page_config)
 
 no_network_lookups()  # also when started with plain `streamlit run app.py` (see ui/serve.py)
@@ -21,4 +22,5 @@ pages = st.navigation([
     st.Page("pages/model.py", title="Model", icon=":material/model_training:"),
 ])
 st.session_state["settings"] = sidebar()
+case_bar(st.session_state["settings"])
 pages.run()

@@ -15,6 +15,7 @@ from .case.export import FORMATS, export
 EPILOG = """examples:
   python -m geoloc_core scan photos/ --out findings.csv
   python -m geoloc_core scan a.jpg b.heic --format geojson --out findings.geojson
+  python -m geoloc_core scan photos/ --out findings.kml      # Google Earth: a Placemark per located point
   python -m geoloc_core scan photos/ --model models/geoloc-vitl14 --out findings.csv
   python -m geoloc_core scan photos/ --model models/geoloc-vitl14 --model models/StreetCLIP --out findings.csv
   python -m geoloc_core fetch geolocal/StreetCLIP --to models/StreetCLIP   # downloads (asks nothing; prints size)

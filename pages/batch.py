@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 import pandas as pd
 import streamlit as st
@@ -9,31 +10,29 @@ import streamlit as st
 from geoloc_core.evidence.sources import count_files, expand_uploads
 from geoloc_core.case.maps import findings_map
 from ui import resources
+from ui.detail import case_item, finding_detail
+from ui.tables import findings_columns
 from ui.views import CHECK_TITLES, analyzer_for, download_buttons, findings_frame, keeping_originals, save, show_map
 
-settings = st.session_state["settings"]
-st.title("Batch")
-st.caption("Upload a whole folder, many files, or zip archives. Every finding is saved to the current case as it "
-           "is made; files that fail stay in the table with their reason.")
-folder = st.file_uploader("A folder of images", accept_multiple_files="directory", key="batch_folder")
-files = st.file_uploader("...or files and zip archives", accept_multiple_files=True, key="batch_files")
-skip_known = st.checkbox("Skip files already in this case (same SHA-256)", value=True, key="batch_skip",
-                         help="Resume an interrupted batch without analysing a file twice.")
-uploads = list(folder or []) + list(files or [])
+SKIPPED = "skipped: analysed before with the same model and settings"
 
 
-if uploads and st.button(f"Analyse {len(uploads)} upload(s)", type="primary", key="batch_run"):
+def run_batch(uploads, settings, skip_known: bool) -> tuple[list, list]:
+    """Analyse the uploads; returns (new findings, earlier findings of the files skipped)."""
     log = resources.current_case_log()
+    analyzer = analyzer_for(settings.analysis)
     total = sum(count_files(u.name, u.getvalue()) for u in uploads)
-    known = log.known_hashes(settings.case_id) if skip_known else None
+    earlier = (log.earlier_findings(settings.case_id, analyzer.predictor.description if analyzer.predictor else "",
+                                    analyzer.settings_label) if skip_known else {})
+    known = set(earlier) if skip_known else None
     skipped: list[str] = []
+    skipped_hashes: list[str] = []
     findings = []
     progress = st.progress(0.0, text=f"0 / {total} files")
     table = st.empty()
     started = time.monotonic()
-    analyzer = analyzer_for(settings.analysis)
     for finding in analyzer.analyze_stream(keeping_originals(
-            settings, expand_uploads(((u.name, u.getvalue()) for u in uploads), known, skipped))):
+            settings, expand_uploads(((u.name, u.getvalue()) for u in uploads), known, skipped, skipped_hashes))):
         save(settings, finding, None)
         findings.append(finding)
         done = len(findings) + len(skipped)
@@ -41,19 +40,19 @@ if uploads and st.button(f"Analyse {len(uploads)} upload(s)", type="primary", ke
         eta = elapsed / max(1, len(findings)) * max(0, total - done)
         errors = sum(f.status == "error" for f in findings)
         progress.progress(min(1.0, done / max(1, total)),
-                          text=f"{done} / {total} files, {errors} with errors, ETA {eta:,.0f} s")
+                          text=f"{done:,} / {total:,} files, {errors:,} with errors, ETA {eta:,.0f} s")
         if len(findings) % 10 == 1 or done == total:
             table.dataframe(findings_frame(findings), hide_index=True, width="stretch")
-    progress.progress(1.0, text=f"Done: {len(findings)} analysed, {len(skipped)} skipped as already in the case, "
-                                f"{sum(f.status == 'error' for f in findings)} with errors, "
+    progress.progress(1.0, text=f"Done: {len(findings):,} analysed, {len(skipped):,} skipped as already in the case, "
+                                f"{sum(f.status == 'error' for f in findings):,} with errors, "
                                 f"{time.monotonic() - started:,.1f} s")
     table.empty()
-    st.session_state["batch_findings"] = findings
+    # files skipped because the case holds them: shown with their earlier finding (under this upload's name)
+    reused = [replace(earlier[h], file=name) for name, h in zip(skipped, skipped_hashes) if h in earlier]
+    return findings, reused
 
-findings = st.session_state.get("batch_findings", [])
-if findings:
-    st.subheader(f"Findings ({len(findings)})")
-    frame = findings_frame(findings)
+
+def filtered(frame: pd.DataFrame, findings: list) -> pd.Series:
     c1, c2, c3, c4 = st.columns(4)
     verdicts = c1.multiselect("Verdict", sorted(frame["verdict"].dropna().unique()), key="f_verdict")
     countries = c2.multiselect("Country (EXIF or predicted)",
@@ -71,9 +70,45 @@ if findings:
         mask &= frame["exif_lat"].notna() if gps == "with EXIF GPS" else frame["exif_lat"].isna()
     for name in flagged:  # keep files whose chosen checks all say "warn"
         mask &= pd.Series([getattr(f, f"check_{name}", "").startswith("warn") for f in findings], index=frame.index)
-    selected = [f for f, keep in zip(findings, mask) if keep]
-    st.dataframe(frame[mask], hide_index=True, width="stretch")
+    return mask
+
+
+def results(findings: list, reused: list, settings) -> None:
+    rows = findings + reused
+    st.subheader(f"Findings ({len(findings):,} analysed, {len(reused):,} skipped)")
+    frame = findings_frame(rows)
+    frame.insert(1, "this batch", ["analysed"] * len(findings) + [SKIPPED] * len(reused))
+    mask = filtered(frame, rows)
+    selected = [f for f, keep in zip(rows, mask) if keep]
+    st.caption(f"{len(selected):,} of {len(rows):,} shown. Select a row to open the finding.")
+    event = st.dataframe(frame[mask], hide_index=True, width="stretch", on_select="rerun",
+                         column_config=findings_columns(),
+                         selection_mode="single-row", key=f"batch_table_{len(rows)}_{int(mask.sum())}")
+    picked = list(event.selection.rows) if event and event.selection else []
     located = [f for f in selected if f.exif_lat is not None or f.pred_lat is not None]
     if located:
         show_map(findings_map(located, settings.analysis.online_tiles), key="batch_map")
     download_buttons(selected, "geoloc-batch", key="batch_dl")
+    if picked and picked[0] < len(selected):
+        finding = selected[picked[0]]
+        st.divider()
+        log = resources.current_case_log()
+        finding_detail(finding, settings, key="batch_detail", item=case_item(log, settings.case_id, finding), log=log)
+
+
+settings = st.session_state["settings"]
+st.title("Batch")
+st.caption("Upload a whole folder, many files, or zip archives. Every finding is saved to the current case as it "
+           "is made; files that fail stay in the table with their reason.")
+folder = st.file_uploader("A folder of images", accept_multiple_files="directory", key="batch_folder")
+files = st.file_uploader("...or files and zip archives", accept_multiple_files=True, key="batch_files")
+skip_known = st.checkbox("Skip files already analysed in this case with the same model and settings", value=True,
+                         key="batch_skip", help="Resume an interrupted batch without analysing a file twice; "
+                         "skipped files stay in the table and exports with their earlier finding.")
+uploads = list(folder or []) + list(files or [])
+
+if uploads and st.button(f"Analyse {len(uploads):,} upload(s)", type="primary", key="batch_run"):
+    st.session_state["batch_findings"], st.session_state["batch_reused"] = run_batch(uploads, settings, skip_known)
+
+if st.session_state.get("batch_findings") or st.session_state.get("batch_reused"):
+    results(st.session_state.get("batch_findings", []), st.session_state.get("batch_reused", []), settings)

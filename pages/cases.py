@@ -1,12 +1,87 @@
-"""The case log: every finding ever made, by case; search, notes, deletion and exports."""
+"""The case log: every finding ever made, by case; search, notes, deletion and exports.
+
+Laid out as one function per section so other sections (reports, claims) slot in beside them."""
 from __future__ import annotations
+
+import hashlib
 
 import streamlit as st
 
+from geoloc_core.case.caselog import CaseLog, StoredFinding
 from geoloc_core.case.duplicates import group_near_duplicates
+from geoloc_core.case.history import HistoryItem, group_by_file
 from geoloc_core.case.maps import findings_map
 from ui import reporting, resources
+from ui.detail import finding_detail
+from ui.tables import findings_columns
 from ui.views import download_buttons, findings_frame, md_escape, show_map
+
+
+def case_table(items: list[HistoryItem], search: str) -> list[HistoryItem]:
+    """One row per file (SHA-256), its latest analysis; returns the selected items. The table's key
+    follows the search, so a selection made in a longer list never points past a shorter one."""
+    frame = findings_frame([item.latest.finding for item in items])
+    frame.insert(1, "analyses", [len(item.analyses) for item in items])
+    frame.insert(2, "your verdict", [item.latest.finding.analyst_verdict for item in items])
+    frame.insert(3, "tags", [item.latest.finding.analyst_tags for item in items])
+    frame.insert(4, "note", [item.latest.note for item in items])
+    frame.insert(0, "saved (UTC)", [item.latest.created_at for item in items])
+    key = "case_table_" + hashlib.sha1(search.encode("utf-8")).hexdigest()[:12]
+    event = st.dataframe(frame, hide_index=True, width="stretch", on_select="rerun", selection_mode="multi-row",
+                         key=key, column_config=findings_columns())
+    rows = list(event.selection.rows) if event and event.selection else []
+    return [items[i] for i in rows if 0 <= i < len(items)]
+
+
+def selection_actions(log: CaseLog, selected: list[HistoryItem]) -> None:
+    if selected:
+        count = sum(len(item.analyses) for item in selected)
+        confirm = st.checkbox(f"Yes, delete {len(selected):,} file(s) ({count:,} analyses) from this case",
+                              key="confirm_delete")
+        if st.button("Delete selected", disabled=not confirm, key="delete_selected"):
+            log.delete([i for item in selected for i in item.ids])
+            st.rerun()
+
+
+def detail(log: CaseLog, selected: list[HistoryItem], settings) -> None:
+    """The reopened finding, when exactly one file is selected."""
+    if len(selected) == 1:
+        st.divider()
+        finding_detail(selected[0].latest.finding, settings, key="case_detail", item=selected[0], log=log)
+        reporting.provenance_inputs(log, selected[0].latest, key="case_provenance", with_note=False)
+
+
+def exports_and_map(chosen: list[HistoryItem], case_id: int, online_tiles: bool) -> None:
+    """Exports hold every analysis of the chosen files; the map shows each file's latest."""
+    download_buttons([a.finding for item in chosen for a in item.analyses], f"geoloc-case-{case_id}", key="case_dl")
+    latest = [item.latest.finding for item in chosen]
+    located = [f for f in latest if f.exif_lat is not None or f.pred_lat is not None]
+    if located:
+        show_map(findings_map(located, online_tiles), key="case_map")
+
+
+def report(log: CaseLog, selected: list[HistoryItem], items: list[HistoryItem], settings) -> None:
+    """The report and evidence bundle (#16) of each chosen file's latest analysis, and the export audit."""
+    chosen = [item.latest for item in (selected or items)]
+    reporting.report_section(settings, log, chosen, f"{len(selected)} selected file(s)" if selected else
+                             "the whole case", key="case_report")
+    reporting.exports_table(log, settings.case_id)
+
+
+def near_duplicates(stored: list[StoredFinding]) -> None:
+    groups = group_near_duplicates([s.finding for s in stored])
+    st.subheader(f"Near-duplicate images ({len(groups)} group{'s' if len(groups) != 1 else ''})")
+    if not groups:
+        st.caption("No two images in this case look alike (perceptual hash).")
+    for number, group in enumerate(groups, 1):
+        names = ", ".join(stored[i].finding.file for i in group.members)
+        with st.container(border=True):
+            st.text(f"Group {number}: {names}")
+            for conflict in group.conflicts:
+                st.warning(md_escape(conflict))
+            if not group.conflicts:
+                st.caption("Copies agree on EXIF GPS and capture time.")
+
 
 settings = st.session_state["settings"]
 log = resources.current_case_log()
@@ -19,46 +94,14 @@ if not stored:
     st.info("No findings in this case yet." if not search else "No findings match the search.")
     st.stop()
 
-frame = findings_frame([s.finding for s in stored])
-frame.insert(0, "note", [s.note for s in stored])
-frame.insert(0, "saved (UTC)", [s.created_at for s in stored])
-event = st.dataframe(frame, hide_index=True, width="stretch", on_select="rerun", selection_mode="multi-row",
-                     key="case_table")
-rows = list(event.selection.rows) if event and event.selection else []
-chosen = [stored[i] for i in rows] or stored
-st.caption(f"{len(rows)} selected — exports and the map use the selection, or the whole case when none is selected.")
-
-if len(rows) == 1:
-    item = stored[rows[0]]
-    note = st.text_area("Note on this finding", value=item.note, key=f"note_{item.id}")
-    if st.button("Save note", key="save_note"):
-        log.set_note(item.id, note)
-        st.success("Note saved.")
-        st.rerun()
-    reporting.provenance_inputs(log, item, key="case_provenance", with_note=False)
-if rows:
-    confirm = st.checkbox(f"Yes, delete {len(rows)} finding(s) from this case", key="confirm_delete")
-    if st.button("Delete selected", disabled=not confirm, key="delete_selected"):
-        log.delete([stored[i].id for i in rows])
-        st.rerun()
-
-download_buttons([s.finding for s in chosen], f"geoloc-case-{settings.case_id}", key="case_dl")
-reporting.report_section(settings, log, chosen, f"{len(rows)} selected finding(s)" if rows else "the whole case",
-                         key="case_report")
-reporting.exports_table(log, settings.case_id)
-located = [s.finding for s in chosen if s.finding.exif_lat is not None or s.finding.pred_lat is not None]
-if located:
-    show_map(findings_map(located, settings.analysis.online_tiles), key="case_map")
-
-groups = group_near_duplicates([s.finding for s in stored])
-st.subheader(f"Near-duplicate images ({len(groups)} group{'s' if len(groups) != 1 else ''})")
-if not groups:
-    st.caption("No two images in this case look alike (perceptual hash).")
-for number, group in enumerate(groups, 1):
-    names = ", ".join(stored[i].finding.file for i in group.members)
-    with st.container(border=True):
-        st.text(f"Group {number}: {names}")
-        for conflict in group.conflicts:
-            st.warning(md_escape(conflict))
-        if not group.conflicts:
-            st.caption("Copies agree on EXIF GPS and capture time.")
+items = group_by_file(stored)
+st.caption(f"{len(items):,} file(s), {len(stored):,} analyses. Repeated analyses of one file are one row; select it "
+           "to open the finding with its history.")
+selected = case_table(items, search)
+st.caption(f"{len(selected)} selected — exports, the report and the map use the selection, or the whole case when "
+           "none is selected.")
+selection_actions(log, selected)
+exports_and_map(selected or items, settings.case_id, settings.analysis.online_tiles)
+report(log, selected, items, settings)
+detail(log, selected, settings)
+near_duplicates([item.latest for item in items])

@@ -15,12 +15,15 @@ from ui.views import md_escape
 
 def regressor_facts(predictor, path: str) -> None:
     config = predictor.model.config
-    st.markdown(f"**Loaded:** {md_escape(path)} on {predictor.device}")
+    st.markdown(f"**Loaded** on {predictor.device}:")
+    st.code(path, language=None)  # literal: no Markdown escapes shown in the path
     facts = [("Backbone", config.backbone_name_or_path), ("Backbone bundled in folder", config.backbone_bundled),
              ("Backbone outputs used", config.feature_source), ("Location head", f"{config.num_head_layers} Transformer "
              f"encoder layers, width {config.head_width}"), ("Output", config.output_mode),
-             ("Candidate locations (vMF components)", config.num_components), ("Uncertainty", config.uncertainty),
-             ("Calibration scale (kappa)", f"{config.kappa_scale:.4g}")]
+             ("Candidate locations (mixture components)", config.num_components),
+             ("Uncertainty (how the radius around a prediction is computed)", config.uncertainty),
+             ("Calibration scale (kappa: widens or narrows the radius so that 90 % of validation photos fell "
+              "inside their 90 % region)", f"{config.kappa_scale:.4g}")]
     st.dataframe(pd.DataFrame([(k, str(v)) for k, v in facts], columns=["property", "value"]), hide_index=True)
     st.markdown("**Trained on**")
     st.code(json.dumps(config.trained_on, indent=2) if config.trained_on else "not recorded", language="json")
@@ -32,12 +35,16 @@ def regressor_facts(predictor, path: str) -> None:
                 "90 % coverage": evaluation.get("coverage90_pct")}
         st.dataframe(pd.DataFrame([row]), hide_index=True)
         st.caption(md_escape(evaluation.get("convention_text", "")))
+        st.caption("Median km: half of the validation photos were predicted closer than this; the banner shows it "
+                   "beside each verdict as the model's typical error. 90 % coverage: how often the true place fell "
+                   "inside the model's 90 % region (calibrated: close to 90).")
 
 
 def zero_shot_facts(predictor, path: str) -> None:
     """A full CLIP checkpoint used zero-shot: its recipe, prompts and candidate places."""
     config, places = predictor.config, predictor.candidates
-    st.markdown(f"**Loaded (zero-shot CLIP):** {md_escape(path)} on {predictor.device}")
+    st.markdown(f"**Loaded (zero-shot CLIP)** on {predictor.device}:")
+    st.code(path, language=None)
     facts = [("Recipe", f"countries, then regions in the top {config.top_countries} countries (StreetCLIP)"),
              ("Country prompt", config.country_template), ("Region prompt", config.region_template),
              ("Candidate places", f"{len(places.country_codes)} countries, {len(places.region_names)} regions "

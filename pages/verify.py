@@ -6,9 +6,13 @@ import streamlit as st
 from geoloc_core.evidence.sources import FileSource
 from geoloc_core.evidence.imaging import preview_png
 from geoloc_core.evidence.isolation import IsolatedCallError
+from geoloc_core.case.findings import for_people
 from geoloc_core.case.maps import finding_map
+from geoloc_core.case.verification import NOT_AN_IMAGE
 from ui import reporting, resources
-from ui.views import analyzer_for, checks_panel, download_buttons, md_escape, result_card, save, show_map
+from ui.detail import copy_coordinates, seen_before, tag_table
+from ui.views import (analyzer_for, checks_panel, download_buttons, md_escape, model_typical_km, result_card, save,
+                      show_map)
 
 settings = st.session_state["settings"]
 st.title("Verify an image")
@@ -38,18 +42,24 @@ st.subheader(md_escape(uploaded.name))
 image_column, card_column = st.columns([1, 3])
 with image_column:
     if preview is not None:
-        st.image(preview, caption="EXIF orientation applied", width="stretch")
-    else:
-        st.warning(f"Cannot show this file as an image: {md_escape(preview_error)}")
+        st.image(preview, caption="EXIF orientation applied", width="stretch",
+                 alt=f"The photo being verified: {uploaded.name}")
+    elif finding.verdict != NOT_AN_IMAGE:  # the banner already says so
+        st.warning(f"Cannot show this file as an image: {md_escape(for_people(str(preview_error)))}")
 with card_column:
-    result_card(finding, settings.model_error)
+    result_card(finding, settings.model_error, model_typical_km(settings.analysis))
     checks_panel(finding)
 if finding.exif_lat is not None or finding.pred_lat is not None:
-    st.markdown("**Map** — red: EXIF GPS; blue: prediction with its 50 % and 90 % regions; green: the second "
-                "witness, when one is loaded; dashed: the distance.")
+    st.markdown("**Map** — red: EXIF GPS (with the camera's direction and GPS error when recorded); blue: "
+                "prediction with its 50 % and 90 % regions; green: the second witness, when one is loaded; dashed: "
+                "the distance. Place names and a 0.01° grid appear from city zoom.")
     show_map(finding_map(finding, settings.analysis.online_tiles), key="verify_map")
+    copy_coordinates(finding)
 else:
     st.info("Nothing to map: the file has no usable EXIF GPS and no prediction was made.")
 st.caption(f"Saved to case “{md_escape(settings.case_name)}”.")
 download_buttons([finding], "geoloc-finding", key="verify_dl")
+seen_before(finding, settings.case_id, "verify")
+with st.expander("All metadata tags"):
+    tag_table(data, "verify")
 reporting.verify_report_section(settings, resources.current_case_log(), finding, data)

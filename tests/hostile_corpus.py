@@ -111,7 +111,7 @@ def corpus_items() -> dict[str, tuple[bytes, str | None]]:
         "notes.webp": (b"These are my notes, not a photo.\n" * 5, "text file"),
         "bomb.png": (_png_declaring(60_000, 60_000), "decompression bomb"),
         "huge_20000.png": (_png_declaring(20_000, 20_000), "decompression bomb"),
-        "tiny_1x1.png": (image_bytes("PNG", size=(1, 1)), None),
+        "tiny_1x1.png": (image_bytes("PNG", size=(1, 1)), "image too small to predict a location from"),
         "gps_zero_denominator.jpg": (jpeg_with_raw_exif(raw_gps_tiff([
             (1, ASCII, 2, b"N\x00"), (2, RATIONAL, 3, rational_payload((0, 0), (0, 0), (0, 0))),
             (3, ASCII, 2, b"E\x00"), (4, RATIONAL, 3, LON)])), "zero denominator"),

@@ -50,8 +50,24 @@ def gps_exif(lat: float | None, lon: float | None, altitude: float | None = None
     return piexif.dump(ifds)
 
 
-def image_bytes(fmt: str = "JPEG", size=(96, 64), color=(20, 120, 200), exif: bytes | None = None, **save) -> bytes:
-    image = Image.new("RGB", size, color)
+def textured(size=(96, 64), color=(20, 120, 200)) -> Image.Image:
+    """A smooth random pattern around ``color``, the same for the same (size, color): enough
+    structure to be predicted from (flat frames get no prediction, see evidence/information.py),
+    and different colours give different perceptual hashes."""
+    import zlib
+
+    import numpy as np
+
+    rng = np.random.default_rng(zlib.crc32(repr((tuple(size), tuple(color))).encode()))
+    coarse = Image.fromarray(rng.integers(0, 256, (6, 8, 3), dtype=np.uint8)).resize(size, Image.BILINEAR)
+    pattern = np.asarray(coarse, dtype=np.int16) - 128
+    return Image.fromarray(np.clip(np.asarray(color, dtype=np.int16) + pattern // 2, 0, 255).astype(np.uint8))
+
+
+def image_bytes(fmt: str = "JPEG", size=(96, 64), color=(20, 120, 200), exif: bytes | None = None,
+                texture: bool = True, **save) -> bytes:
+    """A valid image file; ``texture=False`` for a uniformly coloured (flat) frame."""
+    image = textured(size, color) if texture else Image.new("RGB", size, color)
     buffer = io.BytesIO()
     if exif is not None:
         save["exif"] = exif

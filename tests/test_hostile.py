@@ -44,7 +44,8 @@ def test_scan_cli_survives_the_corpus(corpus, tiny_model_dir, tmp_path):
         row = rows[name]
         if message is None:
             assert row["status"] == "ok", (name, row["message"])
-            assert row["pred_lat"] != "", name  # every good file still reaches the model
+            # every good file still reaches the model, unless its pixels are uniform (no information)
+            assert row["pred_lat"] != "" or "image too flat" in row["message"], (name, row["message"])
         else:
             assert message in row["message"], (name, row["message"])
     assert rows["good_paris.jpg"]["exif_country_code"] == "FR"

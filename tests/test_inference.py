@@ -100,7 +100,7 @@ def test_scan_cli_fills_prediction_columns(tiny_model_dir, tmp_path):
     assert float(rome["distance_km"]) >= 0 and rome["band"] and rome["verdict"] in (
         "consistent", "plausible", "unlikely", "contradicts")
     assert rows["stripped.png"]["verdict"] == "cannot verify: no EXIF GPS" and rows["stripped.png"]["pred_lat"]
-    assert rows["bad.jpg"]["verdict"] == "cannot verify: prediction failed" and rows["bad.jpg"]["pred_lat"] == ""
+    assert rows["bad.jpg"]["verdict"] == "cannot verify: not an image" and rows["bad.jpg"]["pred_lat"] == ""
 
 
 def test_scan_cli_refuses_a_bad_model_with_advice(tmp_path):

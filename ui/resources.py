@@ -14,11 +14,24 @@ from geoloc_core.case.maps import vendor_leaflet_assets
 APP_DIR = Path(__file__).resolve().parents[1]
 STATIC_VENDOR_DIR = APP_DIR / "static" / "vendor"
 STATIC_VENDOR_URL = "/app/static/vendor/"
+STATIC_URL = "/app/static/"
 
 
 @st.cache_resource(show_spinner=False)
 def offline_map_assets() -> int:
     return len(vendor_leaflet_assets(STATIC_VENDOR_DIR))
+
+
+@st.cache_resource(show_spinner="Preparing the local basemap...")
+def local_basemap(path: str):
+    """The configured MBTiles basemap, extracted once into static/ (served by this app). Returns a
+    Basemap, or the reason it cannot be used (a sentence for people)."""
+    from geoloc_core.case.basemap import BasemapError, extract_mbtiles
+
+    try:
+        return extract_mbtiles(path, APP_DIR / "static")
+    except BasemapError as exc:
+        return str(exc)
 
 
 @st.cache_resource(show_spinner="Loading offline country outlines and places...")

@@ -9,6 +9,7 @@ import streamlit as st
 from geoloc_core.case.analysis_settings import AnalysisSettings
 from geoloc_core.model.inference import MODEL_ENV_VAR, ModelLoadError
 from geoloc_core.case.verification import VerdictThresholds
+from geoloc_core.case.workspace import Workspace, load_workspace, resolve_workspace, save_workspace, workspace_path
 from ui import reporting, resources
 
 PRIVACY_NOTE = ("**Offline by default.** Images, metadata and coordinates stay on this machine unless you "
@@ -31,8 +32,8 @@ def _second_witness(first_path: str) -> tuple[str, str | None]:
     if not path:
         return "", None
     try:
-        second = resources.predictor(path)
-        if first_path and resources.predictor(first_path).kind == second.kind:
+        second = resources.predictor(path, bool(st.session_state.get("allow_model_download", False)))
+        if first_path and resources.predictor(first_path, bool(st.session_state.get("allow_model_download", False))).kind == second.kind:
             return "", (f"Both model folders hold a {second.kind} model: a second witness must be of the other "
                         "kind (a trained geoloc model and a full CLIP checkpoint).")
     except ModelLoadError as exc:
@@ -50,37 +51,72 @@ class SessionSettings:
     keep_evidence: bool
 
 
+def _start_session(log) -> None:
+    """First run of a browser session: take the case and model from the URL, else the saved
+    workspace, else the newest case and $GEOLOC_MODEL (see geoloc_core.case.workspace)."""
+    if "case_select" in st.session_state:
+        return
+    case_ids = [case_id for case_id, _, _ in log.cases()]
+    saved = load_workspace(workspace_path(log.path.parent))
+    query = {k: st.query_params[k] for k in ("case", "model") if k in st.query_params}
+    start = resolve_workspace(query, saved, case_ids, os.environ.get(MODEL_ENV_VAR, ""))
+    st.session_state["case_select"] = start.case_id
+    if "model_path" in st.session_state:  # set by a caller before the first run (tests, links)
+        start.model_path = st.session_state["model_path"]
+    st.session_state["model_path_input"] = start.model_path
+
+
+def _create_case(log) -> None:
+    """Button callback: runs before the rerun, so the new case is current when widgets are drawn."""
+    name = st.session_state.get("new_case_name", "").strip()
+    if name:
+        st.session_state["case_select"] = log.ensure_case(name)
+        st.session_state["new_case_name"] = ""
+
+
+def _remember(log, case_id: int, model_path: str) -> None:
+    """Keep the choice in the URL (this tab, bookmarks) and the settings file (new tabs)."""
+    if st.query_params.get("case") != str(case_id):
+        st.query_params["case"] = str(case_id)
+    if st.query_params.get("model") != model_path:
+        st.query_params["model"] = model_path
+    path = workspace_path(log.path.parent)
+    wanted = Workspace(case_id, model_path)
+    if load_workspace(path) != wanted:
+        save_workspace(path, wanted)
+
+
 def sidebar() -> SessionSettings:
     log = resources.current_case_log()
+    if not log.cases():
+        log.ensure_case("Default case")
+    _start_session(log)
     with st.sidebar:
         st.markdown("### Case")
         cases = log.cases()
-        if not cases:
-            log.ensure_case("Default case")
-            cases = log.cases()
-        names = [name for _, name, _ in cases]
-        current = st.session_state.get("case_name", names[0])
-        index = names.index(current) if current in names else 0
-        case_name = st.selectbox("Current case", names, index=index, key="case_select",
-                                 help="Every finding is saved to this case as it is made.")
-        with st.popover("New case"):
-            new_name = st.text_input("Case name", key="new_case_name")
-            if st.button("Create case", key="create_case") and new_name.strip():
-                log.ensure_case(new_name.strip())
-                st.session_state["case_name"] = new_name.strip()
-                st.rerun()
-        st.session_state["case_name"] = case_name
-        case_id = next(i for i, name, _ in cases if name == case_name)
+        names = {case_id: name for case_id, name, _ in cases}
+        if st.session_state.get("case_select") not in names:  # deleted meanwhile, or never set
+            st.session_state["case_select"] = cases[0][0]
+        case_id = st.selectbox("Current case", list(names), key="case_select", format_func=names.get,
+                               help="Every finding is saved to this case as it is made. Kept in the page's "
+                                    "address and for the next session.")
+        with st.expander("New case"):
+            st.text_input("Case name", key="new_case_name")
+            st.button("Create case", key="create_case", on_click=_create_case, args=(log,),
+                      help="Creates the case and makes it the current one.")
+        case_name = names[case_id]
         reporting.analyst_name_input()
 
         st.markdown("### Model")
-        model_path = st.text_input("Model folder", value=st.session_state.get("model_path", os.environ.get(MODEL_ENV_VAR, "")),
-                                   key="model_path_input", help=f"A trained geoloc model folder; default from ${MODEL_ENV_VAR}.")
+        model_path = st.text_input("Model folder", key="model_path_input",
+                                   help=f"A trained geoloc model folder; default from ${MODEL_ENV_VAR}. Kept in "
+                                        "the page's address and for the next session.")
         st.session_state["model_path"] = model_path
         allow_download = st.toggle("Download models from Hugging Face (online)", key="allow_model_download",
                                    help=MODEL_DOWNLOAD_NOTE)
         if allow_download:
             st.warning(MODEL_DOWNLOAD_NOTE)
+        _remember(log, case_id, model_path)
         model_error = None
         if model_path.strip():
             try:

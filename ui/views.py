@@ -18,7 +18,9 @@ from geoloc_core.case.findings import Finding
 from geoloc_core.evidence.filefacts import sha256_hex
 from geoloc_core.evidence.sources import FileSource
 from geoloc_core.case.maps import use_local_assets
-from geoloc_core.case.verification import CONSISTENT, CONTRADICTS, PLAUSIBLE, UNLIKELY
+from geoloc_core.case.basemap import add_basemap, configured_basemap
+from geoloc_core.case.banner import compose_banner, typical_error_km
+from geoloc_core.case.verification import NOT_AN_IMAGE, TOO_LITTLE_IMAGE
 from ui import resources
 from ui.plaintext import markdown_literal, text_table
 from ui.settings import SessionSettings
@@ -31,7 +33,8 @@ CHECK_TITLES = {"time": "Time consistency", "timezone": "Time zone", "sun": "Sun
 # Material icons ship with Streamlit (no emoji font or CDN needed).
 CHECK_ICONS = {"ok": ":green[:material/check_circle:]", "warn": ":orange[:material/warning:]",
                "info": ":blue[:material/info:]", "n/a": ":gray[:material/radio_button_unchecked:]"}
-MIME = {"csv": "text/csv", "json": "application/json", "geojson": "application/geo+json"}
+MIME = {"csv": "text/csv", "json": "application/json", "geojson": "application/geo+json",
+        "kml": "application/vnd.google-earth.kml+xml"}
 
 
 md_escape = markdown_literal  # the older name, kept for pages that import it
@@ -71,16 +74,21 @@ def include_serials() -> bool:
     return bool(st.session_state.get("include_serials", False))
 
 
-def verdict_banner(finding: Finding) -> None:
-    text = f"**Verdict: {markdown_literal(finding.verdict)}** — {markdown_literal(finding.verdict_reason)}"
-    if finding.verdict == CONSISTENT:
-        st.success(text)
-    elif finding.verdict == PLAUSIBLE:
-        st.info(text)
-    elif finding.verdict in (UNLIKELY, CONTRADICTS):
-        st.error(text) if finding.verdict == CONTRADICTS else st.warning(text)
-    else:
-        st.warning(text)
+def verdict_banner(finding: Finding, typical_km: float | None = None) -> None:
+    """The location verdict and the flagged metadata checks in one banner (geoloc_core.case.banner)."""
+    banner = compose_banner(finding, typical_km)
+    show = {"success": st.success, "info": st.info, "warning": st.warning, "error": st.error}[banner.level]
+    show(md_escape(banner.text))
+    st.caption(f"Verdict: {md_escape(finding.verdict)} — {md_escape(finding.verdict_reason)}")
+
+
+def model_typical_km(settings: AnalysisSettings) -> float | None:
+    """The loaded model's median error on its evaluation set, when it recorded one."""
+    if not settings.model_path:
+        return None
+    predictor = resources.predictor(settings.model_path, settings.allow_model_download)
+    config = getattr(getattr(predictor, "model", None), "config", None)  # a zero-shot CLIP has no evaluation
+    return typical_error_km(getattr(config, "evaluation", None))
 
 
 def _km(value: float | None) -> str:
@@ -96,11 +104,11 @@ def _table(rows: list[tuple[str, str]]) -> None:
     text_table(rows)
 
 
-def result_card(finding: Finding, model_error: str | None = None) -> None:
+def result_card(finding: Finding, model_error: str | None = None, typical_km: float | None = None) -> None:
     """Everything known about one image, in plain-text tables (no markdown from file content)."""
-    if finding.status == "error":
-        st.error("This file could not be fully analysed: see the notes below.")
-    verdict_banner(finding)
+    verdict_banner(finding, typical_km)
+    if finding.status == "error" and finding.verdict != NOT_AN_IMAGE:
+        st.caption("This file could not be fully analysed: see the notes below.")
     exif_where = finding.exif_country or ("open water" if finding.exif_lat is not None else "no EXIF GPS")
     pred_where = finding.pred_country or ("open water" if finding.pred_lat is not None else "no prediction")
     m1, m2, m3 = st.columns(3)
@@ -110,7 +118,7 @@ def result_card(finding: Finding, model_error: str | None = None) -> None:
               markdown_literal(pred_where))
     m3.metric(markdown_literal(f"Distance{f' ({finding.band} band)' if finding.band else ''}"),
               markdown_literal(_km(finding.distance_km) or "n/a"))
-    if finding.pred_lat is None:
+    if finding.pred_lat is None and finding.verdict not in (NOT_AN_IMAGE, TOO_LITTLE_IMAGE):
         if model_error:
             st.error(markdown_literal(model_error))
         elif not finding.model:
@@ -209,6 +217,12 @@ def checks_panel(finding: Finding) -> None:
 
 def show_map(fmap, key: str, height: int = 460) -> None:
     resources.offline_map_assets()
+    if configured_basemap():  # the organisation's own tiles, served by this app ($GEOLOC_BASEMAP)
+        basemap = resources.local_basemap(configured_basemap())
+        if isinstance(basemap, str):
+            st.caption(f"Local basemap not used: {md_escape(basemap)}")
+        else:
+            add_basemap(fmap, basemap, resources.STATIC_URL)
     use_local_assets(fmap, resources.STATIC_VENDOR_URL)
     st_folium(fmap, height=height, returned_objects=[], key=key, use_container_width=True)
 

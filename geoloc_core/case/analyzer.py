@@ -13,13 +13,15 @@ apart the two points are.
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Iterable, Iterator, Sequence
 
 from ..evidence.checks import CheckResult, run_checks
 from ..evidence.exif import ExifFacts
-from ..evidence.filefacts import FileFacts, sha256_hex
+from ..evidence.filefacts import SUPPORTED_IMAGE_TYPES, FileFacts, describe_type, sha256_hex
+from ..evidence.information import too_little_information
 from ..evidence.forensic_facts import ForensicFacts
 from ..evidence.imaging import ImageDecodeError, load_rgb
 from ..evidence.inspection import inspect_file
@@ -29,7 +31,9 @@ from ..model.prediction import LocationPredictor, Prediction
 from ..places.geocoding import Place, ReverseGeocoder
 from .findings import Finding
 from ..places.geodesy import geodesic_km
-from .verification import PREDICTION_FAILED, VerdictThresholds, verify
+from .verification import NOT_AN_IMAGE, PREDICTION_FAILED, TOO_LITTLE_IMAGE, VerdictThresholds, verify
+
+LOGGER = logging.getLogger(__name__)
 
 
 @dataclass
@@ -38,6 +42,8 @@ class _Pending:
     image: object = None  # decoded PIL image awaiting the model
     exif: ExifFacts | None = None
     forensic: ForensicFacts | None = None
+    not_an_image: bool = False
+    too_little: str | None = None  # why the pixels carry no location (information.py)
 
 
 @dataclass
@@ -50,6 +56,16 @@ class Analyzer:
     worker: IsolatedWorker = field(default_factory=IsolatedWorker)
     thresholds: VerdictThresholds = field(default_factory=VerdictThresholds)
     second_predictor: LocationPredictor | None = None  # the second witness (see the module docstring)
+
+    @property
+    def settings_label(self) -> str:
+        """The settings a finding depends on besides the model, in words (recorded on each finding:
+        a batch skips a file only when it was analysed with the same model and settings)."""
+        t = self.thresholds
+        online = "Nominatim" in type(self.geocoder).__name__
+        return (f"unlikely up to {t.unlikely_factor:g}x the 90 % radius; without radius {t.fallback_consistent_km:g} / "
+                f"{t.fallback_plausible_km:g} / {t.fallback_unlikely_km:g} km; geocoder "
+                f"{'online (Nominatim)' if online else 'offline'}")
 
     def analyze(self, source: FileSource) -> Finding:
         return next(iter(self.analyze_stream([source])))
@@ -69,7 +85,8 @@ class Analyzer:
     def _prepare(self, source: FileSource) -> _Pending:
         finding = Finding(file=source.name, analysed_at_utc=datetime.now(timezone.utc).isoformat(timespec="seconds"),
                           model=self.predictor.description if self.predictor else "",
-                          second_model=self.second_predictor.description if self.second_predictor else "")
+                          second_model=self.second_predictor.description if self.second_predictor else "",
+                          analysis_settings=self.settings_label)
         finding.pred_kind = getattr(self.predictor, "kind", "") if self.predictor else ""
         try:
             data = source.read()
@@ -87,16 +104,23 @@ class Analyzer:
         _fill_file_facts(finding, facts)
         if exif is not None:
             _fill_exif(finding, exif)
+        too_little = None
+        if facts.error is None:
+            too_little = too_little_information(facts.width, facts.height,
+                                                forensic.pixel_spread if forensic is not None else None)
+            if too_little:
+                finding.add_message(f"no prediction: {too_little}")
         image = None
-        if facts.error is None and self.predictor is not None:
+        if facts.error is None and too_little is None and self.predictor is not None:
             try:
                 draft = max(getattr(p, "input_size", 512) for p in (self.predictor, self.second_predictor) if p)
                 image = load_rgb(data, draft_side=draft)
             except ImageDecodeError as exc:
                 finding.add_message(f"prediction skipped: {exc}")
-        if forensic is not None:
+        if forensic is not None and too_little is None:  # flat images all hash alike: not duplicates
             finding.phash = forensic.phash or ""
-        return _Pending(finding, image, exif, forensic)
+        return _Pending(finding, image, exif, forensic, not_an_image=facts.file_type not in SUPPORTED_IMAGE_TYPES,
+                        too_little=too_little)
 
     def _finish(self, pending: Sequence[_Pending]) -> Iterator[Finding]:
         with_images = [p for p in pending if p.image is not None]
@@ -116,9 +140,11 @@ class Analyzer:
         try:
             results = predictor.predict([p.image for p in with_images])
             return {id(p): r for p, r in zip(with_images, results)}
-        except Exception as exc:  # a model failure must not lose the batch's other facts
+        except Exception:  # a model failure must not lose the batch's other facts
             for p in with_images:
-                p.finding.add_message(f"{label}prediction failed ({type(exc).__name__}: {str(exc)[:120]})")
+                p.finding.add_message(f"{label}prediction failed: the model could not process this batch of images "
+                                      "(the server log has the details)")
+            LOGGER.exception("%sprediction failed for a batch of %d images", label, len(with_images))
             return {}
 
     def _geocode_and_verify(self, pending: Sequence[_Pending], predictions: dict[int, Prediction],
@@ -148,7 +174,12 @@ class Analyzer:
             exif_point = (f.exif_lat, f.exif_lon) if f.exif_lat is not None else None
             result = verify(exif_point, prediction, exif_place, pred_place, model_available=self.predictor is not None,
                             thresholds=self.thresholds)
-            if f.status == "error" and prediction is None and self.predictor is not None:
+            if p.not_an_image:
+                result.verdict, result.reason = NOT_AN_IMAGE, (
+                    f"not an image ({describe_type(f.file_type)}): there are no pixels to compare")
+            elif p.too_little:
+                result.verdict, result.reason = TOO_LITTLE_IMAGE, p.too_little
+            elif f.status == "error" and prediction is None and self.predictor is not None:
                 result.verdict, result.reason = PREDICTION_FAILED, "the file could not be analysed as an image"
             f.distance_km, f.band, f.verdict, f.verdict_reason = result.distance_km, result.band, result.verdict, result.reason
             f.country_match, f.continent_match = result.country_match, result.continent_match
@@ -211,6 +242,7 @@ def _fill_exif(finding: Finding, exif: ExifFacts) -> None:
     finding.exif_datetime_original = exif.datetime_original_with_offset
     finding.exif_gps_datetime_utc = exif.GPSDateTime_utc
     finding.exif_img_direction_deg = exif.GPSImgDirection_deg
+    finding.exif_gps_error_m = exif.GPSHPositioningError_m
     finding.camera_make, finding.camera_model = exif.Make, exif.Model
     finding.lens_model, finding.software, finding.orientation = exif.LensModel, exif.Software, exif.Orientation
     finding.camera_serial = " / ".join(x for x in (exif.BodySerialNumber, exif.LensSerialNumber) if x)

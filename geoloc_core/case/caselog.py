@@ -30,7 +30,7 @@ from typing import Iterator
 from .findings import Finding
 
 DATA_DIR_ENV = "GEOLOC_DATA_DIR"
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 MIGRATIONS: dict[int, list[str]] = {
     1: [
         "CREATE TABLE cases (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, created_at TEXT NOT NULL)",
@@ -46,7 +46,10 @@ MIGRATIONS: dict[int, list[str]] = {
         "CREATE TABLE exports (id INTEGER PRIMARY KEY, case_id INTEGER REFERENCES cases(id) ON DELETE SET NULL, "
         "case_name TEXT NOT NULL, kind TEXT NOT NULL, file_name TEXT NOT NULL, sha256 TEXT NOT NULL, "
         "size_bytes INTEGER NOT NULL, analyst TEXT NOT NULL, finding_ids TEXT NOT NULL, created_at TEXT NOT NULL)"],
+    4: ["ALTER TABLE findings ADD COLUMN analyst_verdict TEXT NOT NULL DEFAULT ''",  # the analyst's own assessment
+        "ALTER TABLE findings ADD COLUMN analyst_tags TEXT NOT NULL DEFAULT ''"],
 }
+ANALYST_VERDICTS = ("", "confirmed", "refuted", "unresolved")  # "" = not assessed yet
 
 
 DIR_MODE = 0o700
@@ -205,19 +208,42 @@ class CaseLog:
             return {r[0] for r in connection.execute("SELECT sha256 FROM findings WHERE case_id = ? AND sha256 != ''",
                                                      (case_id,))}
 
-    def findings(self, case_id: int, search: str = "") -> list[StoredFinding]:
-        query = "SELECT id, case_id, note, created_at, data, source_url FROM findings WHERE case_id = ?"
-        params: list = [case_id]
+    def findings(self, case_id: int | None, search: str = "") -> list[StoredFinding]:
+        """Findings of one case (``None``: of every case), oldest first."""
+        query = ("SELECT id, case_id, note, created_at, data, source_url, analyst_verdict, analyst_tags FROM findings "
+                 "WHERE (? IS NULL OR case_id = ?)")
+        params: list = [case_id, case_id]
         if search.strip():
-            query += " AND (file LIKE ? OR note LIKE ? OR verdict LIKE ? OR data LIKE ?)"
+            query += (" AND (file LIKE ? OR note LIKE ? OR verdict LIKE ? OR data LIKE ? OR analyst_verdict LIKE ? "
+                      "OR analyst_tags LIKE ?)")
             like = f"%{search.strip()}%"
-            params += [like, like, like, like]
+            params += [like] * 6
         with self._connect() as connection:
             rows = connection.execute(query + " ORDER BY id", params).fetchall()
         stored = [StoredFinding(r[0], r[1], r[2], r[3], _finding_from_json(r[4]), r[5]) for r in rows]
-        for item in stored:
+        for item, row in zip(stored, rows):
             item.finding.note, item.finding.source_url = item.note, item.source_url
+            item.finding.analyst_verdict, item.finding.analyst_tags = row[6], row[7]
         return stored
+
+    def earlier_findings(self, case_id: int, model: str, settings: str) -> dict[str, Finding]:
+        """SHA-256 -> the latest finding made in this case with the same model and analysis settings:
+        what "Skip files already in this case" may reuse (another model or thresholds: analyse again)."""
+        with self._connect() as connection:
+            rows = connection.execute(
+                "SELECT sha256, data FROM findings WHERE case_id = ? AND sha256 != '' "
+                "AND COALESCE(json_extract(data, '$.model'), '') = ? "
+                "AND COALESCE(json_extract(data, '$.analysis_settings'), '') = ? ORDER BY id",
+                (case_id, model, settings)).fetchall()
+        return {sha: _finding_from_json(data) for sha, data in rows}
+
+    def set_assessment(self, finding_ids: list[int], verdict: str, tags: str, note: str) -> None:
+        """The analyst's own verdict, tags and note, kept apart from the tool's verdict."""
+        if verdict not in ANALYST_VERDICTS:
+            raise ValueError(f"assessment must be one of {', '.join(v for v in ANALYST_VERDICTS if v)}")
+        with self._transaction() as connection:
+            connection.executemany("UPDATE findings SET analyst_verdict = ?, analyst_tags = ?, note = ? WHERE id = ?",
+                                   [(verdict, tags.strip(), note, i) for i in finding_ids])
 
     def set_note(self, finding_id: int, note: str) -> None:
         with self._transaction() as connection:
@@ -306,9 +332,11 @@ class EvidenceStore:
         return target
 
     def get(self, sha256: str) -> bytes | None:
-        """The kept original with this SHA-256, or None when it was not kept."""
+        """The kept original, or None when it was not kept."""
+        if len(sha256) != 64 or not all(c in "0123456789abcdef" for c in sha256):
+            return None
         target = self.folder / sha256[:2] / sha256
-        return target.read_bytes() if sha256 and target.is_file() else None
+        return target.read_bytes() if target.is_file() else None
 
 
 def _now() -> str:

@@ -64,3 +64,12 @@ def _conflicts(copies: list[Finding]) -> list[str]:
     if len(times) > 1:
         notes.append("DateTimeOriginal differs between copies: " + ", ".join(sorted(times)))
     return notes
+
+
+def similar(phash: str, candidates: Sequence[Finding], max_distance: int = MAX_HASH_DISTANCE) -> list[tuple[int, int]]:
+    """(index into ``candidates``, bits differing) for every candidate within ``max_distance`` bits of
+    ``phash``, nearest first: "have we seen this image before?" across cases."""
+    if not phash:
+        return []
+    hits = [(i, _distance(phash, f.phash)) for i, f in enumerate(candidates) if f.phash]
+    return sorted(((i, d) for i, d in hits if d <= max_distance), key=lambda hit: (hit[1], hit[0]))

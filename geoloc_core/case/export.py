@@ -1,4 +1,4 @@
-"""Findings -> CSV, JSON, GeoJSON.
+"""Findings -> CSV, JSON, GeoJSON (and KML, in ``kml.py``).
 
 CSV is opened by analysts in spreadsheets, so text cells that a spreadsheet would
 treat as a formula (leading ``=``, ``+``, ``-``, ``@``, tab or carriage return;
@@ -26,7 +26,7 @@ from .findings import CORE_COLUMNS, Finding
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 # a formula trigger right after anything str.splitlines() treats as a line break
 _TRIGGER_AFTER_BREAK = re.compile(r"([\r\n\v\f\x1c-\x1e\x85\u2028\u2029])(?=[=+\-@\t\r])")
-FORMATS = ("csv", "json", "geojson")
+FORMATS = ("csv", "json", "geojson", "kml")
 
 
 def spreadsheet_safe(value: object) -> object:
@@ -112,4 +112,8 @@ def export(findings: Sequence[Finding], fmt: str, include_serials: bool = False)
         return to_json(findings)
     if fmt == "geojson":
         return to_geojson(findings)
+    if fmt == "kml":
+        from .kml import to_kml
+
+        return to_kml(findings)
     raise ValueError(f"unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}")

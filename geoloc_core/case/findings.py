@@ -7,6 +7,7 @@ never changes name between screen and spreadsheet. The pipeline that fills it is
 """
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field, fields
 
 from .. import __version__
@@ -60,6 +61,7 @@ class Finding:
     exif_present: bool = False
     exif_gps_datetime_utc: str | None = None
     exif_img_direction_deg: float | None = None
+    exif_gps_error_m: float | None = None  # GPSHPositioningError: the receiver's horizontal error
     lens_model: str | None = None
     orientation: int | None = None
     size_bytes: int = 0
@@ -69,6 +71,9 @@ class Finding:
     analysed_at_utc: str = ""
     geoloc_version: str = __version__
     note: str = ""  # the analyst's note, from the case log
+    analyst_verdict: str = ""  # the analyst's own assessment: confirmed / refuted / unresolved (case log)
+    analyst_tags: str = ""  # the analyst's tags, comma-separated (case log)
+    analysis_settings: str = ""  # thresholds and geocoder the finding was made with (skip and history)
     source_url: str = ""  # where the analyst found the file (their word), from the case log
     # metadata checks ("status: one line"; see checks.py) and forensic facts
     check_time: str = ""
@@ -116,4 +121,21 @@ class Finding:
         return asdict(self)
 
     def add_message(self, text: str) -> None:
-        self.message = f"{self.message}; {text}" if self.message else text
+        """Add one note for people: no Python exception names or object reprs, each stated once."""
+        text = for_people(text)
+        if text and text not in self.message.split("; "):
+            self.message = f"{self.message}; {text}" if self.message else text
+
+
+_REPR = re.compile(r"<[\w.]+ object at 0x[0-9a-fA-F]+>")
+_EXCEPTION_NAME = re.compile(r"\b(?:[A-Za-z_][\w.]*\.)?[A-Z]\w*(?:Error|Exception|Warning|Interrupt)\b:?\s*")
+
+
+def for_people(text: str) -> str:
+    """A message as a person should read it: object reprs (``<_io.BytesIO object at 0x...>``)
+    are dropped, exception class names are dropped, leftover empty brackets removed."""
+    text = _REPR.sub("", str(text))
+    text = _EXCEPTION_NAME.sub("", text)
+    text = re.sub(r"\s+\)", ")", re.sub(r"\(\s+", "(", text))
+    text = re.sub(r"\(\)", "", text)
+    return re.sub(r"\s{2,}", " ", text).strip(" ;:")

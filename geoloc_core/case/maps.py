@@ -90,7 +90,9 @@ def base_map(online_tiles: bool = False, height: int | None = None) -> folium.Ma
     folium.GeoJson(_countries(), name="Countries (offline, Natural Earth 1:10m)",
                    style_function=lambda _: {"fillColor": "#f4f1ea", "color": "#9a9a9a", "weight": 0.6,
                                              "fillOpacity": 1.0},
-                   tooltip=folium.GeoJsonTooltip(fields=["name"], labels=False)).add_to(fmap)
+                   # context only: no tooltip and not interactive, because Chromium makes every SVG path
+                   # with a (tooltip) focus listener a Tab stop: 186 presses to get past the map
+                   interactive=False).add_to(fmap)
     if online_tiles:
         folium.TileLayer("OpenStreetMap", name="OpenStreetMap (online)", overlay=False).add_to(fmap)
         folium.LayerControl().add_to(fmap)
@@ -216,8 +218,11 @@ def _circle_bounds(lat: float, lon: float, radius_km: float) -> list[list[float]
 
 
 def finding_map(finding: Finding, online_tiles: bool = False) -> folium.Map:
+    from .map_context import add_city_context  # place labels, grid, camera cone, GPS error circle
+
     fmap = base_map(online_tiles)
     _add_fine_boundaries(fmap, [finding])
+    add_city_context(fmap, finding)
     _fit(fmap, add_finding(fmap, finding))
     return fmap
 

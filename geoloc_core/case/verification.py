@@ -11,7 +11,7 @@ calibrated 50 % and 90 % regions):
 * plausible    - within the 90 % region (without radii: the country band);
 * unlikely     - beyond the 90 % region but within twice its radius (without: the continent band);
 * contradicts  - farther still: the pixels and the claimed location disagree;
-* cannot verify: no EXIF GPS / no model / prediction failed.
+* cannot verify: no EXIF GPS / no model / prediction failed / not an image / image too small or flat.
 A model is a witness, not proof: a "contradicts" says where to look harder.
 """
 from __future__ import annotations
@@ -43,7 +43,10 @@ CONTRADICTS = "contradicts"
 NO_GPS = "cannot verify: no EXIF GPS"
 NO_MODEL = "cannot verify: no model"
 PREDICTION_FAILED = "cannot verify: prediction failed"
-VERDICTS = (CONSISTENT, PLAUSIBLE, UNLIKELY, CONTRADICTS, NO_GPS, NO_MODEL, PREDICTION_FAILED)
+NOT_AN_IMAGE = "cannot verify: not an image"  # a PDF, a text file, ...: there are no pixels to look at
+TOO_LITTLE_IMAGE = "cannot verify: image too small or flat"  # see evidence/information.py
+VERDICTS = (CONSISTENT, PLAUSIBLE, UNLIKELY, CONTRADICTS, NO_GPS, NO_MODEL, PREDICTION_FAILED, NOT_AN_IMAGE,
+            TOO_LITTLE_IMAGE)
 
 
 @dataclass(frozen=True)

@@ -51,6 +51,7 @@ class ExifFacts:
     GPSAltitude_m: float | None = None  # metres, negative below sea level
     GPSImgDirection_deg: float | None = None
     GPSImgDirectionRef: str | None = None  # "T" true north, "M" magnetic
+    GPSHPositioningError_m: float | None = None  # horizontal positioning error (EXIF 2.31 tag 0x001F)
     GPSDateTime_utc: str | None = None  # ISO 8601, from GPSDateStamp + GPSTimeStamp
     DateTimeOriginal: str | None = None  # ISO 8601 local time as written by the camera
     OffsetTimeOriginal: str | None = None  # e.g. "+02:00"
@@ -279,6 +280,11 @@ def read_exif(data: bytes) -> ExifFacts:
             if direction:
                 facts.GPSImgDirection_deg = float(direction[0])
                 facts.GPSImgDirectionRef = _text(tags.get("GPS GPSImgDirectionRef"))
+        error_tag = tags.get("GPS GPSHPositioningError") or tags.get("GPS Tag 0x001F")  # exifread 3.5 lacks the name
+        if error_tag is not None:
+            error = _rationals("GPSHPositioningError", error_tag, 1, warnings)
+            if error and 0 <= float(error[0]) < 1e6:
+                facts.GPSHPositioningError_m = float(error[0])
         facts.GPSDateTime_utc = _gps_datetime(tags, warnings)
         facts.DateTimeOriginal = _parse_datetime("DateTimeOriginal", tags.get("EXIF DateTimeOriginal"), warnings)
         facts.OffsetTimeOriginal = _parse_offset("OffsetTimeOriginal", tags.get("EXIF OffsetTimeOriginal"), warnings)

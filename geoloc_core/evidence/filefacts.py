@@ -32,6 +32,12 @@ _MIME_DESCRIPTIONS = {
     "application/font-woff": "a web font",
     "application/zip": "a zip archive",
 }
+_TYPE_LABELS = {"text": "text file", "empty": "empty file", "unknown": "unrecognised data", "woff": "web font"}
+
+
+def describe_type(file_type: str) -> str:
+    """A short label for a detected type, as a banner says it: "PDF", "MP3", "text file"."""
+    return _TYPE_LABELS.get(file_type, (file_type or "unknown").upper())
 
 
 @dataclass

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from PIL import Image
 
 from . import filefacts  # noqa: F401  (registers the HEIF opener)
+from .information import pixel_spread
 
 MARKER_SCAN_BYTES = 1024 * 1024  # markers live in the headers; never scan a whole huge file
 MARKERS = (
@@ -25,6 +26,7 @@ C2PA_MIME = {"jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp", "ti
 @dataclass
 class ForensicFacts:
     phash: str | None = None  # 64-bit perceptual hash, hex
+    pixel_spread: float | None = None  # grey-level standard deviation (information.py)
     thumbnail_distance: int | None = None  # phash bits differing between thumbnail and image (of 64)
     markers: list[str] = field(default_factory=list)
     xmp_creator_tool: str | None = None
@@ -98,6 +100,7 @@ def read_forensic_facts(data: bytes, file_type: str, thumbnail: bytes | None) ->
     try:
         with Image.open(io.BytesIO(data)) as image:
             main_hash = _phash(image)
+            facts.pixel_spread = pixel_spread(image)
         facts.phash = str(main_hash)
         if thumbnail:
             with Image.open(io.BytesIO(thumbnail)) as thumb:

@@ -66,7 +66,7 @@ def count_files(name: str, data: bytes) -> int:
 
 
 def expand_uploads(uploads: Iterable[tuple[str, bytes]], known: set[str] | None = None,
-                   skipped: list[str] | None = None) -> Iterator[FileSource]:
+                   skipped: list[str] | None = None, skipped_hashes: list[str] | None = None) -> Iterator[FileSource]:
     """FileSources one at a time, zip entries expanded lazily.
 
     With ``known`` (SHA-256s already in the case), files whose hash is in it, or that
@@ -84,6 +84,8 @@ def expand_uploads(uploads: Iterable[tuple[str, bytes]], known: set[str] | None 
                 if digest in known:  # already in the case, or twice in this upload
                     if skipped is not None:
                         skipped.append(entry_name)
+                    if skipped_hashes is not None:
+                        skipped_hashes.append(digest)
                     continue
                 known.add(digest)
             yield FileSource(entry_name, data=entry_data, error=error)

@@ -1,0 +1,99 @@
+"""Findings -> KML, for Google Earth (where analysts continue).
+
+One Placemark per located point: the EXIF GPS point and the predicted point, each with the
+verdict and its reason in the description, plus the line between them. Built with the standard
+library's ElementTree, never by string concatenation: file names and EXIF strings are hostile,
+and the XML library escapes ``< > & "`` itself. Characters that XML 1.0 cannot carry at all
+(control characters such as NUL or vertical tab, which a crafted file name can contain) are
+replaced with U+FFFD, so the file always parses.
+"""
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Sequence
+
+from .findings import Finding
+
+KML_NS = "http://www.opengis.net/kml/2.2"
+_NOT_XML = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+STYLES = {"exif": "ff2827d6", "predicted": "ffb4771f", "distance": "ff444444"}  # aabbggrr
+DATA_FIELDS = ("file", "sha256", "verdict", "verdict_reason", "distance_km", "band", "exif_country",
+               "pred_country", "pred_radius_km", "camera_make", "camera_model", "software",
+               "exif_datetime_original", "checks_flagged", "analyst_verdict", "analyst_tags", "note")
+
+
+def xml_text(value: object) -> str:
+    """Text that XML 1.0 can hold (escaping itself is ElementTree's job)."""
+    return _NOT_XML.sub("\ufffd", "" if value is None else str(value))
+
+
+def _sub(parent: ET.Element, tag: str, text: object | None = None, **attributes: str) -> ET.Element:
+    element = ET.SubElement(parent, f"{{{KML_NS}}}{tag}", {k: xml_text(v) for k, v in attributes.items()})
+    if text is not None:
+        element.text = xml_text(text)
+    return element
+
+
+def _description(finding: Finding, role: str) -> str:
+    lines = [f"{role}: {Path(finding.file).name}", f"Verdict: {finding.verdict}"]
+    if finding.verdict_reason:
+        lines.append(f"Why: {finding.verdict_reason}")
+    if finding.distance_km is not None:
+        lines.append(f"Distance EXIF GPS - prediction: {finding.distance_km:,.1f} km ({finding.band} band)")
+    if getattr(finding, "analyst_verdict", ""):
+        lines.append(f"Analyst's assessment: {finding.analyst_verdict}")
+    if finding.checks_flagged:
+        lines.append(f"Metadata checks flagged: {finding.checks_flagged}")
+    lines.append(f"SHA-256: {finding.sha256}")
+    return "\n".join(lines)
+
+
+def _placemark(folder: ET.Element, finding: Finding, role: str, label: str, coordinates: str, geometry: str) -> None:
+    placemark = _sub(folder, "Placemark")
+    _sub(placemark, "name", f"{label}: {Path(finding.file).name}")
+    _sub(placemark, "description", _description(finding, label))
+    _sub(placemark, "styleUrl", f"#{role}")
+    extended = _sub(placemark, "ExtendedData")
+    row = finding.to_dict()
+    for field in DATA_FIELDS:
+        if row.get(field) not in (None, ""):
+            data = _sub(extended, "Data", name=field)
+            _sub(data, "value", row[field])
+    shape = _sub(placemark, geometry)
+    if geometry == "LineString":
+        _sub(shape, "tessellate", "1")
+    _sub(shape, "coordinates", coordinates)
+
+
+def to_kml(findings: Sequence[Finding], name: str = "geoloc findings") -> str:
+    ET.register_namespace("", KML_NS)
+    root = ET.Element(f"{{{KML_NS}}}kml")
+    document = _sub(root, "Document")
+    _sub(document, "name", name)
+    for role, colour in STYLES.items():
+        style = _sub(document, "Style", id=role)
+        if role == "distance":
+            line = _sub(style, "LineStyle")
+            _sub(line, "color", colour)
+            _sub(line, "width", "2")
+        else:
+            icon = _sub(style, "IconStyle")
+            _sub(icon, "color", colour)
+    for finding in findings:
+        if finding.exif_lat is None and finding.pred_lat is None:
+            continue
+        folder = _sub(document, "Folder")
+        _sub(folder, "name", Path(finding.file).name)
+        if finding.exif_lat is not None:
+            altitude = f",{finding.exif_altitude_m:.1f}" if finding.exif_altitude_m is not None else ""
+            _placemark(folder, finding, "exif", "EXIF GPS", f"{finding.exif_lon:.7f},{finding.exif_lat:.7f}{altitude}",
+                       "Point")
+        if finding.pred_lat is not None:
+            _placemark(folder, finding, "predicted", "Predicted", f"{finding.pred_lon:.6f},{finding.pred_lat:.6f}", "Point")
+        if finding.exif_lat is not None and finding.pred_lat is not None:
+            _placemark(folder, finding, "distance", "Distance", f"{finding.exif_lon:.7f},{finding.exif_lat:.7f} "
+                       f"{finding.pred_lon:.6f},{finding.pred_lat:.6f}", "LineString")
+    ET.indent(root)
+    return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"

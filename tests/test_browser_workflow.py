@@ -1,0 +1,123 @@
+"""The analyst's day in real Chromium (issue 13): the offline map at city zoom, keyboard focus on the
+map, the case visible at 400 px and across a reload and a new tab."""
+from __future__ import annotations
+
+import piexif
+import pytest
+
+from tests.imagegen import gps_exif, image_bytes
+from tests.test_browser import ARTIFACTS, _map_frame, _start_server, browser  # noqa: F401  (fixture)
+
+pytestmark = pytest.mark.browser
+BROOKLYN = (40.6782, -73.9442)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, tiny_model_dir):
+    data = tmp_path_factory.mktemp("workflow-browser")
+    process, url, log = _start_server(data, tiny_model_dir)
+    yield {"url": url, "data": data}
+    process.terminate()
+    process.wait(timeout=30)
+    log.close()
+
+
+def _open(browser, url: str, width: int = 1400):  # noqa: F811
+    context = browser.new_context(viewport={"width": width, "height": 1800})
+    page = context.new_page()
+    page.offsite = []
+    page.on("request", lambda r: None if r.url.startswith((url, "data:", "blob:", "about:"))
+            else page.offsite.append(r.url))
+    page.goto(url, wait_until="networkidle")
+    page.locator("input[type=file]").first.wait_for(state="attached", timeout=180_000)  # first run loads the model
+    return context, page
+
+
+def test_offline_map_at_city_zoom_has_labels_cone_and_few_tab_stops(browser, server, tmp_path):  # noqa: F811
+    photo = tmp_path / "brooklyn.jpg"
+    photo.write_bytes(image_bytes(size=(640, 480), exif=gps_exif(*BROOKLYN, **{"GPS": {
+        piexif.GPSIFD.GPSImgDirectionRef: b"T", piexif.GPSIFD.GPSImgDirection: (90, 1),
+        31: (35, 1)}})))  # GPSHPositioningError, 35 m
+    context, page = _open(browser, server["url"])
+    page.locator("input[type=file]").first.set_input_files(str(photo))
+    page.get_by_text("Copy coordinates").first.wait_for(timeout=120_000)
+    page.wait_for_timeout(1500)  # the page settles; the map is drawn once more with the finding
+    labels = []
+    for _ in range(20):  # until the final map is up
+        frame = _map_frame(page)
+        frame.evaluate(f"() => window.map.setView([{BROOKLYN[0]}, {BROOKLYN[1]}], 12)")
+        page.wait_for_timeout(700)
+        labels = frame.evaluate("() => [...document.querySelectorAll('.geoloc-place')]"
+                                ".filter(e => e.offsetParent !== null).map(e => e.textContent)")
+        if labels:
+            break
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "city-zoom.png"), full_page=True)
+    assert "Brooklyn" in labels and len(labels) >= 5, labels
+    assert frame.evaluate("() => document.querySelectorAll('path').length") > 20  # grid, cone, error circle
+    # zoomed out to a country, the labels step aside
+    frame.evaluate("() => window.map.setZoom(6)")
+    page.wait_for_timeout(500)
+    assert frame.evaluate("() => [...document.querySelectorAll('.geoloc-place')]"
+                          ".filter(e => e.offsetParent !== null).length") == 0
+    # copy-coordinates: decimal and DMS, each with a copy button
+    body = page.inner_text("body")
+    assert "40.678200, -73.944200" in body and "40°40'41.5\"N 73°56'39.1\"W" in body
+    # keyboard: from the map itself, Tab leaves the map in a few presses, not one per country outline
+    # (Chromium makes an SVG path with a focus listener, such as a tooltip's, a Tab stop)
+    frame.focus(".leaflet-container")
+    presses = 0
+    while frame.evaluate("() => document.hasFocus()") and presses < 400:
+        page.keyboard.press("Tab")
+        presses += 1
+    assert presses <= 10, f"{presses} Tab presses to leave the map"
+    alt = page.locator("img").evaluate_all("els => els.filter(e => e.width > 100).map(e => e.alt)")
+    assert all(alt), alt  # every shown image has alt text
+    assert page.offsite == []
+    context.close()
+
+
+def test_case_visible_at_400px_and_kept_across_reload_and_new_tab(browser, server):  # noqa: F811
+    from geoloc_core.case.caselog import CaseLog
+
+    log = CaseLog(server["data"] / "caselog.sqlite3")
+    chosen = log.ensure_case("Narrow screen case")
+    log.ensure_case("A newer case nobody chose")
+    context, page = _open(browser, f"{server['url']}/?case={chosen}", width=400)
+    page.get_by_text("Case: Narrow screen case").first.wait_for(timeout=60_000)
+    assert page.get_by_text("Case: Narrow screen case").first.is_visible()  # in the page, sidebar collapsed
+    page.screenshot(path=str(ARTIFACTS / "narrow-400px.png"), full_page=True)
+    page.reload(wait_until="networkidle")
+    page.get_by_text("Case: Narrow screen case").first.wait_for(timeout=60_000)
+    tab = context.new_page()
+    tab.goto(server["url"], wait_until="networkidle")  # no query: the settings file remembers
+    tab.get_by_text("Case: Narrow screen case").first.wait_for(timeout=60_000)
+    assert f"case={chosen}" in tab.url
+    context.close()
+
+
+def test_configured_tile_file_is_served_locally(browser, tmp_path, monkeypatch):  # noqa: F811
+    from tests.test_basemap import make_mbtiles
+
+    data = tmp_path / "data"
+    data.mkdir()
+    monkeypatch.setenv("GEOLOC_BASEMAP", str(make_mbtiles(tmp_path / "org.mbtiles", max_zoom=3)))
+    process, url, log = _start_server(data, "")
+    try:
+        photo = tmp_path / "paris.jpg"
+        photo.write_bytes(image_bytes(size=(320, 240), exif=gps_exif(48.8584, 2.2945)))
+        context, page = _open(browser, url)
+        page.locator("input[type=file]").first.set_input_files(str(photo))
+        frame = _map_frame(page)
+        frame.evaluate("() => window.map.setView([48.8584, 2.2945], 3)")
+        page.wait_for_timeout(1500)
+        tiles = frame.evaluate("() => [...document.querySelectorAll('img.leaflet-tile')]"
+                               ".filter(t => t.complete && t.naturalWidth === 256).map(t => t.src)")
+        assert tiles and all(t.startswith(url + "/app/static/basemap/") for t in tiles), tiles
+        assert page.offsite == []  # nothing fetched from anywhere else
+        page.screenshot(path=str(ARTIFACTS / "local-basemap.png"), full_page=True)
+        context.close()
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        log.close()

@@ -1,0 +1,59 @@
+"""KML export (issue 13): valid KML that Google Earth opens, hostile strings escaped, from the
+library and from `scan --format kml`."""
+from __future__ import annotations
+
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+from geoloc_core.case.export import export
+from geoloc_core.case.findings import Finding
+from tests.imagegen import gps_exif, image_bytes
+
+ROOT = Path(__file__).resolve().parents[1]
+NS = {"k": "http://www.opengis.net/kml/2.2"}
+HOSTILE = "<Placemark><script>alert(1)<script>]]>&amp;\x00\x0b\"'.jpg"  # a file name cannot hold "/"
+
+
+def _parse(text: str) -> ET.Element:
+    root = ET.fromstring(text.encode("utf-8"))
+    assert root.tag == "{http://www.opengis.net/kml/2.2}kml"
+    return root
+
+
+def test_kml_has_a_placemark_per_point_and_escapes_hostile_strings():
+    both = Finding(file=f"/evidence/{HOSTILE}", sha256="ab" * 32, exif_lat=40.6892, exif_lon=-74.0445,
+                   exif_altitude_m=12.5, pred_lat=40.7, pred_lon=-73.9, distance_km=12.3, band="city",
+                   verdict="consistent", verdict_reason="within <b>50 %</b> & more", software="<img onerror=x>")
+    only_pred = Finding(file="b.jpg", pred_lat=-33.86, pred_lon=151.21, verdict="cannot verify: no EXIF GPS")
+    nowhere = Finding(file="c.pdf", verdict="cannot verify: not an image")
+    root = _parse(export([both, only_pred, nowhere], "kml"))
+    placemarks = root.findall(".//k:Placemark", NS)
+    assert len(placemarks) == 4  # EXIF + predicted + line for the first, predicted for the second
+    names = [p.find("k:name", NS).text for p in placemarks]
+    clean = HOSTILE.replace("\x00", "\ufffd").replace("\x0b", "\ufffd")
+    assert names[0] == f"EXIF GPS: {clean}"  # the name survives literally, as text
+    assert root.find(".//k:script", NS) is None and not root.findall(".//script")
+    point = placemarks[0].find(".//k:Point/k:coordinates", NS).text
+    assert point == "-74.0445000,40.6892000,12.5"  # KML order: lon,lat[,alt]
+    description = placemarks[0].find("k:description", NS).text
+    assert "Verdict: consistent" in description and "within <b>50 %</b> & more" in description
+    data = {d.get("name"): d.find("k:value", NS).text for d in placemarks[0].findall(".//k:Data", NS)}
+    assert data["software"] == "<img onerror=x>" and data["verdict"] == "consistent"
+    line = placemarks[2].find(".//k:LineString/k:coordinates", NS).text.split()
+    assert line == ["-74.0445000,40.6892000", "-73.900000,40.700000"]
+
+
+def test_scan_writes_kml(tmp_path):
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "statue & <liberty>.jpg").write_bytes(image_bytes(exif=gps_exif(40.6892, -74.0445)))
+    (tmp_path / "in" / "plain.png").write_bytes(image_bytes("PNG"))
+    out = tmp_path / "out.kml"
+    result = subprocess.run([sys.executable, "-m", "geoloc_core", "scan", str(tmp_path / "in"), "--format", "kml",
+                             "--out", str(out), "--no-progress"], capture_output=True, text=True, cwd=ROOT,
+                            env={"PATH": "/usr/bin:/bin", "GEOLOC_MODEL": ""}, timeout=300)
+    assert result.returncode == 0, result.stderr
+    root = _parse(out.read_text(encoding="utf-8"))
+    names = [p.find("k:name", NS).text for p in root.findall(".//k:Placemark", NS)]
+    assert names == ["EXIF GPS: statue & <liberty>.jpg"]

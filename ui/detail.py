@@ -1,0 +1,150 @@
+"""A finding reopened: the full result card, map, every check, the image when kept, the complete tag
+dump, the history of analyses of the same file, and the analyst's own assessment."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from geoloc_core.case.caselog import ANALYST_VERDICTS, CaseLog
+from geoloc_core.case.duplicates import similar
+from geoloc_core.case.history import HistoryItem, history_rows
+from geoloc_core.case.findings import Finding
+from geoloc_core.case.maps import finding_map
+from geoloc_core.evidence.imaging import ImageDecodeError, load_rgb
+from geoloc_core.evidence.isolation import IsolatedCallError
+from geoloc_core.evidence.tagdump import tag_dump
+from ui import resources
+from ui.views import checks_panel, model_typical_km, result_card, show_map
+
+
+def case_item(log: CaseLog, case_id: int, finding: Finding) -> HistoryItem | None:
+    """The case log's history of this file (same SHA-256), to reopen a Batch row with it."""
+    if not finding.sha256:
+        return None
+    analyses = [s for s in log.findings(case_id) if s.finding.sha256 == finding.sha256]
+    return HistoryItem(analyses) if analyses else None
+
+
+def kept_original(finding: Finding) -> bytes | None:
+    log = resources.current_case_log()
+    return resources.evidence_store(str(log.path.parent / "evidence")).get(finding.sha256) if finding.sha256 else None
+
+
+def tag_table(data: bytes | None, key: str) -> None:
+    """Every tag, grouped like ``exiftool -a -G1`` (parsed in the isolated worker)."""
+    st.markdown("**All metadata tags** (grouped like `exiftool -a -G1`)")
+    if data is None:
+        st.caption("The original file was not kept, so its tags cannot be listed again. Switch on 'Keep a copy of "
+                   "each original file' in the sidebar to keep originals with future findings.")
+        return
+    try:
+        rows = resources.parser_worker().call(tag_dump, data)
+    except IsolatedCallError:
+        st.warning("The file's tags could not be read: the parser gave up on this file.")
+        return
+    frame = pd.DataFrame(rows, columns=["group", "tag", "value"])
+    groups = ", ".join(f"{g} ({n})" for g, n in frame["group"].value_counts(sort=False).items())
+    st.caption(f"{len(frame):,} tags: {groups}" if len(frame) else "No tags found.")
+    st.dataframe(frame, hide_index=True, width="stretch", key=f"{key}_tags")
+
+
+def assessment_form(log: CaseLog, item: HistoryItem, key: str) -> None:
+    """The analyst's own verdict, tags and note; kept in the case log, exported as their own columns."""
+    latest = item.latest
+    st.markdown("**Your assessment** (kept in the case log; exported as analyst_verdict, analyst_tags, note)")
+    labels = {"": "not assessed", "confirmed": "confirmed", "refuted": "refuted", "unresolved": "unresolved"}
+    c1, c2 = st.columns([1, 2])
+    verdict = c1.selectbox("Your verdict", ANALYST_VERDICTS, format_func=labels.get, key=f"{key}_verdict_{latest.id}",
+                           index=ANALYST_VERDICTS.index(latest.finding.analyst_verdict)
+                           if latest.finding.analyst_verdict in ANALYST_VERDICTS else 0)
+    tags = c2.text_input("Tags (comma-separated)", value=latest.finding.analyst_tags, key=f"{key}_tags_{latest.id}")
+    note = st.text_area("Note", value=latest.note, key=f"{key}_note_{latest.id}")
+    if st.button("Save assessment", key=f"{key}_save_{latest.id}"):
+        log.set_assessment(item.ids, verdict, tags, note)
+        st.success("Assessment saved.")
+        st.rerun()
+
+
+def history_table(item: HistoryItem, key: str) -> None:
+    count = len(item.analyses)
+    st.markdown(f"**History** ({count} analys{'es' if count != 1 else 'is'} of this file, same SHA-256)")
+    st.dataframe(pd.DataFrame(history_rows(item)), hide_index=True, width="stretch", key=f"{key}_history",
+                 column_config={"distance (km)": st.column_config.NumberColumn(format="%.1f")})
+
+
+def finding_detail(finding: Finding, settings, key: str, item: HistoryItem | None = None,
+                   log: CaseLog | None = None, data: bytes | None = None) -> None:
+    st.subheader("Finding")
+    st.text(Path(finding.file).name)
+    data = data if data is not None else kept_original(finding)
+    image_column, card_column = st.columns([1, 3])
+    with image_column:
+        if data is not None:
+            try:
+                st.image(load_rgb(data, draft_side=1024), width="stretch",
+                         caption=f"The kept original (EXIF orientation applied); SHA-256 {finding.sha256}",
+                         alt=f"The kept original of {Path(finding.file).name}")
+            except ImageDecodeError:
+                st.caption("The kept original cannot be shown as an image.")
+        else:
+            st.caption("Image not kept with this finding.")
+    with card_column:
+        loaded = model_typical_km(settings.analysis) if settings.analysis.model_path else None
+        same_model = bool(finding.model) and resources.predictor(settings.analysis.model_path).description == \
+            finding.model if settings.analysis.model_path else False
+        result_card(finding, None, loaded if same_model else None)
+        checks_panel(finding)
+    if finding.exif_lat is not None or finding.pred_lat is not None:
+        show_map(finding_map(finding, settings.analysis.online_tiles), key=f"{key}_map")
+        copy_coordinates(finding)
+    if item is not None and log is not None:
+        assessment_form(log, item, key)
+        history_table(item, key)
+    seen_before(finding, settings.case_id, key)
+    with st.expander("All metadata tags"):
+        tag_table(data, key)
+
+
+def seen_before(finding: Finding, case_id: int, key: str) -> None:
+    """Near-duplicates of this image in every case of the case log (perceptual hash)."""
+    if not finding.phash:
+        st.caption("No perceptual hash for this file (not an image, or too small or flat), so it cannot be "
+                   "compared.")
+        return
+    if not st.button("Have we seen this before?", key=f"{key}_seen",
+                     help="Searches every case in this case log for near-duplicates (perceptual hash), "
+                          "including re-encoded, resized or re-shared copies."):
+        return
+    log = resources.current_case_log()
+    names = {case: name for case, name, _ in log.cases()}
+    stored = [s for s in log.findings(None) if not (s.case_id == case_id and s.finding.sha256 == finding.sha256)]
+    hits = similar(finding.phash, [s.finding for s in stored])
+    if not hits:
+        st.info("Not seen before: no near-duplicate in any case of this case log.")
+        return
+    rows = [{"case": names.get(stored[i].case_id, ""), "file": Path(stored[i].finding.file).name,
+             "saved (UTC)": stored[i].created_at, "bits different (of 64)": bits,
+             "same file (SHA-256)": stored[i].finding.sha256 == finding.sha256,
+             "verdict": stored[i].finding.verdict, "EXIF country": stored[i].finding.exif_country or ""}
+            for i, bits in hits]
+    st.caption(f"Seen before: {len(rows):,} near-duplicate(s) across {len({r['case'] for r in rows}):,} case(s).")
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key=f"{key}_seen_table")
+
+
+def copy_coordinates(finding: Finding) -> None:
+    """Coordinates to paste elsewhere, decimal and DMS; each code box has a copy button."""
+    from geoloc_core.case.map_context import decimal_text, dms_text
+
+    points = [(label, lat, lon) for label, lat, lon in (("EXIF GPS", finding.exif_lat, finding.exif_lon),
+                                                        ("Predicted", finding.pred_lat, finding.pred_lon))
+              if lat is not None]
+    if not points:
+        return
+    st.markdown("**Copy coordinates** (decimal degrees, then degrees-minutes-seconds)")
+    for column, (label, lat, lon) in zip(st.columns(len(points)), points):
+        with column:
+            st.caption(label)
+            st.code(decimal_text(lat, lon), language=None)
+            st.code(dms_text(lat, lon), language=None)
