@@ -60,6 +60,7 @@ class PlaceCandidate:
     lat: float
     lon: float
     population: int | None  # None: only in cities1000 (between 1,000 and 15,000 people)
+    by_alternate_name: bool = False  # matched a GeoNames alternate (other language, historic) name
 
     def label(self) -> str:
         return ", ".join(p for p in (self.name, self.region, self.country_code) if p)
@@ -165,14 +166,24 @@ class ForwardGeocoder:
         return None
 
     def _candidates(self, city: str) -> list[PlaceCandidate]:
+        """Places of that name. A place found only by an alternate name (GeoNames keeps historic names:
+        Sandusky, Ohio was once "Portland") is kept only when it is larger than every place that
+        bears the name as its own: "Kiev" finds Kyiv, "Portland" does not find Sandusky."""
+        keys = _keys(city)
         seen: set[int] = set()
         found: list[PlaceCandidate] = []
-        for key in _keys(city):
+        for key in keys:
             for position in self._index.get(key, ()):
                 if position not in seen:
                     seen.add(position)
                     name, region, cc, lat, lon, population = self._places[position]
-                    found.append(PlaceCandidate(name, region, cc, lat, lon, population))
+                    found.append(PlaceCandidate(name, region, cc, lat, lon, population,
+                                                by_alternate_name=name_key(name) not in keys and
+                                                name_key(unicodedata.normalize("NFKD", name).translate(_COMBINING))
+                                                not in keys))
+        own = [c.population or UNKNOWN_POPULATION for c in found if not c.by_alternate_name]
+        if own:
+            found = [c for c in found if not c.by_alternate_name or (c.population or 0) > max(own)]
         return _merge_same_places(found)
 
     def locate(self, city: str | None = None, region: str | None = None, country: str | None = None,
@@ -298,7 +309,7 @@ def _in_region(candidates: list[PlaceCandidate], region: str) -> list[PlaceCandi
         if not candidate.region:
             continue
         region_keys = set(_keys(candidate.region))
-        if keys & region_keys or any(k and r.startswith(k) for k in keys for r in region_keys):
+        if keys & region_keys or any(k and (r.startswith(k) or f" {k} " in f" {r} ") for k in keys for r in region_keys):
             out.append(candidate)
     return out
 
