@@ -36,10 +36,11 @@ with image_column:
 with card_column:
     result_card(finding, settings.model_error)
     checks_panel(finding)
-if finding.exif_lat is not None or finding.pred_lat is not None:
-    st.markdown("**Map** — red: EXIF GPS; blue: prediction with its 50 % and 90 % regions; dashed: the distance.")
+if finding.exif_lat is not None or finding.pred_lat is not None or finding.claimed_lat is not None:
+    st.markdown("**Map** — red: EXIF GPS; blue: prediction with its 50 % and 90 % regions; green: the place "
+                "claimed in the caption/IPTC/XMP; dashed: the distance.")
     show_map(finding_map(finding, settings.analysis.online_tiles), key="verify_map")
 else:
-    st.info("Nothing to map: the file has no usable EXIF GPS and no prediction was made.")
+    st.info("Nothing to map: the file has no usable EXIF GPS, no located written place and no prediction.")
 st.caption(f"Saved to case “{md_escape(settings.case_name)}”.")
 download_buttons([finding], "geoloc-finding", key="verify_dl")

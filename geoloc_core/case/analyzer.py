@@ -21,7 +21,9 @@ from ..evidence.inspection import inspect_file
 from ..evidence.isolation import IsolatedCallError, IsolatedWorker
 from ..evidence.sources import FileSource
 from ..model.prediction import LocationPredictor, Prediction
+from ..places.forward_geocoding import ForwardGeocoder, default_forward_geocoder
 from ..places.geocoding import Place, ReverseGeocoder
+from .claims import fill_written_claims, locate_claim, verify_claim
 from .findings import Finding
 from .verification import PREDICTION_FAILED, VerdictThresholds, verify
 
@@ -43,6 +45,7 @@ class Analyzer:
     batch_size: int = 16
     worker: IsolatedWorker = field(default_factory=IsolatedWorker)
     thresholds: VerdictThresholds = field(default_factory=VerdictThresholds)
+    forward_geocoder: ForwardGeocoder | None = None  # for written places; the shared offline one when None
 
     def analyze(self, source: FileSource) -> Finding:
         return next(iter(self.analyze_stream([source])))
@@ -78,6 +81,7 @@ class Analyzer:
         _fill_file_facts(finding, facts)
         if exif is not None:
             _fill_exif(finding, exif)
+            fill_written_claims(finding, exif.claims)
         image = None
         if facts.error is None and self.predictor is not None:
             try:
@@ -130,7 +134,14 @@ class Analyzer:
             f.distance_km, f.band, f.verdict, f.verdict_reason = result.distance_km, result.band, result.verdict, result.reason
             f.country_match, f.continent_match = result.country_match, result.continent_match
             pred_point = (prediction.lat, prediction.lon) if prediction is not None else None
-            _fill_checks(f, run_checks(p.exif, p.forensic, exif_point, pred_point))
+            claimed_point = None
+            claims = p.exif.claims if p.exif is not None else None
+            if claims is not None and claims.has_place:
+                claimed = locate_claim(f, claims, self.forward_geocoder or default_forward_geocoder())
+                verify_claim(f, claimed, prediction, pred_place, exif_place, self.predictor is not None,
+                             self.thresholds)
+                claimed_point = claimed.point
+            _fill_checks(f, run_checks(p.exif, p.forensic, exif_point, pred_point, claimed_point=claimed_point))
 
     def close(self) -> None:
         self.worker.close()

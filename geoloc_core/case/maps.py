@@ -29,6 +29,7 @@ from ..places.geocoding import COUNTRIES_GEOJSON
 
 EXIF_COLOR = "#d62728"
 PREDICTION_COLOR = "#1f77b4"
+CLAIM_COLOR = "#2ca02c"  # the place written in the caption / IPTC / XMP
 LINE_COLOR = "#444444"
 
 
@@ -139,6 +140,17 @@ def add_finding(target, finding: Finding, with_regions: bool = True) -> list[lis
                                           ("country", finding.exif_country), ("camera", finding.camera_model),
                                           ("software", finding.software), ("verdict", finding.verdict)])).add_to(target)
         bounds.append([finding.exif_lat, finding.exif_lon])
+    if finding.claimed_lat is not None:
+        folium.CircleMarker([finding.claimed_lat, finding.claimed_lon], radius=7, color="white", weight=2, fill=True,
+                            fill_color=CLAIM_COLOR, fill_opacity=1.0,
+                            tooltip=_tooltip(f"Claimed in the caption/IPTC: {name}"),
+                            popup=_popup([("Claimed place (written)", finding.claimed_place_text),
+                                          ("file", name), ("source", finding.claim_source),
+                                          ("GeoNames place", finding.claimed_place_found),
+                                          ("lat, lon", f"{finding.claimed_lat:.5f}, {finding.claimed_lon:.5f}"),
+                                          ("EXIF GPS vs claim", finding.claim_exif_check),
+                                          ("prediction vs claim", finding.claim_pred_verdict)])).add_to(target)
+        bounds.append([finding.claimed_lat, finding.claimed_lon])
     if finding.exif_lat is not None and finding.pred_lat is not None and finding.distance_km is not None:
         folium.PolyLine(great_circle_path(finding.exif_lat, finding.exif_lon, finding.pred_lat, finding.pred_lon),
                         color=LINE_COLOR, weight=2, dash_array="4 6",
