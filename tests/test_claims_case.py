@@ -6,6 +6,7 @@ import io
 import json
 from pathlib import Path
 
+import piexif
 import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
@@ -36,11 +37,13 @@ def xmp_packet(**props: str) -> bytes:
             f'<rdf:Description rdf:about="" {declared} {attrs}/></rdf:RDF></x:xmpmeta>').encode("utf-8")
 
 
-def photo(gps=None, **xmp: str) -> bytes:
+def photo(gps=None, exif: bytes | None = None, **xmp: str) -> bytes:
     buffer = io.BytesIO()
     kwargs = {"xmp": xmp_packet(**xmp)} if xmp else {}
     if gps:
         kwargs["exif"] = gps_exif(*gps)
+    if exif:
+        kwargs["exif"] = exif
     Image.new("RGB", (64, 48), (90, 140, 60)).save(buffer, "JPEG", **kwargs)
     return buffer.getvalue()
 
@@ -141,3 +144,12 @@ def test_verify_page_shows_the_claim_and_the_contradiction(tmp_path, monkeypatch
     tables = "\n".join(t.value.to_string() for t in at.table)
     assert "Kyiv, Ukraine" in tables and "XMP-photoshop:City" in tables
     assert "[click](javascript:alert(1)) **bold**" in tables  # shown literally, as plain text
+
+
+def test_written_date_far_from_the_camera_date_is_flagged(analyzer):
+    camera = piexif.dump({"0th": {}, "Exif": {piexif.ExifIFD.DateTimeOriginal: b"2024:05:01 12:00:00"}, "GPS": {}})
+    stale = analyzer.analyze(FileSource("old.jpg", data=photo(exif=camera, photoshop__DateCreated="2022-03-12")))
+    assert stale.capture_time_source == "ExifIFD:DateTimeOriginal"
+    assert stale.check_time.startswith("warn") and "XMP-photoshop:DateCreated 2022-03-12" in stale.check_time
+    same = analyzer.analyze(FileSource("same.jpg", data=photo(exif=camera, photoshop__DateCreated="2024-05-01")))
+    assert same.check_time.startswith("ok")

@@ -18,6 +18,7 @@ from .forensic_facts import ForensicFacts
 
 OK, WARN, INFO, NA = "ok", "warn", "info", "n/a"
 TIME_TOLERANCE = timedelta(seconds=120)  # camera clocks drift; GPS fixes lag
+WRITTEN_DATE_TOLERANCE = timedelta(days=1)  # a caption date may be local, UTC or the day of filing
 THUMBNAIL_MAX_DISTANCE = 10  # of 64 phash bits; re-encoding stays well below, edits go above
 NIGHT_ELEVATION_DEG = -6.0  # below civil twilight: no daylight
 EDITORS = ("photoshop", "lightroom", "gimp", "snapseed", "affinity", "pixelmator", "paint.net", "canva", "picsart",
@@ -142,8 +143,20 @@ def check_time(exif: ExifFacts) -> CheckResult:
         else:
             status = WARN
             findings.append(f"GPS time and DateTimeOriginal are {_span(abs(implied))} apart: no real time zone explains it")
+    claims = getattr(exif, "claims", None)
+    written = claims.written_date if claims is not None else None
+    if written:
+        other = _parse_local(written)
+        if other is not None:
+            apart = abs(other.replace(tzinfo=None) - original) if "T" in written else \
+                abs(other.date() - original.date())
+            if apart > WRITTEN_DATE_TOLERANCE:
+                status = WARN
+                findings.append(f"{claims.written_date_source} {written} (the date written for the caption) differs "
+                                f"from DateTimeOriginal by {_span(apart)}: re-captioned, or a wrong camera clock")
     if not findings:
-        findings.append("DateTimeOriginal, DateTimeDigitized, DateTime and GPS time agree where present")
+        findings.append("DateTimeOriginal, DateTimeDigitized, DateTime, GPS time and the written (XMP/IPTC) date "
+                        "agree where present")
     return CheckResult("time", status, "; ".join(findings))
 
 

@@ -48,6 +48,8 @@ class MetadataClaims:
     caption: str | None = None
     capture_time: str | None = None  # ISO 8601 local time, offset appended when written; may be a date only
     capture_time_source: str = ""
+    written_date: str | None = None  # the XMP/IPTC creation date (MWG's choice between them), even beside EXIF
+    written_date_source: str = ""
     make: str | None = None
     model: str | None = None
     lens_model: str | None = None
@@ -164,11 +166,15 @@ class _Reconciler:
 
     def _capture_time(self) -> None:
         exif, meta = self.exif, self.meta
+        xmp_date = xmp_datetime(_first(meta.xmp.get("XMP-photoshop:DateCreated")))
+        iptc_date = iptc_datetime(_first(meta.iptc.get("IPTC:DateCreated")), _first(meta.iptc.get("IPTC:TimeCreated")))
+        if xmp_date and (meta.iptc_digest_current is None or self.digest_matches):
+            self.claims.written_date, self.claims.written_date_source = xmp_date, "XMP-photoshop:DateCreated"
+        elif iptc_date:
+            self.claims.written_date, self.claims.written_date_source = iptc_date, "IPTC:DateCreated+TimeCreated"
         if exif is not None and exif.DateTimeOriginal:
             self._set("capture_time", exif.datetime_original_with_offset, "ExifIFD:DateTimeOriginal")
         else:
-            xmp_date = xmp_datetime(_first(meta.xmp.get("XMP-photoshop:DateCreated")))
-            iptc_date = iptc_datetime(_first(meta.iptc.get("IPTC:DateCreated")), _first(meta.iptc.get("IPTC:TimeCreated")))
             if xmp_date and (meta.iptc_digest_current is None or self.digest_matches):
                 self._set("capture_time", xmp_date, "XMP-photoshop:DateCreated")
             elif iptc_date:
