@@ -153,3 +153,29 @@ def test_written_date_far_from_the_camera_date_is_flagged(analyzer):
     assert stale.check_time.startswith("warn") and "XMP-photoshop:DateCreated 2022-03-12" in stale.check_time
     same = analyzer.analyze(FileSource("same.jpg", data=photo(exif=camera, photoshop__DateCreated="2024-05-01")))
     assert same.check_time.startswith("ok")
+
+
+def test_scan_cli_carries_the_written_claim(tmp_path):
+    import subprocess
+    import sys
+
+    samples = Path(__file__).resolve().parent / "data" / "exiftool_samples"
+    out = tmp_path / "claims.csv"
+    result = subprocess.run([sys.executable, "-m", "geoloc_core", "scan", str(samples / "IPTC.jpg"),
+                             str(samples / "PhotoMechanic.jpg"), "--out", str(out), "--no-progress"],
+                            capture_output=True, text=True, cwd=Path(APP).parent, timeout=600)
+    assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
+    rows = {Path(r["file"]).name: r for r in csv.DictReader(out.open(encoding="utf-8"))}
+    iptc = rows["IPTC.jpg"]
+    assert (iptc["claimed_place_text"], iptc["claimed_country_code"]) == ("Kingston, Ont, Canada", "CA")
+    assert float(iptc["claimed_lat"]) == pytest.approx(44.23, abs=0.05)  # Kingston, Ontario: "Ont" narrows it
+    assert iptc["claim_source"] == "IPTC:City, IPTC:Province-State, IPTC:Country-PrimaryLocationName"
+    assert (iptc["creator"], iptc["caption"]) == ("Phil Harvey", "A witty caption")
+    assert (iptc["exif_datetime_original"], iptc["capture_time_source"]) == ("2004-02-26",
+                                                                              "IPTC:DateCreated+TimeCreated")
+    mechanic = rows["PhotoMechanic.jpg"]
+    assert mechanic["capture_time_source"] == "XMP-photoshop:DateCreated" and mechanic["creator"] == "Photographer"
+    # Photo Mechanic's sample writes Country "Country" and code "COD" (ISO alpha-3 of DR Congo): the code is used
+    assert mechanic["claimed_country_code"] == "CD" and mechanic["claimed_lat"] == ""
+    assert "'Country' not recognised" in mechanic["claim_note"] and "no GeoNames place named 'kingston'" in \
+        mechanic["claim_note"]

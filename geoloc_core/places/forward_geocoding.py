@@ -200,9 +200,10 @@ class ForwardGeocoder:
         if code and named and code != named:
             notes.append(f"country name {country!r} ({named}) and country code {country_code!r} ({code}) disagree; "
                          "the name is used")
+        if country and named is None:
+            notes.append(f"country {country!r} not recognised" +
+                         (f"; the written country code {country_code!r} ({code}) is used" if code else ""))
         code = named or code
-        if country and code is None:
-            notes.append(f"country {country!r} not recognised")
         if city:
             candidates = self._candidates(city)
             in_country = [c for c in candidates if code is None or c.country_code == code]
