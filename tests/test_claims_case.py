@@ -74,12 +74,14 @@ def test_a_file_that_contradicts_itself_is_named(analyzer):
     assert finding.claim_exif_check.startswith("contradicts") and finding.claim_exif_distance_km > 700
     banner = self_contradiction(finding)
     assert "contradicts itself" in banner and "Russia" in banner and "Ukraine" in banner
+    assert finding.check_claim.startswith("warn") and finding.checks_flagged >= 1
 
 
 def test_a_consistent_file_agrees(analyzer):
     finding = analyzer.analyze(FileSource("kyiv.jpg", data=photo(KYIV, photoshop__City="Kyiv",
                                                                  photoshop__Country="Ukraine")))
     assert finding.claim_exif_check.startswith("agrees") and self_contradiction(finding) is None
+    assert finding.check_claim.startswith("ok")
 
 
 def test_prediction_is_verified_against_the_claimed_place(geocoder, worker):

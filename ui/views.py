@@ -25,7 +25,8 @@ TABLE_COLUMNS = ["file", "status", "verdict", "distance_km", "band", "checks_fla
                  "camera_model", "software",
                  "message"]
 CHECK_TITLES = {"time": "Time consistency", "timezone": "Time zone", "sun": "Sun at the claimed place and time",
-                "editing": "Editing traces", "thumbnail": "Embedded thumbnail", "provenance": "Provenance (C2PA)"}
+                "editing": "Editing traces", "thumbnail": "Embedded thumbnail", "provenance": "Provenance (C2PA)",
+                "claim": "Written place (caption / IPTC / XMP)"}
 # Material icons ship with Streamlit (no emoji font or CDN needed).
 CHECK_ICONS = {"ok": ":green[:material/check_circle:]", "warn": ":orange[:material/warning:]",
                "info": ":blue[:material/info:]", "n/a": ":gray[:material/radio_button_unchecked:]"}

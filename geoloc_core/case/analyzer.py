@@ -23,7 +23,7 @@ from ..evidence.sources import FileSource
 from ..model.prediction import LocationPredictor, Prediction
 from ..places.forward_geocoding import ForwardGeocoder, default_forward_geocoder
 from ..places.geocoding import Place, ReverseGeocoder
-from .claims import fill_written_claims, locate_claim, verify_claim
+from .claims import claim_check, fill_written_claims, locate_claim, verify_claim
 from .findings import Finding
 from .verification import PREDICTION_FAILED, VerdictThresholds, verify
 
@@ -141,7 +141,8 @@ class Analyzer:
                 verify_claim(f, claimed, prediction, pred_place, exif_place, self.predictor is not None,
                              self.thresholds)
                 claimed_point = claimed.point
-            _fill_checks(f, run_checks(p.exif, p.forensic, exif_point, pred_point, claimed_point=claimed_point))
+            results = run_checks(p.exif, p.forensic, exif_point, pred_point, claimed_point=claimed_point)
+            _fill_checks(f, results + [claim_check(f)])
 
     def close(self) -> None:
         self.worker.close()

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 
+from ..evidence.checks import INFO, NA, OK, WARN, CheckResult
 from ..evidence.mwg import MetadataClaims
 from ..model.prediction import Prediction
 from ..places.forward_geocoding import ClaimedPlace, ForwardGeocoder
@@ -137,3 +138,27 @@ def self_contradiction(finding: Finding) -> str | None:
         return ("The file contradicts itself: its GPS and its written location (" +
                 (finding.claim_source or "IPTC/XMP") + ") disagree. " + finding.claim_exif_check.split(": ", 1)[1])
     return None
+
+
+def claim_check(finding: Finding) -> CheckResult:
+    """The written place as one traffic-light line beside the metadata checks (counted in checks_flagged,
+    filterable in Batch): warn when EXIF GPS or the pixels contradict it."""
+    if not finding.claimed_place_text:
+        return CheckResult("claim", NA, "no place written in the caption, IPTC or XMP")
+    written = f"written place {finding.claimed_place_text} ({finding.claim_source})"
+    if finding.claimed_lat is None and not finding.claimed_country_code:
+        return CheckResult("claim", INFO, f"{written} could not be located: {finding.claim_note}")
+    parts = [written + (f" located at {finding.claimed_place_found}" if finding.claimed_place_found else
+                        f" located only to the country {finding.claimed_country_code}")]
+    status = INFO
+    exif, pred = finding.claim_exif_check, finding.claim_pred_verdict
+    if not exif.startswith("cannot verify"):
+        parts.append(f"EXIF GPS {exif}")
+        status = WARN if exif.startswith(CONTRADICTS) else OK if exif.startswith(AGREES) else INFO
+    if pred and not pred.startswith("cannot verify"):
+        parts.append(f"prediction: {pred} ({finding.claim_pred_reason})")
+        if pred in ("contradicts", "unlikely", "country differs"):
+            status = WARN
+        elif status == INFO and pred in ("consistent", "plausible", "country matches"):
+            status = OK
+    return CheckResult("claim", status, "; ".join(parts))

@@ -99,6 +99,7 @@ class Finding:
     claim_pred_reason: str = ""
     claim_exif_distance_km: float | None = None  # EXIF GPS vs claimed place
     claim_exif_check: str = ""  # "agrees" / "near" / "contradicts" / "cannot verify: ...", with the reason
+    check_claim: str = ""  # the written place as a metadata check ("status: one line"; case/claims.py)
 
     @classmethod
     def columns(cls) -> list[str]:
