@@ -137,10 +137,13 @@ class Analyzer:
             claimed_point = None
             claims = p.exif.claims if p.exif is not None else None
             if claims is not None and claims.has_place:
-                claimed = locate_claim(f, claims, self.forward_geocoder or default_forward_geocoder())
-                verify_claim(f, claimed, prediction, pred_place, exif_place, self.predictor is not None,
-                             self.thresholds)
-                claimed_point = claimed.point
+                try:
+                    claimed = locate_claim(f, claims, self.forward_geocoder or default_forward_geocoder())
+                    verify_claim(f, claimed, prediction, pred_place, exif_place, self.predictor is not None,
+                                 self.thresholds)
+                    claimed_point = claimed.point
+                except Exception as exc:  # the written place must never cost the file's other facts
+                    f.add_message(f"written place could not be located ({type(exc).__name__})")
             results = run_checks(p.exif, p.forensic, exif_point, pred_point, claimed_point=claimed_point)
             _fill_checks(f, results + [claim_check(f)])
 
