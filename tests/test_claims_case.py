@@ -181,3 +181,15 @@ def test_scan_cli_carries_the_written_claim(tmp_path):
     assert mechanic["claimed_country_code"] == "CD" and mechanic["claimed_lat"] == ""
     assert "'Country' not recognised" in mechanic["claim_note"] and "no GeoNames place named 'kingston'" in \
         mechanic["claim_note"]
+
+
+def test_a_failing_forward_geocoder_costs_only_the_claim(geocoder, worker):
+    class Broken:
+        def locate(self, **_):
+            raise RuntimeError("place table unreadable")
+
+    analyzer = Analyzer(geocoder=geocoder, worker=worker, forward_geocoder=Broken())
+    finding = analyzer.analyze(FileSource("k.jpg", data=photo(MOSCOW, photoshop__City="Kyiv")))
+    assert finding.status == "ok" and finding.exif_country_code == "RU"
+    assert "written place could not be located (RuntimeError)" in finding.message
+    assert finding.claimed_place_text == "Kyiv" and finding.claimed_lat is None
