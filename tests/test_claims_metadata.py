@@ -170,3 +170,33 @@ def test_iptc_dates_and_xmp_coordinates():
     assert xmp_coordinate("50,27.006N") == pytest.approx(50.4501)
     assert xmp_coordinate("30,31,24.24W") == pytest.approx(-30.5234)
     assert xmp_coordinate("nonsense") is None
+
+
+def _png_with_trailing_itxt(text: bytes, compressed: bool) -> bytes:
+    """A PNG whose XMP iTXt chunk follows the image data, as some writers put it."""
+    import struct
+    import zlib
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (16, 16)).save(buffer, "PNG")
+    png = buffer.getvalue()
+    body = b"XML:com.adobe.xmp\x00" + bytes([int(compressed), 0]) + b"\x00\x00" + (zlib.compress(text, 9)
+                                                                                     if compressed else text)
+    chunk = struct.pack(">I", len(body)) + b"iTXt" + body + struct.pack(">I", zlib.crc32(b"iTXt" + body))
+    end = png.rindex(b"IEND") - 4
+    return png[:end] + chunk + png[end:]
+
+
+def test_png_xmp_after_the_image_data_is_read_without_decoding():
+    packet = ('<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+              '<rdf:Description xmlns:photoshop="http://ns.adobe.com/photoshop/1.0/" photoshop:City="Lisboa"/>'
+              '</rdf:RDF></x:xmpmeta>').encode()
+    for compressed in (False, True):
+        assert read_embedded_metadata(_png_with_trailing_itxt(packet, compressed)).xmp["XMP-photoshop:City"] == "Lisboa"
+
+
+def test_png_xmp_inflation_bomb_is_bounded():
+    start = time.perf_counter()
+    meta = read_embedded_metadata(_png_with_trailing_itxt(b" " * (200 * 1024 * 1024), compressed=True))
+    assert time.perf_counter() - start < 10
+    assert meta.xmp == {} and any("refused" in w for w in meta.warnings), meta.warnings

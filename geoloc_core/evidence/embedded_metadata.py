@@ -70,16 +70,10 @@ def _clip(text: str) -> str:
 
 # --- XMP -------------------------------------------------------------------------------------
 
-def _xmp_packet(image, warnings: list[str], decode_ok: bool) -> bytes | None:
+def _xmp_packet(image, data: bytes, warnings: list[str]) -> bytes | None:
     raw = image.info.get("xmp")
-    if raw is None and image.format == "PNG" and decode_ok:
-        # text chunks after the image data (legal, and exiftool reads them) reach ``info`` only on load;
-        # ``decode_ok`` says the file passed the decompression-bomb and truncation checks (filefacts.py)
-        try:
-            image.load()
-        except Exception:
-            return None
-        raw = image.info.get("xmp")
+    if raw is None and image.format == "PNG":
+        raw = _png_trailing_xmp(data, warnings)
     if raw is None:
         return None
     if isinstance(raw, str):
@@ -88,6 +82,38 @@ def _xmp_packet(image, warnings: list[str], decode_ok: bool) -> bytes | None:
         warnings.append(f"XMP packet of {len(raw):,} bytes refused (over {MAX_XMP_BYTES:,}); not read")
         return None
     return bytes(raw)
+
+
+def _png_trailing_xmp(data: bytes, warnings: list[str]) -> bytes | None:
+    """The XMP iTXt chunk written *after* the image data (legal, and exiftool reads it), which Pillow
+    only reaches by decoding every pixel: walk the chunk headers instead, inflating at most MAX_XMP_BYTES."""
+    import struct
+    import zlib
+
+    position = 8
+    while position + 8 <= len(data):
+        length, kind = struct.unpack(">I4s", data[position:position + 8])
+        body = data[position + 8:position + 8 + length]
+        position += 12 + length
+        if kind == b"IEND":
+            break
+        if kind != b"iTXt" or not body.startswith(b"XML:com.adobe.xmp\x00"):
+            continue
+        rest = body[len(b"XML:com.adobe.xmp\x00"):]
+        if len(rest) < 2:
+            return None
+        compressed, text = rest[0], rest[2:]
+        text = text.split(b"\x00", 2)[-1] if text.count(b"\x00") >= 2 else b""  # skip language and translated keyword
+        if not compressed:
+            return text
+        inflater = zlib.decompressobj()
+        try:
+            out = inflater.decompress(text, MAX_XMP_BYTES + 1)
+        except zlib.error:
+            warnings.append("compressed XMP chunk is corrupt; not read")
+            return None
+        return out
+    return None
 
 
 def _packet_text(packet: bytes) -> str | None:
@@ -279,9 +305,8 @@ def parse_iptc(block: bytes, warnings: list[str]) -> dict[str, str | list[str]]:
     return values
 
 
-def read_embedded_metadata(data: bytes, decode_ok: bool = False) -> EmbeddedMetadata:
-    """XMP and IPTC of an image file. Never raises. ``decode_ok``: the pixels may be decoded
-    (needed only for PNG text chunks written after the image data)."""
+def read_embedded_metadata(data: bytes) -> EmbeddedMetadata:
+    """XMP and IPTC of an image file. Never raises; nothing here decodes pixels."""
     from PIL import Image
 
     from . import filefacts  # noqa: F401  (registers the HEIF opener)
@@ -289,7 +314,7 @@ def read_embedded_metadata(data: bytes, decode_ok: bool = False) -> EmbeddedMeta
     meta = EmbeddedMetadata()
     try:
         with Image.open(io.BytesIO(data)) as image:
-            packet = _xmp_packet(image, meta.warnings, decode_ok)
+            packet = _xmp_packet(image, data, meta.warnings)
             block, digest = _iptc_block(image)
     except Exception as exc:
         meta.warnings.append(f"XMP/IPTC could not be read ({type(exc).__name__})")

@@ -27,7 +27,7 @@ def inspect_file(data: bytes) -> tuple[FileFacts, ExifFacts | None, ForensicFact
     facts, exif = inspect_exif_and_hash(data)
     if exif is None:
         return facts, None, None
-    embedded = read_embedded_metadata(data, decode_ok=facts.error is None)
+    embedded = read_embedded_metadata(data)
     exif.claims = reconcile(exif, embedded)
     exif.warnings.extend(embedded.warnings)
     forensic = read_forensic_facts(data, facts.file_type, exif.thumbnail) if facts.error is None else None
