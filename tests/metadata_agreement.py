@@ -2,8 +2,8 @@
 
 The reference is ``exiftool -j -n -a -G1 -use MWG``: MWG's composite tags for the capture
 time, city, country, creator and caption (exiftool's implementation of the Metadata Working
-Group rules), IFD0 (else XMP-tiff) for Make and Model, and the first LensModel in the order
-EXIF, maker notes, XMP. A value counts as *present* when exiftool reports it; it *agrees*
+Group rules), IFD0 (else XMP-tiff) for Make and Model, and the first LensModel of any group in
+the order EXIF, maker notes and vendor segments, XMP. A value counts as *present* when exiftool reports it; it *agrees*
 when geoloc's value is equal after the normalisation below (date/time to the second with the
 offset when both have one; lists joined with "; "; surrounding spaces dropped).
 """
@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 FIELDS = ("capture time", "Make", "Model", "LensModel", "City", "Country", "Creator", "Caption")
-LENS_GROUPS = ("ExifIFD", "Canon", "Olympus", "Nikon", "Sony", "Panasonic", "Pentax", "XMP-exifEX", "XMP-aux")
 
 
 @dataclass
@@ -51,6 +50,13 @@ def normalise_time(text: str | None) -> str | None:
     return out
 
 
+def _lens_keys(record: dict) -> list[str]:
+    """Every group's LensModel: EXIF first, then any maker-note or vendor group, then XMP."""
+    groups = [k for k in record if k.endswith(":LensModel")]
+    rank = lambda k: 0 if k.startswith("ExifIFD:") else 2 if k.startswith("XMP") else 1  # noqa: E731
+    return sorted(groups, key=rank) + ["XMP-aux:Lens"]
+
+
 def exiftool_reference(paths: list[Path]) -> dict[str, dict[str, str]]:
     """file name -> field -> exiftool's value (only fields exiftool reports)."""
     tags = ["-MWG:DateTimeOriginal", "-MWG:City", "-MWG:Country", "-MWG:Creator", "-MWG:Description",
@@ -64,7 +70,7 @@ def exiftool_reference(paths: list[Path]) -> dict[str, dict[str, str]]:
                             ("Country", ["MWG:Country"]), ("Creator", ["MWG:Creator"]),
                             ("Caption", ["MWG:Description"]), ("Make", ["IFD0:Make", "XMP-tiff:Make"]),
                             ("Model", ["IFD0:Model", "XMP-tiff:Model"]),
-                            ("LensModel", [f"{g}:LensModel" for g in LENS_GROUPS] + ["XMP-aux:Lens"])):
+                            ("LensModel", _lens_keys(record))):
             value = next((_joined(record[k]) for k in keys if _joined(record.get(k)) is not None), None)
             if value is not None:
                 values[field] = value
