@@ -17,6 +17,8 @@ EPILOG = """examples:
   python -m geoloc_core scan a.jpg b.heic --format geojson --out findings.geojson
   python -m geoloc_core scan photos/ --model models/geoloc-vitl14 --out findings.csv
   python -m geoloc_core scan photos/ --online-geocoder --out findings.csv   # sends coordinates to OSM Nominatim
+  python -m geoloc_core scan photos/ --out f.csv --report case.html --report case.pdf --bundle case.zip \\
+      --analyst "A. Analyst"
 """
 
 
@@ -43,8 +45,24 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument("--include-serials", action="store_true",
                       help="export camera body/lens serial numbers (left out by default: they identify a device)")
     scan.add_argument("--no-progress", action="store_true", help="do not draw a progress bar on stderr")
+    scan.add_argument("--report", action="append", default=[], metavar="FILE.html|FILE.pdf", type=_report_path,
+                      help="also write a case report (self-contained HTML, or PDF by the .pdf extension); repeat the "
+                           "option for both")
+    scan.add_argument("--bundle", metavar="FILE.zip", default=None,
+                      help="also write an evidence bundle: originals, findings (CSV, JSON, GeoJSON), both reports and "
+                           "MANIFEST.sha256 (check with sha256sum -c); its SHA-256 is printed and written to "
+                           "FILE.zip.sha256")
+    scan.add_argument("--analyst", default="", metavar="NAME", help="analyst name shown in reports and bundles")
+    scan.add_argument("--case", default=None, metavar="NAME",
+                      help="case name shown in reports (default: 'scan of PATH')")
     _add_shadows_parser(sub)
     return parser
+
+
+def _report_path(value: str) -> str:
+    if Path(value).suffix.lower() not in (".html", ".htm", ".pdf"):
+        raise argparse.ArgumentTypeError(f"{value!r}: a report file must end in .html or .pdf")
+    return value
 
 
 SHADOWS_EPILOG = """examples:
@@ -183,6 +201,14 @@ def run_scan(args: argparse.Namespace) -> int:
         Path(args.out).write_text(text, encoding="utf-8", newline="")
     errors = sum(f.status == "error" for f in findings)
     print(f"{len(findings)} files analysed, {errors} with errors -> {args.out}", file=sys.stderr)
+    if args.report or args.bundle:
+        from .case.report_content import model_info
+        from .case.reporting import write_scan_reports
+
+        for line in write_scan_reports(findings, sources, args.report, args.bundle, args.analyst,
+                                       args.case or f"scan of {' '.join(args.paths)}", "every file of the scan",
+                                       [m for m in [model_info(predictor)] if m], args.include_serials):
+            print(line, file=sys.stderr)
     return 0
 
 

@@ -3,5 +3,9 @@ country, region, continent and nearest place; offline by default, Nominatim opt-
 forward geocoding (a written place such as "Kyiv, Ukraine" to a point, region and country,
 offline; ambiguous names give candidates).
 
+The offline geocoder's parts: ``osm_borders`` (countries from OpenStreetMap's time-zone
+polygons), ``natural_earth`` (1:10m land/sea and admin-1 lines), ``regions`` (GeoNames
+places and admin-1 regions), ``boundaries`` (the same outlines as GeoJSON for the map).
+
 May import: ``evidence`` (nothing today); never ``model``, ``learning`` or ``case``.
 """
