@@ -194,3 +194,16 @@ def test_a_failing_forward_geocoder_costs_only_the_claim(geocoder, worker):
     assert finding.status == "ok" and finding.exif_country_code == "RU"
     assert "written place could not be located (RuntimeError)" in finding.message
     assert finding.claimed_place_text == "Kyiv" and finding.claimed_lat is None
+
+
+def test_case_report_carries_the_written_claim(analyzer):
+    from geoloc_core.case.report_content import ReportItem, file_report
+
+    finding = analyzer.analyze(FileSource("r.jpg", data=photo(MOSCOW, photoshop__City="Kyiv", photoshop__Country="Ukraine",
+                                                              dc__creator="Olena\nPetrenko")))
+    sections = {s.title: dict(s.rows) for s in file_report(1, ReportItem(finding)).sections}
+    claim = sections["Written claim (caption / IPTC / XMP)"]
+    assert claim["Place as written"] == "Kyiv, Ukraine" and claim["EXIF GPS vs claim"].startswith("contradicts")
+    assert claim["Creator"] == "Olena\\nPetrenko"  # control characters made visible, as everywhere in reports
+    checks = sections["Metadata checks (status: reason)"]
+    assert checks["Written place (caption / IPTC / XMP)"].startswith("warn")
