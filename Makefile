@@ -1,12 +1,13 @@
 # Two commands for a fresh machine:
 #   make run   - installs what the app needs and starts it on http://localhost:8501
 #   make test  - installs everything (system packages via apt-get when missing) and runs the whole suite
+#   make mutation - mutation score of the verdict-critical modules (mutmut, minutes per module; not part of test)
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PORT ?= 8501
 
-.PHONY: run test setup setup-test system-packages bench
+.PHONY: run test setup setup-test system-packages bench mutation
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -35,3 +36,7 @@ test: setup-test
 
 bench: setup-test
 	$(PY) -m benchmarks.run_all
+
+# MODULES="verification exif" limits the run; the table is written into tests/README.md
+mutation: $(VENV)/.installed-test
+	$(PY) -m tools.mutation $(MODULES)

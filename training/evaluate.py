@@ -14,7 +14,7 @@ from pathlib import Path
 
 from geoloc_core.learning.datasets import DataError, load_geo_csv
 from geoloc_core.learning.evaluation import evaluate_prediction_csv, evaluate_predictor
-from geoloc_core.learning.metrics import CONVENTIONS
+from geoloc_core.learning.metrics import CONVENTIONS, REFERENCE_RESULTS
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -25,7 +25,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--csv", required=True, help="test set CSV (GeoCLIP, OSV-5M or plain layout)")
     parser.add_argument("--images", required=True, help="image root of the test set")
     parser.add_argument("--convention", choices=sorted(CONVENTIONS), default="geodesic")
-    parser.add_argument("--dataset", help="name for published reference rows: im2gps3k, im2gps, gws15k")
+    parser.add_argument("--dataset", choices=sorted(REFERENCE_RESULTS),
+                        help="add the published rows (StreetCLIP, TransLocator, GeoDecoder, GeoCLIP, the thesis) "
+                             "for this test set to the table")
     parser.add_argument("--name", default=None, help="row label for this model")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--json", help="write the metrics as JSON here")

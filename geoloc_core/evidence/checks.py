@@ -53,7 +53,8 @@ def _offset(text: str | None) -> timedelta | None:
 
 
 def _fmt_offset(delta: timedelta) -> str:
-    minutes = int(delta.total_seconds() // 60)
+    # nearest minute: historic mean times have seconds (Dublin UTC-00:25:21); flooring showed -00:26
+    minutes = round(delta.total_seconds() / 60)
     sign = "-" if minutes < 0 else "+"
     return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
 

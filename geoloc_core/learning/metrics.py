@@ -24,13 +24,49 @@ CONVENTIONS = {
     "geodesic": "WGS-84 geodesic distance (geopy), within threshold means d <= t (GeoCLIP's convention)",
     "haversine": "haversine great-circle distance, R = 6371 km, within threshold means d < t (OSV-5M's convention)",
 }
-# Published numbers, % within 1 / 25 / 200 / 750 / 2500 km, for side-by-side tables.
-REFERENCE_RESULTS = {
-    "im2gps3k": {"thesis (regression)": (0.0, 3.44, 32.43, 68.03, 84.95),
-                 "GeoCLIP": (14.11, 34.47, 50.65, 69.67, 83.82)},
-    "im2gps": {"thesis (regression)": (0.0, 6.33, 37.97, 75.11, 93.67)},
-    "gws15k": {"thesis (regression)": (0.0, 0.59, 13.49, 46.14, 81.87)},
+# Published numbers, % of images within 1 / 25 / 200 / 750 / 2500 km, for side-by-side tables. Kept as the
+# text the source prints (22.4 is not 22.40) with NOT_PUBLISHED where the source gives no figure; a cell is
+# never filled by estimate. Sources per model in REFERENCE_SOURCES; pinned by tests/test_published_results.py.
+NOT_PUBLISHED = "–"
+REFERENCE_MODELS = ("StreetCLIP", "TransLocator", "GeoDecoder", "GeoCLIP", "thesis (regression)")
+REFERENCE_RESULTS: dict[str, dict[str, tuple[str, str, str, str, str]]] = {
+    "gws15k": {
+        "StreetCLIP": ("–", "–", "–", "–", "–"),
+        "TransLocator": ("–", "–", "–", "–", "–"),
+        "GeoDecoder": ("0.7", "1.5", "8.7", "26.9", "50.5"),
+        "GeoCLIP": ("0.6", "3.1", "16.9", "45.7", "74.1"),
+        "thesis (regression)": ("0.0", "0.59", "13.49", "46.14", "81.87"),
+    },
+    "im2gps3k": {
+        "StreetCLIP": ("–", "22.4", "37.4", "61.3", "80.4"),
+        "TransLocator": ("11.8", "31.1", "46.7", "58.9", "80.1"),
+        "GeoDecoder": ("12.8", "33.5", "45.9", "61.0", "76.1"),
+        "GeoCLIP": ("14.11", "34.47", "50.65", "69.67", "83.82"),
+        "thesis (regression)": ("0.0", "3.44", "32.43", "68.03", "84.95"),
+    },
+    "im2gps": {
+        "StreetCLIP": ("–", "28.3", "45.1", "74.7", "88.2"),
+        "TransLocator": ("–", "48.1", "64.6", "75.6", "86.7"),
+        "GeoDecoder": ("–", "–", "–", "–", "–"),
+        "GeoCLIP": ("–", "–", "–", "–", "–"),
+        "thesis (regression)": ("0.0", "6.33", "37.97", "75.11", "93.67"),
+    },
 }
+REFERENCE_SOURCES = {
+    "StreetCLIP": "Haas et al. 2023, arXiv 2302.00275 (zero-shot; no 1 km figure published; GWS15K not evaluated)",
+    "TransLocator": "Pramanick et al. 2022, arXiv 2204.13861 (IM2GPS3K); IM2GPS as tabulated in the StreetCLIP paper "
+                    "(25 km and coarser only); no GWS15K figure found in the sources consulted",
+    "GeoDecoder": "Clark et al. 2023, arXiv 2303.04249 (IM2GPS3K, GWS15K); no IM2GPS figure found in the sources "
+                  "consulted",
+    "GeoCLIP": "Vivanco Cepeda et al. 2023, arXiv 2309.16020 (IM2GPS3K, GWS15K; IM2GPS not evaluated)",
+    "thesis (regression)": "the thesis this project implements (its regression head)",
+}
+
+
+def reference_rows(dataset: str | None) -> dict[str, tuple[float | None, ...]]:
+    """The published rows for ``dataset`` as numbers (None where nothing is published); {} for an unknown name."""
+    rows = REFERENCE_RESULTS.get((dataset or "").lower(), {})
+    return {model: tuple(None if v == NOT_PUBLISHED else float(v) for v in values) for model, values in rows.items()}
 
 
 def distances_km(true_lat, true_lon, pred_lat, pred_lon, convention: str = "geodesic") -> np.ndarray:
@@ -68,9 +104,14 @@ class GeoMetrics:
         ours = f"| {name} | " + " | ".join(f"{self.within_pct[n]:.2f}" for n, _ in THRESHOLDS_KM) + \
             f" | {self.median_km:,.1f} | {self.mean_km:,.1f} | {self.geoscore:,.0f} | {coverage} |"
         rows = [header, rule, ours]
-        for peer, values in REFERENCE_RESULTS.get((dataset or "").lower(), {}).items():
-            rows.append(f"| {peer} (published) | " + " | ".join(f"{v:.2f}" for v in values) + " | | | | |")
-        return "\n".join(rows) + f"\n\n{self.n:,} images; % within each distance. Distance: {CONVENTIONS[self.convention]}."
+        published = REFERENCE_RESULTS.get((dataset or "").lower(), {})
+        for peer, values in published.items():
+            rows.append(f"| {peer} (published) | " + " | ".join(values) + " | | | | |")
+        text = "\n".join(rows) + f"\n\n{self.n:,} images; % within each distance. Distance: {CONVENTIONS[self.convention]}."
+        if published:
+            text += (f" Published rows as printed by their sources ({NOT_PUBLISHED}: no figure published), measured "
+                     "under each paper's own protocol: " + "; ".join(f"{m}: {REFERENCE_SOURCES[m]}" for m in published) + ".")
+        return text
 
 
 def compute_metrics(true_lat, true_lon, pred_lat, pred_lon, radius90_km=None, convention: str = "geodesic") -> GeoMetrics:
