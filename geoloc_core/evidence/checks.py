@@ -156,8 +156,8 @@ def check_time(exif: ExifFacts) -> CheckResult:
                 findings.append(f"{claims.written_date_source} {written} (the date written for the caption) differs "
                                 f"from DateTimeOriginal by {_span(apart)}: re-captioned, or a wrong camera clock")
     if not findings:
-        findings.append("DateTimeOriginal, DateTimeDigitized, DateTime, GPS time and the written (XMP/IPTC) date "
-                        "agree where present")
+        findings.append("DateTimeOriginal, DateTimeDigitized, DateTime and GPS time agree where present" +
+                        (f"; so does {claims.written_date_source}" if written else ""))
     return CheckResult("time", status, "; ".join(findings))
 
 
@@ -203,8 +203,7 @@ def check_timezone(exif: ExifFacts, exif_point, pred_point, claimed_point=None) 
     claimed, source = _claimed_offset(exif)
     utc, _ = capture_time_utc(exif, exif_point, claimed_point)
     if claimed is None or utc is None:
-        return CheckResult("timezone", NA, "no UTC offset in the metadata (OffsetTimeOriginal, GPS time or an "
-                                           "offset written with the XMP/IPTC date)")
+        return CheckResult("timezone", NA, "no UTC offset in the metadata (OffsetTimeOriginal or GPS time)")
     parts, status = [], INFO
     for label, point in _points(exif_point, pred_point, claimed_point):
         if point is None:
