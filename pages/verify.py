@@ -49,14 +49,15 @@ with image_column:
 with card_column:
     result_card(finding, settings.model_error, model_typical_km(settings.analysis))
     checks_panel(finding)
-if finding.exif_lat is not None or finding.pred_lat is not None:
+if finding.exif_lat is not None or finding.pred_lat is not None or finding.claimed_lat is not None:
     st.markdown("**Map** — red: EXIF GPS (with the camera's direction and GPS error when recorded); blue: "
-                "prediction with its 50 % and 90 % regions; green: the second witness, when one is loaded; dashed: "
-                "the distance. Place names and a 0.01° grid appear from city zoom.")
+                "prediction with its 50 % and 90 % regions; green: the second witness, when one is loaded; purple: "
+                "the place claimed in the caption/IPTC/XMP; dashed: the distance. Place names and a 0.01° grid "
+                "appear from city zoom.")
     show_map(finding_map(finding, settings.analysis.online_tiles), key="verify_map")
     copy_coordinates(finding)
 else:
-    st.info("Nothing to map: the file has no usable EXIF GPS and no prediction was made.")
+    st.info("Nothing to map: the file has no usable EXIF GPS, no located written place and no prediction.")
 st.caption(f"Saved to case “{md_escape(settings.case_name)}”.")
 download_buttons([finding], "geoloc-finding", key="verify_dl")
 seen_before(finding, settings.case_id, "verify")

@@ -12,6 +12,7 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from geoloc_core.case.analysis_settings import AnalysisSettings
+from geoloc_core.case.claims import self_contradiction
 from geoloc_core.case.export import FORMATS, export
 from geoloc_core.case.analyzer import Analyzer
 from geoloc_core.case.findings import Finding
@@ -26,10 +27,12 @@ from ui.plaintext import markdown_literal, text_table
 from ui.settings import SessionSettings
 
 TABLE_COLUMNS = ["file", "status", "verdict", "distance_km", "band", "checks_flagged", "exif_lat", "exif_lon",
-                 "exif_country", "pred_lat", "pred_lon", "pred_radius_km", "pred_country", "camera_model", "software",
+                 "exif_country", "claimed_place_text", "pred_lat", "pred_lon", "pred_radius_km", "pred_country",
+                 "camera_model", "software",
                  "message"]
 CHECK_TITLES = {"time": "Time consistency", "timezone": "Time zone", "sun": "Sun at the claimed place and time",
-                "editing": "Editing traces", "thumbnail": "Embedded thumbnail", "provenance": "Provenance (C2PA)"}
+                "editing": "Editing traces", "thumbnail": "Embedded thumbnail", "provenance": "Provenance (C2PA)",
+                "claim": "Written place (caption / IPTC / XMP)"}
 # Material icons ship with Streamlit (no emoji font or CDN needed).
 CHECK_ICONS = {"ok": ":green[:material/check_circle:]", "warn": ":orange[:material/warning:]",
                "info": ":blue[:material/info:]", "n/a": ":gray[:material/radio_button_unchecked:]"}
@@ -109,6 +112,9 @@ def result_card(finding: Finding, model_error: str | None = None, typical_km: fl
     verdict_banner(finding, typical_km)
     if finding.status == "error" and finding.verdict != NOT_AN_IMAGE:
         st.caption("This file could not be fully analysed: see the notes below.")
+    contradiction = self_contradiction(finding)
+    if contradiction:
+        st.error(md_escape(contradiction))
     exif_where = finding.exif_country or ("open water" if finding.exif_lat is not None else "no EXIF GPS")
     pred_where = finding.pred_country or ("open water" if finding.pred_lat is not None else "no prediction")
     m1, m2, m3 = st.columns(3)
@@ -141,7 +147,23 @@ def result_card(finding: Finding, model_error: str | None = None, typical_km: fl
             ("Country", finding.exif_country or ""),
             ("Continent", finding.exif_continent or ""),
             ("Nearest place", finding.exif_nearest_place or ""),
+            ("Capture time from", finding.capture_time_source or ""),
         ])
+        if finding.claimed_place_text or finding.creator or finding.caption:
+            st.markdown("**Written claim (caption / IPTC / XMP)**")
+            _table([
+                ("Place as written", finding.claimed_place_text or ""),
+                ("Written in", finding.claim_source or ""),
+                ("GeoNames place", finding.claimed_place_found or ""),
+                ("Claimed lat, lon (deg)", _point(finding.claimed_lat, finding.claimed_lon, 4)),
+                ("Country code", finding.claimed_country_code or ""),
+                ("How it was located", finding.claim_note or ""),
+                ("EXIF GPS vs claim", finding.claim_exif_check or ""),
+                ("Prediction vs claim", " — ".join(x for x in (finding.claim_pred_verdict, finding.claim_pred_reason)
+                                                   if x)),
+                ("Creator", finding.creator or ""),
+                ("Caption", finding.caption or ""),
+            ])
     with right:
         st.markdown("**From the pixels (model)**")
         uncalibrated = " (uncalibrated)" if finding.pred_calibrated is False else ""

@@ -28,7 +28,9 @@ from ..evidence.inspection import inspect_file
 from ..evidence.isolation import IsolatedCallError, IsolatedWorker
 from ..evidence.sources import FileSource
 from ..model.prediction import LocationPredictor, Prediction
+from ..places.forward_geocoding import ForwardGeocoder, default_forward_geocoder
 from ..places.geocoding import Place, ReverseGeocoder
+from .claims import claim_check, fill_written_claims, locate_claim, verify_claim
 from .findings import Finding
 from ..places.geodesy import geodesic_km
 from .verification import NOT_AN_IMAGE, PREDICTION_FAILED, TOO_LITTLE_IMAGE, VerdictThresholds, verify
@@ -56,6 +58,7 @@ class Analyzer:
     worker: IsolatedWorker = field(default_factory=IsolatedWorker)
     thresholds: VerdictThresholds = field(default_factory=VerdictThresholds)
     second_predictor: LocationPredictor | None = None  # the second witness (see the module docstring)
+    forward_geocoder: ForwardGeocoder | None = None  # for written places; the shared offline one when None
 
     @property
     def settings_label(self) -> str:
@@ -104,6 +107,7 @@ class Analyzer:
         _fill_file_facts(finding, facts)
         if exif is not None:
             _fill_exif(finding, exif)
+            fill_written_claims(finding, exif.claims)
         too_little = None
         if facts.error is None:
             too_little = too_little_information(facts.width, facts.height,
@@ -186,7 +190,18 @@ class Analyzer:
             if self.second_predictor is not None:
                 self._fill_second(f, exif_point, exif_place, second_prediction, second_place, prediction)
             pred_point = (prediction.lat, prediction.lon) if prediction is not None else None
-            _fill_checks(f, run_checks(p.exif, p.forensic, exif_point, pred_point))
+            claimed_point = None
+            claims = p.exif.claims if p.exif is not None else None
+            if claims is not None and claims.has_place:
+                try:
+                    claimed = locate_claim(f, claims, self.forward_geocoder or default_forward_geocoder())
+                    verify_claim(f, claimed, prediction, pred_place, exif_place, self.predictor is not None,
+                                 self.thresholds)
+                    claimed_point = claimed.point
+                except Exception as exc:  # the written place must never cost the file's other facts
+                    f.add_message(f"written place could not be located ({type(exc).__name__})")
+            results = run_checks(p.exif, p.forensic, exif_point, pred_point, claimed_point=claimed_point)
+            _fill_checks(f, results + [claim_check(f)])
 
     def _fill_second(self, f: Finding, exif_point, exif_place: Place | None, prediction: Prediction | None,
                      place: Place | None, first: Prediction | None) -> None:

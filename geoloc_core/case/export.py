@@ -73,8 +73,8 @@ def to_json(findings: Sequence[Finding]) -> str:
 
 
 def to_geojson(findings: Sequence[Finding]) -> str:
-    """One Point feature per located point: role "exif", "predicted" or "second_witness", plus the line
-    between EXIF and the prediction."""
+    """One Point feature per located point: role "exif", "predicted", "second_witness" or "claimed" (the
+    written place, forward-geocoded), plus the line between EXIF and prediction."""
     features = []
     for f in findings:
         props = f.to_dict()
@@ -85,6 +85,8 @@ def to_geojson(findings: Sequence[Finding]) -> str:
         if f.second_lat is not None:
             features.append(_feature({"type": "Point", "coordinates": [f.second_lon, f.second_lat]}, props,
                                      "second_witness"))
+        if f.claimed_lat is not None:
+            features.append(_feature({"type": "Point", "coordinates": [f.claimed_lon, f.claimed_lat]}, props, "claimed"))
         if f.exif_lat is not None and f.pred_lat is not None:
             line = {"type": "LineString", "coordinates": [[f.exif_lon, f.exif_lat], [f.pred_lon, f.pred_lat]]}
             features.append(_feature(line, props, "distance"))

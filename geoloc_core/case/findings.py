@@ -112,6 +112,27 @@ class Finding:
     second_verdict: str = ""
     second_verdict_reason: str = ""
     witnesses_distance_km: float | None = None  # between the two witnesses' points: their agreement
+    # the *written* claim: IPTC/XMP/EXIF reconciled per MWG (evidence/mwg.py), place forward-geocoded offline
+    claimed_place_text: str | None = None  # the location as written, most specific first
+    claimed_city: str | None = None  # as written
+    claimed_region: str | None = None  # as written (Province-State)
+    claimed_country: str | None = None  # as written (or the ISO name when only a code is written)
+    claimed_country_code: str | None = None  # ISO alpha-2 of the written country (or of the place found)
+    claimed_lat: float | None = None  # the GeoNames place found for the written location; None when ambiguous
+    claimed_lon: float | None = None
+    claim_source: str = ""  # the tags the place came from, e.g. "IPTC:City, XMP-photoshop:Country"
+    creator: str | None = None  # MWG Creator: EXIF Artist, IPTC By-line or XMP dc:creator
+    caption: str | None = None  # MWG Description: EXIF ImageDescription, IPTC Caption-Abstract or XMP dc:description
+    capture_time_source: str = ""  # the tag exif_datetime_original came from (DateTimeOriginal, else XMP/IPTC dates)
+    claimed_place_found: str | None = None  # "Name, Region, CC" of the GeoNames place
+    claim_note: str = ""  # how the written place was located: ambiguity, candidates, not found
+    claim_candidates: str = ""  # JSON list of {name, region, country_code, lat, lon, population} when ambiguous
+    claim_pred_distance_km: float | None = None  # prediction vs claimed place
+    claim_pred_verdict: str = ""  # same rules and words as ``verdict``, with the claimed place for EXIF GPS
+    claim_pred_reason: str = ""
+    claim_exif_distance_km: float | None = None  # EXIF GPS vs claimed place
+    claim_exif_check: str = ""  # "agrees" / "near" / "contradicts" / "cannot verify: ...", with the reason
+    check_claim: str = ""  # the written place as a metadata check ("status: one line"; case/claims.py)
 
     @classmethod
     def columns(cls) -> list[str]:

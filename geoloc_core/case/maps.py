@@ -36,6 +36,7 @@ from ..places.boundaries import fine_boundaries, world_outlines
 EXIF_COLOR = "#d62728"
 PREDICTION_COLOR = "#1f77b4"
 SECOND_WITNESS_COLOR = "#2ca02c"  # green: the second witness
+CLAIM_COLOR = "#9467bd"  # purple: the place written in the caption / IPTC / XMP
 LINE_COLOR = "#444444"
 MAX_ZOOM = 18  # no tile layer sets one offline; Leaflet.markercluster refuses a map without it
 
@@ -197,14 +198,22 @@ def add_finding(target, finding: Finding, with_regions: bool = True) -> list[lis
                   tooltip=f"EXIF GPS: {name}").add_to(target)
         bounds.append([finding.exif_lat, finding.exif_lon])
     if finding.second_lat is not None:  # the second witness (zero-shot CLIP beside the regressor)
-        folium.CircleMarker([finding.second_lat, finding.second_lon], radius=6, color="white", weight=2, fill=True,
-                            fill_color=SECOND_WITNESS_COLOR, fill_opacity=1.0,
-                            tooltip=_tooltip(f"Second witness ({finding.second_kind}): {name}"),
-                            popup=_popup([("Second witness", name),
-                                          ("lat, lon", f"{finding.second_lat:.5f}, {finding.second_lon:.5f}"),
-                                          ("country", finding.second_country),
-                                          ("verdict", finding.second_verdict)])).add_to(target)
+        _labelled(folium.CircleMarker([finding.second_lat, finding.second_lon], radius=6, color="white", weight=2,
+                                      fill=True, fill_color=SECOND_WITNESS_COLOR, fill_opacity=1.0),
+                  [("Second witness", name), ("lat, lon", f"{finding.second_lat:.5f}, {finding.second_lon:.5f}"),
+                   ("country", finding.second_country), ("verdict", finding.second_verdict)],
+                  tooltip=f"Second witness ({finding.second_kind}): {name}").add_to(target)
         bounds.append([finding.second_lat, finding.second_lon])
+    if finding.claimed_lat is not None:
+        _labelled(folium.CircleMarker([finding.claimed_lat, finding.claimed_lon], radius=7, color="white", weight=2,
+                                      fill=True, fill_color=CLAIM_COLOR, fill_opacity=1.0),
+                  [("Claimed place (written)", finding.claimed_place_text), ("file", name),
+                   ("source", finding.claim_source), ("GeoNames place", finding.claimed_place_found),
+                   ("lat, lon", f"{finding.claimed_lat:.5f}, {finding.claimed_lon:.5f}"),
+                   ("EXIF GPS vs claim", finding.claim_exif_check),
+                   ("prediction vs claim", finding.claim_pred_verdict)],
+                  tooltip=f"Claimed in the caption/IPTC: {name}").add_to(target)
+        bounds.append([finding.claimed_lat, finding.claimed_lon])
     if finding.exif_lat is not None and finding.pred_lat is not None and finding.distance_km is not None:
         _labelled(folium.PolyLine(great_circle_path(finding.exif_lat, finding.exif_lon, finding.pred_lat,
                                                     finding.pred_lon), color=LINE_COLOR, weight=2, dash_array="4 6"),

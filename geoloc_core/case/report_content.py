@@ -31,7 +31,8 @@ from .verification import BANDS_KM, VerdictThresholds
 
 THUMBNAIL_SIDE = 320  # pixels, the longer side: bounded whatever the original's size
 CHECK_TITLES = {"time": "Time consistency", "timezone": "Time zone", "sun": "Sun at the claimed place and time",
-                "editing": "Editing traces", "thumbnail": "Embedded thumbnail", "provenance": "Provenance (C2PA)"}
+                "editing": "Editing traces", "thumbnail": "Embedded thumbnail", "provenance": "Provenance (C2PA)",
+                "claim": "Written place (caption / IPTC / XMP)"}
 WITNESS_STATEMENT = (
     "A model is a witness, not proof. The predicted location is one more statement about where the photo was "
     "taken, made from the pixels by a statistical model that can be wrong; weigh it with every other piece of "
@@ -185,6 +186,16 @@ def _place_rows(f: Finding, prefix: str) -> list[tuple[str, object]]:
             ("Place note", getattr(f, f"{prefix}_place_note"))]
 
 
+def _claim_rows(f: Finding) -> list[tuple[str, object]]:
+    """The written place, caption and creator with their tags, and how the place was verified (case/claims.py)."""
+    return [("Place as written", f.claimed_place_text), ("Written in", f.claim_source),
+            ("GeoNames place", f.claimed_place_found), ("Claimed lat, lon (deg)", _deg(f.claimed_lat, f.claimed_lon, 4)),
+            ("Country code", f.claimed_country_code), ("How it was located", f.claim_note),
+            ("EXIF GPS vs claim", f.claim_exif_check),
+            ("Prediction vs claim", " - ".join(x for x in (f.claim_pred_verdict, f.claim_pred_reason) if x)),
+            ("Creator", f.creator), ("Caption", f.caption)]
+
+
 def file_report(number: int, item: ReportItem, include_serials: bool = False) -> FileReport:
     f = item.finding
     data, why = item.original_bytes() if f.status == "ok" else (None, "the file is not an analysable image")
@@ -203,7 +214,8 @@ def file_report(number: int, item: ReportItem, include_serials: bool = False) ->
         ("GPSLatitude, GPSLongitude (deg)", _deg(f.exif_lat, f.exif_lon, 6)),
         ("GPSAltitude (m)", "" if f.exif_altitude_m is None else f"{f.exif_altitude_m:,.1f}"),
         ("GPSImgDirection (deg)", "" if f.exif_img_direction_deg is None else f"{f.exif_img_direction_deg:.1f}"),
-        ("DateTimeOriginal", f.exif_datetime_original), ("GPS date/time (UTC)", f.exif_gps_datetime_utc),
+        ("DateTimeOriginal", f.exif_datetime_original), ("Capture time from", f.capture_time_source),
+        ("GPS date/time (UTC)", f.exif_gps_datetime_utc),
         ("Make", f.camera_make), ("Model", f.camera_model), ("LensModel", f.lens_model), ("Software", f.software),
         ("Orientation", f.orientation),
         ("Camera serial numbers", f.camera_serial if include_serials else ("withheld from exports"
@@ -231,6 +243,7 @@ def file_report(number: int, item: ReportItem, include_serials: bool = False) ->
         Section("The file", file_rows),
         Section("Metadata (EXIF)", exif_rows or [("EXIF", "nothing recorded")]),
         Section("Place of the EXIF GPS point", _rows(_place_rows(f, "exif")) or [("Place", "no EXIF GPS")]),
+        Section("Written claim (caption / IPTC / XMP)", _rows(_claim_rows(f)) or [("Claim", "nothing written")]),
         Section("Prediction from the pixels", prediction_rows, candidate_table),
         Section("Place of the prediction", _rows(_place_rows(f, "pred")) or [("Place", "no prediction")]),
         Section("Verification", verdict_rows),

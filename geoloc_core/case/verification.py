@@ -88,8 +88,10 @@ def verify(
     predicted_place: Place | None = None,
     model_available: bool = True,
     thresholds: VerdictThresholds = VerdictThresholds(),
+    subject: str = "EXIF GPS",
 ) -> Verification:
-    """Compare EXIF GPS with a prediction and explain the verdict in one sentence."""
+    """Compare EXIF GPS (or another claimed point, named by ``subject``) with a prediction and
+    explain the verdict in one sentence."""
     if prediction is None:
         verdict = NO_MODEL if not model_available else PREDICTION_FAILED
         reason = ("no location model is loaded, so the pixels were not analysed"
@@ -112,7 +114,7 @@ def verify(
     else:
         limits = (thresholds.fallback_consistent_km, thresholds.fallback_plausible_km, thresholds.fallback_unlikely_km)
         scale = tuple(f"{km:,.0f} km" for km in limits)
-    where = f"EXIF GPS lies {distance:,.1f} km from the predicted location ({band} band)"
+    where = f"{subject} lies {distance:,.1f} km from the predicted location ({band} band)"
     if distance <= limits[0]:
         verdict, why = CONSISTENT, f"within {scale[0]}"
     elif distance <= limits[1]:
@@ -123,5 +125,6 @@ def verify(
         verdict, why = CONTRADICTS, f"beyond {scale[2]}"
     reason = f"{where}, {why}"
     if country_match is False and exif_place and predicted_place:
-        reason += f"; EXIF country {exif_place.country} vs predicted {predicted_place.country}"
+        label = "EXIF" if subject == "EXIF GPS" else "claimed"
+        reason += f"; {label} country {exif_place.country} vs predicted {predicted_place.country}"
     return Verification(distance, band, country_match, continent_match, verdict, reason)

@@ -1,7 +1,8 @@
 """Evidence: what a file's own bytes say, read as hostile input.
 
 File facts (type from the bytes, SHA-256, dimensions, truncation, decompression
-bombs), EXIF, forensic facts (thumbnail, XMP editor, C2PA, perceptual hash), the
+bombs), EXIF, XMP and IPTC-IIM reconciled per the Metadata Working Group (the written
+claim: place, caption, creator, dates), forensic facts (thumbnail, XMP editor, C2PA, perceptual hash), the
 metadata checks that compare them (time, time zone, sun, editing), image decoding,
 the isolated worker every parser runs in, and where files come from (paths, folders,
 uploads, zip archives).

@@ -18,6 +18,7 @@ from .forensic_facts import ForensicFacts
 
 OK, WARN, INFO, NA = "ok", "warn", "info", "n/a"
 TIME_TOLERANCE = timedelta(seconds=120)  # camera clocks drift; GPS fixes lag
+WRITTEN_DATE_TOLERANCE = timedelta(days=1)  # a caption date may be local, UTC or the day of filing
 THUMBNAIL_MAX_DISTANCE = 10  # of 64 phash bits; re-encoding stays well below, edits go above
 NIGHT_ELEVATION_DEG = -6.0  # below civil twilight: no daylight
 EDITORS = ("photoshop", "lightroom", "gimp", "snapseed", "affinity", "pixelmator", "paint.net", "canva", "picsart",
@@ -76,26 +77,46 @@ def timezone_at(lat: float, lon: float) -> str | None:
     return _timezone_finder().timezone_at(lat=lat, lng=lon)
 
 
-def capture_time_utc(exif: ExifFacts, point: tuple[float, float] | None) -> tuple[datetime | None, str]:
+def local_capture_time(exif: ExifFacts) -> tuple[datetime | None, timedelta | None, str]:
+    """(local capture time, its UTC offset when written, the tag it came from): DateTimeOriginal, else
+    the XMP/IPTC date that MWG reconciliation chose (``mwg.py``; a date without a time is not enough)."""
+    local = _parse_local(exif.DateTimeOriginal)
+    if local:
+        return local, _offset(exif.OffsetTimeOriginal), "DateTimeOriginal"
+    claims = getattr(exif, "claims", None)
+    if claims is not None and claims.capture_time and "T" in claims.capture_time:
+        parsed = _parse_local(claims.capture_time)
+        if parsed is not None:
+            return parsed.replace(tzinfo=None), parsed.utcoffset(), claims.capture_time_source
+    return None, None, ""
+
+
+def capture_time_utc(exif: ExifFacts, point: tuple[float, float] | None,
+                     claimed_point: tuple[float, float] | None = None) -> tuple[datetime | None, str]:
     """Best UTC capture time and how it was obtained (stated, because each source can be wrong)."""
     gps = _gps_utc(exif)
     if gps:
         return gps, "GPS time (UTC)"
-    local = _parse_local(exif.DateTimeOriginal)
-    offset = _offset(exif.OffsetTimeOriginal)
+    local, offset, source = local_capture_time(exif)
     if local and offset is not None:
-        return (local - offset).replace(tzinfo=timezone.utc), "DateTimeOriginal with OffsetTimeOriginal"
-    if local and point:
-        zone = timezone_at(*point)
-        if zone:
-            aware = local.replace(tzinfo=ZoneInfo(zone))
-            return aware.astimezone(timezone.utc), f"DateTimeOriginal in the time zone at the EXIF point ({zone})"
+        with_offset = "OffsetTimeOriginal" if source == "DateTimeOriginal" else "its written UTC offset"
+        return (local - offset).replace(tzinfo=timezone.utc), f"{source} with {with_offset}"
+    for label, where in (("EXIF point", point), ("claimed place", claimed_point)):
+        if local and where:
+            zone = timezone_at(*where)
+            if zone:
+                aware = local.replace(tzinfo=ZoneInfo(zone))
+                return aware.astimezone(timezone.utc), f"{source} in the time zone at the {label} ({zone})"
     return None, ""
 
 
 def check_time(exif: ExifFacts) -> CheckResult:
     original = _parse_local(exif.DateTimeOriginal)
     if original is None:
+        claims = getattr(exif, "claims", None)
+        if claims is not None and claims.capture_time:
+            return CheckResult("time", INFO, f"no DateTimeOriginal; capture time {claims.capture_time} taken from "
+                                             f"{claims.capture_time_source} (a written claim, not a camera clock)")
         return CheckResult("time", NA, "no DateTimeOriginal")
     findings, status = [], OK
     modified = _parse_local(exif.DateTime)
@@ -123,8 +144,20 @@ def check_time(exif: ExifFacts) -> CheckResult:
         else:
             status = WARN
             findings.append(f"GPS time and DateTimeOriginal are {_span(abs(implied))} apart: no real time zone explains it")
+    claims = getattr(exif, "claims", None)
+    written = claims.written_date if claims is not None else None
+    if written:
+        other = _parse_local(written)
+        if other is not None:
+            apart = abs(other.replace(tzinfo=None) - original) if "T" in written else \
+                abs(other.date() - original.date())
+            if apart > WRITTEN_DATE_TOLERANCE:
+                status = WARN
+                findings.append(f"{claims.written_date_source} {written} (the date written for the caption) differs "
+                                f"from DateTimeOriginal by {_span(apart)}: re-captioned, or a wrong camera clock")
     if not findings:
-        findings.append("DateTimeOriginal, DateTimeDigitized, DateTime and GPS time agree where present")
+        findings.append("DateTimeOriginal, DateTimeDigitized, DateTime and GPS time agree where present" +
+                        (f"; so does {claims.written_date_source}" if written else ""))
     return CheckResult("time", status, "; ".join(findings))
 
 
@@ -143,6 +176,9 @@ def _claimed_offset(exif: ExifFacts) -> tuple[timedelta | None, str]:
     offset = _offset(exif.OffsetTimeOriginal)
     if offset is not None:
         return offset, f"OffsetTimeOriginal {exif.OffsetTimeOriginal}"
+    _, written, source = local_capture_time(exif)
+    if written is not None and source != "DateTimeOriginal":
+        return written, f"the offset written in {source} ({_fmt_offset(written)})"
     gps, local = _gps_utc(exif), _parse_local(exif.DateTimeOriginal)
     if gps and local:
         implied = timedelta(minutes=15 * round((local - gps.replace(tzinfo=None)).total_seconds() / 900))
@@ -154,13 +190,22 @@ def _offset_at(zone: str, utc: datetime) -> timedelta:
     return utc.astimezone(ZoneInfo(zone)).utcoffset()
 
 
-def check_timezone(exif: ExifFacts, exif_point, pred_point) -> CheckResult:
+def _points(exif_point, pred_point, claimed_point):
+    return (("EXIF GPS point", exif_point), ("predicted point", pred_point), ("claimed place", claimed_point))
+
+
+def _decides(label: str, exif_point) -> bool:
+    """The EXIF point sets the status; without one, the written (claimed) place does."""
+    return label == "EXIF GPS point" or (label == "claimed place" and exif_point is None)
+
+
+def check_timezone(exif: ExifFacts, exif_point, pred_point, claimed_point=None) -> CheckResult:
     claimed, source = _claimed_offset(exif)
-    utc, _ = capture_time_utc(exif, exif_point)
+    utc, _ = capture_time_utc(exif, exif_point, claimed_point)
     if claimed is None or utc is None:
         return CheckResult("timezone", NA, "no UTC offset in the metadata (OffsetTimeOriginal or GPS time)")
     parts, status = [], INFO
-    for label, point in (("EXIF GPS point", exif_point), ("predicted point", pred_point)):
+    for label, point in _points(exif_point, pred_point, claimed_point):
         if point is None:
             continue
         zone = timezone_at(*point)
@@ -171,7 +216,7 @@ def check_timezone(exif: ExifFacts, exif_point, pred_point) -> CheckResult:
         agrees = actual == claimed
         parts.append(f"{source} {'matches' if agrees else 'does not match'} {zone} at the {label} "
                      f"(UTC{_fmt_offset(actual)} then)")
-        if label == "EXIF GPS point":
+        if _decides(label, exif_point):
             status = OK if agrees else WARN
     if not parts:
         return CheckResult("timezone", NA, "no point to compare the offset with")
@@ -187,12 +232,12 @@ def sun_position(lat: float, lon: float, utc: datetime) -> tuple[float, float]:
     return float(elevation(observer, utc)), float(azimuth(observer, utc))
 
 
-def check_sun(exif: ExifFacts, exif_point, pred_point) -> CheckResult:
-    utc, source = capture_time_utc(exif, exif_point)
-    if utc is None or (exif_point is None and pred_point is None):
+def check_sun(exif: ExifFacts, exif_point, pred_point, claimed_point=None) -> CheckResult:
+    utc, source = capture_time_utc(exif, exif_point, claimed_point)
+    if utc is None or (exif_point is None and pred_point is None and claimed_point is None):
         return CheckResult("sun", NA, "needs a capture time and a point")
     parts, status = [], INFO
-    for label, point in (("EXIF GPS point", exif_point), ("predicted point", pred_point)):
+    for label, point in _points(exif_point, pred_point, claimed_point):
         if point is None:
             continue
         elevation, azimuth = sun_position(point[0], point[1], utc)
@@ -204,7 +249,7 @@ def check_sun(exif: ExifFacts, exif_point, pred_point) -> CheckResult:
             state = "sun up"
         parts.append(f"{label}: {state}, elevation {elevation:.1f}°, azimuth {azimuth:.1f}° "
                      f"(shadows point to {(azimuth + 180) % 360:.0f}°)")
-        if label == "EXIF GPS point":
+        if _decides(label, exif_point):
             status = WARN if elevation < NIGHT_ELEVATION_DEG else OK
     summary = "; ".join(parts) + f" at {utc:%Y-%m-%d %H:%M} UTC ({source})"
     if status == WARN:
@@ -255,8 +300,11 @@ def check_provenance(facts: ForensicFacts | None) -> CheckResult:
                                              f"claim generator {c2pa.get('claim_generator')}; actions: {actions}")
 
 
-def run_checks(exif: ExifFacts | None, facts: ForensicFacts | None, exif_point, pred_point) -> list[CheckResult]:
+def run_checks(exif: ExifFacts | None, facts: ForensicFacts | None, exif_point, pred_point,
+               claimed_point=None) -> list[CheckResult]:
+    """All checks; ``claimed_point`` is the written (IPTC/XMP) place when it was located."""
     if exif is None:
         return [CheckResult(name, NA, "not an analysable image") for name in CHECK_NAMES]
-    return [check_time(exif), check_timezone(exif, exif_point, pred_point), check_sun(exif, exif_point, pred_point),
+    return [check_time(exif), check_timezone(exif, exif_point, pred_point, claimed_point),
+            check_sun(exif, exif_point, pred_point, claimed_point),
             check_editing(exif, facts), check_thumbnail(facts), check_provenance(facts)]

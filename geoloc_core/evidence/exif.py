@@ -23,11 +23,14 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from fractions import Fraction
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import logging
 
 import exifread
+
+if TYPE_CHECKING:
+    from .mwg import MetadataClaims
 
 logging.getLogger("exifread").setLevel(logging.CRITICAL)  # we report problems ourselves
 
@@ -65,7 +68,11 @@ class ExifFacts:
     Orientation: int | None = None
     BodySerialNumber: str | None = None
     LensSerialNumber: str | None = None
+    ImageDescription: str | None = None  # IFD0; MWG reads it before IPTC/XMP captions
+    Artist: str | None = None  # IFD0; MWG reads it before IPTC By-line / XMP dc:creator
+    LensModelSource: str | None = None  # "ExifIFD:LensModel" or "Canon:LensModel" (maker note)
     thumbnail: bytes | None = field(default=None, repr=False)  # embedded EXIF thumbnail (JPEG bytes)
+    claims: MetadataClaims | None = None  # EXIF + IPTC + XMP reconciled (mwg.py); set by inspection.inspect_file
     warnings: list[str] = field(default_factory=list)
 
     @property
@@ -237,6 +244,17 @@ def _exifread_tags(data: bytes) -> dict:
     return {k: v for k, v in (tags or {}).items() if hasattr(v, "values") or k == "JPEGThumbnail"}
 
 
+def _maker_note_lens_model(data: bytes) -> str | None:
+    """Canon writes the lens name only in its maker note (tag 0x0095), which exifread decodes
+    when asked for details. Only then, and only for Canon files without an EXIF LensModel:
+    maker notes are the part of EXIF most likely to run away (the worker bounds it)."""
+    try:
+        tags = exifread.process_file(io.BytesIO(data), details=True, extract_thumbnail=False)
+    except Exception:
+        return None
+    return _text(tags.get("MakerNote LensModel"))
+
+
 def read_exif(data: bytes) -> ExifFacts:
     """Parse EXIF from file bytes. Never raises: problems become ``warnings``.
 
@@ -294,6 +312,13 @@ def read_exif(data: bytes) -> ExifFacts:
         facts.Model = _text(tags.get("Image Model"))
         facts.LensMake = _text(tags.get("EXIF LensMake"))
         facts.LensModel = _text(tags.get("EXIF LensModel"))
+        if facts.LensModel:
+            facts.LensModelSource = "ExifIFD:LensModel"
+        elif (facts.Make or "").lower().startswith("canon"):
+            facts.LensModel = _maker_note_lens_model(data)
+            facts.LensModelSource = "Canon:LensModel" if facts.LensModel else None
+        facts.ImageDescription = _text(tags.get("Image ImageDescription"))
+        facts.Artist = _text(tags.get("Image Artist"))
         facts.Software = _text(tags.get("Image Software"))
         facts.BodySerialNumber = _text(tags.get("EXIF BodySerialNumber"))
         facts.LensSerialNumber = _text(tags.get("EXIF LensSerialNumber"))

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from .exif import ExifFacts, read_exif
 from .filefacts import SUPPORTED_IMAGE_TYPES, FileFacts, inspect_bytes
+from .embedded_metadata import read_embedded_metadata
 from .forensic_facts import ForensicFacts, read_forensic_facts
+from .mwg import reconcile
 
 
 def inspect_exif_and_hash(data: bytes) -> tuple[FileFacts, ExifFacts | None]:
@@ -20,10 +22,14 @@ def inspect_exif_and_hash(data: bytes) -> tuple[FileFacts, ExifFacts | None]:
 
 
 def inspect_file(data: bytes) -> tuple[FileFacts, ExifFacts | None, ForensicFacts | None]:
-    """File facts and, for images, EXIF and forensic facts. Runs inside the isolated worker."""
+    """File facts and, for images, EXIF (with the IPTC/XMP claims reconciled into ``exif.claims``)
+    and forensic facts. Runs inside the isolated worker."""
     facts, exif = inspect_exif_and_hash(data)
     if exif is None:
         return facts, None, None
+    embedded = read_embedded_metadata(data)
+    exif.claims = reconcile(exif, embedded)
+    exif.warnings.extend(embedded.warnings)
     forensic = read_forensic_facts(data, facts.file_type, exif.thumbnail) if facts.error is None else None
     exif.thumbnail = None  # compared already; not carried further
     return facts, exif, forensic

@@ -1,5 +1,7 @@
 """Places: geodesy (distances, unit vectors, longitudes) and geocoding (a point to
-country, region, continent and nearest place; offline by default, Nominatim opt-in).
+country, region, continent and nearest place; offline by default, Nominatim opt-in), and
+forward geocoding (a written place such as "Kyiv, Ukraine" to a point, region and country,
+offline; ambiguous names give candidates).
 
 The offline geocoder's parts: ``osm_borders`` (countries from OpenStreetMap's time-zone
 polygons), ``natural_earth`` (1:10m land/sea and admin-1 lines), ``regions`` (GeoNames
