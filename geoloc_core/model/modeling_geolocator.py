@@ -207,9 +207,10 @@ class GeoLocator(GeoLocatorPreTrainedModel):
         """The pooled CLIP embedding (what the retrieval index holds) from head input features."""
         if features.dim() == 2:
             return features.float()
-        vision = self.backbone.vision_model
-        with torch.no_grad():
-            return vision.post_layernorm(features[:, 0].to(vision.post_layernorm.weight.dtype)).float()
+        norm = getattr(self.backbone, "post_layernorm", None) or self.backbone.vision_model.post_layernorm
+        with torch.no_grad(), torch.autocast(features.device.type, enabled=False):
+            return torch.nn.functional.layer_norm(features[:, 0].float(), norm.normalized_shape, norm.weight.float(),
+                                                  norm.bias.float(), norm.eps)
 
     def _head(self, features: torch.Tensor, labels: torch.Tensor | None) -> GeoLocatorOutput:
         if features.dim() == 2:
