@@ -9,7 +9,9 @@ Layout of a cache folder ``ROOT/<key>/``:
 * ``items.csv``: the records in cache order (path, lat, lon) - labels travel with features;
 * ``shard_00000.npy`` ...: fp16 arrays of ``shard_size`` items, written to a temporary name and
   renamed when complete, so an interrupted extraction resumes at the first missing shard;
-* ``valid_00000.npy`` ...: per item, whether its image could be decoded.
+* ``valid_00000.npy`` ...: per item, whether its image could be decoded;
+* ``pooled_00000.npy`` ...: per item, the pooled CLIP embedding (fp16; 2 KB for ViT-L/14), which
+  the retrieval index is built from.
 
 The key is a hash of everything that changes the features (the backbone's *weights*, its
 config, preprocessing, feature source, the list of items), so new weights saved in the same
@@ -130,6 +132,11 @@ class FeatureCache:
         """(N, 2) float32 latitude, longitude of every item in cache order."""
         with (self.folder / "items.csv").open(encoding="utf-8") as handle:
             return np.array([(float(r["lat"]), float(r["lon"])) for r in csv.DictReader(handle)], dtype=np.float32)
+
+    def pooled(self) -> np.ndarray:
+        """(N, H) fp16 pooled embeddings of all items (zeros where invalid), for the retrieval index:
+        the backbone's own pooler output, not recomputed from an fp16-rounded CLS token."""
+        return np.concatenate([np.load(p) for p in sorted(self.folder.glob("pooled_*.npy")) if ".tmp" not in p.name])
 
     def load(self) -> tuple[list[np.ndarray], np.ndarray]:
         """Memory-mapped feature shards and the validity mask (not loaded into RAM)."""
@@ -286,17 +293,21 @@ def _extract_shards(model, image_processor, records, folder: Path, shards: list[
             temporary = target.with_name(f"{target.stem}.tmp-{socket.gethostname()}-{os.getpid()}.npy")
             array = np.lib.format.open_memmap(temporary, mode="w+", dtype=np.float16, shape=(stop - start, *shape))
             valid = np.zeros(stop - start, dtype=bool)
+            pooled = np.zeros((stop - start, shape[-1]), dtype=np.float16)  # the retrieval embedding
             for positions, pixels, failed in loader:
                 failures += len(failed)
                 if pixels is not None:
                     with torch.inference_mode():
-                        features = model.extract_features(pixels.to(device, dtype, non_blocking=True))
+                        features, pooled_out = model.extract_features(pixels.to(device, dtype, non_blocking=True),
+                                                                      return_pooled=True)
                     array[positions] = features.to(torch.float16).cpu().numpy()
+                    pooled[positions] = pooled_out.to(torch.float16).cpu().numpy()
                     valid[positions] = True
                 bar.update(len(positions) + len(failed))
             array.flush()
             del array
             _atomic_write(folder / f"valid_{shard:05d}.npy", lambda path: np.save(path, valid))
+            _atomic_write(folder / f"pooled_{shard:05d}.npy", lambda path: np.save(path, pooled))
             os.replace(temporary, target)  # the shard appears only when complete
     finally:
         bar.close()

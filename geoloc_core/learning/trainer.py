@@ -149,19 +149,17 @@ class EvalOutputs:
     weights: torch.Tensor
     kappa: torch.Tensor | None  # raw: before kappa_scale
     loss: float
-    embeddings: torch.Tensor | None = None  # pooled CLIP embeddings (for retrieval), when asked
 
 
 @torch.no_grad()
 def predict_loader(model: GeoLocator, loader: DataLoader, device: torch.device, input_key: str,
-                   amp_dtype: torch.dtype | None, embeddings: bool = False) -> EvalOutputs:
+                   amp_dtype: torch.dtype | None) -> EvalOutputs:
     """Run the model over a loader, collecting point estimates, mixture parameters and raw kappa."""
     was_training = model.training
     model.eval()
     scale, model.config.kappa_scale = model.config.kappa_scale, 1.0
     retrieval, model.retrieval = model.retrieval, None
-    parts: dict[str, list] = {k: [] for k in ("lat", "lon", "labels", "unit", "components", "weights", "kappa",
-                                              "embeddings")}
+    parts: dict[str, list] = {k: [] for k in ("lat", "lon", "labels", "unit", "components", "weights", "kappa")}
     losses = []
     try:
         for batch in loader:
@@ -172,10 +170,8 @@ def predict_loader(model: GeoLocator, loader: DataLoader, device: torch.device, 
                 features = inputs if input_key == "features" else model.extract_features(inputs)
                 out = model(features=features, labels=labels)
             losses.append(float(out.loss) * len(labels))
-            pooled = model.retrieval_embedding(features) if embeddings else None
             for key, value in (("lat", out.lat), ("lon", out.lon), ("labels", labels), ("unit", out.unit),
-                               ("components", out.components), ("weights", out.weights), ("kappa", out.kappa),
-                               ("embeddings", pooled)):
+                               ("components", out.components), ("weights", out.weights), ("kappa", out.kappa)):
                 if value is not None:
                     parts[key].append(value.float().cpu())
     finally:
@@ -186,8 +182,7 @@ def predict_loader(model: GeoLocator, loader: DataLoader, device: torch.device, 
     return EvalOutputs(torch.cat(parts["lat"]).numpy(), torch.cat(parts["lon"]).numpy(), labels[:, 0].numpy(),
                        labels[:, 1].numpy(), torch.cat(parts["unit"]), torch.cat(parts["components"]),
                        torch.cat(parts["weights"]), torch.cat(parts["kappa"]) if parts["kappa"] else None,
-                       sum(losses) / max(1, len(labels)),
-                       torch.cat(parts["embeddings"]) if parts["embeddings"] else None)
+                       sum(losses) / max(1, len(labels)))
 
 
 def radii_for(model: GeoLocator, outputs: EvalOutputs, probabilities=(0.5, 0.9)) -> list[np.ndarray] | None:
@@ -439,9 +434,8 @@ def _finalize(config, out, held_out, input_key, amp_dtype, ctx, processor, split
     """Best checkpoint -> calibrated (on calibration), retrieval-equipped, tested (on test) model folder."""
     model = GeoLocator.from_pretrained(out / BEST, load_retrieval=False).to(ctx.device)
     want_retrieval = config.retrieval and "train" in caches
-    outputs = {name: predict_loader(model, loader, ctx.device, input_key, amp_dtype,
-                                    embeddings=want_retrieval and name in ("calibration", "test"))
-               for name, loader in held_out.items()}
+    outputs = {name: predict_loader(model, loader, ctx.device, input_key, amp_dtype) for name, loader in
+               held_out.items()}
     calibrated = bool(config.calibrate and "calibration" in outputs and outputs["calibration"].kappa is not None)
     if calibrated:
         cal = outputs["calibration"]
@@ -451,7 +445,7 @@ def _finalize(config, out, held_out, input_key, amp_dtype, ctx, processor, split
             f"images that neither trained the head nor picked the epoch)")
     evaluation = {name: json.loads(metrics_for(model, value).to_json()) for name, value in outputs.items()}
     if want_retrieval:
-        evaluation.update(_build_retrieval(model, caches["train"], outputs, log))
+        evaluation.update(_build_retrieval(model, caches, outputs, log))
     model.config.trained_on = {
         "train_csv": config.data.train_csv or config.data.images,
         "val_csv": config.data.val_csv or f"{config.data.val_fraction:.0%} split",
@@ -476,22 +470,23 @@ def _finalize(config, out, held_out, input_key, amp_dtype, ctx, processor, split
     return final
 
 
-def _build_retrieval(model: GeoLocator, train_cache, outputs: dict[str, EvalOutputs], log) -> dict:
+def _build_retrieval(model: GeoLocator, caches: dict, outputs: dict[str, EvalOutputs], log) -> dict:
     """Index the training images' pooled embeddings; fit its threshold on calibration; test it."""
-    embeddings = pooled_embeddings(model, train_cache)
-    dataset_labels = train_cache.labels()[np.flatnonzero(train_cache.load()[1])]
-    index = RetrievalIndex.build(embeddings, dataset_labels[:, 0], dataset_labels[:, 1])
+    train_cache = caches["train"]
+    valid = train_cache.load()[1]
+    labels = train_cache.labels()[valid]
+    index = RetrievalIndex.build(torch.from_numpy(train_cache.pooled()[valid]), labels[:, 0], labels[:, 1])
     results = {}
     cal = outputs.get("calibration")
-    if cal is not None:
+    if cal is not None and "calibration" in caches:
         radius = radii_for(model, cal, (0.9,))
-        index.threshold = fit_threshold(index, cal.embeddings, cal.unit, torch.from_numpy(radius[0]) if radius else
-                                        None, cal.true_lat, cal.true_lon)
+        index.threshold = fit_threshold(index, _queries(caches["calibration"]), cal.unit,
+                                        torch.from_numpy(radius[0]) if radius else None, cal.true_lat, cal.true_lon)
     log(describe(index))
     test = outputs.get("test")
-    if test is not None and index.threshold is not None:
+    if test is not None and "test" in caches and index.threshold is not None:
         radius = radii_for(model, test, (0.9,))
-        unit, moved = index.refine(test.embeddings, test.unit, torch.from_numpy(radius[0]) if radius else None)
+        unit, moved = index.refine(_queries(caches["test"]), test.unit, torch.from_numpy(radius[0]) if radius else None)
         lat, lon = unit_to_latlon(unit)
         metrics = metrics_for(model, test, lat=lat.numpy(), lon=lon.numpy())
         metrics.extra = {"refined_pct": float(100 * moved.float().mean())}
@@ -502,16 +497,9 @@ def _build_retrieval(model: GeoLocator, train_cache, outputs: dict[str, EvalOutp
     return results
 
 
-def pooled_embeddings(model: GeoLocator, cache, batch: int = 4096) -> torch.Tensor:
-    """Pooled CLIP embeddings of a cache's valid items (post-layernorm CLS for a tokens cache)."""
-    shards, valid = cache.load()
-    rows = []
-    for shard in shards:
-        for start in range(0, len(shard), batch):
-            block = torch.from_numpy(np.array(shard[start:start + batch, 0] if shard.ndim == 3 else
-                                              shard[start:start + batch]))
-            rows.append(model.retrieval_embedding(block.to(next(model.parameters()).device)).cpu().half())
-    return torch.cat(rows)[torch.from_numpy(valid)]
+def _queries(cache) -> torch.Tensor:
+    """Pooled embeddings of a held-out cache's valid items, in the order ``predict_loader`` saw them."""
+    return torch.from_numpy(cache.pooled()[cache.load()[1]]).float()
 
 
 def _append_csv(path: Path, row: dict) -> None:

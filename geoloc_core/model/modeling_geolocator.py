@@ -182,29 +182,32 @@ class GeoLocator(GeoLocatorPreTrainedModel):
 
     # ----- forward ------------------------------------------------------------------------
     @torch.no_grad()
-    def extract_features(self, pixel_values: torch.Tensor) -> torch.Tensor:
+    def extract_features(self, pixel_values: torch.Tensor, return_pooled: bool = False):
         """Backbone outputs that feed the head: (B, T, H) tokens or (B, H) pooled embedding.
-        This is exactly what the training feature cache stores."""
+        This is exactly what the training feature cache stores. ``return_pooled`` also returns the
+        pooled embedding (B, H) as the backbone computed it (what the retrieval index holds)."""
         outputs = self.backbone(pixel_values=pixel_values)
-        if self.config.feature_source == "pooled":
-            return outputs.pooler_output
-        return outputs.last_hidden_state
+        features = outputs.pooler_output if self.config.feature_source == "pooled" else outputs.last_hidden_state
+        return (features, outputs.pooler_output) if return_pooled else features
 
     def forward(self, pixel_values: torch.Tensor | None = None, features: torch.Tensor | None = None,
                 labels: torch.Tensor | None = None, **kwargs) -> GeoLocatorOutput:
         """``labels``: (B, 2) true (lat, lon) in degrees. Give ``pixel_values`` or cached ``features``."""
+        pooled = None
         if features is None:
             if pixel_values is None:
                 raise ValueError("forward needs pixel_values or cached features")
-            features = self.extract_features(pixel_values)
+            features, pooled = self.extract_features(pixel_values, return_pooled=True)
         with torch.autocast(features.device.type, enabled=False):  # the head and the loss in fp32, always
             output = self._head(features.float(), labels)
         if self.retrieval is not None and labels is None:
-            self.retrieval.refine_output(output, self.retrieval_embedding(features), self.region_radii_km)
+            queries = pooled.float() if pooled is not None else self.retrieval_embedding(features)
+            self.retrieval.refine_output(output, queries, self.region_radii_km)
         return output
 
     def retrieval_embedding(self, features: torch.Tensor) -> torch.Tensor:
-        """The pooled CLIP embedding (what the retrieval index holds) from head input features."""
+        """The pooled CLIP embedding from head input features (post-layernorm CLS token). Prefer the
+        backbone's own ``pooler_output``: a CLS token rounded to fp16 (as cached) loses detail."""
         if features.dim() == 2:
             return features.float()
         norm = getattr(self.backbone, "post_layernorm", None) or self.backbone.vision_model.post_layernorm

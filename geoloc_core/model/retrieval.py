@@ -6,11 +6,15 @@ photos again (GeoCLIP's GPS gallery and PIGEON's refinement do this). The index 
 training set's pooled CLIP embeddings (unit-normalised, fp16) with their GPS; at inference
 the k most similar training images are retrieved, those outside the regressor's predicted
 region are discarded (so a look-alike on another continent cannot pull the point away), and
-when the most similar one left is similar enough, the point moves onto its location.
+the point moves only onto a *place photographed several times*: a retrieved image counts when
+at least ``min_support`` of the retrieved images (itself included) lie within ``cluster_km``
+of it. That is what a landmark is in Flickr-style data (MP-16), and it keeps an ordinary
+photo, whose nearest neighbours are scattered look-alikes, on the regressor's point; the
+refined point is the mean of the supporting images' locations.
 
-"Similar enough" is one threshold on cosine similarity, fitted on the calibration split
-(``fit_threshold``): the value that minimises the mean log error there, or none at all
-(refinement off) when no threshold helps.
+The most similar supported image must also pass one threshold on cosine similarity, fitted on
+the calibration split (``fit_threshold``): the value that minimises the mean log error there,
+or none at all (refinement off) when moving points never helps.
 
 Search is exact (a matrix product in chunks with a running top-k, on the query's device):
 no new dependency, no training of an approximate index, bit-reproducible. Memory is
@@ -43,6 +47,8 @@ class RetrievalIndex:
     threshold: float | None = None  # cosine similarity needed to move the point; None = refinement off
     k: int = 16
     min_region_km: float = 25.0  # the region searched is the 90 % radius, but never smaller than this
+    min_support: int = 2  # retrieved photos of one place needed to move the point there
+    cluster_km: float = 1.0  # how close photos must be to count as one place
     chunk: int = 262_144
 
     @classmethod
@@ -84,17 +90,24 @@ class RetrievalIndex:
     @torch.no_grad()
     def candidates(self, queries: torch.Tensor, unit: torch.Tensor, radius_km: torch.Tensor | None
                    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Most similar training image inside the predicted region: (similarity (B,), index (B,));
-        similarity -2 where none lies inside."""
+        """The most similar retrieved image inside the predicted region that belongs to a place with
+        enough support: (similarity (B,), refined unit vector (B, 3)); similarity -2 where none."""
         sims, idx = self.search(queries)
         where = latlon_to_unit(self.lat[idx], self.lon[idx])  # (B, k, 3)
-        distance = angle_between(where, unit.float().unsqueeze(1).expand_as(where)) * EARTH_RADIUS_KM
+        distance = angle_between(where, unit.float().to(where.device).unsqueeze(1).expand_as(where)) * EARTH_RADIUS_KM
         region = torch.full_like(sims[:, 0], self.min_region_km) if radius_km is None else \
             radius_km.float().to(sims.device).clamp_min(self.min_region_km)
-        inside = distance <= region.unsqueeze(1)
-        masked = torch.where(inside, sims, torch.full_like(sims, -2.0))
+        inside = distance <= region.unsqueeze(1)  # (B, k)
+        pairwise = angle_between(where.unsqueeze(2), where.unsqueeze(1)) * EARTH_RADIUS_KM  # (B, k, k)
+        together = (pairwise <= self.cluster_km) & inside.unsqueeze(1) & inside.unsqueeze(2)
+        support = together.sum(-1)  # (B, k): retrieved images of the same place, itself included
+        eligible = inside & (support >= self.min_support)
+        masked = torch.where(eligible, sims, torch.full_like(sims, -2.0))
         best_sim, position = masked.max(dim=1)
-        return best_sim, idx.gather(1, position.unsqueeze(1))[:, 0]
+        members = together.gather(1, position.view(-1, 1, 1).expand(-1, 1, together.shape[2]))[:, 0]  # (B, k)
+        centre = (where * members.unsqueeze(-1).float()).sum(1)
+        centre = centre / centre.norm(dim=-1, keepdim=True).clamp_min(1e-12)
+        return best_sim, centre
 
     @torch.no_grad()
     def refine(self, queries: torch.Tensor, unit: torch.Tensor, radius_km: torch.Tensor | None,
@@ -103,10 +116,9 @@ class RetrievalIndex:
         threshold = self.threshold if threshold is None else threshold
         if threshold is None or len(self) == 0:
             return unit, torch.zeros(unit.shape[0], dtype=torch.bool, device=unit.device)
-        best_sim, best = self.candidates(queries, unit, radius_km)
-        moved = best_sim >= threshold
-        target = latlon_to_unit(self.lat[best], self.lon[best]).to(unit.device, unit.dtype)
-        return torch.where(moved.unsqueeze(1), target, unit), moved
+        best_sim, centre = self.candidates(queries, unit, radius_km)
+        moved = (best_sim >= threshold).to(unit.device)
+        return torch.where(moved.unsqueeze(1), centre.to(unit.device, unit.dtype), unit), moved
 
     def refine_output(self, output, queries: torch.Tensor,
                       radii: Callable[..., list[torch.Tensor] | None]) -> None:
@@ -123,7 +135,8 @@ class RetrievalIndex:
         save_file({"embeddings": self.embeddings.cpu().contiguous(), "lat": self.lat.cpu().contiguous(),
                    "lon": self.lon.cpu().contiguous()}, str(folder / INDEX_FILE))
         meta = {"size": len(self), "dim": int(self.embeddings.shape[1]), "threshold": self.threshold, "k": self.k,
-                "min_region_km": self.min_region_km, "memory_bytes": self.memory_bytes}
+                "min_region_km": self.min_region_km, "min_support": self.min_support, "cluster_km": self.cluster_km,
+                "memory_bytes": self.memory_bytes}
         (folder / META_FILE).write_text(json.dumps(meta, indent=2), encoding="utf-8")
 
     @classmethod
@@ -134,7 +147,8 @@ class RetrievalIndex:
         meta = json.loads((folder / META_FILE).read_text(encoding="utf-8"))
         tensors = load_file(str(folder / INDEX_FILE))
         return cls(tensors["embeddings"], tensors["lat"], tensors["lon"], threshold=meta.get("threshold"),
-                   k=int(meta.get("k", 16)), min_region_km=float(meta.get("min_region_km", 25.0)))
+                   k=int(meta.get("k", 16)), min_region_km=float(meta.get("min_region_km", 25.0)),
+                   min_support=int(meta.get("min_support", 2)), cluster_km=float(meta.get("cluster_km", 1.0)))
 
 
 def log_error_km(unit: torch.Tensor, true_lat, true_lon) -> torch.Tensor:
@@ -146,18 +160,22 @@ def fit_threshold(index: RetrievalIndex, queries: torch.Tensor, unit: torch.Tens
                   true_lat, true_lon) -> float | None:
     """The similarity threshold that minimises the mean log(1 + error km) on held-out data, or None
     when moving points never helps there (refinement then stays off)."""
-    best_sim, best = index.candidates(queries, unit, radius_km)
-    best_sim, best = best_sim.cpu(), best.cpu()
+    best_sim, centre = index.candidates(queries, unit, radius_km)
+    best_sim = best_sim.cpu()
     base = log_error_km(unit, true_lat, true_lon)
-    snapped = log_error_km(latlon_to_unit(index.lat.cpu()[best], index.lon.cpu()[best]), true_lat, true_lon)
-    candidates = sorted({round(float(s), 4) for s in best_sim if s > -1.5}, reverse=True)
-    choice, best_score = None, float(base.mean())
-    for threshold in candidates:  # descending: ties keep the stricter threshold
-        moved = best_sim >= threshold
-        score = float(torch.where(moved, snapped, base).mean())
-        if score < best_score - 1e-9:
-            choice, best_score = threshold, score
-    return None if choice is None else float(choice - 1e-6 * max(1.0, abs(choice)))
+    snapped = log_error_km(centre.cpu(), true_lat, true_lon)
+    # moving the n most similar points: cumulative change of the summed log error, O(n log n)
+    order = torch.argsort(best_sim, descending=True, stable=True)
+    sims = best_sim[order]
+    gain = torch.cumsum((snapped - base)[order].double(), 0)
+    last_of_tie = torch.ones_like(sims, dtype=torch.bool)
+    last_of_tie[:-1] = sims[1:] < sims[:-1]
+    usable = last_of_tie & (sims > -1.5)
+    if not bool(usable.any()):
+        return None
+    candidates = torch.where(usable, gain, torch.full_like(gain, float("inf")))
+    best = int(torch.argmin(candidates))
+    return float(sims[best]) if float(candidates[best]) < -1e-9 else None
 
 
 def bytes_per_million(dim: int) -> float:
