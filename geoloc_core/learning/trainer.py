@@ -479,13 +479,13 @@ def _build_retrieval(model: GeoLocator, caches: dict, outputs: dict[str, EvalOut
     results = {}
     cal = outputs.get("calibration")
     if cal is not None and "calibration" in caches:
-        radius = radii_for(model, cal, (0.9,))
+        radius = radii_for(model, cal, (index.region_probability,))
         index.threshold = fit_threshold(index, _queries(caches["calibration"]), cal.unit,
                                         torch.from_numpy(radius[0]) if radius else None, cal.true_lat, cal.true_lon)
     log(describe(index))
     test = outputs.get("test")
     if test is not None and "test" in caches and index.threshold is not None:
-        radius = radii_for(model, test, (0.9,))
+        radius = radii_for(model, test, (index.region_probability,))
         unit, moved = index.refine(_queries(caches["test"]), test.unit, torch.from_numpy(radius[0]) if radius else None)
         lat, lon = unit_to_latlon(unit)
         metrics = metrics_for(model, test, lat=lat.numpy(), lon=lon.numpy())

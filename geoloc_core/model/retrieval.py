@@ -5,7 +5,7 @@ A landmark seen in training, though, can be located to street level by finding i
 photos again (GeoCLIP's GPS gallery and PIGEON's refinement do this). The index holds the
 training set's pooled CLIP embeddings (unit-normalised, fp16) with their GPS; at inference
 the k most similar training images are retrieved, those outside the regressor's predicted
-region are discarded (so a look-alike on another continent cannot pull the point away), and
+99 % region are discarded (so a look-alike on another continent cannot pull the point away), and
 the point moves only onto a *place photographed several times*: a retrieved image counts when
 at least ``min_support`` of the retrieved images (itself included) lie within ``cluster_km``
 of it. That is what a landmark is in Flickr-style data (MP-16), and it keeps an ordinary
@@ -46,7 +46,8 @@ class RetrievalIndex:
     lon: torch.Tensor
     threshold: float | None = None  # cosine similarity needed to move the point; None = refinement off
     k: int = 16
-    min_region_km: float = 25.0  # the region searched is the 90 % radius, but never smaller than this
+    region_probability: float = 0.99  # the region searched: the regressor's region of this probability
+    min_region_km: float = 25.0  # ... but never smaller than this
     min_support: int = 2  # retrieved photos of one place needed to move the point there
     cluster_km: float = 1.0  # how close photos must be to count as one place
     chunk: int = 262_144
@@ -123,8 +124,8 @@ class RetrievalIndex:
     def refine_output(self, output, queries: torch.Tensor,
                       radii: Callable[..., list[torch.Tensor] | None]) -> None:
         """Refine a ``GeoLocatorOutput`` in place (point and lat/lon; regions stay the regressor's)."""
-        r90 = radii(output, probabilities=(0.9,), samples=1024)
-        unit, moved = self.refine(queries, output.unit, r90[0] if r90 else None)
+        region = radii(output, probabilities=(self.region_probability,), samples=1024)
+        unit, moved = self.refine(queries, output.unit, region[0] if region else None)
         output.unit = unit
         output.lat, output.lon = unit_to_latlon(unit)
         output.refined = moved
@@ -135,7 +136,8 @@ class RetrievalIndex:
         save_file({"embeddings": self.embeddings.cpu().contiguous(), "lat": self.lat.cpu().contiguous(),
                    "lon": self.lon.cpu().contiguous()}, str(folder / INDEX_FILE))
         meta = {"size": len(self), "dim": int(self.embeddings.shape[1]), "threshold": self.threshold, "k": self.k,
-                "min_region_km": self.min_region_km, "min_support": self.min_support, "cluster_km": self.cluster_km,
+                "region_probability": self.region_probability, "min_region_km": self.min_region_km,
+                "min_support": self.min_support, "cluster_km": self.cluster_km,
                 "memory_bytes": self.memory_bytes}
         (folder / META_FILE).write_text(json.dumps(meta, indent=2), encoding="utf-8")
 
@@ -147,7 +149,8 @@ class RetrievalIndex:
         meta = json.loads((folder / META_FILE).read_text(encoding="utf-8"))
         tensors = load_file(str(folder / INDEX_FILE))
         return cls(tensors["embeddings"], tensors["lat"], tensors["lon"], threshold=meta.get("threshold"),
-                   k=int(meta.get("k", 16)), min_region_km=float(meta.get("min_region_km", 25.0)),
+                   k=int(meta.get("k", 16)), region_probability=float(meta.get("region_probability", 0.99)),
+                   min_region_km=float(meta.get("min_region_km", 25.0)),
                    min_support=int(meta.get("min_support", 2)), cluster_km=float(meta.get("cluster_km", 1.0)))
 
 
