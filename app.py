@@ -14,6 +14,7 @@ pages = st.navigation([
     st.Page("pages/verify.py", title="Verify an image", icon=":material/image_search:", default=True),
     st.Page("pages/batch.py", title="Batch", icon=":material/photo_library:"),
     st.Page("pages/cases.py", title="Case log", icon=":material/folder_open:"),
+    st.Page("pages/shadows.py", title="Sun and shadows", icon=":material/wb_sunny:"),
     st.Page("pages/model.py", title="Model", icon=":material/model_training:"),
 ])
 st.session_state["settings"] = sidebar()

@@ -17,6 +17,8 @@ EPILOG = """examples:
   python -m geoloc_core scan a.jpg b.heic --format geojson --out findings.geojson
   python -m geoloc_core scan photos/ --model models/geoloc-vitl14 --out findings.csv
   python -m geoloc_core scan photos/ --online-geocoder --out findings.csv   # sends coordinates to OSM Nominatim
+  python -m geoloc_core scan photos/ --out f.csv --report case.html --report case.pdf --bundle case.zip \\
+      --analyst "A. Analyst"
 """
 
 
@@ -43,7 +45,113 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument("--include-serials", action="store_true",
                       help="export camera body/lens serial numbers (left out by default: they identify a device)")
     scan.add_argument("--no-progress", action="store_true", help="do not draw a progress bar on stderr")
+    scan.add_argument("--report", action="append", default=[], metavar="FILE.html|FILE.pdf", type=_report_path,
+                      help="also write a case report (self-contained HTML, or PDF by the .pdf extension); repeat the "
+                           "option for both")
+    scan.add_argument("--bundle", metavar="FILE.zip", default=None,
+                      help="also write an evidence bundle: originals, findings (CSV, JSON, GeoJSON), both reports and "
+                           "MANIFEST.sha256 (check with sha256sum -c); its SHA-256 is printed and written to "
+                           "FILE.zip.sha256")
+    scan.add_argument("--analyst", default="", metavar="NAME", help="analyst name shown in reports and bundles")
+    scan.add_argument("--case", default=None, metavar="NAME",
+                      help="case name shown in reports (default: 'scan of PATH')")
+    _add_shadows_parser(sub)
     return parser
+
+
+def _report_path(value: str) -> str:
+    if Path(value).suffix.lower() not in (".html", ".htm", ".pdf"):
+        raise argparse.ArgumentTypeError(f"{value!r}: a report file must end in .html or .pdf")
+    return value
+
+
+SHADOWS_EPILOG = """examples:
+  python -m geoloc_core shadows --time 2024-06-21T11:50:00Z --object-height 1 --shadow-length 0.475 --out band.geojson
+  python -m geoloc_core shadows --time 2024-06-21T13:50:00+02:00 --sun-elevation 64.6 --shadow-bearing 359 \\
+      --tolerance-deg 1 --time-tolerance-min 5 --utc-offset +02:00 --out band.geojson
+
+The band holds every place where the sun stood at that elevation (and, with a bearing, in that
+direction) at that time. Offline: nothing leaves the machine.
+"""
+
+
+def _add_shadows_parser(sub) -> None:
+    shadows = sub.add_parser("shadows", help="where on Earth the sun cast this shadow at this time (GeoJSON band)",
+                             formatter_class=argparse.RawDescriptionHelpFormatter, epilog=SHADOWS_EPILOG)
+    shadows.add_argument("--time", required=True, help="capture time in ISO 8601 with Z or an offset, e.g. "
+                         "2024-06-21T11:50:00Z (EXIF DateTimeOriginal + OffsetTimeOriginal)")
+    shadows.add_argument("--object-height", type=float, help="height of a vertical object (any unit)")
+    shadows.add_argument("--shadow-length", type=float, help="length of its shadow on level ground (same unit)")
+    shadows.add_argument("--sun-elevation", type=float, help="the sun's elevation in degrees, instead of height/length")
+    shadows.add_argument("--shadow-bearing", type=float, default=None,
+                         help="compass bearing of the shadow, degrees clockwise from true north (optional)")
+    shadows.add_argument("--tolerance-deg", type=float, default=1.0, help="+- degrees on the elevation (default 1)")
+    shadows.add_argument("--bearing-tolerance-deg", type=float, default=5.0,
+                         help="+- degrees on the shadow bearing (default 5)")
+    shadows.add_argument("--time-tolerance-min", type=float, default=0.0,
+                         help="+- minutes on the time (clock error; default 0)")
+    shadows.add_argument("--utc-offset", default=None, metavar="+HH:MM",
+                         help="keep only time zones with this UTC offset at that moment (the EXIF OffsetTime)")
+    shadows.add_argument("--within", default=None, metavar="LAT,LON,KM",
+                         help="keep only places within KM of LAT,LON (e.g. the model's 90 %% region)")
+    shadows.add_argument("--resolution-deg", type=float, default=0.1, help="grid cell size in degrees (default 0.1)")
+    shadows.add_argument("--out", required=True, metavar="FILE", help="GeoJSON output; '-' writes to standard output")
+
+
+def _parse_offset(text: str):
+    import re
+    from datetime import timedelta
+
+    match = re.fullmatch(r"([+-])(\d{2}):?(\d{2})", text.strip())
+    if not match:
+        raise ValueError(f"not a UTC offset: {text!r} (example: +02:00 or -04:00)")
+    sign = 1 if match.group(1) == "+" else -1
+    return sign * timedelta(hours=int(match.group(2)), minutes=int(match.group(3)))
+
+
+def run_shadows(args: argparse.Namespace) -> int:
+    import json
+
+    from .places import shadows
+    from .places.geocoding import OfflineGeocoder
+
+    try:
+        when = shadows.parse_utc_time(args.time)
+        if args.sun_elevation is not None:
+            elevation = args.sun_elevation
+        elif args.object_height is not None and args.shadow_length is not None:
+            elevation = shadows.sun_elevation_from_shadow(args.object_height, args.shadow_length)
+        else:
+            raise ValueError("give --object-height and --shadow-length, or --sun-elevation")
+        band = shadows.shadow_band(when, elevation, elevation_tolerance_deg=args.tolerance_deg,
+                                   time_tolerance_min=args.time_tolerance_min,
+                                   shadow_bearing_deg=args.shadow_bearing,
+                                   bearing_tolerance_deg=args.bearing_tolerance_deg,
+                                   resolution_deg=args.resolution_deg)
+        if args.within:
+            try:
+                lat, lon, km = (float(x) for x in args.within.split(","))
+            except ValueError:
+                raise ValueError(f"--within wants LAT,LON,KM, got {args.within!r}") from None
+            shadows.restrict_to_circle(band, lat, lon, km)
+        if args.utc_offset:
+            shadows.restrict_to_utc_offset(band, _parse_offset(args.utc_offset))
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    countries = shadows.countries_crossed(band, OfflineGeocoder())
+    text = json.dumps(shadows.band_geojson(band, countries))
+    if args.out == "-":
+        sys.stdout.write(text + "\n")
+    else:
+        Path(args.out).write_text(text, encoding="utf-8")
+    print(f"sun elevation {elevation:.2f} deg at {when.isoformat()}: band of {band.area_km2():,.0f} km2"
+          + (f", sun azimuth {band.azimuth_deg:.1f} deg" if band.azimuth_deg is not None else ""), file=sys.stderr)
+    for note in band.notes:
+        print(f"note: {note}", file=sys.stderr)
+    names = ", ".join(f"{name} ({code})" for code, name in countries) or "none (open water only, or empty)"
+    print(f"countries crossed: {names}", file=sys.stderr)
+    return 0
 
 
 def _format_for(out: str, requested: str | None) -> str:
@@ -93,6 +201,14 @@ def run_scan(args: argparse.Namespace) -> int:
         Path(args.out).write_text(text, encoding="utf-8", newline="")
     errors = sum(f.status == "error" for f in findings)
     print(f"{len(findings)} files analysed, {errors} with errors -> {args.out}", file=sys.stderr)
+    if args.report or args.bundle:
+        from .case.report_content import model_info
+        from .case.reporting import write_scan_reports
+
+        for line in write_scan_reports(findings, sources, args.report, args.bundle, args.analyst,
+                                       args.case or f"scan of {' '.join(args.paths)}", "every file of the scan",
+                                       [m for m in [model_info(predictor)] if m], args.include_serials):
+            print(line, file=sys.stderr)
     return 0
 
 
@@ -100,4 +216,6 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "scan":
         return run_scan(args)
+    if args.command == "shadows":
+        return run_shadows(args)
     return 2  # pragma: no cover - argparse enforces the sub-command

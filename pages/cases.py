@@ -5,7 +5,7 @@ import streamlit as st
 
 from geoloc_core.case.duplicates import group_near_duplicates
 from geoloc_core.case.maps import findings_map
-from ui import resources
+from ui import reporting, resources
 from ui.views import download_buttons, findings_frame, md_escape, show_map
 
 settings = st.session_state["settings"]
@@ -35,6 +35,7 @@ if len(rows) == 1:
         log.set_note(item.id, note)
         st.success("Note saved.")
         st.rerun()
+    reporting.provenance_inputs(log, item, key="case_provenance", with_note=False)
 if rows:
     confirm = st.checkbox(f"Yes, delete {len(rows)} finding(s) from this case", key="confirm_delete")
     if st.button("Delete selected", disabled=not confirm, key="delete_selected"):
@@ -42,6 +43,9 @@ if rows:
         st.rerun()
 
 download_buttons([s.finding for s in chosen], f"geoloc-case-{settings.case_id}", key="case_dl")
+reporting.report_section(settings, log, chosen, f"{len(rows)} selected finding(s)" if rows else "the whole case",
+                         key="case_report")
+reporting.exports_table(log, settings.case_id)
 located = [s.finding for s in chosen if s.finding.exif_lat is not None or s.finding.pred_lat is not None]
 if located:
     show_map(findings_map(located, settings.analysis.online_tiles), key="case_map")

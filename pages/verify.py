@@ -6,6 +6,7 @@ import streamlit as st
 from geoloc_core.evidence.sources import FileSource
 from geoloc_core.evidence.imaging import ImageDecodeError, load_rgb
 from geoloc_core.case.maps import finding_map
+from ui import reporting, resources
 from ui.views import analyzer_for, checks_panel, download_buttons, md_escape, result_card, save, show_map
 
 settings = st.session_state["settings"]
@@ -43,3 +44,4 @@ else:
     st.info("Nothing to map: the file has no usable EXIF GPS and no prediction was made.")
 st.caption(f"Saved to case “{md_escape(settings.case_name)}”.")
 download_buttons([finding], "geoloc-finding", key="verify_dl")
+reporting.verify_report_section(settings, resources.current_case_log(), finding, data)

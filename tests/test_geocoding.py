@@ -1,11 +1,11 @@
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pytest
 
-from geoloc_core.places.geocoding import CONTINENTS, COUNTRIES_GEOJSON, NominatimGeocoder
+from geoloc_core.places.geocoding import CONTINENTS, NominatimGeocoder, load_country_info
+from geoloc_core.places.natural_earth import NaturalEarthCountries
+from geoloc_core.places.osm_borders import zone_countries
 
 KNOWN = [
     ((48.8584, 2.2945), "FR", "Europe"),
@@ -45,10 +45,11 @@ def test_open_water_names_nearest_land(geocoder):
 
 
 def test_shipped_assets_have_clean_codes_and_continents():
-    collection = json.loads(COUNTRIES_GEOJSON.read_text())
-    codes = [f["properties"]["iso_a2"] for f in collection["features"]]
+    info = load_country_info()
+    codes = set(NaturalEarthCountries().codes) - {"-"} | set(zone_countries().values())
     assert all(len(c) == 2 and c.isalpha() and c.isupper() for c in codes)
-    assert {f["properties"]["continent"] for f in collection["features"]} <= set(CONTINENTS)
+    assert codes <= set(info), codes - set(info)
+    assert {info[c]["continent"] for c in codes} <= set(CONTINENTS)
 
 
 def test_bulk_matches_single(geocoder):

@@ -9,7 +9,7 @@ import streamlit as st
 from geoloc_core.case.analysis_settings import AnalysisSettings
 from geoloc_core.model.inference import MODEL_ENV_VAR, ModelLoadError
 from geoloc_core.case.verification import VerdictThresholds
-from ui import resources
+from ui import reporting, resources
 
 PRIVACY_NOTE = ("**Offline by default.** Images, metadata and coordinates stay on this machine unless you "
                 "switch on an online option below.")
@@ -48,6 +48,7 @@ def sidebar() -> SessionSettings:
                 st.rerun()
         st.session_state["case_name"] = case_name
         case_id = next(i for i, name, _ in cases if name == case_name)
+        reporting.analyst_name_input()
 
         st.markdown("### Model")
         model_path = st.text_input("Model folder", value=st.session_state.get("model_path", os.environ.get(MODEL_ENV_VAR, "")),

@@ -184,6 +184,8 @@ def _fill_place(finding: Finding, prefix: str, place: Place) -> None:
     setattr(finding, f"{prefix}_continent", place.continent)
     setattr(finding, f"{prefix}_nearest_place", place.nearest_place)
     setattr(finding, f"{prefix}_place_note", place.note)
+    setattr(finding, f"{prefix}_region", place.region)
+    setattr(finding, f"{prefix}_region_source", place.region_source)
 
 
 def _fill_prediction(finding: Finding, prediction: Prediction, place: Place | None) -> None:

@@ -21,7 +21,7 @@ from typing import Iterator
 from .findings import Finding
 
 DATA_DIR_ENV = "GEOLOC_DATA_DIR"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 MIGRATIONS: dict[int, list[str]] = {
     1: [
         "CREATE TABLE cases (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, created_at TEXT NOT NULL)",
@@ -31,6 +31,12 @@ MIGRATIONS: dict[int, list[str]] = {
         "CREATE INDEX findings_case_sha ON findings(case_id, sha256)",
     ],
     2: ["ALTER TABLE findings ADD COLUMN note TEXT NOT NULL DEFAULT ''"],
+    # reports and bundles (#16): the analyst's source URL per finding, and an audit row per export that
+    # outlives a deleted case (case_id is then NULL; case_name keeps what it was called)
+    3: ["ALTER TABLE findings ADD COLUMN source_url TEXT NOT NULL DEFAULT ''",
+        "CREATE TABLE exports (id INTEGER PRIMARY KEY, case_id INTEGER REFERENCES cases(id) ON DELETE SET NULL, "
+        "case_name TEXT NOT NULL, kind TEXT NOT NULL, file_name TEXT NOT NULL, sha256 TEXT NOT NULL, "
+        "size_bytes INTEGER NOT NULL, analyst TEXT NOT NULL, finding_ids TEXT NOT NULL, created_at TEXT NOT NULL)"],
 }
 
 
@@ -49,6 +55,23 @@ class StoredFinding:
     note: str
     created_at: str
     finding: Finding
+    source_url: str = ""
+
+
+@dataclass
+class ExportRecord:
+    """One export in the audit trail: what was exported, its SHA-256, by whom and when (UTC)."""
+
+    id: int
+    case_id: int | None
+    case_name: str
+    kind: str  # "bundle", "report-html", "report-pdf", "csv", "json", "geojson"
+    file_name: str
+    sha256: str
+    size_bytes: int
+    analyst: str
+    finding_ids: list[int]
+    created_at: str
 
 
 def _finding_from_json(text: str) -> Finding:
@@ -141,7 +164,7 @@ class CaseLog:
                                                      (case_id,))}
 
     def findings(self, case_id: int, search: str = "") -> list[StoredFinding]:
-        query = "SELECT id, case_id, note, created_at, data FROM findings WHERE case_id = ?"
+        query = "SELECT id, case_id, note, created_at, data, source_url FROM findings WHERE case_id = ?"
         params: list = [case_id]
         if search.strip():
             query += " AND (file LIKE ? OR note LIKE ? OR verdict LIKE ? OR data LIKE ?)"
@@ -149,9 +172,9 @@ class CaseLog:
             params += [like, like, like, like]
         with self._connect() as connection:
             rows = connection.execute(query + " ORDER BY id", params).fetchall()
-        stored = [StoredFinding(r[0], r[1], r[2], r[3], _finding_from_json(r[4])) for r in rows]
+        stored = [StoredFinding(r[0], r[1], r[2], r[3], _finding_from_json(r[4]), r[5]) for r in rows]
         for item in stored:
-            item.finding.note = item.note
+            item.finding.note, item.finding.source_url = item.note, item.source_url
         return stored
 
     def set_note(self, finding_id: int, note: str) -> None:
@@ -161,6 +184,46 @@ class CaseLog:
     def delete(self, finding_ids: list[int]) -> None:
         with self._transaction() as connection:
             connection.executemany("DELETE FROM findings WHERE id = ?", [(i,) for i in finding_ids])
+
+    # ----- source URLs and the export audit trail (reports and bundles) ----------------------
+    def set_source_url(self, finding_id: int, url: str) -> None:
+        """Where the analyst found the file (their word, stored as text; never fetched)."""
+        with self._transaction() as connection:
+            connection.execute("UPDATE findings SET source_url = ? WHERE id = ?", (url.strip(), finding_id))
+
+    def latest_finding(self, case_id: int, sha256: str) -> StoredFinding | None:
+        """The newest finding of these bytes in the case (the one the Verify page just saved)."""
+        with self._connect() as connection:
+            row = connection.execute("SELECT id, case_id, note, created_at, data, source_url FROM findings "
+                                     "WHERE case_id = ? AND sha256 = ? ORDER BY id DESC LIMIT 1",
+                                     (case_id, sha256)).fetchone()
+        if row is None:
+            return None
+        stored = StoredFinding(row[0], row[1], row[2], row[3], _finding_from_json(row[4]), row[5])
+        stored.finding.note, stored.finding.source_url = stored.note, stored.source_url
+        return stored
+
+    def record_export(self, case_id: int | None, kind: str, file_name: str, sha256: str, size_bytes: int,
+                      analyst: str, finding_ids: list[int] | None = None) -> int:
+        """Add one export to the audit trail (its own transaction: durable once this returns)."""
+        with self._transaction() as connection:
+            name = connection.execute("SELECT name FROM cases WHERE id = ?", (case_id,)).fetchone() if case_id else None
+            return connection.execute(
+                "INSERT INTO exports (case_id, case_name, kind, file_name, sha256, size_bytes, analyst, finding_ids, "
+                "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (case_id if name else None, name[0] if name else "", kind, file_name, sha256, size_bytes,
+                 analyst.strip(), json.dumps(finding_ids or []), _now())).lastrowid
+
+    def exports(self, case_id: int | None = None) -> list[ExportRecord]:
+        """The audit trail, oldest first: one case's exports, or all of them."""
+        query = ("SELECT id, case_id, case_name, kind, file_name, sha256, size_bytes, analyst, finding_ids, created_at "
+                 "FROM exports")
+        params: tuple = ()
+        if case_id is not None:
+            query, params = query + " WHERE case_id = ?", (case_id,)
+        with self._connect() as connection:
+            rows = connection.execute(query + " ORDER BY id", params).fetchall()
+        return [ExportRecord(*r[:8], json.loads(r[8]), r[9]) for r in rows]
 
     def integrity_check(self) -> str:
         with self._connect() as connection:
@@ -182,6 +245,11 @@ class EvidenceStore:
             temporary.write_bytes(data)
             os.replace(temporary, target)
         return target
+
+    def get(self, sha256: str) -> bytes | None:
+        """The kept original with this SHA-256, or None when it was not kept."""
+        target = self.folder / sha256[:2] / sha256
+        return target.read_bytes() if sha256 and target.is_file() else None
 
 
 def _now() -> str:

@@ -69,6 +69,7 @@ class Finding:
     analysed_at_utc: str = ""
     geoloc_version: str = __version__
     note: str = ""  # the analyst's note, from the case log
+    source_url: str = ""  # where the analyst found the file (their word), from the case log
     # metadata checks ("status: one line"; see checks.py) and forensic facts
     check_time: str = ""
     check_timezone: str = ""
@@ -79,6 +80,11 @@ class Finding:
     checks_flagged: int = 0  # how many checks say "warn"
     phash: str = ""  # perceptual hash: near-duplicates across a case
     camera_serial: str = ""  # BodySerialNumber / LensSerialNumber; exported only when asked
+    # admin-1 region (state, province, Land, oblast) and the data it came from (places/regions.py)
+    exif_region: str | None = None
+    exif_region_source: str = ""
+    pred_region: str | None = None
+    pred_region_source: str = ""
 
     @classmethod
     def columns(cls) -> list[str]:

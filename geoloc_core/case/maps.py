@@ -1,6 +1,7 @@
 """Folium maps of findings that render with no internet.
 
-Base layer: the shipped Natural Earth country outlines (``assets/countries.geojson``);
+Base layer: the country outlines the geocoder decided with (``places.boundaries``): Natural
+Earth 1:10m for the world view, the exact OpenStreetMap polygons around each point;
 online tiles (OpenStreetMap) only when the user switches them on. Leaflet's own
 scripts and styles normally come from CDNs; ``vendor_leaflet_assets`` writes the copies
 that the pinned ``folium-offline`` package embeds into a folder the app serves itself,
@@ -13,9 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import html
-import json
 import math
-from functools import lru_cache
 from pathlib import Path
 from typing import Iterable, Sequence
 
@@ -25,16 +24,15 @@ from folium.plugins import MarkerCluster
 
 from .findings import Finding
 from ..places.geodesy import latlon_to_unit, unit_to_latlon
-from ..places.geocoding import COUNTRIES_GEOJSON
+from ..places.boundaries import fine_boundaries, world_outlines
 
 EXIF_COLOR = "#d62728"
 PREDICTION_COLOR = "#1f77b4"
 LINE_COLOR = "#444444"
 
 
-@lru_cache(maxsize=1)
 def _countries() -> dict:
-    return json.loads(COUNTRIES_GEOJSON.read_text(encoding="utf-8"))
+    return world_outlines()
 
 
 def _asset_name(url: str) -> str:
@@ -79,7 +77,7 @@ def use_local_assets(fmap: folium.Map, url_prefix: str) -> folium.Map:
 def base_map(online_tiles: bool = False, height: int | None = None) -> folium.Map:
     fmap = folium.Map(location=[20, 0], zoom_start=2, tiles=None, control_scale=True, world_copy_jump=True,
                       **({"height": height} if height else {}))
-    folium.GeoJson(_countries(), name="Countries (offline, Natural Earth 1:110m)",
+    folium.GeoJson(_countries(), name="Countries (offline, Natural Earth 1:10m)",
                    style_function=lambda _: {"fillColor": "#f4f1ea", "color": "#9a9a9a", "weight": 0.6,
                                              "fillOpacity": 1.0},
                    tooltip=folium.GeoJsonTooltip(fields=["name"], labels=False)).add_to(fmap)
@@ -153,6 +151,7 @@ def _circle_bounds(lat: float, lon: float, radius_km: float) -> list[list[float]
 
 def finding_map(finding: Finding, online_tiles: bool = False) -> folium.Map:
     fmap = base_map(online_tiles)
+    _add_fine_boundaries(fmap, [finding])
     _fit(fmap, add_finding(fmap, finding))
     return fmap
 
@@ -161,6 +160,7 @@ def findings_map(findings: Iterable[Finding], online_tiles: bool = False, cluste
     """All points of a batch; clustered when there are many (no regions, to keep it readable)."""
     findings = list(findings)
     fmap = base_map(online_tiles)
+    _add_fine_boundaries(fmap, findings)
     many = len(findings) > cluster_above
     target = MarkerCluster(name="findings").add_to(fmap) if many else fmap
     bounds: list[list[float]] = []
@@ -168,6 +168,24 @@ def findings_map(findings: Iterable[Finding], online_tiles: bool = False, cluste
         bounds.extend(add_finding(target, finding, with_regions=False))
     _fit(fmap, bounds)
     return fmap
+
+
+def _country_tint(code: str) -> str:
+    """A pale colour per country, so the two sides of a border differ at a glance."""
+    tints = ("#f4f1ea", "#dfe9d8", "#e9dfd0", "#d9e3ec", "#eadbe3", "#e6e6cf")
+    return tints[int(hashlib.sha1(code.encode()).hexdigest(), 16) % len(tints)]
+
+
+def _add_fine_boundaries(fmap: folium.Map, findings: Sequence[Finding]) -> None:
+    """The exact borders that decided each point's country, for city zoom (see places.boundaries).
+    Added before the markers, so it lies under them."""
+    collection = fine_boundaries([(f.exif_lat, f.exif_lon) for f in findings if f.exif_lat is not None]
+                                 + [(f.pred_lat, f.pred_lon) for f in findings if f.pred_lat is not None])
+    if collection["features"]:
+        folium.GeoJson(collection, name="Borders near the points (OpenStreetMap, as used for the country)",
+                       style_function=lambda feature: {"fillColor": _country_tint(feature["properties"]["iso_a2"]),
+                                                       "color": "#555555", "weight": 1.5, "fillOpacity": 0.45},
+                       tooltip=folium.GeoJsonTooltip(fields=["name"], labels=False)).add_to(fmap)
 
 
 def _fit(fmap: folium.Map, bounds: list[list[float]]) -> None:

@@ -1,0 +1,320 @@
+"""What a case report says, decided once for both of its formats.
+
+Why a separate content step: the HTML and the PDF report must state the same facts in
+the same words, so another analyst can check either. This module turns findings (and
+the case, the analyst, the models and the thresholds in force) into plain sections of
+(label, value) rows; ``report_html`` and ``report_pdf`` only lay them out, each escaping
+by its own format's rules.
+
+Every value that came from a file or an analyst is kept as text and passed through
+``visible``: control and bidirectional-format characters (a newline in a file name, a
+right-to-left override that makes ``gpj.exe`` read as ``exe.jpg``) are shown as escapes
+such as ``\\n`` or ``\\u202e`` instead of silently changing how the evidence reads.
+"""
+from __future__ import annotations
+
+import io
+import json
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import PurePath
+from typing import Callable, Iterable, Sequence
+
+from .. import __version__
+from ..evidence.imaging import ImageDecodeError, load_rgb
+from ..evidence.filefacts import sha256_hex
+from .findings import Finding
+from .report_map import candidates, render_map_png
+from ..learning.metrics import THRESHOLDS_KM
+from .verification import BANDS_KM, VerdictThresholds
+
+THUMBNAIL_SIDE = 320  # pixels, the longer side: bounded whatever the original's size
+CHECK_TITLES = {"time": "Time consistency", "timezone": "Time zone", "sun": "Sun at the claimed place and time",
+                "editing": "Editing traces", "thumbnail": "Embedded thumbnail", "provenance": "Provenance (C2PA)"}
+WITNESS_STATEMENT = (
+    "A model is a witness, not proof. The predicted location is one more statement about where the photo was "
+    "taken, made from the pixels by a statistical model that can be wrong; weigh it with every other piece of "
+    "evidence. \"Consistent\" does not prove the photo was taken there, and \"contradicts\" does not prove the "
+    "metadata false: it tells the analyst where to look harder. Metadata can be edited; the SHA-256 values fix "
+    "which exact bytes were examined.")
+_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t", "\x00": "\\0"}
+
+
+def visible(value: object) -> str:
+    """Text with control and format characters made visible (``\\n``, ``\\u202e``); everything else unchanged."""
+    text = "" if value is None else str(value)
+    out = []
+    for char in text:
+        if char in _ESCAPES:
+            out.append(_ESCAPES[char])
+        elif unicodedata.category(char) in ("Cc", "Cf", "Cs", "Zl", "Zp"):
+            out.append(f"\\u{ord(char):04x}" if ord(char) <= 0xFFFF else f"\\U{ord(char):08x}")
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+@dataclass
+class ModelInfo:
+    """What a report says about one model: its description (as recorded in findings), what it
+    was trained on and its evaluation table (from the model's own config, when it was loaded)."""
+
+    description: str
+    trained_on: dict | None = None
+    evaluation: dict | None = None
+
+
+def model_info(predictor) -> ModelInfo | None:
+    """The ``ModelInfo`` of a loaded predictor (None without one); tolerant of predictors with no config."""
+    if predictor is None:
+        return None
+    config = getattr(getattr(predictor, "model", None), "config", None)
+    return ModelInfo(getattr(predictor, "description", "") or "model",
+                     getattr(config, "trained_on", None), getattr(config, "evaluation", None))
+
+
+@dataclass
+class ReportItem:
+    """One finding to report, with where it came from.
+
+    ``acquired_utc``: when geoloc received the bytes (the case log's save time, or the scan's
+    read time). ``original``: a callable returning the original bytes when they are available
+    (evidence store, the uploaded file, the scanned path); used for the thumbnail and the
+    bundle, and only when the bytes still hash to the finding's SHA-256."""
+
+    finding: Finding
+    acquired_utc: str = ""
+    source_url: str = ""
+    note: str = ""
+    finding_id: int | None = None
+    original: Callable[[], bytes | None] | None = None
+
+    def original_bytes(self) -> tuple[bytes | None, str]:
+        """(bytes, "") when the original is available and intact, else (None, why not)."""
+        if self.original is None:
+            return None, "original not kept"
+        try:
+            data = self.original()
+        except OSError as exc:
+            return None, f"original could not be read ({type(exc).__name__})"
+        if data is None:
+            return None, "original not kept"
+        if not self.finding.sha256 or sha256_hex(data) != self.finding.sha256:
+            return None, "original no longer matches the recorded SHA-256: left out"
+        return data, ""
+
+
+@dataclass
+class Section:
+    title: str
+    rows: list[tuple[str, str]] = field(default_factory=list)
+    table: list[list[str]] | None = None  # an optional table: header row first
+
+
+@dataclass
+class FileReport:
+    number: int
+    name: str  # visible() applied
+    sha256: str
+    verdict: str
+    verdict_reason: str
+    status: str
+    thumbnail_jpeg: bytes | None
+    thumbnail_note: str
+    map_png: bytes | None
+    sections: list[Section]
+
+
+@dataclass
+class Report:
+    title: str
+    case_name: str
+    analyst: str
+    generated_utc: str
+    geoloc_version: str
+    scope: str
+    witness_statement: str
+    summary: list[list[str]]  # header row first: number, file, SHA-256, verdict
+    header_rows: list[tuple[str, str]]
+    models: list[Section]
+    thresholds: Section
+    files: list[FileReport]
+
+
+def _km(value: float | None) -> str:
+    return "" if value is None else f"{value:,.1f} km"
+
+
+def _deg(lat: float | None, lon: float | None, digits: int) -> str:
+    return "" if lat is None or lon is None else f"{lat:.{digits}f}, {lon:.{digits}f}"
+
+
+def _match(value: bool | None) -> str:
+    return "" if value is None else ("yes" if value else "no")
+
+
+def _rows(pairs: Iterable[tuple[str, object]]) -> list[tuple[str, str]]:
+    return [(label, visible(value)) for label, value in pairs if value not in (None, "")]
+
+
+def thumbnail(data: bytes) -> tuple[bytes | None, str]:
+    """A bounded JPEG thumbnail (EXIF orientation applied) or (None, why not)."""
+    try:
+        image = load_rgb(data, draft_side=THUMBNAIL_SIDE)
+    except ImageDecodeError as exc:
+        return None, visible(f"no thumbnail: {exc}")
+    image.thumbnail((THUMBNAIL_SIDE, THUMBNAIL_SIDE))
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=80)
+    return buffer.getvalue(), ""
+
+
+def display_name(file: str) -> str:
+    """The file's own name (the last path part), made visible; the full path is a separate row."""
+    return visible(PurePath(file).name or file)
+
+
+def _place_rows(f: Finding, prefix: str) -> list[tuple[str, object]]:
+    code = getattr(f, f"{prefix}_country_code")
+    country = getattr(f, f"{prefix}_country")
+    return [("Country", f"{country} ({code})" if country and code else country),
+            ("Region", getattr(f, f"{prefix}_region", None)),
+            ("Continent", getattr(f, f"{prefix}_continent")),
+            ("Nearest place", getattr(f, f"{prefix}_nearest_place")),
+            ("Place note", getattr(f, f"{prefix}_place_note"))]
+
+
+def file_report(number: int, item: ReportItem, include_serials: bool = False) -> FileReport:
+    f = item.finding
+    data, why = item.original_bytes() if f.status == "ok" else (None, "the file is not an analysable image")
+    thumb, thumb_note = (None, why) if data is None else thumbnail(data)
+    file_rows = _rows([
+        ("File name", PurePath(f.file).name or f.file), ("Path or name as received", f.file),
+        ("SHA-256", f.sha256), ("Size", f"{f.size_bytes:,} bytes" if f.size_bytes else ""),
+        ("Type (from its bytes)", f.file_type), ("Pixels", f"{f.width} x {f.height}" if f.width else ""),
+        ("Status", f.status), ("Acquired (UTC)", item.acquired_utc), ("Analysed (UTC)", f.analysed_at_utc),
+        ("geoloc version at analysis", f.geoloc_version),
+        ("Source URL (analyst)", item.source_url or "not recorded"),
+        ("Analyst's note", item.note or "none"),
+    ])
+    exif_rows = _rows([
+        ("EXIF present", "yes" if f.exif_present else "no"),
+        ("GPSLatitude, GPSLongitude (deg)", _deg(f.exif_lat, f.exif_lon, 6)),
+        ("GPSAltitude (m)", "" if f.exif_altitude_m is None else f"{f.exif_altitude_m:,.1f}"),
+        ("GPSImgDirection (deg)", "" if f.exif_img_direction_deg is None else f"{f.exif_img_direction_deg:.1f}"),
+        ("DateTimeOriginal", f.exif_datetime_original), ("GPS date/time (UTC)", f.exif_gps_datetime_utc),
+        ("Make", f.camera_make), ("Model", f.camera_model), ("LensModel", f.lens_model), ("Software", f.software),
+        ("Orientation", f.orientation),
+        ("Camera serial numbers", f.camera_serial if include_serials else ("withheld from exports"
+                                                                           if f.camera_serial else "")),
+    ])
+    prediction_rows = _rows([
+        ("Model", f.model or "none loaded"),
+        ("Predicted lat, lon (deg)", _deg(f.pred_lat, f.pred_lon, 4)),
+        ("50 % region radius", _km(f.pred_radius50_km)), ("90 % region radius", _km(f.pred_radius_km)),
+    ])
+    ranked = candidates(f)
+    candidate_table = ([["rank", "lat", "lon", "weight"]]
+                       + [[str(i), f"{c['lat']:.4f}", f"{c['lon']:.4f}", f"{100 * float(c['weight']):.1f} %"]
+                          for i, c in enumerate(ranked, 1)]) if ranked else None
+    verdict_rows = _rows([
+        ("Distance EXIF GPS - prediction", _km(f.distance_km)), ("Band", f.band),
+        ("Verdict", f.verdict), ("Reason", f.verdict_reason),
+        ("Same country", _match(f.country_match)), ("Same continent", _match(f.continent_match)),
+    ])
+    check_rows = []
+    for name, title in CHECK_TITLES.items():
+        status, _, text = (getattr(f, f"check_{name}", "") or "n/a: not checked").partition(": ")
+        check_rows.append((title, visible(f"{status}: {text}")))
+    sections = [
+        Section("The file", file_rows),
+        Section("Metadata (EXIF)", exif_rows or [("EXIF", "nothing recorded")]),
+        Section("Place of the EXIF GPS point", _rows(_place_rows(f, "exif")) or [("Place", "no EXIF GPS")]),
+        Section("Prediction from the pixels", prediction_rows, candidate_table),
+        Section("Place of the prediction", _rows(_place_rows(f, "pred")) or [("Place", "no prediction")]),
+        Section("Verification", verdict_rows),
+        Section("Metadata checks (status: reason)", check_rows),
+    ]
+    if f.message:
+        sections.append(Section("Notes from the analysis", [("", visible(line)) for line in f.message.split("; ")]))
+    return FileReport(number, display_name(f.file), f.sha256, visible(f.verdict), visible(f.verdict_reason),
+                      f.status, thumb, thumb_note, render_map_png(f), sections)
+
+
+def model_sections(findings: Sequence[Finding], models: Sequence[ModelInfo]) -> list[Section]:
+    """One section per distinct model named in the findings, with its record when it is known."""
+    known = {m.description: m for m in models}
+    names = list(dict.fromkeys(f.model for f in findings if f.model))
+    if not names:
+        return [Section("Model", [("Model", "none: no location was predicted; verdicts say 'cannot verify: "
+                                            "no model'")])]
+    sections = []
+    for name in names:
+        info = known.get(name)
+        rows = [("Model", visible(name))]
+        table = None
+        if info is None:
+            rows.append(("Training record", "not available in this report (the model was not loaded when the "
+                                            "report was made)"))
+        else:
+            rows.append(("Trained on", visible(json.dumps(info.trained_on, ensure_ascii=False, sort_keys=True))
+                         if info.trained_on else "not recorded in the model"))
+            validation = (info.evaluation or {}).get("validation") if isinstance(info.evaluation, dict) else None
+            if isinstance(validation, dict) and isinstance(validation.get("within_pct"), dict):
+                within = validation["within_pct"]
+                table = [["images", *[f"{n} {t:g} km" for n, t in THRESHOLDS_KM], "median km", "GeoScore",
+                          "90 % coverage"]]
+                table.append([f"{validation.get('n', '')}", *[_pct(within.get(n)) for n, _ in THRESHOLDS_KM],
+                              _num(validation.get("median_km"), "{:,.1f}"), _num(validation.get("geoscore"), "{:,.0f}"),
+                              _pct(validation.get("coverage90_pct"))])
+                rows.append(("Evaluation", visible("validation split, % of images within each distance; "
+                                                   + str(validation.get("convention_text", "")))))
+            else:
+                rows.append(("Evaluation", "not recorded in the model"))
+        sections.append(Section(f"Model: {visible(name)}", rows, table))
+    return sections
+
+
+def _pct(value) -> str:
+    return "" if not isinstance(value, (int, float)) else f"{value:.2f} %"
+
+
+def _num(value, pattern: str) -> str:
+    return "" if not isinstance(value, (int, float)) else pattern.format(value)
+
+
+def thresholds_section(thresholds: VerdictThresholds) -> Section:
+    t = thresholds
+    bands = ", ".join(f"{name} <= {limit:g} km" for name, limit in BANDS_KM)
+    return Section("Verdict rules in force", [
+        ("Distance bands", bands),
+        ("consistent", "EXIF GPS inside the model's 50 % region "
+                       f"(model without radii: within {t.fallback_consistent_km:,.0f} km)"),
+        ("plausible", f"inside the 90 % region (without radii: within {t.fallback_plausible_km:,.0f} km)"),
+        ("unlikely", f"beyond the 90 % region, within {t.unlikely_factor:g}x its radius "
+                     f"(without radii: within {t.fallback_unlikely_km:,.0f} km)"),
+        ("contradicts", "farther still"),
+        ("cannot verify", "no EXIF GPS, no model, or the prediction failed: nothing is compared and no point "
+                          "is invented"),
+        ("Distances", "WGS-84 geodesic (geopy); a bound counts as inside"),
+    ])
+
+
+def build_report(items: Sequence[ReportItem], case_name: str, analyst: str, scope: str,
+                 models: Sequence[ModelInfo] = (), thresholds: VerdictThresholds = VerdictThresholds(),
+                 include_serials: bool = False, generated: datetime | None = None) -> Report:
+    """Everything a report states, for ``items`` (one finding, a selection or a whole case)."""
+    generated = generated or datetime.now(timezone.utc)
+    findings = [i.finding for i in items]
+    files = [file_report(n, item, include_serials) for n, item in enumerate(items, 1)]
+    summary = [["#", "file", "SHA-256", "verdict"]] + [[str(r.number), r.name, r.sha256, r.verdict] for r in files]
+    analyst = visible(analyst.strip()) or "not given"
+    header_rows = [("Case", visible(case_name) or "not named"), ("Analyst", analyst),
+                   ("Scope", visible(scope)), ("Files", str(len(files))),
+                   ("Generated (UTC)", generated.isoformat(timespec="seconds")),
+                   ("geoloc version", __version__)]
+    return Report(title=f"geoloc case report: {visible(case_name) or 'not named'}", case_name=visible(case_name),
+                  analyst=analyst, generated_utc=generated.isoformat(timespec="seconds"), geoloc_version=__version__,
+                  scope=visible(scope), witness_statement=WITNESS_STATEMENT, summary=summary, header_rows=header_rows,
+                  models=model_sections(findings, models), thresholds=thresholds_section(thresholds), files=files)

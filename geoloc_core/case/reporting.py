@@ -1,0 +1,94 @@
+"""Making reports and bundles from where findings live: a scan, or the case log.
+
+One place that both the ``scan`` command and the app call, so a report made headless and
+one made in the app are built the same way: findings -> ``ReportItem``s (with the way to
+reach each original) -> report content -> HTML, PDF and bundle; and every export made
+from a case is written to the case log's audit trail with its SHA-256.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+from ..evidence.sources import FileSource
+from .bundle import Bundle, build_bundle
+from .caselog import CaseLog, EvidenceStore, StoredFinding
+from .findings import Finding
+from .report_content import ModelInfo, Report, ReportItem, build_report
+from .report_html import render_html
+from .report_pdf import render_pdf
+from .verification import VerdictThresholds
+
+REPORT_FORMATS = ("html", "pdf")
+
+
+@dataclass
+class ReportFiles:
+    report: Report
+    html: str
+    pdf: bytes
+
+
+def render_reports(items: Sequence[ReportItem], case_name: str, analyst: str, scope: str,
+                   models: Sequence[ModelInfo] = (), thresholds: VerdictThresholds = VerdictThresholds(),
+                   include_serials: bool = False) -> ReportFiles:
+    report = build_report(items, case_name, analyst, scope, models, thresholds, include_serials)
+    return ReportFiles(report, render_html(report), render_pdf(report))
+
+
+def items_from_case(stored: Sequence[StoredFinding], store: EvidenceStore | None) -> list[ReportItem]:
+    """Report items for findings of the case log; originals from the evidence store when kept."""
+    return [ReportItem(s.finding, acquired_utc=s.created_at, source_url=s.source_url, note=s.note, finding_id=s.id,
+                       original=(lambda sha=s.finding.sha256: store.get(sha)) if store is not None else None)
+            for s in stored]
+
+
+def items_from_scan(findings: Sequence[Finding], sources: Sequence[FileSource]) -> list[ReportItem]:
+    """Report items for a scan: the originals are read again from their paths (and used only if
+    they still hash to what was analysed)."""
+    return [ReportItem(f, acquired_utc=f.analysed_at_utc, original=source.read) for f, source in zip(findings, sources)]
+
+
+def sha256_of(data: bytes | str) -> str:
+    return hashlib.sha256(data.encode("utf-8") if isinstance(data, str) else data).hexdigest()
+
+
+def record_exports(log: CaseLog, case_id: int, analyst: str, items: Sequence[ReportItem],
+                   outputs: Sequence[tuple[str, str, bytes | str]]) -> None:
+    """Write (kind, file name, content) exports to the case log's audit trail."""
+    ids = [i.finding_id for i in items if i.finding_id is not None]
+    for kind, name, content in outputs:
+        data = content.encode("utf-8") if isinstance(content, str) else content
+        log.record_export(case_id, kind, name, sha256_of(data), len(data), analyst, ids)
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    temporary = path.with_name(path.name + ".part")
+    temporary.write_bytes(data)
+    os.replace(temporary, path)
+
+
+def write_scan_reports(findings: Sequence[Finding], sources: Sequence[FileSource], reports: Sequence[str],
+                       bundle: str | None, analyst: str, case_name: str, scope: str, models: Sequence[ModelInfo],
+                       include_serials: bool = False) -> list[str]:
+    """The ``scan --report/--bundle`` outputs; returns the lines to tell the analyst (with the SHA-256 of each
+    file written). A bundle also gets ``<bundle>.sha256`` beside it, in ``sha256sum`` format."""
+    items = items_from_scan(findings, sources)
+    files = render_reports(items, case_name, analyst, scope, models, include_serials=include_serials)
+    lines = []
+    for target in reports:
+        path = Path(target)
+        data = files.pdf if path.suffix.lower() == ".pdf" else files.html.encode("utf-8")
+        _write_atomically(path, data)
+        lines.append(f"report {path} sha256 {sha256_of(data)}")
+    if bundle:
+        made: Bundle = build_bundle(items, files.report, files.html, files.pdf, include_serials)
+        path = Path(bundle)
+        _write_atomically(path, made.data)
+        path.with_name(path.name + ".sha256").write_text(f"{made.sha256}  {path.name}\n", encoding="utf-8")
+        lines.append(f"bundle {path} sha256 {made.sha256} ({made.originals_included} originals; "
+                     f"verify with: unzip it, then sha256sum -c MANIFEST.sha256)")
+    return lines
