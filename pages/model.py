@@ -27,12 +27,13 @@ def regressor_facts(predictor, path: str) -> None:
     st.dataframe(pd.DataFrame([(k, str(v)) for k, v in facts], columns=["property", "value"]), hide_index=True)
     st.markdown("**Trained on**")
     st.code(json.dumps(config.trained_on, indent=2) if config.trained_on else "not recorded", language="json")
-    evaluation = (config.evaluation or {}).get("validation")
+    split = "test" if (config.evaluation or {}).get("test") else "validation"  # test: data that fitted nothing
+    evaluation = (config.evaluation or {}).get(split)
     if evaluation:
-        st.markdown("**Evaluation (validation split), % within distance**")
+        st.markdown(f"**Evaluation ({'held-out test' if split == 'test' else 'validation'} split), % within distance**")
         row = {f"{n} {t:g} km": round(evaluation["within_pct"][n], 2) for n, t in THRESHOLDS_KM}
         row |= {"median km": round(evaluation["median_km"], 1), "GeoScore": round(evaluation["geoscore"]),
-                "90 % coverage": evaluation.get("coverage90_pct")}
+                "50 % coverage": evaluation.get("coverage50_pct"), "90 % coverage": evaluation.get("coverage90_pct")}
         st.dataframe(pd.DataFrame([row]), hide_index=True)
         st.caption(md_escape(evaluation.get("convention_text", "")))
         st.caption("Median km: half of the validation photos were predicted closer than this; the banner shows it "

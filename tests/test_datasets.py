@@ -73,3 +73,76 @@ def test_config_yaml_and_overrides(tmp_path):
         config.apply_overrides(["optim.learning_rate=1"])
     with pytest.raises(TypeError):
         config.apply_overrides(["data.use_cache=3"])
+
+
+def _tar_of(folder, names_and_bytes, target):
+    import io
+    import tarfile
+
+    with tarfile.open(target, "w") as archive:
+        for name, data in names_and_bytes:
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+    return target
+
+
+def test_csv_rows_resolve_to_members_of_tar_shards(tmp_path):
+    """MP-16 / OSV-5M come as archives: a CSV's ids find their images inside WebDataset-style tars."""
+    from geoloc_core.learning.datasets import read_record_bytes
+
+    shards = tmp_path / "shards"
+    shards.mkdir()
+    a, b = image_bytes(), image_bytes(size=(20, 10))
+    _tar_of(shards, [("0001.jpg", a), ("0001.json", b"{}")], shards / "000.tar")
+    _tar_of(shards, [("sub/0002.jpg", b)], shards / "001.tar")
+    (tmp_path / "t.csv").write_text("id,latitude,longitude\n0002,1.5,2.5\n0001,3,4\n0003,1,1\n")
+    records, report = load_geo_csv(tmp_path / "t.csv", shards)
+    assert [r.path.name for r in records] == ["000.tar", "001.tar"]  # stream order, not CSV order
+    assert read_record_bytes(records[0]) == a and read_record_bytes(records[1]) == b
+    assert (records[0].lat, records[1].lat) == (3.0, 1.5)
+    assert report.skipped_by_reason == {"missing file": 1}
+    glob_records, _ = load_geo_csv(tmp_path / "t.csv", str(shards / "*.tar"))
+    assert glob_records == records
+
+
+def test_webdataset_labels_from_json_and_bad_samples_listed(tmp_path):
+    from geoloc_core.learning.datasets import load_webdataset, read_record_bytes
+
+    a = image_bytes()
+    _tar_of(tmp_path, [("k1.jpg", a), ("k1.json", b'{"lat": 48.85, "lon": 2.35}'),
+                       ("k2.jpg", a), ("k2.json", b'{"latitude": "x", "longitude": 1}'),
+                       ("k3.jpg", a), ("k4.json", b'{"lat": 1, "lon": 2}'), ("k5.jpg", a), ("k5.json", b"[1]")],
+            tmp_path / "000.tar")
+    records, report = load_webdataset(tmp_path / "000.tar")
+    assert len(records) == 1 and records[0].lat == 48.85 and read_record_bytes(records[0]) == a
+    assert report.skipped_by_reason == {"non-numeric latitude": 1, "missing label": 1, "missing file": 1,
+                                        "malformed label": 1}
+
+
+def test_a_compressed_or_broken_tar_is_a_clear_error(tmp_path):
+    (tmp_path / "bad.tar").write_bytes(b"\x1f\x8b" + b"x" * 600)
+    (tmp_path / "t.csv").write_text("path,lat,lon\na.jpg,1,1\n")
+    with pytest.raises(DataError, match="cannot read tar shard"):
+        load_geo_csv(tmp_path / "t.csv", tmp_path / "bad.tar")
+
+
+def test_three_held_out_splits_are_disjoint_and_deterministic(tmp_path):
+    from geoloc_core.learning.datasets import GeoRecord, split_for_training
+
+    records = [GeoRecord(tmp_path / f"{i}.jpg", 0.0, float(i)) for i in range(200)]
+    fractions = {"validation": 0.1, "calibration": 0.05, "test": 0.05}
+    splits = split_for_training(records, fractions, seed=3)
+    assert [len(splits[n]) for n in ("validation", "calibration", "test", "train")] == [20, 10, 10, 160]
+    names = [set(v) for v in splits.values()]
+    assert sum(len(s) for s in names) == len(set().union(*names)) == 200
+    assert split_for_training(records, fractions, seed=3) == splits
+
+
+def test_thesis_loss_comment_names_both_settings():
+    """The thesis's plain MSE needs output_mode latlon *and* uncertainty false; the config must say so."""
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / "training" / "configs" / "vitl14_mp16.yaml").read_text()
+    line = next(line for line in text.splitlines() if "output_mode:" in line)
+    assert "latlon" in line and "uncertainty: false" in line and "MSE" in line

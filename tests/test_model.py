@@ -122,3 +122,64 @@ def test_uncertainty_radii_positive_and_ordered(tiny_backbone_dir):
         model.config.kappa_scale = 4.0  # sharper after calibration: smaller regions
         r50_sharp, _ = model.region_radii_km(model(pixel_values=torch.randn(5, 3, 32, 32)))
         assert r50_sharp.shape == (5,)
+
+
+# ----- issue 15: numerics of the head and the vMF density -------------------------------------------------------
+@pytest.mark.parametrize("kappa", [1e5, 1e7, 1e8])
+@pytest.mark.parametrize("miss_km", [0.0, 0.5, 3.0])
+def test_vmf_log_density_float32_matches_float64_at_high_kappa(kappa, miss_km):
+    """kappa * (mu . x - 1) cancels in float32 (0.7 nats off at 1e7, 7 at 1e8); the density and its
+    gradient in log kappa must agree with a float64 reference computed from the same inputs."""
+    lat, lon = torch.tensor([48.8566, -33.9, 64.1]), torch.tensor([2.3522, 151.2, -21.9])
+    x = latlon_to_unit(lat, lon)
+    shifted = latlon_to_unit(lat + miss_km / EARTH_RADIUS_KM * 180 / math.pi, lon)
+    raw = shifted * torch.tensor([[1.7], [0.3], [2.2]])  # un-normalised head output, normalised as the model does
+    mu = raw / raw.norm(dim=-1, keepdim=True)
+    log_kappa = torch.full((3,), math.log(kappa), requires_grad=True)
+    value = vmf_log_density(x, mu, log_kappa.exp())
+    value.sum().backward()
+    x64, raw64 = latlon_to_unit(lat.double(), lon.double()), raw.double()
+    mu64 = raw64 / raw64.norm(dim=-1, keepdim=True)
+    log_kappa64 = torch.full((3,), math.log(kappa), dtype=torch.float64, requires_grad=True)
+    k64 = log_kappa64.exp()
+    reference = torch.log(k64) - math.log(2 * math.pi) - torch.log(-torch.expm1(-2 * k64)) + \
+        k64 * ((mu64 * x64).sum(-1) - 1.0)
+    reference.sum().backward()
+    assert value.dtype == torch.float32
+    assert torch.allclose(value.double(), reference, atol=2e-2), (value, reference)
+    assert torch.allclose(log_kappa.grad.double(), log_kappa64.grad, atol=2e-2), (log_kappa.grad, log_kappa64.grad)
+
+
+def test_head_and_loss_stay_fp32_under_bf16_autocast(tiny_backbone_dir):
+    """bf16 rounding of the regression output moved points by kilometres; the head runs in fp32."""
+    model = build_tiny_model(tiny_backbone_dir, num_components=2).eval()
+    torch.manual_seed(1)
+    features = model.extract_features(torch.randn(6, 3, 32, 32)).to(torch.float16)
+    labels = torch.tensor([[48.85, 2.35], [-33.9, 151.2], [35.7, 139.7], [0.0, -179.99], [64.1, -21.9], [1.3, 103.8]])
+    reference = model(features=features, labels=labels)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        mixed = model(features=features, labels=labels)
+    assert mixed.loss.dtype == torch.float32 and mixed.unit.dtype == torch.float32 and mixed.kappa.dtype == torch.float32
+    assert torch.allclose(mixed.unit, reference.unit, atol=1e-6), (mixed.unit - reference.unit).abs().max()
+    assert torch.allclose(mixed.kappa, reference.kappa, rtol=1e-5)
+    assert torch.allclose(mixed.loss, reference.loss, rtol=1e-5)
+
+
+def test_full_clip_checkpoint_gives_one_short_notice(tmp_path, capfd):
+    """A whole CLIP checkpoint (text tower included) is what the hub serves; loading its vision tower
+    must say so in one line, not a 24-line table of unexpected keys."""
+    from transformers import CLIPConfig, CLIPModel
+
+    from tests.tiny_models import TINY_HEAD, TINY_VISION
+
+    text = dict(hidden_size=32, intermediate_size=64, num_hidden_layers=1, num_attention_heads=4, vocab_size=49408,
+                max_position_embeddings=16)
+    CLIPModel(CLIPConfig(text_config=text, vision_config=TINY_VISION, projection_dim=16)).save_pretrained(tmp_path)
+    capfd.readouterr()
+    notices = []
+    model = GeoLocator.from_backbone(tmp_path, log=notices.append, **TINY_HEAD)
+    captured = capfd.readouterr()
+    output = captured.out + captured.err
+    assert "UNEXPECTED" not in output and "text_model" not in output, output
+    assert len(notices) == 1 and "text tower" in notices[0] and len(notices[0]) < 200
+    assert model.backbone.config.hidden_size == TINY_VISION["hidden_size"]

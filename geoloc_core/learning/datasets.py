@@ -5,15 +5,26 @@ Layouts recognised from the header (case-insensitive):
 * ``osv5m``:   OSV-5M style, ``id``, ``latitude``, ``longitude`` (image at ``ROOT/<id>.jpg``);
 * ``plain``:   ``path``, ``lat``, ``lon``.
 
+Images live in a folder or in tar shards (WebDataset style, as MP-16 and OSV-5M are
+distributed): give ``images`` as a ``.tar`` file, a glob such as ``shards/*.tar`` or a folder
+holding only ``.tar`` files. The tars are indexed once (member headers only) and a record then
+points at its bytes inside the tar (``offset``, ``size``), so reading is one seek, and records
+are ordered by (tar, offset) so that extraction streams through each tar front to back. The
+CSV's path or id matches a member by its full name, its base name or its WebDataset key
+(the base name up to the first dot). Without a CSV, ``load_webdataset`` reads the labels from
+each sample's ``KEY.json`` (``lat``/``lon`` or ``latitude``/``longitude``).
+
 Bad rows (missing file, blank or non-numeric or out-of-range coordinates, empty path)
 are skipped, counted and listed in a ``DataReport``: never silently dropped, never fatal.
 """
 from __future__ import annotations
 
 import csv
+import glob
 import json
 import math
 import random
+import tarfile
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -21,6 +32,7 @@ from pathlib import Path
 import pandas as pd
 
 OSV5M_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp")
+IMAGE_EXTENSIONS = OSV5M_EXTENSIONS + (".heic", ".tif", ".tiff", ".bmp", ".gif")
 
 
 class DataError(ValueError):
@@ -38,9 +50,79 @@ class Layout:
 
 @dataclass(frozen=True)
 class GeoRecord:
-    path: Path
+    path: Path  # the image file, or the tar shard that holds it
     lat: float
     lon: float
+    offset: int = -1  # inside a tar: where the member's bytes start, and how many
+    size: int = -1
+
+    @property
+    def name(self) -> str:
+        """Stable identity of the item: the file path, or ``shard.tar:offset`` inside a tar."""
+        return str(self.path) if self.offset < 0 else f"{self.path}:{self.offset}"
+
+
+def read_record_bytes(record: GeoRecord, handles: dict | None = None) -> bytes:
+    """The image's bytes, from its own file or from inside its tar shard (one seek).
+    ``handles`` keeps tar files open between calls (one per shard, per process)."""
+    if record.offset < 0:
+        return Path(record.path).read_bytes()
+    if handles is None:
+        with open(record.path, "rb") as handle:
+            handle.seek(record.offset)
+            return handle.read(record.size)
+    handle = handles.get(record.path)
+    if handle is None:
+        handle = handles[record.path] = open(record.path, "rb")
+    handle.seek(record.offset)
+    return handle.read(record.size)
+
+
+def tar_shards(images: str | Path) -> list[Path] | None:
+    """The tar shards named by ``images`` (a .tar, a glob, or a folder of only .tar files); None for
+    an ordinary image folder."""
+    text = str(images)
+    if any(c in text for c in "*?["):
+        found = sorted(Path(p) for p in glob.glob(text))
+        if not found:
+            raise DataError(f"no tar shards match {text}")
+        return found
+    path = Path(text)
+    if path.is_file() and path.suffix == ".tar":
+        return [path]
+    if path.is_dir():
+        entries = [p for p in path.iterdir() if not p.name.startswith(".")]
+        if entries and all(p.suffix == ".tar" and p.is_file() for p in entries):
+            return sorted(entries)
+    return None
+
+
+@dataclass(frozen=True)
+class TarMember:
+    shard: Path
+    name: str
+    offset: int
+    size: int
+
+
+def index_tars(shards: list[Path]) -> list[TarMember]:
+    """Every regular member of every shard, in stream order (reads headers only)."""
+    members = []
+    for shard in shards:
+        try:
+            with tarfile.open(shard, mode="r:") as archive:  # uncompressed: offsets are file offsets
+                for info in archive:
+                    if info.isfile():
+                        members.append(TarMember(shard, info.name, info.offset_data, info.size))
+        except (tarfile.TarError, OSError) as exc:
+            raise DataError(f"cannot read tar shard {shard}: {exc} (compressed tars are not supported; "
+                            f"WebDataset shards are plain .tar)") from None
+    return members
+
+
+def _member_key(name: str) -> str:
+    base = name.rsplit("/", 1)[-1]
+    return base.split(".", 1)[0]
 
 
 @dataclass
@@ -113,6 +195,13 @@ def load_geo_csv(csv_path: str | Path, image_root: str | Path, check_files: bool
     except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise DataError(f"cannot read {csv_path}: {exc}") from None
     layout = detect_layout(list(frame.columns))
+    shards = tar_shards(image_root)
+    lookup: dict[str, TarMember] = {}
+    if shards is not None:
+        for member in index_tars(shards):
+            if member.name.lower().endswith(IMAGE_EXTENSIONS):
+                for alias in (member.name, member.name.rsplit("/", 1)[-1], _member_key(member.name)):
+                    lookup.setdefault(alias, member)
     report = DataReport(str(csv_path), layout.name, rows=len(frame) + len(bad_lines))
     report.skipped.extend(bad_lines)
     records: list[GeoRecord] = []
@@ -127,6 +216,12 @@ def load_geo_csv(csv_path: str | Path, image_root: str | Path, check_files: bool
                 raise ValueError(f"path escapes the image root: {name[:60]!r}")
             lat = _coordinate(values[layout.lat_column], 90.0, "latitude")
             lon = _coordinate(values[layout.lon_column], 180.0, "longitude")
+            if shards is not None:
+                member = lookup.get(name) or lookup.get(_member_key(name))
+                if member is None:
+                    raise ValueError(f"missing file: {name[:80]} (in no tar shard)")
+                records.append(GeoRecord(member.shard, lat, lon, member.offset, member.size))
+                continue
             path = _resolve(root, name, layout)
             if check_files and not path.is_file():
                 raise ValueError(f"missing file: {name[:80]}")
@@ -135,6 +230,42 @@ def load_geo_csv(csv_path: str | Path, image_root: str | Path, check_files: bool
             continue
         records.append(GeoRecord(path, lat, lon))
     report.kept = len(records)
+    if shards is not None:  # stream order: each shard front to back
+        records.sort(key=lambda r: (str(r.path), r.offset))
+    return records, report
+
+
+def load_webdataset(images: str | Path) -> tuple[list[GeoRecord], DataReport]:
+    """WebDataset shards without a CSV: each sample ``KEY.jpg`` (or png/webp) + ``KEY.json`` holding
+    ``lat``/``lon`` or ``latitude``/``longitude``. Samples without usable labels are listed."""
+    shards = tar_shards(images)
+    if shards is None:
+        raise DataError(f"{images} holds no tar shards; give a CSV for an image folder")
+    report = DataReport(str(images), "webdataset")
+    samples: dict[tuple[Path, str], dict[str, TarMember]] = {}
+    for member in index_tars(shards):
+        samples.setdefault((member.shard, member.name.rsplit(".", 1)[0] if "." in member.name else member.name),
+                           {})[member.name.rsplit(".", 1)[-1].lower()] = member
+    records = []
+    for number, ((shard, key), parts) in enumerate(samples.items(), start=1):
+        image = next((parts[e.lstrip(".")] for e in OSV5M_EXTENSIONS if e.lstrip(".") in parts), None)
+        try:
+            if image is None:
+                raise ValueError(f"missing file: no image for sample {key[:60]!r}")
+            if "json" not in parts:
+                raise ValueError(f"missing label: no {key[:60]}.json")
+            meta = json.loads(read_record_bytes(GeoRecord(shard, 0, 0, parts["json"].offset, parts["json"].size)))
+            if not isinstance(meta, dict):
+                raise ValueError("malformed label: not a JSON object")
+            lat = _coordinate(meta.get("lat", meta.get("latitude")), 90.0, "latitude")
+            lon = _coordinate(meta.get("lon", meta.get("longitude")), 180.0, "longitude")
+        except (ValueError, UnicodeDecodeError) as exc:
+            report.skipped.append((number, str(exc) if not isinstance(exc, json.JSONDecodeError)
+                                   else "malformed label: invalid JSON"))
+            continue
+        records.append(GeoRecord(shard, lat, lon, image.offset, image.size))
+    report.rows, report.kept = len(samples), len(records)
+    records.sort(key=lambda r: (str(r.path), r.offset))
     return records, report
 
 
@@ -146,6 +277,20 @@ def split_records(records: list[GeoRecord], val_fraction: float, seed: int) -> t
     val = [records[i] for i in sorted(order[:n_val])]
     train = [records[i] for i in sorted(order[n_val:])]
     return train, val
+
+
+def split_for_training(records: list[GeoRecord], fractions: dict[str, float], seed: int) -> dict[str, list[GeoRecord]]:
+    """Deterministic disjoint held-out splits by seed (e.g. validation / calibration / test) and the
+    rest as ``train``; each held-out split gets at least one item when its fraction is positive."""
+    order = list(range(len(records)))
+    random.Random(seed).shuffle(order)
+    splits, start = {}, 0
+    for name, fraction in fractions.items():
+        n = max(1, int(round(len(records) * fraction))) if fraction > 0 and len(records) > len(fractions) else 0
+        splits[name] = [records[i] for i in sorted(order[start:start + n])]
+        start += n
+    splits["train"] = [records[i] for i in sorted(order[start:])]
+    return splits
 
 
 def write_plain_csv(records: list[GeoRecord], path: Path, root: Path) -> None:

@@ -3,7 +3,8 @@
 Table: share of images whose predicted point lies within 1 / 25 / 200 / 750 / 2500 km
 (street / city / region / country / continent) of the truth, plus median and mean error,
 GeoScore (mean of 5000 * exp(-d / 1492.7), as in OSV-5M) and, for models with uncertainty,
-the coverage of the 90 % region (share of true points inside the predicted 90 % circle).
+the coverage of the 50 % and 90 % regions (share of true points inside the predicted circle;
+honest only on data that fitted neither the model nor its calibration).
 
 Distance conventions differ between peers, so one is fixed and stated in every output:
 * ``geodesic`` (default, GeoCLIP's): WGS-84 geodesic distance, a threshold counts d <= t;
@@ -92,21 +93,22 @@ class GeoMetrics:
     geoscore: float
     coverage90_pct: float | None = None
     extra: dict = field(default_factory=dict)
+    coverage50_pct: float | None = None
 
     def to_json(self) -> str:
         return json.dumps(asdict(self) | {"convention_text": CONVENTIONS[self.convention]}, indent=2)
 
     def to_markdown(self, name: str = "geoloc", dataset: str | None = None) -> str:
         header = "| model | " + " | ".join(f"{n} {t:g} km" for n, t in THRESHOLDS_KM) + \
-            " | median km | mean km | GeoScore | 90 % coverage |"
-        rule = "|---" * (len(THRESHOLDS_KM) + 5) + "|"
-        coverage = "n/a" if self.coverage90_pct is None else f"{self.coverage90_pct:.2f} %"
+            " | median km | mean km | GeoScore | 50 % coverage | 90 % coverage |"
+        rule = "|---" * (len(THRESHOLDS_KM) + 6) + "|"
+        c50, c90 = ("n/a" if c is None else f"{c:.2f} %" for c in (self.coverage50_pct, self.coverage90_pct))
         ours = f"| {name} | " + " | ".join(f"{self.within_pct[n]:.2f}" for n, _ in THRESHOLDS_KM) + \
-            f" | {self.median_km:,.1f} | {self.mean_km:,.1f} | {self.geoscore:,.0f} | {coverage} |"
+            f" | {self.median_km:,.1f} | {self.mean_km:,.1f} | {self.geoscore:,.0f} | {c50} | {c90} |"
         rows = [header, rule, ours]
         published = REFERENCE_RESULTS.get((dataset or "").lower(), {})
         for peer, values in published.items():
-            rows.append(f"| {peer} (published) | " + " | ".join(values) + " | | | | |")
+            rows.append(f"| {peer} (published) | " + " | ".join(values) + " | | | | | |")
         text = "\n".join(rows) + f"\n\n{self.n:,} images; % within each distance. Distance: {CONVENTIONS[self.convention]}."
         if published:
             text += (f" Published rows as printed by their sources ({NOT_PUBLISHED}: no figure published), measured "
@@ -114,16 +116,15 @@ class GeoMetrics:
         return text
 
 
-def compute_metrics(true_lat, true_lon, pred_lat, pred_lon, radius90_km=None, convention: str = "geodesic") -> GeoMetrics:
+def compute_metrics(true_lat, true_lon, pred_lat, pred_lon, radius90_km=None, convention: str = "geodesic",
+                    radius50_km=None) -> GeoMetrics:
     d = distances_km(true_lat, true_lon, pred_lat, pred_lon, convention)
     if d.size == 0:
         raise ValueError("no predictions to evaluate")
     inclusive = convention == "geodesic"
     within = {name: float(100.0 * np.mean(d <= t if inclusive else d < t)) for name, t in THRESHOLDS_KM}
-    coverage = None
-    if radius90_km is not None:
-        radius = np.asarray(radius90_km, float)
-        coverage = float(100.0 * np.mean(d <= radius))
+    coverage = {p: None if r is None else float(100.0 * np.mean(d <= np.asarray(r, float)))
+                for p, r in ((50, radius50_km), (90, radius90_km))}
     return GeoMetrics(n=int(d.size), convention=convention, within_pct=within, median_km=float(np.median(d)),
                       mean_km=float(np.mean(d)), geoscore=float(np.mean(5000.0 * np.exp(-d / GEOSCORE_SCALE_KM))),
-                      coverage90_pct=coverage)
+                      coverage90_pct=coverage[90], coverage50_pct=coverage[50])

@@ -54,3 +54,48 @@ def make_world(folder: str | Path, n: int, seed: int = 0, size: int = 64, csv_na
     csv_path = folder / csv_name
     write_plain_csv(records, csv_path, folder)
     return csv_path
+
+
+def render_landmark(lat: float, lon: float, landmark: int, rng: np.random.Generator, size: int = 32,
+                    noise: float = 0.04) -> Image.Image:
+    """A "landmark" photo: the place's look (``render``) with a building-like block pattern unique to
+    the landmark in front, re-lit and with fresh noise on every photo (near-duplicates, not copies)."""
+    base = np.asarray(render(lat, lon, rng, size, noise), dtype=np.float64) / 255.0
+    pattern_rng = np.random.default_rng(10_000 + landmark)
+    blocks = pattern_rng.random((4, 4, 3))
+    side = size // 2  # the landmark fills a quarter of the frame; the place's look surrounds it
+    pattern = np.kron(blocks, np.ones((-(-side // 4), -(-side // 4), 1)))[:side, :side]
+    top = left = (size - side) // 2
+    photo = base.copy()
+    photo[top:top + side, left:left + side] = pattern * rng.uniform(0.9, 1.1)
+    photo += rng.normal(0, noise, photo.shape)
+    return Image.fromarray((np.clip(photo, 0, 1) * 255).astype(np.uint8), "RGB")
+
+
+def make_landmark_world(folder: str | Path, n_plain: int, landmarks: int, photos: int, seed: int = 0,
+                        size: int = 32, csv_name: str = "world.csv", landmark_seed: int = 7) -> tuple[Path, set[str]]:
+    """The learnable world plus ``landmarks`` places photographed ``photos`` times each (GPS within
+    ~100 m of the landmark). The same ``landmark_seed`` gives the same landmarks in a training and a
+    test world, so the test's landmark photos are near-duplicates of training photos. Returns the
+    CSV and the relative paths of the landmark photos."""
+    folder = Path(folder)
+    (folder / "images").mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    places = sample_locations(landmarks, np.random.default_rng(landmark_seed))
+    records, landmark_paths = [], set()
+    for i, (lat, lon) in enumerate(sample_locations(n_plain, rng)):
+        path = folder / "images" / f"p{seed}_{i:05d}.png"
+        render(float(lat), float(lon), rng, size).save(path)
+        records.append(GeoRecord(path, float(lat), float(lon)))
+    for landmark, (lat, lon) in enumerate(places):
+        for photo in range(photos):
+            jitter_lat, jitter_lon = rng.normal(0, 0.0005, 2)  # ~50 m
+            path = folder / "images" / f"l{seed}_{landmark:04d}_{photo}.png"
+            render_landmark(float(lat), float(lon), landmark, rng, size).save(path)
+            records.append(GeoRecord(path, float(lat + jitter_lat), float((lon + jitter_lon + 180) % 360 - 180)))
+            landmark_paths.add(path.relative_to(folder).as_posix())
+    order = rng.permutation(len(records))
+    records = [records[i] for i in order]
+    csv_path = folder / csv_name
+    write_plain_csv(records, csv_path, folder)
+    return csv_path, landmark_paths

@@ -35,12 +35,21 @@ class ModelSettings:
 class DataSettings:
     train_csv: str = ""
     images: str = ""
-    val_csv: str | None = None  # given validation set; else split off val_fraction by seed
+    # images: a folder, a .tar, a glob of .tar shards or a folder of them (WebDataset style); with
+    # train_csv empty, the labels come from each sample's KEY.json inside the shards
+    val_csv: str | None = None  # given validation set (picks the best epoch); else split off by seed
     val_images: str | None = None
     val_fraction: float = 0.05
+    calibration_csv: str | None = None  # given calibration set (fits kappa_scale and the retrieval threshold)
+    calibration_images: str | None = None
+    calibration_fraction: float = 0.02
+    test_csv: str | None = None  # given test set (reports accuracy and coverage on data that fitted nothing)
+    test_images: str | None = None
+    test_fraction: float = 0.02
     use_cache: bool = True  # train the head from cached backbone features
-    cache_dir: str = "cache"
-    num_workers: int = 2
+    cache_dir: str = "cache"  # must be on storage every node shares (checked)
+    shard_size: int = 4096  # items per cache shard
+    num_workers: int = 2  # DataLoader workers for image decoding (extraction, end-to-end) and cache reading
     extract_batch_size: int = 64
 
 
@@ -52,7 +61,8 @@ class OptimSettings:
     weight_decay: float = 0.05
     warmup_fraction: float = 0.05
     grad_clip: float = 1.0
-    amp: str = "auto"  # auto (bf16 where supported, else fp16 with a scaler; off on CPU) | bf16 | fp16 | off
+    amp: str = "auto"  # auto (native bf16 on compute capability >= 8, else fp16 with a scaler; off on CPU)
+    #                    | bf16 | fp16 | off. The head and the loss always run in fp32.
 
 
 @dataclass
@@ -63,6 +73,7 @@ class TrainConfig:
     output_dir: str = "runs/geoloc"
     seed: int = 0
     calibrate: bool = True
+    retrieval: bool = True  # build a retrieval index from the training features (saved with the model)
     progress: bool = True
 
     @classmethod

@@ -2,7 +2,8 @@
 
 A network trained with a likelihood is often over- or under-confident on new data.
 Multiplying every concentration kappa by one scalar s sharpens (s > 1) or widens (s < 1)
-all regions together; s is fitted on validation data so that the predicted 90 % region
+all regions together; s is fitted on the calibration split (data that neither trained the head
+nor picked its epoch) so that the predicted 90 % region
 holds 90 % of the true locations, then stored in the model config (``kappa_scale``).
 """
 from __future__ import annotations

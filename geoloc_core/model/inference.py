@@ -153,7 +153,7 @@ class Predictor:
         self.description = (f"{name} (backbone {config.backbone_name_or_path or 'unknown'}, "
                             f"{config.output_mode} output, {config.num_components} component"
                             f"{'s' if config.num_components > 1 else ''}"
-                            f"{', calibrated uncertainty' if config.uncertainty else ''})")
+                            f"{_uncertainty_text(config)})")
 
     @classmethod
     def from_pretrained(cls, path_or_id: str | os.PathLike, device: torch.device | None = None,
@@ -240,6 +240,13 @@ class Predictor:
                 candidates=candidates,
             ))
         return predictions
+
+
+def _uncertainty_text(config) -> str:
+    """"calibrated" only when training recorded that calibration ran (issue 15)."""
+    if not config.uncertainty:
+        return ""
+    return ", calibrated uncertainty" if (config.trained_on or {}).get("calibrated") else ", uncalibrated uncertainty"
 
 
 def load_predictor(path_or_id: str | os.PathLike, batch_size: int = 16, allow_download: bool = False):
