@@ -57,3 +57,21 @@ def test_scan_writes_kml(tmp_path):
     root = _parse(out.read_text(encoding="utf-8"))
     names = [p.find("k:name", NS).text for p in root.findall(".//k:Placemark", NS)]
     assert names == ["EXIF GPS: statue & <liberty>.jpg"]
+
+
+def test_kml_carries_the_written_claim_and_the_second_witness():
+    """#19/#14: the claimed place and the second witness reach KML like the other exports, as text."""
+    caption = "Kyiv, Ukraine ${alert(1)} <b>12 March</b>"
+    finding = Finding(file="agency.jpg", claimed_place_text=caption, claimed_city="Kyiv", claimed_country="Ukraine",
+                      claimed_country_code="UA", claimed_lat=50.45, claimed_lon=30.52, claim_source="IPTC:City",
+                      creator="<i>Staff</i>", caption=caption, capture_time_source="XMP-photoshop:DateCreated",
+                      second_model="clip", second_lat=49.0, second_lon=31.0, second_verdict="plausible")
+    root = _parse(export([finding], "kml"))
+    marks = {m.find("k:name", NS).text: m for m in root.iter("{http://www.opengis.net/kml/2.2}Placemark")}
+    assert set(marks) == {"Claimed place (written): agency.jpg", "Second witness: agency.jpg"}
+    claimed = marks["Claimed place (written): agency.jpg"]
+    assert claimed.find("k:Point/k:coordinates", NS).text == "30.520000,50.450000"
+    data = {d.get("name"): d.find("k:value", NS).text for d in claimed.iter("{http://www.opengis.net/kml/2.2}Data")}
+    assert data["claimed_place_text"] == caption and data["creator"] == "<i>Staff</i>"
+    assert data["claimed_country_code"] == "UA" and data["capture_time_source"] == "XMP-photoshop:DateCreated"
+    assert data["second_verdict"] == "plausible"

@@ -1,6 +1,7 @@
 """Findings -> KML, for Google Earth (where analysts continue).
 
-One Placemark per located point: the EXIF GPS point and the predicted point, each with the
+One Placemark per located point: the EXIF GPS point, the predicted point, the second witness and
+the place written in the caption/IPTC/XMP (when located), each with the
 verdict and its reason in the description, plus the line between them. Built with the standard
 library's ElementTree, never by string concatenation: file names and EXIF strings are hostile,
 and the XML library escapes ``< > & "`` itself. Characters that XML 1.0 cannot carry at all
@@ -18,10 +19,17 @@ from .findings import Finding
 
 KML_NS = "http://www.opengis.net/kml/2.2"
 _NOT_XML = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
-STYLES = {"exif": "ff2827d6", "predicted": "ffb4771f", "distance": "ff444444"}  # aabbggrr
+STYLES = {"exif": "ff2827d6", "predicted": "ffb4771f", "second_witness": "ff2ca02c", "claimed": "ffbd6794",
+          "distance": "ff444444"}  # aabbggrr
 DATA_FIELDS = ("file", "sha256", "verdict", "verdict_reason", "distance_km", "band", "exif_country",
                "pred_country", "pred_radius_km", "camera_make", "camera_model", "software",
-               "exif_datetime_original", "checks_flagged", "analyst_verdict", "analyst_tags", "note")
+               "exif_datetime_original", "checks_flagged", "analyst_verdict", "analyst_tags", "note",
+               # the written claim (#19), as in the CSV / JSON / GeoJSON exports
+               "claimed_place_text", "claimed_city", "claimed_region", "claimed_country", "claimed_country_code",
+               "claimed_lat", "claimed_lon", "claim_source", "creator", "caption", "capture_time_source",
+               "claim_exif_check", "claim_pred_verdict",
+               # the second witness (#14)
+               "second_model", "second_verdict", "second_distance_km", "witnesses_distance_km")
 
 
 def xml_text(value: object) -> str:
@@ -82,7 +90,8 @@ def to_kml(findings: Sequence[Finding], name: str = "geoloc findings") -> str:
             icon = _sub(style, "IconStyle")
             _sub(icon, "color", colour)
     for finding in findings:
-        if finding.exif_lat is None and finding.pred_lat is None:
+        if finding.exif_lat is None and finding.pred_lat is None and finding.claimed_lat is None \
+                and finding.second_lat is None:
             continue
         folder = _sub(document, "Folder")
         _sub(folder, "name", Path(finding.file).name)
@@ -92,6 +101,12 @@ def to_kml(findings: Sequence[Finding], name: str = "geoloc findings") -> str:
                        "Point")
         if finding.pred_lat is not None:
             _placemark(folder, finding, "predicted", "Predicted", f"{finding.pred_lon:.6f},{finding.pred_lat:.6f}", "Point")
+        if finding.second_lat is not None:
+            _placemark(folder, finding, "second_witness", "Second witness",
+                       f"{finding.second_lon:.6f},{finding.second_lat:.6f}", "Point")
+        if finding.claimed_lat is not None:
+            _placemark(folder, finding, "claimed", "Claimed place (written)",
+                       f"{finding.claimed_lon:.6f},{finding.claimed_lat:.6f}", "Point")
         if finding.exif_lat is not None and finding.pred_lat is not None:
             _placemark(folder, finding, "distance", "Distance", f"{finding.exif_lon:.7f},{finding.exif_lat:.7f} "
                        f"{finding.pred_lon:.6f},{finding.pred_lat:.6f}", "LineString")
