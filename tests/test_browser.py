@@ -382,7 +382,8 @@ def test_hostile_strings_stay_text_on_verify_batch_and_a_fresh_case_log(browser,
     page.get_by_text("Search file names").wait_for(timeout=60_000)
     log = CaseLog(server["data"] / "caselog.sqlite3")
     stored = [s.finding for s in log.findings(log.cases()[0][0])]
-    expected = sum((f.exif_lat is not None) + (f.pred_lat is not None) for f in stored)
+    expected = sum((f.exif_lat is not None) + (f.pred_lat is not None) + (f.second_lat is not None)
+                   + (f.claimed_lat is not None) for f in stored)  # a located written place is a marker too (#19)
     assert expected >= 2 * (3 + len(TEXT_PAYLOADS))  # this test's findings at least (clustering: test_hostile.py)
     _assert_map_drawn(page, expected)
     _assert_nothing_interpreted(page)

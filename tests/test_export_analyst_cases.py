@@ -28,7 +28,7 @@ def _finding(**kw) -> Finding:
 def test_csv_header_and_columns_follow_the_documented_order():
     text = to_csv([_finding()])
     header, row = text.splitlines()
-    assert header.split(",") == column_order()
+    assert next(csv.reader(io.StringIO(header))) == column_order()  # every text cell is quoted (#11)
     assert column_order()[: len(CORE_COLUMNS)] == list(CORE_COLUMNS)
     assert sorted(column_order()) == sorted(Finding.columns()) and len(set(column_order())) == len(column_order())
     assert text.endswith("\n") and "\r\n" not in text  # one line ending everywhere
@@ -116,9 +116,10 @@ def test_serials_are_removed_from_copies_only():
 
 def test_each_format_is_what_it_says_and_unknown_formats_are_refused():
     findings = [_finding()]
-    assert FORMATS == ("csv", "json", "geojson")
+    assert FORMATS == ("csv", "json", "geojson", "kml")
     assert export(findings, "csv") == to_csv(findings)
     assert export(findings, "json") == to_json(findings)
     assert export(findings, "geojson") == to_geojson(findings)
-    with pytest.raises(ValueError, match=r"^unknown export format 'kml'; choose one of csv, json, geojson$"):
-        export(findings, "kml")
+    assert export(findings, "kml").startswith("<?xml")
+    with pytest.raises(ValueError, match=r"^unknown export format 'kmz'; choose one of csv, json, geojson, kml$"):
+        export(findings, "kmz")

@@ -87,9 +87,9 @@ def test_evaluate_with_dataset_prints_every_published_row(tmp_path, capsys, data
     table = capsys.readouterr().out
     assert out_md.read_text(encoding="utf-8") == table
     lines = table.splitlines()
-    assert lines[2] == "| peer | 33.33 | 33.33 | 66.67 | 66.67 | 100.00 | 110.6 | 405.5 | 4,009 | n/a |"
+    assert lines[2] == "| peer | 33.33 | 33.33 | 66.67 | 66.67 | 100.00 | 110.6 | 405.5 | 4,009 | n/a | n/a |"
     for model, *values in EXPECTED[dataset]:
-        assert f"| {model} (published) | {' | '.join(values)} | | | | |" in lines
+        assert f"| {model} (published) | {' | '.join(values)} | | | | | |" in lines
     assert len(lines[0].split("|")) == len(lines[3].split("|"))  # published rows have every column
     assert "(–: no figure published)" in table and REFERENCE_SOURCES["GeoCLIP"] in table
 
@@ -158,9 +158,9 @@ def test_markdown_table_layout_and_coverage_cell():
     m = compute_metrics([0, 0], [0, 0], [0, 1], [0, 0], radius90_km=[1, 100])
     lines = m.to_markdown("ours", "IM2GPS3K").splitlines()  # the data set name is case-insensitive
     assert lines[0] == ("| model | street 1 km | city 25 km | region 200 km | country 750 km | continent 2500 km | "
-                        "median km | mean km | GeoScore | 90 % coverage |")
-    assert lines[1] == "|---|---|---|---|---|---|---|---|---|---|"
-    assert lines[2] == "| ours | 50.00 | 50.00 | 100.00 | 100.00 | 100.00 | 55.3 | 55.3 | 4,822 | 50.00 % |"  # (5000 + 4643) / 2
+                        "median km | mean km | GeoScore | 50 % coverage | 90 % coverage |")
+    assert lines[1] == "|---|---|---|---|---|---|---|---|---|---|---|"
+    assert lines[2] == "| ours | 50.00 | 50.00 | 100.00 | 100.00 | 100.00 | 55.3 | 55.3 | 4,822 | n/a | 50.00 % |"  # (5000 + 4643) / 2
     assert lines[3].startswith("| StreetCLIP (published) | – | 22.4 |") and len(lines) >= 8
 
 

@@ -224,4 +224,6 @@ def test_second_witness_in_geojson_and_on_the_map():
                   if f["properties"]["role"] == "second_witness")
     assert second["geometry"]["coordinates"] == [6.0, 46.0]
     html = finding_map(finding).get_root().render()
-    assert "Second witness (zero-shot)" in html and "<img src=x onerror" not in html
+    from geoloc_core.case.maps import js_text_literal
+
+    assert js_text_literal("Second witness (zero-shot)")[1:-1] in html and "<img src=x onerror" not in html

@@ -24,6 +24,7 @@ STYLES = {"exif": "ff2827d6", "predicted": "ffb4771f", "second_witness": "ff2ca0
 DATA_FIELDS = ("file", "sha256", "verdict", "verdict_reason", "distance_km", "band", "exif_country",
                "pred_country", "pred_radius_km", "camera_make", "camera_model", "software",
                "exif_datetime_original", "checks_flagged", "analyst_verdict", "analyst_tags", "note",
+               "camera_serial",  # empty unless the export asked for serials (export.without_serials)
                # the written claim (#19), as in the CSV / JSON / GeoJSON exports
                "claimed_place_text", "claimed_city", "claimed_region", "claimed_country", "claimed_country_code",
                "claimed_lat", "claimed_lon", "claim_source", "creator", "caption", "capture_time_source",
