@@ -306,7 +306,7 @@ INTERPRETED_JS = """() => [...document.querySelectorAll(
   .map(e => e.parentElement.outerHTML.slice(0, 300))"""
 
 
-def _assert_map_drawn(page, expected_markers: int) -> None:
+def _assert_map_drawn(page, expected_markers: int, at_least: bool = False) -> None:
     for attempt in range(5):  # the map's iframe is replaced while Streamlit finishes a rerun
         try:
             frame = _map_frame(page)
@@ -317,7 +317,8 @@ def _assert_map_drawn(page, expected_markers: int) -> None:
             if attempt == 4:
                 raise
             page.wait_for_timeout(1000)
-    assert state["markers"] == expected_markers and state["strings"] == 0 and state["injected"] == 0, state
+    drawn = state["markers"] >= expected_markers if at_least else state["markers"] == expected_markers
+    assert drawn and state["strings"] == 0 and state["injected"] == 0, state
 
 
 def _assert_nothing_interpreted(page) -> None:
@@ -385,7 +386,8 @@ def test_hostile_strings_stay_text_on_verify_batch_and_a_fresh_case_log(browser,
     expected = sum((f.exif_lat is not None) + (f.pred_lat is not None) + (f.second_lat is not None)
                    + (f.claimed_lat is not None) for f in stored)  # a located written place is a marker too (#19)
     assert expected >= 2 * (3 + len(TEXT_PAYLOADS))  # this test's findings at least (clustering: test_hostile.py)
-    _assert_map_drawn(page, expected)
+    # at least: when earlier tests shared this server, its case log also holds their findings' points
+    _assert_map_drawn(page, expected, at_least=True)
     _assert_nothing_interpreted(page)
     _shot(page, "hostile_case_log")
     page.context.close()
