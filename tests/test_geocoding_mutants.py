@@ -95,6 +95,8 @@ def test_microstates_and_exclaves(geocoder, point, code, name):
     place = geocoder.reverse(*point)
     assert (place.country_code, place.country, place.at_sea) == (code, name, False)
     assert place.nearest_place_km < 5
+    if code == "VA":  # no admin-1 subdivision: no region, and none borrowed from Rome
+        assert (place.region, place.region_source, place.label) == (None, "", f"{name}, Europe")
 
 
 def test_the_golan_note_is_given_only_on_the_golan(geocoder):
@@ -183,6 +185,7 @@ def _assert_coast_km(km: float, point: tuple[float, float]) -> None:
 
 @pytest.mark.parametrize("point", [(43.20, 5.30), (52.40, 4.30), (43.28, 5.33), (52.40, 3.60),
                                    (-16.75, 180.0), (-16.75, -180.0), (-16.75, 179.99), (-16.75, -179.99),
+                                   (-17.00, -179.999),  # south of Taveuni: the nearest shore is across the line
                                    (0.0, -30.0)])
 def test_distance_to_the_coast_matches_a_brute_force_distance(point):
     km, codes = _land().coast_km(np.array([point[0]]), np.array([point[1]]))
@@ -207,6 +210,16 @@ def test_land_and_sea_from_the_natural_earth_outlines():
                                                                                         3.36]))
     assert list(codes) == ["FR", "", "-", "XK", "NO"]  # Golan: land this edition assigns to no country
     assert len(fresh.codes_at(np.zeros(0), np.zeros(0))) == 0
+    assert fresh.source.startswith("Natural Earth 1:10m admin-0 countries, German point of view")
+
+
+def test_a_boundary_file_carrying_a_pickled_object_is_refused(tmp_path):
+    """The layers are plain arrays; a replaced asset with a pickle inside (code run on load) is not opened."""
+    hostile = tmp_path / "countries.npz"
+    np.savez(hostile, deltas=np.zeros((2, 2), np.int32), offsets0=np.array([0, 2]), kind=np.array(1),
+             codes=np.array([{"not": "an array of codes"}], dtype=object))
+    with pytest.raises(ValueError, match="allow_pickle"):
+        decode(hostile)
 
 
 # --- admin-1 lines and regions ------------------------------------------------------------------------------------
@@ -259,23 +272,28 @@ def test_leave_one_out_skips_the_town_itself():
     assert skipped.region[0] == "Geneva"
 
 
-def _geneva_index(tmp_path_factory=None) -> PlaceIndex:
-    """A PlaceIndex of the real GeoNames rows around Lake Geneva (a fresh index, read from its own file)."""
-    import tempfile
-    from pathlib import Path
+_GENEVA_CSV: list = []
 
-    with open(places_csv(), encoding="utf-8", newline="") as handle:
-        reader = csv.reader(handle)
-        header = next(reader)
-        lat, lon = header.index("lat"), header.index("lon")
-        rows = [r for r in reader if 45.8 < float(r[lat]) < 46.8 and 5.8 < float(r[lon]) < 7.2]
-    folder = Path(tempfile.mkdtemp(prefix="geneva_places_"))
-    path = folder / "places.csv"
-    with open(path, "w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(header)
-        writer.writerows(rows)
-    return PlaceIndex(path)
+
+def _geneva_index() -> PlaceIndex:
+    """A fresh PlaceIndex of the real GeoNames rows around Lake Geneva, read from a file of its own (the file is
+    written once per process; the index is built anew each time, so its constructor is what is tested)."""
+    if not _GENEVA_CSV:
+        import tempfile
+        from pathlib import Path
+
+        with open(places_csv(), encoding="utf-8", newline="") as handle:
+            reader = csv.reader(handle)
+            header = next(reader)
+            lat, lon = header.index("lat"), header.index("lon")
+            rows = [r for r in reader if 45.8 < float(r[lat]) < 46.8 and 5.8 < float(r[lon]) < 7.2]
+        path = Path(tempfile.mkdtemp(prefix="geneva_places_")) / "places.csv"
+        with open(path, "w", encoding="utf-8", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(header)
+            writer.writerows(rows)
+        _GENEVA_CSV.append(path)
+    return PlaceIndex(_GENEVA_CSV[0])
 
 
 def test_a_place_index_read_from_its_own_file_labels_and_regions_places():
