@@ -117,8 +117,8 @@ def test_the_poles_and_the_edge_of_valid_coordinates_are_geocoded(geocoder):
 
 
 def test_out_of_range_or_missing_coordinates_are_refused_without_losing_the_batch(geocoder):
-    lats = [90.0001, -90.0001, 0.0, 0.0, math.nan, math.inf, 48.8584, 0.0, 46.2044]
-    lons = [0.0, 0.0, 180.0001, -180.0001, 0.0, 0.0, math.nan, -math.inf, 6.1432]
+    lats = [90.0001, -90.0001, 0.0, 0.0, math.nan, math.inf, 48.8584, 0.0, None, 48.8584, 46.2044]
+    lons = [0.0, 0.0, 180.0001, -180.0001, 0.0, 0.0, math.nan, -math.inf, 2.2945, None, 6.1432]
     places = geocoder.reverse_many(lats, lons)
     for place in places[:-1]:
         assert place.note == "invalid coordinate: not geocoded"
@@ -155,6 +155,8 @@ def test_within_twelve_nautical_miles_the_note_gives_the_true_distance_rounded_u
     assert match, place.note
     assert int(match.group(1)) - 1 < true_km + 0.05 and true_km - 0.05 <= int(match.group(1))
     assert place.label == place.note and place.region_source == (REGION_SOURCE if place.region else "")
+    if code == "FR":  # the belt belongs to the coast's region too: Marseille's waters are in Provence
+        assert (place.region, place.region_source) == ("Provence-Alpes-Cote d'Azur", REGION_SOURCE)
 
 
 def test_within_two_km_of_the_outline_the_place_is_on_the_shore_not_at_sea(geocoder):

@@ -70,7 +70,10 @@ DESELECT: dict[str, tuple[str, ...]] = {
     # with a non-retried error in test_geocoding_analyst_cases.py
     "geocoding": ("tests/test_geocoding.py::test_online_failure_falls_back_to_offline_with_a_note",
                   # runs `scan` in a child process, where no mutant is active: it can kill nothing and costs seconds
-                  "tests/test_regions.py::test_scan_exports_regions"),
+                  "tests/test_regions.py::test_scan_exports_regions",
+                  # the map's drawing of the borders (boundaries.py, not mutated here), ~9 s a run; the country it
+                  # asserts is asserted by test_baarle_enclaves too
+                  "tests/test_borders.py::test_map_draws_the_borders_that_decided"),
 }
 
 
