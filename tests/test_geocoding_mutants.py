@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 
 from geoloc_core.places.geodesy import EARTH_RADIUS_KM, haversine_km
-from geoloc_core.places.geocoding import GOLAN_NOTE, KOSOVO_NOTE, country_name
+from geoloc_core.places.geocoding import GOLAN_NOTE, KOSOVO_NOTE, ZONE_NOTES, country_name
 from geoloc_core.places.natural_earth import NE_ADMIN1_LINES, NaturalEarthCountries, chord_to_km, crossings, decode
 from geoloc_core.places.osm_borders import OsmBorders, data_versions
 from geoloc_core.places.regions import REGION_SOURCE, PlaceIndex, places_csv
@@ -346,3 +346,39 @@ def test_osm_borders_answer_no_country_for_invalid_points_and_clip_polygons_to_t
     assert pieces["BE"].contains(shapely.Point(4.92632, 51.43661))
     assert not pieces["NL"].contains(shapely.Point(4.92632, 51.43661))
     assert borders.polygons_in_box(-30.1, -0.1, -29.9, 0.1) == []  # mid-Atlantic: no country
+
+
+def test_at_sea_off_crimea_both_notes_are_given(geocoder):
+    place = geocoder.reverse(44.55, 33.30)  # off Sevastopol
+    true_km = _brute_coast_km(44.55, 33.30)
+    assert (place.country_code, place.at_sea) == ("UA", True)
+    first, second = place.note.split("; ", 1)
+    assert re.fullmatch(r"at sea, within (\d+) km of the coast of Ukraine", first)
+    assert abs(int(first.split()[3]) - true_km) < 1.05 and second == ZONE_NOTES["Europe/Simferopol"]
+
+
+def test_a_photo_at_a_towns_own_coordinates_gets_its_region_and_leave_one_out_does_not(geocoder):
+    # Longyearbyen is the only Svalbard town in the table: exactly on it, its region; with it hidden, none
+    place = geocoder.reverse(78.22334, 15.64689)
+    assert (place.country_code, place.region) == ("SJ", "Svalbard") and place.nearest_place_km < 0.001
+    hidden = geocoder.places.nearby(np.array([78.22334]), np.array([15.64689]), np.array(["SJ"], dtype=object),
+                                    skip_within_km=0.5)
+    assert hidden.region[0] is None and hidden.name[0] != "Longyearbyen, Svalbard, SJ"
+
+
+def test_when_every_town_is_across_a_line_the_nearest_towns_region_is_given(tmp_path):
+    """Sion and Zermatt (canton Valais) with no Valais town in the table: Lausanne (Vaud) is the nearest town
+    to both, Bern (Bern) the next; both lie across an admin-1 line, so the nearest one answers, for each point."""
+    path = tmp_path / "places.csv"
+    rows = [["46.516", "6.63282", "Lausanne", "Vaud", "", "CH"], ["46.94809", "7.44744", "Bern", "Bern", "", "CH"]]
+    rows += [[f"{-10 - i}", f"{-40 - i}", f"Filler {i}", "Nowhere", "", "BR"] for i in range(24)]
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["lat", "lon", "name", "admin1", "admin2", "cc"])
+        writer.writerows(rows)
+    index = PlaceIndex(path)
+    sion, zermatt = (46.2331, 7.3606), (46.0207, 7.7491)
+    near = index.nearby(np.array([sion[0], zermatt[0]]), np.array([sion[1], zermatt[1]]),
+                        np.array(["CH", "CH"], dtype=object))
+    assert list(near.name) == ["Lausanne, Vaud, CH", "Lausanne, Vaud, CH"]
+    assert list(near.region) == ["Vaud", "Vaud"]
