@@ -105,7 +105,8 @@ class NaturalEarthCountries:
         """ISO code of the land polygon containing each point: "" at sea, "-" on land this
         edition assigns to no country (Golan, Abyei, Bir Tawil, slivers along coasts)."""
         lats, lons = np.asarray(lats, np.float64), np.asarray(lons, np.float64)
-        found = containing(self._tree, self.geometries, lats, lons)
+        with self._lock:  # GEOS prepared geometries are not thread-safe (libgeos/geos#825)
+            found = containing(self._tree, self.geometries, lats, lons)
         return np.where(found >= 0, self.codes[found], "").astype(object)
 
     def coast_km(self, lats: np.ndarray, lons: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -139,10 +140,13 @@ class Admin1Faces:
         self.source = str(arrays["source"])
         shapely.prepare(self.geometries)
         self._tree = shapely.STRtree(self.geometries)
+        self._lock = threading.Lock()
 
     def __len__(self) -> int:
         return len(self.geometries)
 
     def faces_at(self, lats: np.ndarray, lons: np.ndarray) -> np.ndarray:
         """Face index per point, -1 outside every face (at sea, or land no country holds)."""
-        return containing(self._tree, self.geometries, np.asarray(lats, np.float64), np.asarray(lons, np.float64))
+        with self._lock:  # GEOS prepared geometries are not thread-safe (libgeos/geos#825)
+            return containing(self._tree, self.geometries, np.asarray(lats, np.float64),
+                              np.asarray(lons, np.float64))

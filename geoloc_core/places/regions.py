@@ -212,7 +212,9 @@ class PlaceIndex:
     def _vote(self, xyz, wanted, face, skip_within_km: float) -> np.ndarray:
         """admin1 id (0: none) by the VOTERS nearest same-country places, those in the point's own
         area first; the most frequent wins, a tie goes to the nearest."""
-        chord, idx = self._tree.query(xyz, k=NEIGHBOURS)
+        k = min(NEIGHBOURS, len(self.lat))  # a small table of one's own may hold fewer places
+        chord, idx = self._tree.query(xyz, k=k)
+        chord, idx = chord.reshape(len(xyz), k), idx.reshape(len(xyz), k)
         km = chord_to_km(chord)
         if skip_within_km > 0:
             km[km <= skip_within_km] = np.inf
@@ -222,6 +224,6 @@ class PlaceIndex:
         use = np.where(in_face.any(axis=1)[:, None], in_face, same)
         voters = use & (np.cumsum(use, axis=1) <= VOTERS)
         votes = ((admin1[:, :, None] == admin1[:, None, :]) & voters[:, None, :]).sum(axis=2)
-        score = np.where(voters, votes * NEIGHBOURS - np.arange(NEIGHBOURS), -1)
+        score = np.where(voters, votes * k - np.arange(k), -1)
         best = np.argmax(score, axis=1)
         return np.where(voters.any(axis=1), admin1[np.arange(len(best)), best], self._no_admin1)
