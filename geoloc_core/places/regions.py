@@ -12,14 +12,14 @@ Natural Earth names none of them in a form that matches GeoNames' admin1 names (
 exports and the zero-shot candidates use), so each area is named by the GeoNames
 places inside it: the admin1 that at least 90 % of them (and at least 3) carry. One
 mislabelled GeoNames town (Kalka filed under Himachal Pradesh, Moscow districts filed
-under Moscow Oblast) then no longer decides for the points around it, and an enclave
-(Puducherry) keeps its own name although every nearby town is in Tamil Nadu.
+under Moscow Oblast) then no longer decides for the points around it.
 
 Where no area answers (the point lies outside Natural Earth's land, in an area with
 fewer than 3 named places, or in one whose places disagree because Natural Earth's
 and GeoNames' first level differ, e.g. Puerto Rico's municipios), the five nearest
-same-country places vote, preferring those inside the point's own area; a tie goes
-to the nearest. Measured on ``tests/data/region_points.csv`` in benchmarks/README.md.
+same-country places vote, those inside the point's own area only if there are any; a
+tie goes to the nearest. So an enclave with one town (Puducherry in Tamil Nadu) keeps
+that town's region across the enclave. Measured in benchmarks/README.md.
 """
 from __future__ import annotations
 
