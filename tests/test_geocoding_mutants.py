@@ -1,11 +1,11 @@
 """The offline reverse geocoder as an analyst relies on it, at the places where a wrong answer is easy to miss:
 the poles and the antimeridian, the edge of valid coordinates, microstates and exclaves, the territorial sea
 (12 nautical miles) and the shore, Kosovo, Bouvet and Heard (no time zone of their own), regions where no town
-is near, and the admin-1 line test behind the regions.
+is near, and the regions named from the admin-1 areas.
 
 Written to kill the mutants `make mutation MODULES=geocoding` found alive after the borders rewrite (#12): each
 test states an analyst's expectation and checks it against an independent reference (a brute-force distance on
-the densified 1:10m outline, shapely's own segment intersection, the installed package's version), never against
+the densified 1:10m outline, the installed package's version), never against
 a copy of the implementation. Fresh instances are built where a constructor or a lazily built index is under test:
 the shared ``geocoder`` fixture is built once per process (conftest.py).
 """
@@ -21,7 +21,7 @@ import pytest
 
 from geoloc_core.places.geodesy import EARTH_RADIUS_KM, haversine_km
 from geoloc_core.places.geocoding import GOLAN_NOTE, KOSOVO_NOTE, ZONE_NOTES, country_name
-from geoloc_core.places.natural_earth import NE_ADMIN1_LINES, NaturalEarthCountries, chord_to_km, crossings, decode
+from geoloc_core.places.natural_earth import NaturalEarthCountries, chord_to_km, decode
 from geoloc_core.places.osm_borders import OsmBorders, data_versions
 from geoloc_core.places.regions import REGION_SOURCE, PlaceIndex, places_csv
 
@@ -225,28 +225,6 @@ def test_a_boundary_file_carrying_a_pickled_object_is_refused(tmp_path):
 
 
 # --- admin-1 lines and regions ------------------------------------------------------------------------------------
-
-def test_admin1_line_crossings_agree_with_shapely():
-    import shapely
-
-    lines, _ = decode(NE_ADMIN1_LINES)
-    segments = np.array([
-        [[7.45, 46.95], [8.54, 47.37]],  # Bern -> Zurich: out of canton Bern, through Aargau into Zurich
-        [[6.14, 46.20], [6.16, 46.28]],  # Geneva -> Versoix: the same canton
-        [[-74.00, 40.71], [-75.16, 39.95]],  # New York City -> Philadelphia: NY, NJ, PA
-        [[13.40, 52.52], [11.58, 48.14]],  # Berlin -> Munich: several Länder
-        [[77.21, 28.61], [72.88, 19.08]],  # Delhi -> Mumbai
-        [[-100.0, 41.0], [-100.0, 41.0001]],  # a few metres inside Nebraska
-    ])
-    counted = crossings(segments[:, 0], segments[:, 1])
-    expected = []
-    for start, end in segments:
-        segment = shapely.LineString([start, end])
-        hits = shapely.intersection(segment, lines[shapely.intersects(lines, segment)])
-        expected.append(sum(len(shapely.get_coordinates(h)) for h in hits if not h.is_empty))
-    assert list(counted) == expected
-    assert counted[0] >= 1 and counted[1] == 0 and counted[2] >= 2 and counted[5] == 0
-
 
 def test_no_region_is_claimed_where_no_town_of_the_country_is_near(geocoder):
     interior, wrangel, geneva = geocoder.reverse_many([72.0, 71.2, 46.2044], [-40.0, -179.5, 6.1432])
