@@ -76,6 +76,16 @@ def test_without_an_offset_the_time_zone_at_the_claimed_place_is_used_and_named(
     assert capture_time_utc(photo, None, None) == (None, "")
 
 
+def test_the_sun_check_uses_the_time_zone_at_the_claimed_place_when_no_offset_is_written():
+    result = check_sun(_photo("2024-01-15T09:00:00"), None, None, SYDNEY)  # 22:00 UTC: morning in Sydney
+    utc = datetime(2024, 1, 14, 22, 0, tzinfo=UTC)
+    expected = astral_elevation(Observer(latitude=SYDNEY[0], longitude=SYDNEY[1]), utc)
+    assert result.status == "ok" and expected > 20
+    assert result.summary.startswith(f"claimed place: sun up, elevation {expected:.1f}°")
+    assert result.summary.endswith(f"at 2024-01-14 22:00 UTC ({XMP} in the time zone at the claimed place "
+                                   "(Australia/Sydney))")
+
+
 # --- the time check -----------------------------------------------------------------------------------------------
 
 def test_no_camera_time_but_a_written_one_is_reported_as_a_written_claim():
