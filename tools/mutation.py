@@ -108,7 +108,7 @@ def _setup_cfg(sources: tuple[str, ...], tests: tuple[str, ...], deselect: tuple
     lines = ["[mutmut]", "source_paths = geoloc_core", "only_mutate ="]
     lines += [f"    {s}" for s in sources]
     lines += ["also_copy =",
-             "    assets", "    training", "    pytest.ini", "pytest_add_cli_args_test_selection ="]
+             "    assets", "    training", "    tools", "    pytest.ini", "pytest_add_cli_args_test_selection ="]
     lines += [f"    {t}" for t in tests]
     for test in deselect:
         lines += ["    --deselect", f"    {test}"]
@@ -126,7 +126,7 @@ def _prepare(name: str, keep: bool) -> Path:
     if work.exists() and not keep:
         shutil.rmtree(work)
     work.mkdir(parents=True, exist_ok=True)
-    for entry in ("geoloc_core", "tests", "assets", "training", "pytest.ini"):
+    for entry in ("geoloc_core", "tests", "assets", "training", "tools", "pytest.ini"):
         link = work / entry
         if not link.exists():
             link.symlink_to(ROOT / entry)
