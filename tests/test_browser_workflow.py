@@ -2,6 +2,8 @@
 map, the case visible at 400 px and across a reload and a new tab."""
 from __future__ import annotations
 
+import contextlib
+
 import piexif
 import pytest
 
@@ -96,28 +98,70 @@ def test_case_visible_at_400px_and_kept_across_reload_and_new_tab(browser, serve
     context.close()
 
 
-def test_configured_tile_file_is_served_locally(browser, tmp_path, monkeypatch):  # noqa: F811
-    from tests.test_basemap import make_mbtiles
-
+@contextlib.contextmanager
+def _basemap_map(browser, tmp_path, monkeypatch, source, zoom: int = 3):  # noqa: F811
+    """A server with ``source`` as $GEOLOC_BASEMAP, a Paris photo verified, its map at ``zoom``;
+    yields (page, map frame, url, {served tile URL: content type})."""
     data = tmp_path / "data"
     data.mkdir()
-    monkeypatch.setenv("GEOLOC_BASEMAP", str(make_mbtiles(tmp_path / "org.mbtiles", max_zoom=3)))
+    monkeypatch.setenv("GEOLOC_BASEMAP", str(source))
     process, url, log = _start_server(data, "")
     try:
         photo = tmp_path / "paris.jpg"
         photo.write_bytes(image_bytes(size=(320, 240), exif=gps_exif(48.8584, 2.2945)))
         context, page = _open(browser, url)
+        served = {}
+        page.on("response", lambda r: served.__setitem__(r.url, r.headers.get("content-type")) if "/basemap/" in r.url
+                else None)
         page.locator("input[type=file]").first.set_input_files(str(photo))
         frame = _map_frame(page)
-        frame.evaluate("() => window.map.setView([48.8584, 2.2945], 3)")
-        page.wait_for_timeout(1500)
-        tiles = frame.evaluate("() => [...document.querySelectorAll('img.leaflet-tile')]"
-                               ".filter(t => t.complete && t.naturalWidth === 256).map(t => t.src)")
-        assert tiles and all(t.startswith(url + "/app/static/basemap/") for t in tiles), tiles
-        assert page.offsite == []  # nothing fetched from anywhere else
-        page.screenshot(path=str(ARTIFACTS / "local-basemap.png"), full_page=True)
+        frame.evaluate(f"() => window.map.setView([48.8584, 2.2945], {zoom})")
+        page.wait_for_timeout(2500)
+        yield page, frame, url, served
         context.close()
     finally:
         process.terminate()
         process.wait(timeout=30)
         log.close()
+
+
+def test_configured_raster_pmtiles_file_is_served_locally(browser, tmp_path, monkeypatch):  # noqa: F811
+    """(Raster MBTiles take the same serving path; their extraction is tested in test_basemap.py.)"""
+    from tests.test_basemap import make_pmtiles
+
+    source = make_pmtiles(tmp_path / "org.pmtiles", max_zoom=3)
+    with _basemap_map(browser, tmp_path, monkeypatch, source) as (page, frame, url, served):
+        tiles = frame.evaluate("() => [...document.querySelectorAll('img.leaflet-tile')]"
+                               ".filter(t => t.complete && t.naturalWidth === 256).map(t => t.src)")
+        assert tiles and all(t.startswith(url + "/app/static/basemap/") for t in tiles), tiles
+        assert served and set(served.values()) == {"image/png"}
+        assert page.offsite == []  # nothing fetched from anywhere else
+        page.screenshot(path=str(ARTIFACTS / "local-basemap-pmtiles.png"), full_page=True)
+
+
+def test_configured_vector_tile_file_is_served_and_drawn(browser, tmp_path, monkeypatch):  # noqa: F811
+    """MBTiles of gzip-compressed vector tiles: served decompressed as application/vnd.mapbox-vector-tile
+    from 127.0.0.1 and drawn by the vendored protomaps-leaflet (water fill, road, place labels)."""
+    from tests.test_basemap import make_mbtiles
+
+    source = make_mbtiles(tmp_path / "org-vector.mbtiles", max_zoom=3, fmt="pbf")
+    with _basemap_map(browser, tmp_path, monkeypatch, source) as (page, frame, url, served):
+        assert served and all(u.startswith(url + "/app/static/basemap/") and u.endswith(".mvt") for u in served)
+        assert set(served.values()) == {"application/vnd.mapbox-vector-tile"}, served
+        frame.wait_for_function("() => window.geolocVectorBasemap && document.querySelectorAll("
+                                "'.leaflet-tile-pane canvas.leaflet-tile-loaded').length > 0", timeout=30_000)
+        colours = frame.evaluate("""() => {
+            const seen = {water: 0, background: 0};
+            for (const canvas of document.querySelectorAll('.leaflet-tile-pane canvas')) {
+                const pixels = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+                for (let i = 0; i < pixels.length; i += 4 * 7) {
+                    const [r, g, b] = [pixels[i], pixels[i + 1], pixels[i + 2]];
+                    if (Math.abs(r - 170) < 6 && Math.abs(g - 211) < 6 && Math.abs(b - 223) < 6) seen.water++;
+                    if (Math.abs(r - 244) < 4 && Math.abs(g - 241) < 4 && Math.abs(b - 234) < 4) seen.background++;
+                }
+            }
+            return seen;
+        }""")
+        assert colours["water"] > 1000 and colours["background"] > 1000, colours  # the tiles were drawn
+        assert page.offsite == []
+        page.screenshot(path=str(ARTIFACTS / "local-basemap-vector.png"), full_page=True)

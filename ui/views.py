@@ -244,7 +244,7 @@ def show_map(fmap, key: str, height: int = 460) -> None:
         if isinstance(basemap, str):
             st.caption(f"Local basemap not used: {md_escape(basemap)}")
         else:
-            add_basemap(fmap, basemap, resources.STATIC_URL)
+            add_basemap(fmap, basemap, resources.STATIC_URL, resources.STATIC_VENDOR_URL)
     use_local_assets(fmap, resources.STATIC_VENDOR_URL)
     st_folium(fmap, height=height, returned_objects=[], key=key, use_container_width=True)
 
