@@ -46,3 +46,40 @@ def test_case_log_counts_follow_search_and_filters(data_dir):  # noqa: F811
     assert not at.exception
     assert "0 of 3 files (0 of 4 analyses) match" in _captions(at)
     assert "No findings match the search and filters." in [i.value for i in at.info]
+
+
+def _card_text(at) -> str:
+    import html
+    import re
+
+    return "\n".join(html.unescape(re.sub(r"<[^>]+>", " ", h.proto.body)) for h in at.html)
+
+
+def test_full_sha256_and_country_names_where_a_finding_is_shown(data_dir):  # noqa: F811
+    brooklyn = image_bytes(size=(320, 240), exif=gps_exif(40.6782, -73.9442))
+    digest = hashlib.sha256(brooklyn).hexdigest()
+    at = _verify(_app(), "brooklyn.jpg", brooklyn)
+    assert not at.exception
+    # the whole hash, monospace with a copy button (st.code), not a cut-off table cell
+    assert [c.value for c in at.code if c.value == digest] == [digest]
+    card = _card_text(at)
+    assert "New York, United States" in card and ", US " not in card + " "
+    # reopened from the Case log: the same card, the same full hash
+    at.switch_page("pages/cases.py").run()
+    _select_rows(at, [0])
+    assert not at.exception
+    assert digest in [c.value for c in at.code]
+    assert "New York, United States" in _card_text(at)
+
+
+def test_country_codes_written_out():
+    from geoloc_core.places.country_words import country_in_words, place_in_words
+
+    assert place_in_words("Brooklyn, New York, US") == "Brooklyn, New York, United States"
+    assert place_in_words("Pristina, XK") == "Pristina, Kosovo"
+    assert place_in_words("Tbilisi, GE") == "Tbilisi, Georgia"
+    assert place_in_words("Somewhere, ZZ") == "Somewhere, ZZ"  # unknown codes stay as they are
+    assert place_in_words("10 Downing St, London, United Kingdom") == "10 Downing St, London, United Kingdom"
+    assert place_in_words("<img src=x>, FR") == "<img src=x>, France"  # raw text: escaped where it is shown
+    assert place_in_words(None) == "" and country_in_words(None) == ""
+    assert country_in_words("FR") == "France (FR)" and country_in_words("ZZ") == "ZZ"
