@@ -72,6 +72,12 @@ def test_mbtiles_are_extracted_with_rows_flipped_and_escaped_attribution(tmp_pat
                        "/app/static/").get_root().render()
     assert "/app/static/" + basemap.url_suffix in html
     assert "<img src=x" not in html  # the attribution is HTML-escaped (then JSON-encoded)
+    named = make_mbtiles(tmp_path / "named.mbtiles", max_zoom=0)
+    with sqlite3.connect(named) as connection:
+        connection.execute("UPDATE metadata SET value = ? WHERE name = 'name'", (HOSTILE,))
+    fmap = finding_map(Finding(file="a.jpg", exif_lat=48.85, exif_lon=2.29), online_tiles=True)  # a layer control
+    page = add_basemap(fmap, extract_basemap(named, tmp_path / "static"), "/app/static/").get_root().render()
+    assert "<img src=x" not in page and "\\u0026lt;img src=x" in page  # Leaflet's layer control shows names as HTML
 
 
 def make_pmtiles(path: Path, max_zoom: int = 2, vector: bool = False, attribution: str = "Org maps") -> Path:

@@ -215,7 +215,8 @@ def add_basemap(fmap, basemap: Basemap, url_prefix: str, vendor_url_prefix: str 
         VectorBasemap(url_prefix + basemap.url_suffix, basemap, vendor_url_prefix).add_to(fmap)
         return fmap
     layer = folium.TileLayer(tiles=url_prefix + basemap.url_suffix, attr=html.escape(basemap.attribution),
-                             name=f"{basemap.name} (local basemap)", min_zoom=0, max_native_zoom=basemap.max_zoom,
+                             # Leaflet's layer control shows names as HTML
+                             name=html.escape(f"{basemap.name} (local basemap)"), min_zoom=0, max_native_zoom=basemap.max_zoom,
                              max_zoom=19, overlay=False)
     layer.add_to(fmap)
     return fmap
