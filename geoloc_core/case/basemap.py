@@ -5,8 +5,11 @@ Why extraction into the app's static folder: Streamlit serves ``static/`` over t
 the app (loopback only, no second port to open in a firewall, nothing fetched from elsewhere), but
 it cannot run code per request. So the tiles are written once, content-addressed by the file's
 path, size and mtime, as ``{z}/{x}/{y}.<ext>``; MBTiles stores rows bottom-up (TMS), Leaflet asks
-top-down (XYZ), so the row is flipped. PMTiles (v3: header, Hilbert-ordered directories) is read
-with protomaps' own ``pmtiles`` package rather than a second hand-written reader of the spec.
+top-down (XYZ), so the row is flipped. A PMTiles file is extracted too rather than served whole
+for the browser's range requests: Streamlit's static route refuses files over 200 MB (a city's
+basemap often is), and one path for both formats keeps one thing to test. PMTiles (v3: header,
+Hilbert-ordered directories) is read with protomaps' own ``pmtiles`` package rather than a second
+hand-written reader of the spec (benchmarks/bench_basemap.py measures it).
 
 Vector tiles (Mapbox Vector Tile, "pbf"/"mvt") are stored decompressed as ``.mvt`` and served as
 ``application/vnd.mapbox-vector-tile`` (:data:`TILE_MEDIA_TYPES`, registered by the app); gzip is
