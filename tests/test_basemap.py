@@ -80,9 +80,10 @@ def test_mbtiles_are_extracted_with_rows_flipped_and_escaped_attribution(tmp_pat
     assert "<img src=x" not in page and "\\u0026lt;img src=x" in page  # Leaflet's layer control shows names as HTML
 
 
-def make_pmtiles(path: Path, max_zoom: int = 2, vector: bool = False, attribution: str = "Org maps") -> Path:
+def make_pmtiles(path: Path, max_zoom: int = 2, vector: bool = False, attribution: str = "Org maps",
+                 tile: bytes | None = None, layers: list[str] = VECTOR_LAYERS) -> Path:
     """A small PMTiles v3 file written with protomaps' writer: raster tiles colour-code (z, x, XYZ y);
-    vector tiles are :func:`vector_tile`, gzip-compressed as PMTiles tools write them."""
+    vector tiles are ``tile`` (default :func:`vector_tile`), gzip-compressed as PMTiles tools write them."""
     from pmtiles.tile import Compression, TileType, zxy_to_tileid
     from pmtiles.writer import write
 
@@ -90,8 +91,8 @@ def make_pmtiles(path: Path, max_zoom: int = 2, vector: bool = False, attributio
     for z in range(max_zoom + 1):
         for x in range(2 ** z):
             for y in range(2 ** z):
-                tiles[zxy_to_tileid(z, x, y)] = gzip.compress(vector_tile()) if vector else png_tile((40 * z, 20 * x,
-                                                                                                     20 * y))
+                tiles[zxy_to_tileid(z, x, y)] = gzip.compress(tile or vector_tile()) if vector else \
+                    png_tile((40 * z, 20 * x, 20 * y))
     with write(str(path)) as writer:
         for tile_id in sorted(tiles):
             writer.write_tile(tile_id, tiles[tile_id])
@@ -100,7 +101,7 @@ def make_pmtiles(path: Path, max_zoom: int = 2, vector: bool = False, attributio
                          "min_lon_e7": -1800000000, "min_lat_e7": -850000000, "max_lon_e7": 1800000000,
                          "max_lat_e7": 850000000, "center_zoom": 0, "center_lon_e7": 0, "center_lat_e7": 0},
                         {"name": "Org PMTiles", "attribution": attribution,
-                         "vector_layers": [{"id": name} for name in VECTOR_LAYERS]})
+                         "vector_layers": [{"id": name} for name in layers]})
     return path
 
 

@@ -165,3 +165,69 @@ def test_configured_vector_tile_file_is_served_and_drawn(browser, tmp_path, monk
         assert colours["water"] > 1000 and colours["background"] > 1000, colours  # the tiles were drawn
         assert page.offsite == []
         page.screenshot(path=str(ARTIFACTS / "local-basemap-vector.png"), full_page=True)
+
+
+def test_protomaps_schema_vector_basemap_gets_the_light_style_offline(browser, tmp_path):  # noqa: F811
+    """A basemap in the Protomaps schema (earth, water, roads, places) is drawn with that project's
+    "light" flavour, from 127.0.0.1 only, with no script error (a plain page, no Streamlit)."""
+    import functools
+    import http.server
+    import threading
+
+    import mapbox_vector_tile
+
+    from geoloc_core.case.basemap import add_basemap, extract_basemap
+    from geoloc_core.case.findings import Finding
+    from geoloc_core.case.maps import finding_map, use_local_assets, vendor_leaflet_assets
+    from geoloc_core.case.vector_basemap import vendor_vector_assets
+    from tests.test_basemap import make_pmtiles
+
+    root = tmp_path / "site"
+    tile = mapbox_vector_tile.encode([
+        {"name": "earth", "features": [{"geometry": "POLYGON ((0 0, 4096 0, 4096 4096, 0 4096, 0 0))",
+                                        "properties": {"kind": "earth"}}]},
+        {"name": "water", "features": [{"geometry": "POLYGON ((0 0, 1500 0, 1500 4096, 0 4096, 0 0))",
+                                        "properties": {"kind": "water"}}]},
+        {"name": "roads", "features": [{"geometry": "LINESTRING (0 0, 4096 4096)",
+                                        "properties": {"kind": "major_road", "name": "Main St"}}]},
+        {"name": "places", "features": [{"geometry": "POINT (3000 2048)",
+                                         "properties": {"kind": "locality", "name": "Kestrel", "min_zoom": 0}}]}])
+    basemap = extract_basemap(make_pmtiles(tmp_path / "pm.pmtiles", max_zoom=3, vector=True, tile=tile,
+                                           layers=["earth", "water", "roads", "places"]), root / "static")
+    vendor_leaflet_assets(root / "static" / "vendor")
+    vendor_vector_assets(root / "static" / "vendor")
+    fmap = add_basemap(finding_map(Finding(file="a.jpg", exif_lat=48.85, exif_lon=2.29)), basemap, "/static/",
+                       "/static/vendor/")
+    use_local_assets(fmap, "/static/vendor/")
+    (root / "map.html").write_text(fmap.get_root().render(), encoding="utf-8")
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
+    handler.log_message = lambda *a: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    context = browser.new_context(viewport={"width": 900, "height": 600})
+    try:
+        page = context.new_page()
+        errors, offsite = [], []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.on("request", lambda r: None if r.url.startswith((url, "data:", "blob:")) else offsite.append(r.url))
+        page.goto(url + "/map.html", wait_until="networkidle")
+        page.evaluate("() => { const m = Object.values(window).find(v => v instanceof L.Map); m.setView([48.85, 2.29], 3); }")
+        page.wait_for_function("() => document.querySelectorAll('.leaflet-tile-pane canvas.leaflet-tile-loaded').length",
+                               timeout=30_000)
+        page.wait_for_timeout(1500)
+        earth = page.evaluate("""() => {
+            let n = 0;
+            for (const canvas of document.querySelectorAll('.leaflet-tile-pane canvas')) {
+                const p = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+                for (let i = 0; i < p.length; i += 4 * 5)
+                    if (Math.abs(p[i] - 226) < 4 && Math.abs(p[i + 1] - 223) < 4 && Math.abs(p[i + 2] - 218) < 4) n++;
+            }
+            return n;
+        }""")
+        assert errors == [] and offsite == []
+        assert earth > 1000  # the "light" flavour's earth colour #e2dfda
+        page.screenshot(path=str(ARTIFACTS / "local-basemap-protomaps.png"))
+    finally:
+        context.close()
+        server.shutdown()
