@@ -213,6 +213,9 @@ def test_land_and_sea_from_the_natural_earth_outlines():
     assert list(codes) == ["FR", "", "-", "XK", "NO"]  # Golan: land this edition assigns to no country
     assert len(fresh.codes_at(np.zeros(0), np.zeros(0))) == 0
     assert fresh.source.startswith("Natural Earth 1:10m admin-0 countries, German point of view")
+    from geoloc_core.places.natural_earth import Admin1Faces
+
+    assert Admin1Faces().source.startswith("Natural Earth 1:10m admin-0 (German view) cut by its 1:10m admin-1 lines")
 
 
 def test_a_boundary_file_carrying_a_pickled_object_is_refused(tmp_path):
