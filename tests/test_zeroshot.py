@@ -125,6 +125,13 @@ def test_batching_does_not_change_predictions(clip_dir, synthetic_config, tmp_pa
     for a, b in zip(one.predict(images), four.predict(images)):
         assert (a.lat, a.lon) == pytest.approx((b.lat, b.lon), abs=1e-6)
         assert a.candidates[0].weight == pytest.approx(b.candidates[0].weight, abs=1e-5)
+    # on the CPU predict scores only the prompts the hierarchy reaches; every prompt scored gives the same result
+    full = (four.logit_scale * four.image_embeddings(images) @ four.text_embeds.T).numpy()
+    for lazy, row in zip(four.predict(images), full):
+        whole = four._posterior(row)
+        assert [c.label for c in lazy.candidates] == [c.label for c in whole.candidates]
+        assert [c.weight for c in lazy.candidates] == pytest.approx([c.weight for c in whole.candidates], abs=1e-6)
+        assert lazy.radius90_km == pytest.approx(whole.radius90_km)
 
 
 def test_prompt_embeddings_are_cached_per_checkpoint_and_prompt_set(clip_dir, synthetic_config, tmp_path):

@@ -236,16 +236,21 @@ class ZeroShotPredictor:
     def predict(self, images: Sequence[Image.Image | str | os.PathLike]) -> list[Prediction]:
         results: list[Prediction] = []
         for start in range(0, len(images), self.batch_size):
-            embeds = self.image_embeddings(images[start:start + self.batch_size])
-            # one product with every cached prompt (countries, regions, cities), one copy to the host per batch
-            logits = (self.logit_scale * embeds @ self.text_embeds.T).cpu().numpy()
-            results.extend(self._posterior(row) for row in logits)
+            embeds = self.logit_scale * self.image_embeddings(images[start:start + self.batch_size])
+            if self.device.type == "cpu":
+                # only the prompts the hierarchy reaches: a few hundred rows per image instead of reading all
+                # ~38,000 (74-110 MB) per batch, which on a CPU costs more than the vision tower's last layers
+                text = self.text_embeds.numpy()
+                rows = [_PromptScores(text, vector) for vector in embeds.numpy()]
+            else:  # a GPU reads every row in microseconds: one product, one copy to the host per batch
+                rows = list((embeds @ self.text_embeds.T).cpu().numpy())
+            results.extend(self._posterior(row) for row in rows)
         return results
 
-    def _posterior(self, logits: np.ndarray) -> Prediction:
+    def _posterior(self, logits) -> Prediction:
         """The hierarchical posterior over candidates for one image (see the module docstring). ``logits`` holds
-        one scaled cosine per prompt: countries 0..C-1, regions C..C+R-1, cities C+R..; the candidate indices
-        below are positions in that flat order."""
+        one scaled cosine per prompt (an array, or ``_PromptScores`` computing the rows asked for): countries
+        0..C-1, regions C..C+R-1, cities C+R..; the candidate indices below are positions in that flat order."""
         places, config, flat = self.candidates, self.config, self._flat
         n_countries, n_regions = len(places.country_codes), len(places.region_names)
         country_p = _softmax(logits[:n_countries])
@@ -294,6 +299,17 @@ class ZeroShotPredictor:
                                                       float(country_p[c])) for c in order[:max(len(top), 5)]],
             calibrated=False,
         )
+
+
+class _PromptScores:
+    """One image's scaled cosines with the prompts, computed on demand for the rows ``_posterior`` asks for
+    (``scores[rows]`` with a slice or an index array), as a full row of logits would give them."""
+
+    def __init__(self, text: np.ndarray, image: np.ndarray):
+        self.text, self.image = text, image
+
+    def __getitem__(self, rows) -> np.ndarray:
+        return self.text[rows] @ self.image
 
 
 def _softmax(logits: np.ndarray) -> np.ndarray:
