@@ -236,16 +236,20 @@ class ZeroShotPredictor:
     def predict(self, images: Sequence[Image.Image | str | os.PathLike]) -> list[Prediction]:
         results: list[Prediction] = []
         for start in range(0, len(images), self.batch_size):
-            embeds = self.logit_scale * self.image_embeddings(images[start:start + self.batch_size])
-            if self.device.type == "cpu":
-                # only the prompts the hierarchy reaches: a few hundred rows per image instead of reading all
-                # ~38,000 (74-110 MB) per batch, which on a CPU costs more than the vision tower's last layers
-                text = self.text_embeds.numpy()
-                rows = [_PromptScores(text, vector) for vector in embeds.numpy()]
-            else:  # a GPU reads every row in microseconds: one product, one copy to the host per batch
-                rows = list((embeds @ self.text_embeds.T).cpu().numpy())
-            results.extend(self._posterior(row) for row in rows)
+            results.extend(self.predict_embeddings(self.image_embeddings(images[start:start + self.batch_size])))
         return results
+
+    def predict_embeddings(self, embeds: torch.Tensor) -> list[Prediction]:
+        """Predictions for unit-length image embeddings: everything after the vision tower."""
+        embeds = self.logit_scale * embeds
+        if self.device.type == "cpu":
+            # only the prompts the hierarchy reaches: a few hundred rows per image instead of reading all
+            # ~38,000 (74-110 MB) per batch, which on a CPU costs more than the vision tower's last layers
+            text = self.text_embeds.numpy()
+            rows = [_PromptScores(text, vector) for vector in embeds.numpy()]
+        else:  # a GPU reads every row in microseconds: one product, one copy to the host per batch
+            rows = list((embeds @ self.text_embeds.T).cpu().numpy())
+        return [self._posterior(row) for row in rows]
 
     def _posterior(self, logits) -> Prediction:
         """The hierarchical posterior over candidates for one image (see the module docstring). ``logits`` holds
