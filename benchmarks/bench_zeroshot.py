@@ -17,8 +17,8 @@ What the per-image path touches of the text side is only the cached embeddings (
 the model timed per image has the real vision tower and projection width but a one-layer text tower: that is
 what lets the ~38,000 embeddings be made in seconds here. The one-time prompt cost is measured separately
 with a text tower of the real size: ``--prompt-sample N`` prompts drawn evenly from all levels, timed and
-extrapolated to the whole set (marked so), or ``--all-prompts`` for the real total (about an hour for
-ViT-L/14 on a 2-core CPU, seconds on a GPU). Loading the cached embeddings on later starts is timed too.
+extrapolated to the whole set (marked so), or ``--all-prompts`` for the real total (hours for ViT-L/14
+on a loaded 2-core CPU; expected to be seconds on a GPU). Loading the cached embeddings on later starts is timed too.
 The tokenizer is word-level over the prompt words (CLIP's BPE vocabulary cannot be downloaded here); CLIP's
 BPE splits rare place names into more tokens, so real prompt costs are somewhat higher than measured.
 """

