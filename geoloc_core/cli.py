@@ -51,6 +51,9 @@ def build_parser() -> argparse.ArgumentParser:
                       help="also ask OpenStreetMap Nominatim (sends coordinates over the internet; 1 request/s)")
     scan.add_argument("--timeout", type=float, default=20.0,
                       help="seconds allowed to parse one file before it is reported as hung (default 20)")
+    scan.add_argument("--workers", type=int, default=None, metavar="N",
+                      help="isolated parser processes inspecting files in parallel (default: one per core, at most "
+                           "8); each keeps its own time and memory bounds")
     scan.add_argument("--include-serials", action="store_true",
                       help="export camera body/lens serial numbers (left out by default: they identify a device)")
     scan.add_argument("--no-progress", action="store_true", help="do not draw a progress bar on stderr")
@@ -207,14 +210,18 @@ def run_scan(args: argparse.Namespace) -> int:
 
     from .case.analyzer import Analyzer
     from .evidence.sources import collect_sources
-    from .places.geocoding import NominatimGeocoder, OfflineGeocoder
-    from .evidence.isolation import IsolatedWorker
+    from .places.geocoding import NominatimGeocoder
+    from .places.loading import offline_geocoder_in_background
+    from .evidence.isolation import WorkerPool
+    from .model.choice import configured_model
 
-    from .model.inference import ModelLoadError, configured_model, load_witnesses
-
+    # the geocoder's data loads in a thread while the model loads and the first files are inspected
+    geocoder = offline_geocoder_in_background()
     predictor = second = None
     models = args.model or [m for m in [configured_model(None)] if m]
-    if models:
+    if models:  # torch is imported only here: a scan without a model never pays for it
+        from .model.inference import ModelLoadError, load_witnesses
+
         try:
             witnesses = load_witnesses(models, batch_size=max(1, args.batch_size),
                                        allow_download=args.allow_model_download)
@@ -222,12 +229,11 @@ def run_scan(args: argparse.Namespace) -> int:
             print(f"error: {exc}", file=sys.stderr)
             return 2
         predictor, second = witnesses[0], (witnesses[1] if len(witnesses) > 1 else None)
-    geocoder = OfflineGeocoder()
     if args.online_geocoder:
         geocoder = NominatimGeocoder(fallback=geocoder)
     sources = collect_sources(args.paths)
     analyzer = Analyzer(geocoder=geocoder, predictor=predictor, batch_size=max(1, args.batch_size),
-                        worker=IsolatedWorker(timeout_s=args.timeout), second_predictor=second)
+                        worker=WorkerPool(size=args.workers, timeout_s=args.timeout), second_predictor=second)
     findings = []
     try:
         progress = tqdm(total=len(sources), unit="file", file=sys.stderr, disable=args.no_progress or None)

@@ -7,6 +7,10 @@ worker is reused, so the per-file cost is one pipe round trip, not a process
 start. On a timeout or crash the worker is killed and a fresh one starts lazily;
 only the file that caused it is reported, the batch goes on.
 
+``WorkerPool`` holds several such workers (one per core by default) so a folder is
+inspected in parallel; each call still gets its own deadline and each worker its own
+memory cap, and a crash or hang kills only the worker that served that file.
+
 The worker is a plain ``python -m geoloc_core.evidence.isolation`` child talking over two
 pipes (not ``multiprocessing.Process``), because spawn-style multiprocessing
 re-imports the parent's main script, which under Streamlit is the app itself.
@@ -14,6 +18,7 @@ re-imports the parent's main script, which under Streamlit is the app itself.
 from __future__ import annotations
 
 import os
+import queue
 import subprocess
 import sys
 import threading
@@ -23,6 +28,7 @@ from typing import Any, Callable
 
 DEFAULT_TIMEOUT_S = 20.0
 WORKER_MEMORY_LIMIT_BYTES = 4 * 1024**3
+MAX_POOL_WORKERS = 8  # each worker may grow to WORKER_MEMORY_LIMIT_BYTES: bound the total on big machines
 
 
 class IsolatedCallError(RuntimeError):
@@ -61,7 +67,10 @@ def _serve(incoming: Connection, outgoing: Connection, memory_limit: int) -> Non
 
 
 class IsolatedWorker:
-    """A reusable child process that runs picklable functions with a deadline. Thread-safe."""
+    """A reusable child process that runs picklable functions with a deadline. Thread-safe
+    (calls from several threads queue up: ``size`` is 1)."""
+
+    size = 1
 
     def __init__(self, timeout_s: float = DEFAULT_TIMEOUT_S, memory_limit: int | None = WORKER_MEMORY_LIMIT_BYTES):
         self.timeout_s = timeout_s
@@ -134,6 +143,47 @@ class IsolatedWorker:
                 self._process.kill()
         except Exception:
             pass
+
+
+def available_cores() -> int:
+    """Cores this process may run on (the affinity mask, not the machine's total)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+class WorkerPool:
+    """``size`` isolated workers behind the same ``call`` as one ``IsolatedWorker``. Thread-safe:
+    a call takes whichever worker is free (waiting for one if none is), so ``size`` threads calling
+    at once keep every worker busy. Callers that need input order keep it themselves (the
+    Analyzer submits files in order and collects the futures in order).
+
+    Workers start lazily, on their first call, so a pool costs nothing until it is used."""
+
+    def __init__(self, size: int | None = None, timeout_s: float = DEFAULT_TIMEOUT_S,
+                 memory_limit: int | None = WORKER_MEMORY_LIMIT_BYTES):
+        self.size = max(1, size if size else min(available_cores(), MAX_POOL_WORKERS))
+        self.timeout_s = timeout_s
+        self._workers = [IsolatedWorker(timeout_s=timeout_s, memory_limit=memory_limit) for _ in range(self.size)]
+        self._free: queue.SimpleQueue[IsolatedWorker] = queue.SimpleQueue()
+        for worker in self._workers:
+            self._free.put(worker)
+
+    def call(self, fn: Callable[..., Any], *args: Any, timeout_s: float | None = None) -> Any:
+        """Run ``fn(*args)`` in a free worker; raise IsolatedCallError on timeout, crash or error."""
+        worker = self._free.get()
+        try:
+            return worker.call(fn, *args, timeout_s=timeout_s)
+        finally:
+            self._free.put(worker)
+
+    def close(self) -> None:
+        for worker in self._workers:
+            worker.close()
+
+    def __enter__(self) -> "WorkerPool":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
 
 
 def _project_root() -> str:
