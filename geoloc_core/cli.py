@@ -206,17 +206,22 @@ def _format_for(out: str, requested: str | None) -> str:
 
 
 def run_scan(args: argparse.Namespace) -> int:
+    from .evidence.isolation import WorkerPool
+
+    # Start-up work overlaps (issue #18): the parser processes start and import their parsers, and the
+    # geocoder's data loads in a thread, while this process imports the pipeline and loads the model.
+    pool = WorkerPool(size=args.workers, timeout_s=args.timeout)
+    pool.start()
+    from .places.loading import offline_geocoder_in_background
+
+    geocoder = offline_geocoder_in_background()
     from tqdm import tqdm
 
     from .case.analyzer import Analyzer
     from .evidence.sources import collect_sources
     from .places.geocoding import NominatimGeocoder
-    from .places.loading import offline_geocoder_in_background
-    from .evidence.isolation import WorkerPool
     from .model.choice import configured_model
 
-    # the geocoder's data loads in a thread while the model loads and the first files are inspected
-    geocoder = offline_geocoder_in_background()
     predictor = second = None
     models = args.model or [m for m in [configured_model(None)] if m]
     if models:  # torch is imported only here: a scan without a model never pays for it
@@ -227,13 +232,14 @@ def run_scan(args: argparse.Namespace) -> int:
                                        allow_download=args.allow_model_download)
         except ModelLoadError as exc:
             print(f"error: {exc}", file=sys.stderr)
+            pool.close()
             return 2
         predictor, second = witnesses[0], (witnesses[1] if len(witnesses) > 1 else None)
     if args.online_geocoder:
         geocoder = NominatimGeocoder(fallback=geocoder)
     sources = collect_sources(args.paths)
     analyzer = Analyzer(geocoder=geocoder, predictor=predictor, batch_size=max(1, args.batch_size),
-                        worker=WorkerPool(size=args.workers, timeout_s=args.timeout), second_predictor=second)
+                        worker=pool, second_predictor=second)
     findings = []
     try:
         progress = tqdm(total=len(sources), unit="file", file=sys.stderr, disable=args.no_progress or None)

@@ -18,7 +18,7 @@ from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Iterable, Iterator, Sequence
+from typing import Callable, Iterable, Iterator, Sequence
 
 from ..evidence.checks import CheckResult, run_checks
 from ..evidence.exif import ExifFacts
@@ -75,6 +75,8 @@ class Analyzer:
     thresholds: VerdictThresholds = field(default_factory=VerdictThresholds)
     second_predictor: LocationPredictor | None = None  # the second witness (see the module docstring)
     forward_geocoder: ForwardGeocoder | None = None  # for written places; the shared offline one when None
+    # what runs in the isolated worker per file: a picklable module-level function (tests swap in a hostile one)
+    inspector: Callable[[bytes], tuple] = inspect_file
 
     @property
     def settings_label(self) -> str:
@@ -141,7 +143,7 @@ class Analyzer:
             result.read_error = f"unreadable file ({type(exc).__name__})"
             return result
         try:
-            result.facts, result.exif, result.forensic = self.worker.call(inspect_file, result.data)
+            result.facts, result.exif, result.forensic = self.worker.call(self.inspector, result.data)
         except IsolatedCallError as exc:
             result.inspect_error = str(exc)
             return result

@@ -27,6 +27,8 @@ from multiprocessing.connection import Connection
 from typing import Any, Callable
 
 DEFAULT_TIMEOUT_S = 20.0
+STARTUP_TIMEOUT_S = 120.0  # a fresh worker's interpreter start and parser imports (slow on a loaded machine)
+_READY = "ready"
 WORKER_MEMORY_LIMIT_BYTES = 4 * 1024**3
 MAX_POOL_WORKERS = 8  # each worker may grow to WORKER_MEMORY_LIMIT_BYTES: bound the total on big machines
 
@@ -43,6 +45,7 @@ class _Result:
 
 
 def _serve(incoming: Connection, outgoing: Connection, memory_limit: int) -> None:  # runs in the child
+    outgoing.send(_Result(True, _READY))  # started and parsers imported: deadlines count from here
     if memory_limit:
         try:
             import resource
@@ -77,6 +80,7 @@ class IsolatedWorker:
         self.memory_limit = memory_limit or 0
         self._lock = threading.Lock()
         self._process: subprocess.Popen | None = None
+        self._starting = False
         self._to_child: Connection | None = None
         self._from_child: Connection | None = None
 
@@ -91,6 +95,24 @@ class IsolatedWorker:
         os.close(child_write)
         self._to_child = Connection(parent_write, readable=False)
         self._from_child = Connection(parent_read, writable=False)
+        self._starting = True  # the child's "ready" is read before the first call's deadline starts
+
+    def _wait_until_ready(self) -> None:
+        if not self._starting:
+            return
+        if not self._from_child.poll(STARTUP_TIMEOUT_S):
+            self._kill()
+            raise IsolatedCallError(f"the parser process did not start within {STARTUP_TIMEOUT_S:g} s")
+        self._from_child.recv()
+        self._starting = False
+
+    def start(self) -> None:
+        """Start the process now rather than on the first call (its start then overlaps other work)."""
+        with self._lock:
+            if self._process is None or self._process.poll() is not None:
+                if self._process is not None:
+                    self._kill()
+                self._start()
 
     def _kill(self) -> None:
         if self._process is not None:
@@ -110,6 +132,7 @@ class IsolatedWorker:
                     self._kill()
                 self._start()
             try:
+                self._wait_until_ready()
                 self._to_child.send((fn, args))
                 if not self._from_child.poll(deadline):
                     self._kill()
@@ -175,6 +198,11 @@ class WorkerPool:
         finally:
             self._free.put(worker)
 
+    def start(self) -> None:
+        """Start every worker process now (they load their parsers meanwhile)."""
+        for worker in self._workers:
+            worker.start()
+
     def close(self) -> None:
         for worker in self._workers:
             worker.close()
@@ -196,4 +224,8 @@ if __name__ == "__main__":
 
     read_fd, write_fd, limit = (int(a) for a in sys.argv[1:4])
     sys.stdout = sys.stderr  # the pipes are the only channel back
+    try:  # load the parsers before the first file arrives, so its deadline does not pay for imports
+        import geoloc_core.evidence.inspection  # noqa: F401
+    except Exception:  # never fatal here: a call that needs it reports the error itself
+        pass
     serve(Connection(read_fd, writable=False), Connection(write_fd, readable=False), limit)
