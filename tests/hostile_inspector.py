@@ -11,7 +11,7 @@ from geoloc_core.evidence.inspection import inspect_file
 def hostile_inspector(data: bytes):
     """Hangs, crashes or balloons on files marked HANG, CRASH or HUGE; inspects the others."""
     if data.startswith(b"HANG"):
-        time.sleep(60)
+        time.sleep(600)
     if data.startswith(b"CRASH"):
         os._exit(7)
     if data.startswith(b"HUGE"):

@@ -53,15 +53,15 @@ def test_pool_confines_a_hang_a_crash_and_a_memory_hog_to_their_files_and_keeps_
             sources.append(FileSource("crashes.jpg", data=b"CRASH" + _photo(i)))
         if i == 8:
             sources.append(FileSource("huge.jpg", data=b"HUGE" + _photo(i)))
-    with WorkerPool(size=2, timeout_s=5, memory_limit=1024**3) as pool:
+    with WorkerPool(size=2, timeout_s=15, memory_limit=1024**3) as pool:
         pool.start()  # the deadline is the parse's, not the process start's
         analyzer = Analyzer(geocoder=geocoder, worker=pool, inspector=hostile_inspector)
         started = time.monotonic()
         findings = list(analyzer.analyze_stream(sources))
-    assert time.monotonic() - started < 30  # the hang cost its own deadline, not the batch
+    assert time.monotonic() - started < 300  # the hang cost its own deadline (15 s), not its 600 s
     assert [f.file for f in findings] == [s.name for s in sources]
     by_name = {f.file: f for f in findings}
-    assert "gave up after 5 s" in by_name["hangs.jpg"].message
+    assert "gave up after 15 s" in by_name["hangs.jpg"].message
     assert "process died" in by_name["crashes.jpg"].message
     assert "out of memory" in by_name["huge.jpg"].message
     for name in ("hangs.jpg", "crashes.jpg", "huge.jpg"):

@@ -94,17 +94,28 @@ class Analyzer:
     def analyze_stream(self, sources: Iterable[FileSource]) -> Iterator[Finding]:
         """Findings in input order; images meet the model in batches of ``batch_size``.
 
-        Reading, inspection (in the isolated workers) and the model's decode run ahead in
-        background threads, so the workers stay busy while the model runs on the previous batch."""
-        pending: list[_Pending] = []
-        for source, inspected in self._inspected(sources):
-            pending.append(self._prepare(source, inspected))
-            # flush on a full model batch, or regularly so progress shows even when few files decode
-            if sum(p.image is not None for p in pending) >= self.batch_size or len(pending) >= 4 * self.batch_size:
-                yield from self._finish(pending)
-                pending = []
-        if pending:
-            yield from self._finish(pending)
+        Three stages overlap: reading, inspection (in the isolated workers) and the model's decode run
+        ahead in background threads; the model runs on one batch in its own thread while this thread
+        prepares the next one and geocodes, verifies and checks the one before. At most two batches of
+        decoded images exist at once."""
+        batch: list[_Pending] = []
+        in_model: tuple[list[_Pending], Future] | None = None
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="geoloc-model") as model:
+            for source, inspected in self._inspected(sources):
+                batch.append(self._prepare(source, inspected))
+                # flush on a full model batch, or regularly so progress shows even when few files decode
+                if sum(p.image is not None for p in batch) >= self.batch_size or len(batch) >= 4 * self.batch_size:
+                    submitted = (batch, model.submit(self._run_models, batch))
+                    if in_model is not None:
+                        yield from self._complete(*in_model)
+                    in_model, batch = submitted, []
+            if batch:
+                submitted = (batch, model.submit(self._run_models, batch))
+                if in_model is not None:
+                    yield from self._complete(*in_model)
+                in_model = submitted
+            if in_model is not None:
+                yield from self._complete(*in_model)
 
     def _inspected(self, sources: Iterable[FileSource]) -> Iterator[tuple[FileSource, "_Inspected"]]:
         """(source, what the background stage made of it), in input order.
@@ -190,12 +201,17 @@ class Analyzer:
         return _Pending(finding, inspected.image, exif, forensic,
                         not_an_image=facts.file_type not in SUPPORTED_IMAGE_TYPES, too_little=too_little)
 
-    def _finish(self, pending: Sequence[_Pending]) -> Iterator[Finding]:
+    def _run_models(self, pending: Sequence[_Pending]) -> tuple[dict[int, Prediction], dict[int, Prediction]]:
+        """The model stage for one batch (runs in the model thread); releases the pixels after."""
         with_images = [p for p in pending if p.image is not None]
         predictions = self._predict(self.predictor, with_images, "")
         second = self._predict(self.second_predictor, with_images, "second witness: ")
         for p in pending:
             p.image = None  # release pixels as soon as possible
+        return predictions, second
+
+    def _complete(self, pending: Sequence[_Pending], model_stage: Future) -> Iterator[Finding]:
+        predictions, second = model_stage.result()
         self._geocode_and_verify(pending, predictions, second)
         for p in pending:
             yield p.finding
