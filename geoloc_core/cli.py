@@ -10,7 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from .case.export import FORMATS, export
+from .case.export import FORMATS, export, without_serials, write_csv
 
 EPILOG = """examples:
   python -m geoloc_core scan photos/ --out findings.csv
@@ -233,22 +233,41 @@ def run_scan(args: argparse.Namespace) -> int:
     sources = collect_sources(args.paths)
     analyzer = Analyzer(geocoder=geocoder, predictor=predictor, batch_size=max(1, args.batch_size),
                         worker=pool, second_predictor=second)
+    fmt = _format_for(args.out, args.format)
+    # A CSV without reports is written row by row, so a 10,000-file scan holds no more findings in
+    # memory than a 1,000-file one (issue #18); the other formats and the reports need them all.
+    streaming = fmt == "csv" and not (args.report or args.bundle)
     findings = []
+    count = errors = 0
+    partial = Path(f"{args.out}.partial") if streaming and args.out != "-" else None
+    handle = (partial.open("w", encoding="utf-8", newline="") if partial else sys.stdout) if streaming else None
     try:
         progress = tqdm(total=len(sources), unit="file", file=sys.stderr, disable=args.no_progress or None)
         for finding in analyzer.analyze_stream(sources):
-            findings.append(finding)
+            if streaming:
+                write_csv([finding] if args.include_serials else without_serials([finding]), handle,
+                          header=count == 0)
+            else:
+                findings.append(finding)
+            count += 1
+            errors += finding.status == "error"
             progress.update(1)
         progress.close()
+        if streaming and count == 0:
+            write_csv([], handle)
     finally:
         analyzer.close()
-    text = export(findings, _format_for(args.out, args.format), include_serials=args.include_serials)
-    if args.out == "-":
-        sys.stdout.write(text)
-    else:
-        Path(args.out).write_text(text, encoding="utf-8", newline="")
-    errors = sum(f.status == "error" for f in findings)
-    print(f"{len(findings)} files analysed, {errors} with errors -> {args.out}", file=sys.stderr)
+        if partial is not None:
+            handle.close()
+    if partial is not None:
+        partial.replace(args.out)
+    elif not streaming:
+        text = export(findings, fmt, include_serials=args.include_serials)
+        if args.out == "-":
+            sys.stdout.write(text)
+        else:
+            Path(args.out).write_text(text, encoding="utf-8", newline="")
+    print(f"{count} files analysed, {errors} with errors -> {args.out}", file=sys.stderr)
     if args.report or args.bundle:
         from .case.report_content import model_info
         from .case.reporting import write_scan_reports
