@@ -153,3 +153,31 @@ def test_scan_without_a_model_never_imports_torch(tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.split()[-2:] == ["NO-TORCH", "0"], result.stdout
     assert "48.8" in (tmp_path / "f.csv").read_text(encoding="utf-8")  # the scan did its work
+
+
+def test_streamed_csv_equals_the_export_of_all_findings(tmp_path):
+    """``scan --out f.csv`` writes rows as they come (memory bounded); the file must be exactly what
+    ``export`` makes from the whole list, as the JSON output of the same scan shows."""
+    import csv
+    import json
+
+    from geoloc_core.case.export import column_order
+    from geoloc_core.cli import main
+
+    (tmp_path / "in").mkdir()
+    for i in range(5):
+        (tmp_path / "in" / f"p{i}.jpg").write_bytes(_photo(i))
+    (tmp_path / "in" / "not_an_image.txt").write_text("hello", encoding="utf-8")
+    assert main(["scan", str(tmp_path / "in"), "--out", str(tmp_path / "f.csv"), "--no-progress"]) == 0
+    assert main(["scan", str(tmp_path / "in"), "--out", str(tmp_path / "f.json"), "--no-progress"]) == 0
+    assert not list(tmp_path.glob("*.partial"))
+    with (tmp_path / "f.csv").open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.reader(handle))
+    assert rows[0] == column_order()
+    records = json.loads((tmp_path / "f.json").read_text(encoding="utf-8"))
+    records = records.get("findings", records) if isinstance(records, dict) else records
+    assert len(rows) == 1 + len(records) == 7
+    by_column = [dict(zip(rows[0], r)) for r in rows[1:]]
+    for row, record in zip(by_column, records):
+        assert row["sha256"] == record["sha256"] and row["status"] == record["status"]
+        assert row["exif_country_code"] == (record["exif_country_code"] or "")
