@@ -8,7 +8,7 @@ import streamlit as st
 from geoloc_core.case.caselog import CaseLog, EvidenceStore, default_data_dir
 from geoloc_core.places.geocoding import NominatimGeocoder, OfflineGeocoder
 from geoloc_core.model.inference import Predictor, load_predictor
-from geoloc_core.evidence.isolation import IsolatedWorker
+from geoloc_core.evidence.isolation import WorkerPool
 from geoloc_core.case.maps import vendor_leaflet_assets
 
 APP_DIR = Path(__file__).resolve().parents[1]
@@ -51,9 +51,10 @@ def online_geocoder() -> NominatimGeocoder:
 
 
 @st.cache_resource(show_spinner=False)
-def parser_worker() -> IsolatedWorker:
-    """One isolated parser process shared by all sessions (calls are serialised; ~1 ms per file)."""
-    return IsolatedWorker()
+def parser_worker() -> WorkerPool:
+    """The isolated parser processes shared by all sessions: one per core (at most 8), so a Batch
+    inspects files in parallel through the same pipeline as ``scan`` (issue #18)."""
+    return WorkerPool()
 
 
 @st.cache_resource(show_spinner="Loading the geolocation model...")
