@@ -363,3 +363,166 @@ def test_when_every_town_is_across_a_line_the_nearest_towns_region_is_given(tmp_
                         np.array(["CH", "CH"], dtype=object))
     assert list(near.name) == ["Lausanne, Vaud, CH", "Lausanne, Vaud, CH"]
     assert list(near.region) == ["Vaud", "Vaud"]
+
+
+# --- fresh instances: the shared geocoder is built once in mutmut's parent process, so its constructors and the
+# --- prepared-table loader are only exercised by tests that build their own -----------------------------------
+
+class _CountingFaces:
+    """The real admin-1 areas, counting how many points the index asks them to locate; ``extra`` areas pretend the
+    areas were rebuilt since the places table was prepared (a different area count)."""
+
+    def __init__(self, real, extra: int = 0):
+        self.real, self.located = real, 0
+        self.codes = np.concatenate([real.codes, np.array(["ZZ"] * extra)])
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    def faces_at(self, lats, lons):
+        self.located += len(lats)
+        return self.real.faces_at(lats, lons)
+
+
+def _prepared_geneva(tmp_path, monkeypatch, faces, *, size_offset: int = 0, faces_offset: int = 0):
+    """A prepared table (what tools/build_boundary_assets.py writes) of the real GeoNames rows around Lake Geneva,
+    standing in for assets/geonames_places.npz and its CSV, so a fresh default PlaceIndex loads in milliseconds."""
+    from geoloc_core.places import regions
+
+    _geneva_index()  # writes the CSV once per process
+    csv_path = _GENEVA_CSV[0]
+    arrays = regions.read_places_csv(csv_path)
+    lat = arrays["lat_e5"] * regions.QUANTUM
+    lon = arrays["lon_e5"] * regions.QUANTUM
+    arrays["face"] = faces.real.faces_at(lat, lon)
+    arrays["source_bytes"] = np.array(csv_path.stat().st_size + size_offset)
+    arrays["faces_count"] = np.array(len(faces) + faces_offset)
+    npz = tmp_path / "places.npz"
+    np.savez(npz, **arrays)
+    monkeypatch.setattr(regions, "PLACES_NPZ", npz)
+    monkeypatch.setattr(regions, "places_csv", lambda: csv_path)
+    parsed: list = []
+    real_read = regions.read_places_csv
+    monkeypatch.setattr(regions, "read_places_csv", lambda path: parsed.append(path) or real_read(path))
+    return parsed
+
+
+_GENEVA_POINTS = (np.array([46.2044, 46.5197]), np.array([6.1432, 6.6323]), np.array(["CH", "CH"], dtype=object))
+
+
+def test_a_fresh_index_uses_the_prepared_table_without_parsing_or_locating_places(tmp_path, monkeypatch, geocoder):
+    faces = _CountingFaces(geocoder.places.faces)
+    parsed = _prepared_geneva(tmp_path, monkeypatch, faces)
+    index = PlaceIndex(faces=faces)
+    assert parsed == [] and faces.located == 0  # the prepared table and its areas were used as they are
+    near = index.nearby(*_GENEVA_POINTS)
+    assert list(near.region) == ["Geneva", "Vaud"] and near.name[0].endswith(", Geneva, CH")
+
+
+def test_a_prepared_table_from_another_csv_is_not_used(tmp_path, monkeypatch, geocoder):
+    faces = _CountingFaces(geocoder.places.faces)
+    parsed = _prepared_geneva(tmp_path, monkeypatch, faces, size_offset=1)  # the CSV changed since
+    index = PlaceIndex(faces=faces)
+    assert parsed == [_GENEVA_CSV[0]] and faces.located == len(index.lat)
+    assert list(index.nearby(*_GENEVA_POINTS).region) == ["Geneva", "Vaud"]
+
+
+def test_when_the_areas_were_rebuilt_the_places_are_located_again(tmp_path, monkeypatch, geocoder):
+    faces = _CountingFaces(geocoder.places.faces, extra=1)
+    parsed = _prepared_geneva(tmp_path, monkeypatch, faces, faces_offset=-1)
+    index = PlaceIndex(faces=faces)
+    assert parsed == [] and faces.located == len(index.lat)
+    assert list(index.nearby(*_GENEVA_POINTS).region) == ["Geneva", "Vaud"]
+
+
+def test_without_a_prepared_table_the_csv_is_parsed(tmp_path, monkeypatch, geocoder):
+    faces = _CountingFaces(geocoder.places.faces)
+    parsed = _prepared_geneva(tmp_path, monkeypatch, faces)
+    from geoloc_core.places import regions
+
+    monkeypatch.setattr(regions, "PLACES_NPZ", tmp_path / "missing.npz")
+    index = PlaceIndex(faces=faces)
+    assert parsed == [_GENEVA_CSV[0]] and list(index.nearby(*_GENEVA_POINTS).region) == ["Geneva", "Vaud"]
+
+
+def test_a_prepared_places_table_carrying_a_pickled_object_is_refused(tmp_path, monkeypatch, geocoder):
+    from geoloc_core.places import regions
+
+    hostile = tmp_path / "places.npz"
+    np.savez(hostile, source_bytes=np.array(1), faces_count=np.array(1),
+             names=np.array([{"not": "a blob"}], dtype=object))
+    monkeypatch.setattr(regions, "PLACES_NPZ", hostile)
+    with pytest.raises(ValueError, match="allow_pickle"):
+        PlaceIndex(faces=geocoder.places.faces)
+
+
+def test_fresh_admin1_areas_name_their_source():
+    from geoloc_core.places.natural_earth import Admin1Faces
+
+    faces = Admin1Faces()
+    assert faces.source.startswith("Natural Earth 1:10m") and len(faces) == len(faces.codes) > 1000
+
+
+def test_a_point_in_the_first_land_outline_gets_its_country():
+    countries = NaturalEarthCountries()
+    inside = countries.geometries[0].representative_point()  # Indonesia (Borneo) in this edition
+    assert countries.codes[0] == "ID"
+    assert list(countries.codes_at(np.array([inside.y, -0.0316]), np.array([inside.x, 109.3425]))) == ["ID", "ID"]
+
+
+# --- how the areas are named and how the nearest places vote, on a table of one's own ----------------------------
+
+_BAVARIA = [("48.137", "11.575", "Munich"), ("48.371", "10.898", "Augsburg"), ("49.013", "12.102", "Regensburg"),
+            ("48.883", "12.573", "Straubing"), ("48.765", "11.424", "Ingolstadt"), ("48.537", "12.152", "Landshut"),
+            ("47.856", "12.129", "Rosenheim"), ("47.727", "10.315", "Kempten"), ("47.988", "10.181", "Memmingen")]
+_LINDAU = ("47.546", "9.684", "Lindau")
+_HESSE = [("50.133", "8.917", "Hanau"), ("50.110", "8.682", "Frankfurt")]
+_BADEN = [("49.409", "8.693", "Heidelberg"), ("49.489", "8.467", "Mannheim"), ("49.142", "9.219", "Heilbronn")]
+_ASCHAFFENBURG = (49.9769, 9.1570)  # Bavaria; the nearest towns in the table are Hessian, 17 and 35 km away
+
+
+def _own_table(tmp_path, geocoder, rows) -> PlaceIndex:
+    path = tmp_path / "places.csv"
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["lat", "lon", "name", "admin1", "admin2", "cc"])
+        writer.writerows((lat, lon, name, admin1, "", "DE") for (lat, lon, name), admin1 in rows)
+    return PlaceIndex(path, faces=geocoder.places.faces)
+
+
+def _aschaffenburg(index: PlaceIndex) -> str | None:
+    return index.nearby(np.array([_ASCHAFFENBURG[0]]), np.array([_ASCHAFFENBURG[1]]),
+                        np.array(["DE"], dtype=object)).region[0]
+
+
+@pytest.mark.parametrize("bavarian, mislabelled, expected", [
+    (_BAVARIA, False, "Bayern"),  # 9 of 9 agree: the area is Bavaria's, however far its towns are
+    (_BAVARIA, True, "Bayern"),  # 9 of 10 (exactly 90 %): still named
+    (_BAVARIA[:3], False, "Bayern"),  # exactly 3 places: enough to name it
+    (_BAVARIA[:3], True, "Hessen"),  # 3 of 4 (75 %): not named, the nearest towns (Hessian) vote
+    (_BAVARIA[:2], False, "Hessen"),  # 2 places: too few
+])
+def test_an_area_is_named_by_ninety_percent_of_at_least_three_of_its_places(tmp_path, geocoder, bavarian,
+                                                                             mislabelled, expected):
+    rows = [(p, "Bayern") for p in bavarian] + [(p, "Hessen") for p in _HESSE]
+    if mislabelled:
+        rows.append((_LINDAU, "Baden-Wuerttemberg"))  # a Bavarian town filed under the neighbouring state
+    assert _aschaffenburg(_own_table(tmp_path, geocoder, rows)) == expected
+
+
+def test_the_five_nearest_towns_vote_and_the_majority_beats_the_nearest(tmp_path, geocoder):
+    # no Bavarian town: Hanau and Frankfurt (Hessen) are nearest, then three Baden towns 73-100 km away
+    index = _own_table(tmp_path, geocoder, [(p, "Hessen") for p in _HESSE] + [(p, "Baden-Wuerttemberg") for p in _BADEN])
+    assert _aschaffenburg(index) == "Baden-Wuerttemberg"
+    # a sixth, farther Hessian town (107 km) does not vote
+    index = _own_table(tmp_path, geocoder, [(p, "Hessen") for p in _HESSE] + [(p, "Baden-Wuerttemberg") for p in _BADEN]
+                       + [(("50.869", "9.707", "Bad Hersfeld"), "Hessen")])
+    assert _aschaffenburg(index) == "Baden-Wuerttemberg"
+
+
+def test_a_region_of_another_country_is_never_given(geocoder):
+    """Salzburg city with the country said to be Germany (a border zone that disagrees with the land outline):
+    the Austrian area's name must not be given; Germany's nearest towns (Bavarian) answer."""
+    near = geocoder.places.nearby(np.array([47.80, 47.80]), np.array([13.04, 13.04]),
+                                  np.array(["AT", "DE"], dtype=object))
+    assert list(near.region) == ["Salzburg", "Bavaria"]
