@@ -526,3 +526,50 @@ def test_a_region_of_another_country_is_never_given(geocoder):
     near = geocoder.places.nearby(np.array([47.80, 47.80]), np.array([13.04, 13.04]),
                                   np.array(["AT", "DE"], dtype=object))
     assert list(near.region) == ["Salzburg", "Bavaria"]
+
+
+def test_a_photo_at_a_towns_exact_coordinates_is_at_that_town_and_takes_its_region(tmp_path, geocoder):
+    """GPS exactly on a town's stored coordinates (0 km): that town is the nearest place and votes for its region.
+    Hanau is the only Hessian town in this table, so Hesse's area is unnamed and the nearest towns vote; the three
+    Baden towns must not outvote the town the photo was taken in."""
+    index = _own_table(tmp_path, geocoder, [(_HESSE[0], "Hessen")] + [(p, "Baden-Wuerttemberg") for p in _BADEN])
+    near = index.nearby(index.lat[:1], index.lon[:1], np.array(["DE"], dtype=object))
+    assert near.name[0] == "Hanau, Hessen, DE" and near.km[0] == 0.0 and near.region[0] == "Hessen"
+
+
+def test_a_town_without_a_region_gives_none_and_never_borrows_a_neighbours(tmp_path, geocoder):
+    """GeoNames leaves admin1 empty for some places: such a town is named without a region ("Name, CC") and does
+    not vote; the region comes from the towns that have one."""
+    seligenstadt = ("50.044", "8.975", "Seligenstadt")
+    index = _own_table(tmp_path, geocoder, [(_HESSE[0], "Hessen"), (seligenstadt, "")]
+                       + [(p, "Baden-Wuerttemberg") for p in _BADEN])
+    table = regions_module().read_places_csv(tmp_path / "places.csv")
+    assert table["lat_e5"].dtype == table["lon_e5"].dtype == np.int32  # exact integers of 1e-5 degrees
+    assert table["lat_e5"][1] == 5004400 and table["lon_e5"][1] == 897500
+    near = index.nearby(index.lat[1:2], index.lon[1:2], np.array(["DE"], dtype=object))
+    assert near.name[0] == "Seligenstadt, DE" and near.region[0] == "Hessen"
+
+
+def test_in_a_batch_a_point_with_no_town_near_gets_no_region(tmp_path, geocoder):
+    """Aschaffenburg has five voters; Hamburg, 400 km from every town of this table, has none: no region for it,
+    whatever the other points of the batch get."""
+    index = _own_table(tmp_path, geocoder, [(p, "Hessen") for p in _HESSE] + [(p, "Baden-Wuerttemberg") for p in _BADEN])
+    near = index.nearby(np.array([_ASCHAFFENBURG[0], 53.55]), np.array([_ASCHAFFENBURG[1], 10.0]),
+                        np.array(["DE", "DE"], dtype=object))
+    assert list(near.region) == ["Baden-Wuerttemberg", None]
+
+
+def test_a_places_table_with_a_line_break_in_a_name_is_refused_with_a_clear_message(tmp_path, geocoder):
+    path = tmp_path / "places.csv"
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["lat", "lon", "name", "admin1", "admin2", "cc"])
+        writer.writerow(["50.133", "8.917", "Hanau\nEVIL", "Hessen", "", "DE"])
+    with pytest.raises(ValueError, match="^a place name contains a line break$"):
+        PlaceIndex(path, faces=geocoder.places.faces)
+
+
+def regions_module():
+    from geoloc_core.places import regions
+
+    return regions
