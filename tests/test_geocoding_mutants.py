@@ -573,3 +573,19 @@ def regions_module():
     from geoloc_core.places import regions
 
     return regions
+
+
+def test_leave_one_out_hides_the_town_from_naming_its_area_too(tmp_path, geocoder):
+    """The leave-one-out evaluation (skip_within_km) must hide the photo's own town everywhere: Munich is one of
+    the three towns that name Bavaria's area here, so with it hidden the area is unnamed and the nearest other
+    town (Ulm, across the state line; Hof and Wuerzburg are over 150 km away) answers."""
+    rows = [(("48.137", "11.575", "Munich"), "Bayern"), (("50.313", "11.912", "Hof"), "Bayern"),
+            (("49.794", "9.929", "Wuerzburg"), "Bayern"), (("48.398", "9.993", "Ulm"), "Baden-Wuerttemberg")]
+    index = _own_table(tmp_path, geocoder, rows)
+    de = np.array(["DE"], dtype=object)
+    assert index.nearby(index.lat[:1], index.lon[:1], de).region[0] == "Bayern"
+    hidden = index.nearby(index.lat[:1], index.lon[:1], de, skip_within_km=1.0)
+    assert hidden.region[0] == "Baden-Wuerttemberg" and hidden.name[0] != "Munich, Bayern, DE"
+    # a point with no town within the skipped radius keeps every town (Bavaria named by all three)
+    assert index.nearby(np.array([_ASCHAFFENBURG[0]]), np.array([_ASCHAFFENBURG[1]]), de,
+                        skip_within_km=1.0).region[0] == "Bayern"
