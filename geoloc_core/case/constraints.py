@@ -240,3 +240,11 @@ def _constrain_places(finding, listed, constraint, geocoder, which) -> Constrain
     if best is not None:
         result.lat, result.lon = best.lat, best.lon
     return result
+
+
+def region_names(geocoder, country_code: str) -> list[str]:
+    """The admin-1 names the geocoder can give for a country (GeoNames' admin1 of its places), sorted: the
+    choices for a region constraint, spelled exactly as the region test compares them."""
+    places = geocoder.places
+    indices = np.flatnonzero(places.cc == country_code)
+    return sorted({places.admin1(int(i)) for i in indices} - {""})
