@@ -18,7 +18,8 @@ from tests.test_hostile import _open_in_chromium
 pytestmark = pytest.mark.browser
 
 LAYERS_JS = """() => {
-  const map = window[Object.keys(window).find(k => /^map_[0-9a-f]+$/.test(k))];
+  const map = (window.map && window.map.eachLayer) ? window.map  // streamlit-folium renames it
+    : window[Object.keys(window).find(k => /^map_[0-9a-f]+$/.test(k))];
   map.eachLayer(l => { if (l.getPopup && l.getPopup()) { l.openPopup(); } if (l.getTooltip && l.getTooltip()) { l.openTooltip(); } });
   const texts = [];
   let circleMarkers = 0, lines = 0, strings = 0;
@@ -126,10 +127,10 @@ def test_verify_page_shows_candidates_beside_the_map_and_a_constraint(page, serv
     page.get_by_text("Candidates of the first witness").wait_for(timeout=120_000)
     frame = _map_frame(page)
     page.wait_for_timeout(1500)
+    _shot(page, "verify_candidates")
     state = frame.evaluate(LAYERS_JS)
     assert state["candidates"] == 3 and state["heat"] == 1 and state["strings"] == 0
-    assert page.get_by_text("with duplicates").count() >= 1
-    _shot(page, "verify_candidates")
+    assert page.get_by_text("50 % / 90 % radius").count() >= 1
     page.get_by_text("Constrain the prediction").click()
     page.get_by_text("a circle", exact=True).click()
     page.get_by_text(re.compile("Constrained to within 100.0 km")).wait_for(timeout=120_000)
@@ -143,5 +144,6 @@ def test_verify_page_shows_candidates_beside_the_map_and_a_constraint(page, serv
         page.wait_for_timeout(1000)
     else:
         raise AssertionError("the constrained layer was never drawn")
+    page.get_by_text("Candidates of the first witness").scroll_into_view_if_needed()
     _shot(page, "verify_constrained")
     assert page.dialogs == [] and page.offsite == []

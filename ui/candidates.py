@@ -39,17 +39,19 @@ def candidates_panel(finding: Finding, rows: dict[str, list[CandidateRow]]) -> N
         kind = getattr(finding, f"{which}_kind", "") or "model"
         zero_shot = any(not r.radius50_km for r in found)
         st.markdown(f"**Candidates of the {WITNESSES[which]} ({markdown_literal(kind)}), most probable first**")
-        header = ["#", "probability", "with duplicates", "50 % radius", "90 % radius", "country", "region",
-                  "nearest place", "duplicate of"]
-        if zero_shot:
-            header[3:5] = ["place (zero-shot)", "credible set"]
+        header = ["#", "probability", "credible set" if zero_shot else "50 % / 90 % radius",
+                  "where (region, country; nearest place)", "overlap"]
         table = []
         for r in found:
-            cells = [r.rank, _percent(r.probability), _percent(r.group_probability)]
-            cells += [r.label, r.credible_set] if zero_shot else [_km(r.radius50_km), _km(r.radius90_km)]
-            cells += [r.country or "open water", r.region or "", r.nearest_place or "",
-                      f"#{r.duplicate_of}" if r.merged else ""]
-            table.append(cells)
+            where = ", ".join(x for x in (r.region, r.country) if x) or "open water"
+            if r.label:
+                where = f"{r.label} — {where}"
+            if r.nearest_place:
+                where += f"; near {r.nearest_place}"
+            spread = r.credible_set if zero_shot else f"{_km(r.radius50_km)} / {_km(r.radius90_km)}"
+            overlap = (f"duplicate of #{r.duplicate_of}" if r.merged else
+                       f"with duplicates {_percent(r.group_probability)}" if r.group_probability else "")
+            table.append([r.rank, _percent(r.probability), spread, where, overlap])
         st.html(text_table_html(table, header))
         merged = sum(r.merged for r in found)
         note = ("Regions are each component's own exact vMF caps." if not zero_shot else

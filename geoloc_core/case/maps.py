@@ -252,7 +252,7 @@ def finding_map(finding: Finding, online_tiles: bool = False, candidates: Sequen
         bounds += add_constrained(fmap, constrained)
     bounds += add_finding(fmap, finding)
     if (candidates or second_candidates or heat or constrained is not None) and not online_tiles:
-        folium.LayerControl(collapsed=False).add_to(fmap)  # with online tiles base_map added one already
+        folium.LayerControl().add_to(fmap)  # collapsed: a layers button; with online tiles base_map has one
     _fit(fmap, bounds)
     return fmap
 
