@@ -61,6 +61,11 @@ def build_parser() -> argparse.ArgumentParser:
                       help="also write an evidence bundle: originals, findings (CSV, JSON, GeoJSON), both reports and "
                            "MANIFEST.sha256 (check with sha256sum -c); its SHA-256 is printed and written to "
                            "FILE.zip.sha256")
+    scan.add_argument("--constrain", default=None, metavar="country:CC|region:CC:NAME|circle:LAT,LON,KM",
+                      help="restrict each prediction to where a source says the photos are, e.g. country:UA, "
+                           "region:DE:Bavaria or circle:50.45,30.52,25: adds constraint, constraint_mass_inside "
+                           "(the model's mass inside before renormalising), constrained_lat and constrained_lon; "
+                           "the verdict stays the model's own")
     scan.add_argument("--analyst", default="", metavar="NAME", help="analyst name shown in reports and bundles")
     scan.add_argument("--case", default=None, metavar="NAME",
                       help="case name shown in reports (default: 'scan of PATH')")
@@ -212,6 +217,15 @@ def run_scan(args: argparse.Namespace) -> int:
 
     from .model.inference import ModelLoadError, configured_model, load_witnesses
 
+    constraint = None
+    if args.constrain:
+        from .case.constraints import ConstraintError, parse_constraint
+
+        try:
+            constraint = parse_constraint(args.constrain)
+        except ConstraintError as exc:
+            print(f"error: --constrain: {exc}", file=sys.stderr)
+            return 2
     predictor = second = None
     models = args.model or [m for m in [configured_model(None)] if m]
     if models:
@@ -222,7 +236,7 @@ def run_scan(args: argparse.Namespace) -> int:
             print(f"error: {exc}", file=sys.stderr)
             return 2
         predictor, second = witnesses[0], (witnesses[1] if len(witnesses) > 1 else None)
-    geocoder = OfflineGeocoder()
+    geocoder = offline = OfflineGeocoder()
     if args.online_geocoder:
         geocoder = NominatimGeocoder(fallback=geocoder)
     sources = collect_sources(args.paths)
@@ -232,6 +246,10 @@ def run_scan(args: argparse.Namespace) -> int:
     try:
         progress = tqdm(total=len(sources), unit="file", file=sys.stderr, disable=args.no_progress or None)
         for finding in analyzer.analyze_stream(sources):
+            if constraint is not None:
+                from .case.constraints import fill_constrained
+
+                fill_constrained(finding, constraint, offline)  # offline always: no point leaves the machine
             findings.append(finding)
             progress.update(1)
         progress.close()

@@ -210,3 +210,27 @@ def test_the_regressor_stores_each_components_concentration(tiny_model_dir, work
     assert len(stored) == 3 and all(c["kappa"] > 0 for c in stored)
     rows = candidate_rows(finding, geocoder)
     assert all(r.radius50_km < r.radius90_km for r in rows)
+
+
+# ---- scan --constrain ------------------------------------------------------------------------------------
+
+def test_scan_constrain_adds_the_constraint_columns(tiny_model_dir, tmp_path):
+    """The tiny model's prediction constrained to a 20,000 km circle (the whole Earth but the far cap around
+    the antipode): nearly all of the mass is inside, a constrained point is given; the verdict is the model's."""
+    import csv
+
+    from tests.imagegen import gps_exif, image_bytes
+    from tests.test_cli import _scan
+
+    photo = tmp_path / "a.jpg"
+    photo.write_bytes(image_bytes(size=(64, 48), exif=gps_exif(50.45, 30.52)))
+    out = tmp_path / "f.csv"
+    result = _scan(str(photo), "--model", str(tiny_model_dir), "--constrain", "circle:50.45,30.52,20000",
+                   "--out", str(out), "--no-progress")
+    assert result.returncode == 0, result.stderr
+    row = next(csv.DictReader(out.open(encoding="utf-8")))
+    assert row["constraint"] == "within 20,000.0 km of 50.45000, 30.52000"
+    assert float(row["constraint_mass_inside"]) > 0.99
+    assert -90 <= float(row["constrained_lat"]) <= 90 and row["verdict"]
+    bad = _scan(str(photo), "--constrain", "circle:1,2", "--out", str(tmp_path / "g.csv"), "--no-progress")
+    assert bad.returncode == 2 and "--constrain: cannot read" in bad.stderr and "Traceback" not in bad.stderr

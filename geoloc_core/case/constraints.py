@@ -248,3 +248,15 @@ def region_names(geocoder, country_code: str) -> list[str]:
     places = geocoder.places
     indices = np.flatnonzero(places.cc == country_code)
     return sorted({places.admin1(int(i)) for i in indices} - {""})
+
+
+def fill_constrained(finding: Finding, constraint: Constraint, geocoder) -> None:
+    """Write the constrained first witness into the finding's constraint columns (scan --constrain). A finding
+    without a prediction gets the constraint's name and no numbers."""
+    finding.constraint = constraint.describe()
+    if finding.pred_lat is None:
+        return
+    result = constrain(finding, constraint, geocoder)
+    finding.constraint_mass_inside = round(result.mass_inside, 4)
+    finding.constrained_lat = None if result.empty else round(result.lat, 6)
+    finding.constrained_lon = None if result.empty else round(result.lon, 6)
