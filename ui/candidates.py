@@ -139,10 +139,11 @@ def constrained_card(result: ConstrainedPrediction) -> None:
     (st.warning if result.empty or result.mass_inside < 0.05 else st.info)(markdown_literal(result.summary()))
     if result.mass_inside < 0.05 and not result.empty:
         st.caption("Less than 5 % of the model's belief was inside: the constraint and the pixels disagree.")
-    rows = [[c.rank, c.label, _percent(c.weight_before), _percent(c.inside_fraction), _percent(c.weight_after)]
-            for c in result.candidates]
-    st.html(text_table_html(rows, ["#", "place (zero-shot)" if any(c.label for c in result.candidates) else "",
-                                   "probability before", "own mass inside", "probability after"]))
+    labelled = any(c.label for c in result.candidates)
+    rows = [[c.rank] + ([c.label] if labelled else []) + [_percent(c.weight_before), _percent(c.inside_fraction),
+                                                          _percent(c.weight_after)] for c in result.candidates]
+    st.html(text_table_html(rows, ["#"] + (["place (zero-shot)"] if labelled else [])
+                            + ["probability before", "own mass inside", "probability after"]))
 
 
 def handoff_section(finding: Finding, enabled: bool) -> None:
