@@ -42,6 +42,36 @@ LAYERS_JS = """() => {
 }"""
 
 
+def _render_many(maps: dict, tmp_path) -> dict:
+    """Each map rendered to a file and loaded in one Chromium; the same checks as ``_render``."""
+    from playwright.sync_api import sync_playwright
+
+    from geoloc_core.case.maps import use_local_assets, vendor_leaflet_assets
+    from tests.test_browser import CHROMIUM, CHROMIUM_ARGS
+
+    vendor = tmp_path / "vendor"
+    vendor_leaflet_assets(vendor)
+    results = {}
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        for name, fmap in maps.items():
+            page_file = tmp_path / f"{name}.html"
+            page_file.write_text(use_local_assets(fmap, vendor.as_uri() + "/").get_root().render(), encoding="utf-8")
+            page_ = chromium.new_page()
+            dialogs, offsite, errors = [], [], []
+            page_.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+            page_.on("pageerror", lambda e: errors.append(str(e)))
+            page_.on("request", lambda r: None if r.url.startswith(("file:", "data:", "about:")) else offsite.append(r.url))
+            page_.goto(page_file.as_uri(), wait_until="load")
+            page_.wait_for_timeout(500)
+            results[name] = page_.evaluate(LAYERS_JS)
+            page_.close()
+            assert errors == [] and dialogs == [] and offsite == [], (name, errors[:3], dialogs, offsite)
+            assert not results[name]["pwned"] and results[name]["injected"] == 0 and results[name]["strings"] == 0
+        chromium.close()
+    return results
+
+
 def _render(fmap, tmp_path):
     from geoloc_core.case.maps import use_local_assets, vendor_leaflet_assets
 
@@ -98,11 +128,10 @@ def test_candidate_heat_and_constraint_layers_show_hostile_labels_as_text(tmp_pa
     (ARTIFACTS / "candidate_layers.png").write_bytes((tmp_path / "map.png").read_bytes())
 
 
-@pytest.mark.parametrize("show, markers, lines", [("both", 2 * 18 + 18, 18), ("exif", 18 + 18, 0),
-                                                  ("predictions", 18, 0)])
-def test_batch_map_toggle_draws_the_chosen_points_and_lines(tmp_path, show, markers, lines):
+def test_batch_map_toggle_draws_the_chosen_points_and_lines(tmp_path):
     """18 findings with EXIF GPS, a prediction and a written place (payload names): "both" joins each
-    prediction to its EXIF point; "exif" shows EXIF points and written places; "predictions" the predictions."""
+    prediction to its EXIF point; "exif" shows EXIF points and written places; "predictions" the predictions.
+    (One test for the three maps: each Chromium start with the 1:10m outlines costs tens of seconds here.)"""
     from geoloc_core.case.maps import findings_map
 
     findings = [Finding(file=f"/cases/{payload_file_name(key, payload)}", exif_lat=-50 + 5 * n, exif_lon=-170 + 18 * n,
@@ -110,11 +139,14 @@ def test_batch_map_toggle_draws_the_chosen_points_and_lines(tmp_path, show, mark
                         verdict=payload, claimed_lat=-48 + 5 * n, claimed_lon=-165 + 18 * n,
                         claimed_place_text=payload)
                 for n, (key, payload) in enumerate(TEXT_PAYLOADS.items())]
-    result = _render(findings_map(findings, show=show), tmp_path)
-    assert (result["circleMarkers"], result["lines"]) == (markers, lines)
-    texts = "\n".join(result["texts"])
-    for payload in TEXT_PAYLOADS.values():
-        assert payload in texts
+    maps = {show: findings_map(findings, show=show) for show in ("both", "exif", "predictions")}
+    results = _render_many(maps, tmp_path)
+    counts = {show: (r["circleMarkers"], r["lines"]) for show, r in results.items()}
+    assert counts == {"both": (3 * 18, 18), "exif": (2 * 18, 0), "predictions": (18, 0)}
+    for result in results.values():
+        texts = "\n".join(result["texts"])
+        for payload in TEXT_PAYLOADS.values():
+            assert payload in texts
 
 
 @pytest.mark.slow
