@@ -98,17 +98,10 @@ The host is https://huggingface.co unless HF_ENDPOINT says otherwise; HF_HUB_OFF
 
 
 def run_fetch(args: argparse.Namespace) -> int:
-    from .model.fetch import FetchError, fetch_model
+    from .model.fetch import fetch_model, run_download_command
 
-    try:
-        fetch_model(args.model_id, args.to, revision=args.revision, say=lambda line: print(line, file=sys.stderr))
-    except FetchError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("interrupted: run the same command again to resume", file=sys.stderr)
-        return 130
-    return 0
+    code, _ = run_download_command(lambda say: fetch_model(args.model_id, args.to, revision=args.revision, say=say))
+    return code
 
 
 SHADOWS_EPILOG = """examples:

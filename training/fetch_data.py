@@ -14,7 +14,7 @@ import argparse
 import sys
 
 from geoloc_core.learning.osv5m import fetch_osv5m
-from geoloc_core.model.fetch import FetchError
+from geoloc_core.model.fetch import run_download_command
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -29,15 +29,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.shards < 0 or args.test_shards < 0:
         parser.error("--shards and --test-shards must be >= 0")
-    try:
-        report = fetch_osv5m(args.out, args.shards, args.test_shards, keep_zips=args.keep_zips,
-                             say=lambda line: print(line, file=sys.stderr))
-    except FetchError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("interrupted: run the same command again to resume", file=sys.stderr)
-        return 130
+    code, report = run_download_command(lambda say: fetch_osv5m(
+        args.out, args.shards, args.test_shards, keep_zips=args.keep_zips, say=say))
+    if code:
+        return code
     if report.csv_rows.get("train"):
         print(f"train with: data.train_csv: {args.out}/train.csv, data.images: {args.out}/images/train",
               file=sys.stderr)

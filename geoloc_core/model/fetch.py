@@ -257,3 +257,23 @@ def usage_hint(folder: Path) -> str:
         return f"a trained geoloc model. Use it with\n  GEOLOC_MODEL={folder} make run"
     return (f"a {model_type or 'non-CLIP'} checkpoint: geoloc predicts with a full CLIP checkpoint or a trained geoloc "
             f"model; to train on this backbone see training/README.md (model.backbone: {folder})")
+
+
+def run_download_command(download: Callable[[Callable[[str], None]], object]) -> tuple[int, object]:
+    """Run one download for a command line: progress lines to stderr, a ``FetchError`` as one
+    ``error:`` line (exit 2) and Ctrl-C as a hint to resume (exit 130), never a traceback.
+
+    Shared by ``python -m geoloc_core fetch`` and ``python -m training.fetch_data`` so both commands
+    speak to the analyst the same way. Returns ``(exit_code, what download returned or None)``.
+    """
+    import sys
+
+    say = lambda line: print(line, file=sys.stderr)  # noqa: E731
+    try:
+        return 0, download(say)
+    except FetchError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2, None
+    except KeyboardInterrupt:
+        print("interrupted: run the same command again to resume", file=sys.stderr)
+        return 130, None
