@@ -234,3 +234,14 @@ def test_scan_constrain_adds_the_constraint_columns(tiny_model_dir, tmp_path):
     assert -90 <= float(row["constrained_lat"]) <= 90 and row["verdict"]
     bad = _scan(str(photo), "--constrain", "circle:1,2", "--out", str(tmp_path / "g.csv"), "--no-progress")
     assert bad.returncode == 2 and "--constrain: cannot read" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_region_prefilter_changes_no_answer(geocoder):
+    """The region test skips points outside a box around the region's places; every point's answer is
+    still exactly the geocoder's own region (3,000 points over Germany and its neighbours, many outside the box)."""
+    rng = np.random.default_rng(3)
+    lats, lons = rng.uniform(44.0, 55.0, 3000), rng.uniform(0.0, 20.0, 3000)  # box: ~46-51.3 N, 6-12 E
+    constraint = Constraint("region", country_code="DE", region="Baden-Wuerttemberg")
+    expected = [p.country_code == "DE" and p.region == "Baden-Wuerttemberg" for p in geocoder.reverse_many(lats, lons)]
+    assert constraint.contains(lats, lons, geocoder).tolist() == expected
+    assert 50 < sum(expected) < 1000
