@@ -23,15 +23,16 @@ LAYERS_JS = """() => {
   map.eachLayer(l => { if (l.getPopup && l.getPopup()) { l.openPopup(); } if (l.getTooltip && l.getTooltip()) { l.openTooltip(); } });
   const texts = [];
   let circleMarkers = 0, lines = 0, strings = 0;
+  const fills = [];
   map.eachLayer(layer => {
-    if (layer instanceof L.CircleMarker && !(layer instanceof L.Circle)) { circleMarkers += 1; }
+    if (layer instanceof L.CircleMarker && !(layer instanceof L.Circle)) { circleMarkers += 1; fills.push(layer.options.fillColor); }
     if (layer instanceof L.Polyline && !(layer instanceof L.Polygon) && layer.options.dashArray === '4 6') { lines += 1; }
     for (const part of [layer.getPopup && layer.getPopup(), layer.getTooltip && layer.getTooltip()]) {
       const c = part && part.getContent();
       if (typeof c === 'string') { strings += 1; } else if (c && c.nodeType) { texts.push(c.textContent); }
     }
   });
-  return {texts, circleMarkers, lines, strings,
+  return {texts, circleMarkers, lines, strings, fills: [...new Set(fills)].sort(),
           candidates: document.querySelectorAll('.geoloc-cand').length,
           duplicates: document.querySelectorAll('.geoloc-cand-dup').length,
           candidateTexts: [...document.querySelectorAll('.geoloc-cand')].map(e => e.textContent),
@@ -178,4 +179,39 @@ def test_verify_page_shows_candidates_beside_the_map_and_a_constraint(page, serv
         raise AssertionError("the constrained layer was never drawn")
     page.get_by_text("Candidates of the first witness").scroll_into_view_if_needed()
     _shot(page, "verify_constrained")
+    assert page.dialogs == [] and page.offsite == []
+
+
+@pytest.mark.slow
+def test_batch_page_toggle_switches_the_map_in_the_app(page, server, tmp_path):
+    """In the app: three photos with EXIF GPS; "Both" draws 6 points and 3 lines, "EXIF points" 3 and no line,
+    "Predictions" the 3 predictions."""
+    folder = tmp_path / "toggle"
+    folder.mkdir()
+    for n, (lat, lon) in enumerate([(48.85, 2.35), (40.42, -3.70), (52.52, 13.40)]):
+        (folder / f"p{n}.jpg").write_bytes(image_bytes(size=(96, 64), exif=gps_exif(lat, lon)))
+    page.get_by_role("link", name="Batch").click()
+    page.get_by_text("A folder of images").wait_for()
+    page.locator("input[type=file][webkitdirectory]").set_input_files(str(folder))
+    page.get_by_role("button", name=re.compile(r"Analyse \d+ upload")).click()
+    page.get_by_text("Done:").wait_for(timeout=180_000)
+
+    def drawn(expected):
+        for _ in range(40):  # the map's iframe is replaced after each rerun
+            try:
+                state = _map_frame(page).evaluate(LAYERS_JS)
+                if (state["circleMarkers"], state["lines"], state["fills"]) == expected:
+                    return state
+            except Exception:  # noqa: BLE001 - frame detached mid-evaluation
+                pass
+            page.wait_for_timeout(1000)
+        raise AssertionError(f"map never showed {expected}")
+
+    red, blue = "#d62728", "#1f77b4"  # EXIF GPS, prediction (geoloc_core.case.maps)
+    drawn((6, 3, [blue, red]))
+    page.get_by_text("EXIF points (and written places)").click()
+    drawn((3, 0, [red]))
+    page.get_by_text("Predictions (both witnesses)").click()
+    drawn((3, 0, [blue]))
+    _shot(page, "batch_toggle_predictions")
     assert page.dialogs == [] and page.offsite == []
