@@ -65,3 +65,15 @@ def test_no_string_from_the_file_ever_reaches_a_url(key):
 def test_a_time_that_is_not_a_date_gives_suncalc_without_a_time():
     links = {link.service: link for link in point_links(1.5, 2.5, True, "<script>1</script>")}
     assert links["SunCalc"].url == "https://www.suncalc.org/#/1.500000,2.500000,16"
+
+
+def test_suncalc_gets_the_camera_time_only_where_the_file_places_the_camera():
+    """The camera's wall-clock time is local time at the EXIF point (and the written place), not at a predicted
+    point that may lie in another time zone: predictions get SunCalc without a time."""
+    links = finding_links(_hostile_finding("x"), enabled=True)
+    suncalc = {point: next(l.url for l in found if l.service == "SunCalc") for point, found in links.items()
+               if point != "Image"}
+    assert suncalc["EXIF GPS"].endswith("/2024.06.21/11:50/1/3")
+    assert suncalc["Claimed place"].endswith("/2024.06.21/11:50/1/3")
+    assert suncalc["Prediction"] == "https://www.suncalc.org/#/-33.868800,151.209300,16"
+    assert suncalc["Second witness"].endswith(",16")

@@ -89,10 +89,11 @@ def finding_links(finding: Finding, enabled: bool) -> dict[str, list[HandoffLink
     image services ("Image"); {} when switched off."""
     if not enabled:
         return {}
-    camera_time = finding.exif_datetime_original
+    camera_time = finding.exif_datetime_original  # the camera's wall clock: local time where the file says it was
     points = {"EXIF GPS": point_links(finding.exif_lat, finding.exif_lon, enabled, camera_time),
-              "Prediction": point_links(finding.pred_lat, finding.pred_lon, enabled, camera_time),
-              "Second witness": point_links(finding.second_lat, finding.second_lon, enabled, camera_time),
+              # a predicted point may lie in another time zone, where that wall-clock time would be wrong
+              "Prediction": point_links(finding.pred_lat, finding.pred_lon, enabled),
+              "Second witness": point_links(finding.second_lat, finding.second_lon, enabled),
               "Claimed place": point_links(finding.claimed_lat, finding.claimed_lon, enabled, camera_time)}
     links = {name: found for name, found in points.items() if found}
     links["Image"] = image_search_links(enabled)
