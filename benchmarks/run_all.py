@@ -4,7 +4,8 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHMARKS = ["benchmarks.bench_exif", "benchmarks.bench_geocoding", "benchmarks.bench_inference"]
+BENCHMARKS = ["benchmarks.bench_scan", "benchmarks.bench_exif", "benchmarks.bench_geocoding",
+              "benchmarks.bench_inference", "benchmarks.bench_basemap"]
 
 
 def main() -> None:

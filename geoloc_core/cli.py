@@ -10,7 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from .case.export import FORMATS, export
+from .case.export import FORMATS, export, without_serials, write_csv
 
 EPILOG = """examples:
   python -m geoloc_core scan photos/ --out findings.csv
@@ -51,6 +51,9 @@ def build_parser() -> argparse.ArgumentParser:
                       help="also ask OpenStreetMap Nominatim (sends coordinates over the internet; 1 request/s)")
     scan.add_argument("--timeout", type=float, default=20.0,
                       help="seconds allowed to parse one file before it is reported as hung (default 20)")
+    scan.add_argument("--workers", type=int, default=None, metavar="N",
+                      help="isolated parser processes inspecting files in parallel (default: one per core, at most "
+                           "8); each keeps its own time and memory bounds")
     scan.add_argument("--include-serials", action="store_true",
                       help="export camera body/lens serial numbers (left out by default: they identify a device)")
     scan.add_argument("--no-progress", action="store_true", help="do not draw a progress bar on stderr")
@@ -201,17 +204,10 @@ def _format_for(out: str, requested: str | None) -> str:
 
 
 def run_scan(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
-    from .case.analyzer import Analyzer
-    from .evidence.sources import collect_sources
-    from .places.geocoding import NominatimGeocoder, OfflineGeocoder
-    from .evidence.isolation import IsolatedWorker
-
-    from .model.inference import ModelLoadError, configured_model, load_witnesses
+    from .evidence.isolation import WorkerPool
 
     constraint = None
-    if args.constrain:
+    if args.constrain:  # read before anything starts, so a typo costs nothing
         from .case.constraints import ConstraintError, parse_constraint
 
         try:
@@ -219,42 +215,79 @@ def run_scan(args: argparse.Namespace) -> int:
         except ConstraintError as exc:
             print(f"error: --constrain: {exc}", file=sys.stderr)
             return 2
+
+    # Start-up work overlaps (issue #18): the parser processes start and import their parsers, and the
+    # geocoder's data loads in a thread, while this process imports the pipeline and loads the model.
+    pool = WorkerPool(size=args.workers, timeout_s=args.timeout)
+    pool.start()
+    from .places.loading import offline_geocoder_in_background
+
+    geocoder = offline_geocoder_in_background()
+    from tqdm import tqdm
+
+    from .case.analyzer import Analyzer
+    from .evidence.sources import collect_sources
+    from .places.geocoding import NominatimGeocoder
+    from .model.choice import configured_model
+
     predictor = second = None
     models = args.model or [m for m in [configured_model(None)] if m]
-    if models:
+    if models:  # torch is imported only here: a scan without a model never pays for it
+        from .model.inference import ModelLoadError, load_witnesses
+
         try:
             witnesses = load_witnesses(models, batch_size=max(1, args.batch_size),
                                        allow_download=args.allow_model_download)
         except ModelLoadError as exc:
             print(f"error: {exc}", file=sys.stderr)
+            pool.close()
             return 2
         predictor, second = witnesses[0], (witnesses[1] if len(witnesses) > 1 else None)
-    geocoder = offline = OfflineGeocoder()
+    offline = geocoder  # the constraint always uses the offline geocoder: no point leaves the machine
     if args.online_geocoder:
         geocoder = NominatimGeocoder(fallback=geocoder)
     sources = collect_sources(args.paths)
     analyzer = Analyzer(geocoder=geocoder, predictor=predictor, batch_size=max(1, args.batch_size),
-                        worker=IsolatedWorker(timeout_s=args.timeout), second_predictor=second)
+                        worker=pool, second_predictor=second)
+    fmt = _format_for(args.out, args.format)
+    # A CSV without reports is written row by row, so a 10,000-file scan holds no more findings in
+    # memory than a 1,000-file one (issue #18); the other formats and the reports need them all.
+    streaming = fmt == "csv" and not (args.report or args.bundle)
     findings = []
+    count = errors = 0
+    partial = Path(f"{args.out}.partial") if streaming and args.out != "-" else None
+    handle = (partial.open("w", encoding="utf-8", newline="") if partial else sys.stdout) if streaming else None
     try:
         progress = tqdm(total=len(sources), unit="file", file=sys.stderr, disable=args.no_progress or None)
         for finding in analyzer.analyze_stream(sources):
             if constraint is not None:
                 from .case.constraints import fill_constrained
 
-                fill_constrained(finding, constraint, offline)  # offline always: no point leaves the machine
-            findings.append(finding)
+                fill_constrained(finding, constraint, offline)
+            if streaming:
+                write_csv([finding] if args.include_serials else without_serials([finding]), handle,
+                          header=count == 0)
+            else:
+                findings.append(finding)
+            count += 1
+            errors += finding.status == "error"
             progress.update(1)
         progress.close()
+        if streaming and count == 0:
+            write_csv([], handle)
     finally:
         analyzer.close()
-    text = export(findings, _format_for(args.out, args.format), include_serials=args.include_serials)
-    if args.out == "-":
-        sys.stdout.write(text)
-    else:
-        Path(args.out).write_text(text, encoding="utf-8", newline="")
-    errors = sum(f.status == "error" for f in findings)
-    print(f"{len(findings)} files analysed, {errors} with errors -> {args.out}", file=sys.stderr)
+        if partial is not None:
+            handle.close()
+    if partial is not None:
+        partial.replace(args.out)
+    elif not streaming:
+        text = export(findings, fmt, include_serials=args.include_serials)
+        if args.out == "-":
+            sys.stdout.write(text)
+        else:
+            Path(args.out).write_text(text, encoding="utf-8", newline="")
+    print(f"{count} files analysed, {errors} with errors -> {args.out}", file=sys.stderr)
     if args.report or args.bundle:
         from .case.report_content import model_info
         from .case.reporting import write_scan_reports

@@ -7,27 +7,30 @@ import hashlib
 
 import streamlit as st
 
+from geoloc_core.case.case_view import apply, counts
 from geoloc_core.case.caselog import CaseLog, StoredFinding
 from geoloc_core.case.duplicates import group_near_duplicates
 from geoloc_core.case.history import HistoryItem, group_by_file
 from geoloc_core.case.maps import findings_map
 from ui import reporting, resources
+from ui.case_filters import filter_controls
 from ui.detail import finding_detail
 from ui.map_toggle import points_toggle
 from ui.tables import findings_columns
 from ui.views import download_buttons, findings_frame, md_escape, show_map
 
 
-def case_table(items: list[HistoryItem], search: str) -> list[HistoryItem]:
+def case_table(items: list[HistoryItem], view: str) -> list[HistoryItem]:
     """One row per file (SHA-256), its latest analysis; returns the selected items. The table's key
-    follows the search, so a selection made in a longer list never points past a shorter one."""
+    follows the search and filters (``view``), so a selection made in a longer list never points past
+    a shorter one."""
     frame = findings_frame([item.latest.finding for item in items])
     frame.insert(1, "analyses", [len(item.analyses) for item in items])
     frame.insert(2, "your verdict", [item.latest.finding.analyst_verdict for item in items])
     frame.insert(3, "tags", [item.latest.finding.analyst_tags for item in items])
     frame.insert(4, "note", [item.latest.note for item in items])
     frame.insert(0, "saved (UTC)", [item.latest.created_at for item in items])
-    key = "case_table_" + hashlib.sha1(search.encode("utf-8")).hexdigest()[:12]
+    key = "case_table_" + hashlib.sha1(view.encode("utf-8")).hexdigest()[:12]
     event = st.dataframe(frame, hide_index=True, width="stretch", on_select="rerun", selection_mode="multi-row",
                          key=key, column_config=findings_columns())
     rows = list(event.selection.rows) if event and event.selection else []
@@ -62,11 +65,11 @@ def exports_and_map(chosen: list[HistoryItem], case_id: int, online_tiles: bool)
         show_map(findings_map(located, online_tiles, show=show), key="case_map")
 
 
-def report(log: CaseLog, selected: list[HistoryItem], items: list[HistoryItem], settings) -> None:
+def report(log: CaseLog, selected: list[HistoryItem], items: list[HistoryItem], settings, whole: bool) -> None:
     """The report and evidence bundle (#16) of each chosen file's latest analysis, and the export audit."""
     chosen = [item.latest for item in (selected or items)]
     reporting.report_section(settings, log, chosen, f"{len(selected)} selected file(s)" if selected else
-                             "the whole case", key="case_report")
+                             "the whole case" if whole else f"the {len(items):,} file(s) shown", key="case_report")
     reporting.exports_table(log, settings.case_id)
 
 
@@ -91,19 +94,25 @@ st.title("Case log")
 st.caption(f"Case “{md_escape(settings.case_name)}” — stored in {md_escape(log.path)} (SQLite, saved as each "
            "finding is made). Switch or create cases in the sidebar.")
 search = st.text_input("Search file names, verdicts, notes and metadata", key="case_search")
-stored = log.findings(settings.case_id, search)
-if not stored:
-    st.info("No findings in this case yet." if not search else "No findings match the search.")
+everything = log.findings(settings.case_id)
+if not everything:
+    st.info("No findings in this case yet.")
     st.stop()
-
-items = group_by_file(stored)
-st.caption(f"{len(items):,} file(s), {len(stored):,} analyses. Repeated analyses of one file are one row; select it "
-           "to open the finding with its history.")
-selected = case_table(items, search)
-st.caption(f"{len(selected)} selected — exports, the report and the map use the selection, or the whole case when "
-           "none is selected.")
+all_items = group_by_file(everything)
+filters = filter_controls(all_items)
+stored = log.findings(settings.case_id, search) if search.strip() else everything
+items = apply(group_by_file(stored), filters)
+# the counts follow the search and the filters: "2 of 5 files (3 of 9 analyses) match ..."
+st.caption(counts(items, all_items, bool(search.strip()) or filters.active).sentence() + " Repeated analyses of "
+           "one file are one row; select it to open the finding with its history.")
+if not items:
+    st.info("No findings match the search and filters.")
+    st.stop()
+selected = case_table(items, f"{search}|{filters!r}")
+st.caption(f"{len(selected)} selected of {len(items):,} shown — exports, the report and the map use the selection, "
+           "or every file shown when none is selected.")
 selection_actions(log, selected)
 exports_and_map(selected or items, settings.case_id, settings.analysis.online_tiles)
-report(log, selected, items, settings)
+report(log, selected, items, settings, whole=len(items) == len(all_items))
 detail(log, selected, settings)
 near_duplicates([item.latest for item in items])

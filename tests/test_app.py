@@ -143,7 +143,7 @@ def test_case_log_page_lists_and_searches(data_dir):
     assert not at.exception
     assert list(at.dataframe[0].value["file"]) == ["paris.jpg"]
     at.text_input(key="case_search").input("no-such-thing").run()
-    assert "No findings match the search." in _texts(at)
+    assert "No findings match the search and filters." in _texts(at)
 
 
 def test_model_page_without_model(data_dir):

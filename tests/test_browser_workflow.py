@@ -2,6 +2,8 @@
 map, the case visible at 400 px and across a reload and a new tab."""
 from __future__ import annotations
 
+import contextlib
+
 import piexif
 import pytest
 
@@ -96,28 +98,136 @@ def test_case_visible_at_400px_and_kept_across_reload_and_new_tab(browser, serve
     context.close()
 
 
-def test_configured_tile_file_is_served_locally(browser, tmp_path, monkeypatch):  # noqa: F811
-    from tests.test_basemap import make_mbtiles
-
+@contextlib.contextmanager
+def _basemap_map(browser, tmp_path, monkeypatch, source, zoom: int = 3):  # noqa: F811
+    """A server with ``source`` as $GEOLOC_BASEMAP, a Paris photo verified, its map at ``zoom``;
+    yields (page, map frame, url, {served tile URL: content type})."""
     data = tmp_path / "data"
     data.mkdir()
-    monkeypatch.setenv("GEOLOC_BASEMAP", str(make_mbtiles(tmp_path / "org.mbtiles", max_zoom=3)))
+    monkeypatch.setenv("GEOLOC_BASEMAP", str(source))
     process, url, log = _start_server(data, "")
     try:
         photo = tmp_path / "paris.jpg"
         photo.write_bytes(image_bytes(size=(320, 240), exif=gps_exif(48.8584, 2.2945)))
         context, page = _open(browser, url)
+        served = {}
+        page.on("response", lambda r: served.__setitem__(r.url, r.headers.get("content-type")) if "/basemap/" in r.url
+                else None)
         page.locator("input[type=file]").first.set_input_files(str(photo))
         frame = _map_frame(page)
-        frame.evaluate("() => window.map.setView([48.8584, 2.2945], 3)")
-        page.wait_for_timeout(1500)
-        tiles = frame.evaluate("() => [...document.querySelectorAll('img.leaflet-tile')]"
-                               ".filter(t => t.complete && t.naturalWidth === 256).map(t => t.src)")
-        assert tiles and all(t.startswith(url + "/app/static/basemap/") for t in tiles), tiles
-        assert page.offsite == []  # nothing fetched from anywhere else
-        page.screenshot(path=str(ARTIFACTS / "local-basemap.png"), full_page=True)
+        frame.evaluate(f"() => window.map.setView([48.8584, 2.2945], {zoom})")
+        page.wait_for_timeout(2500)
+        yield page, frame, url, served
         context.close()
     finally:
         process.terminate()
         process.wait(timeout=30)
         log.close()
+
+
+def test_configured_raster_pmtiles_file_is_served_locally(browser, tmp_path, monkeypatch):  # noqa: F811
+    """(Raster MBTiles take the same serving path; their extraction is tested in test_basemap.py.)"""
+    from tests.test_basemap import make_pmtiles
+
+    source = make_pmtiles(tmp_path / "org.pmtiles", max_zoom=3)
+    with _basemap_map(browser, tmp_path, monkeypatch, source) as (page, frame, url, served):
+        tiles = frame.evaluate("() => [...document.querySelectorAll('img.leaflet-tile')]"
+                               ".filter(t => t.complete && t.naturalWidth === 256).map(t => t.src)")
+        assert tiles and all(t.startswith(url + "/app/static/basemap/") for t in tiles), tiles
+        assert served and set(served.values()) == {"image/png"}
+        assert page.offsite == []  # nothing fetched from anywhere else
+        page.screenshot(path=str(ARTIFACTS / "local-basemap-pmtiles.png"), full_page=True)
+
+
+def test_configured_vector_tile_file_is_served_and_drawn(browser, tmp_path, monkeypatch):  # noqa: F811
+    """MBTiles of gzip-compressed vector tiles: served decompressed as application/vnd.mapbox-vector-tile
+    from 127.0.0.1 and drawn by the vendored protomaps-leaflet (water fill, road, place labels)."""
+    from tests.test_basemap import make_mbtiles
+
+    source = make_mbtiles(tmp_path / "org-vector.mbtiles", max_zoom=3, fmt="pbf")
+    with _basemap_map(browser, tmp_path, monkeypatch, source) as (page, frame, url, served):
+        assert served and all(u.startswith(url + "/app/static/basemap/") and u.endswith(".mvt") for u in served)
+        assert set(served.values()) == {"application/vnd.mapbox-vector-tile"}, served
+        frame.wait_for_function("() => window.geolocVectorBasemap && document.querySelectorAll("
+                                "'.leaflet-tile-pane canvas.leaflet-tile-loaded').length > 0", timeout=30_000)
+        colours = frame.evaluate("""() => {
+            const seen = {water: 0, background: 0};
+            for (const canvas of document.querySelectorAll('.leaflet-tile-pane canvas')) {
+                const pixels = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+                for (let i = 0; i < pixels.length; i += 4 * 7) {
+                    const [r, g, b] = [pixels[i], pixels[i + 1], pixels[i + 2]];
+                    if (Math.abs(r - 170) < 6 && Math.abs(g - 211) < 6 && Math.abs(b - 223) < 6) seen.water++;
+                    if (Math.abs(r - 244) < 4 && Math.abs(g - 241) < 4 && Math.abs(b - 234) < 4) seen.background++;
+                }
+            }
+            return seen;
+        }""")
+        assert colours["water"] > 1000 and colours["background"] > 1000, colours  # the tiles were drawn
+        assert page.offsite == []
+        page.screenshot(path=str(ARTIFACTS / "local-basemap-vector.png"), full_page=True)
+
+
+def test_protomaps_schema_vector_basemap_gets_the_light_style_offline(browser, tmp_path):  # noqa: F811
+    """A basemap in the Protomaps schema (earth, water, roads, places) is drawn with that project's
+    "light" flavour, from 127.0.0.1 only, with no script error (a plain page, no Streamlit)."""
+    import functools
+    import http.server
+    import threading
+
+    import mapbox_vector_tile
+
+    from geoloc_core.case.basemap import add_basemap, extract_basemap
+    from geoloc_core.case.findings import Finding
+    from geoloc_core.case.maps import finding_map, use_local_assets, vendor_leaflet_assets
+    from geoloc_core.case.vector_basemap import vendor_vector_assets
+    from tests.test_basemap import make_pmtiles
+
+    root = tmp_path / "site"
+    tile = mapbox_vector_tile.encode([
+        {"name": "earth", "features": [{"geometry": "POLYGON ((0 0, 4096 0, 4096 4096, 0 4096, 0 0))",
+                                        "properties": {"kind": "earth"}}]},
+        {"name": "water", "features": [{"geometry": "POLYGON ((0 0, 1500 0, 1500 4096, 0 4096, 0 0))",
+                                        "properties": {"kind": "water"}}]},
+        {"name": "roads", "features": [{"geometry": "LINESTRING (0 0, 4096 4096)",
+                                        "properties": {"kind": "major_road", "name": "Main St"}}]},
+        {"name": "places", "features": [{"geometry": "POINT (3000 2048)",
+                                         "properties": {"kind": "locality", "name": "Kestrel", "min_zoom": 0}}]}])
+    basemap = extract_basemap(make_pmtiles(tmp_path / "pm.pmtiles", max_zoom=3, vector=True, tile=tile,
+                                           layers=["earth", "water", "roads", "places"]), root / "static")
+    vendor_leaflet_assets(root / "static" / "vendor")
+    vendor_vector_assets(root / "static" / "vendor")
+    fmap = add_basemap(finding_map(Finding(file="a.jpg", exif_lat=48.85, exif_lon=2.29)), basemap, "/static/",
+                       "/static/vendor/")
+    use_local_assets(fmap, "/static/vendor/")
+    (root / "map.html").write_text(fmap.get_root().render(), encoding="utf-8")
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
+    handler.log_message = lambda *a: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    context = browser.new_context(viewport={"width": 900, "height": 600})
+    try:
+        page = context.new_page()
+        errors, offsite = [], []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.on("request", lambda r: None if r.url.startswith((url, "data:", "blob:")) else offsite.append(r.url))
+        page.goto(url + "/map.html", wait_until="networkidle")
+        page.evaluate("() => { const m = Object.values(window).find(v => v instanceof L.Map); m.setView([48.85, 2.29], 3); }")
+        page.wait_for_function("() => document.querySelectorAll('.leaflet-tile-pane canvas.leaflet-tile-loaded').length",
+                               timeout=30_000)
+        page.wait_for_timeout(1500)
+        earth = page.evaluate("""() => {
+            let n = 0;
+            for (const canvas of document.querySelectorAll('.leaflet-tile-pane canvas')) {
+                const p = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+                for (let i = 0; i < p.length; i += 4 * 5)
+                    if (Math.abs(p[i] - 226) < 4 && Math.abs(p[i + 1] - 223) < 4 && Math.abs(p[i + 2] - 218) < 4) n++;
+            }
+            return n;
+        }""")
+        assert errors == [] and offsite == []
+        assert earth > 1000  # the "light" flavour's earth colour #e2dfda
+        page.screenshot(path=str(ARTIFACTS / "local-basemap-protomaps.png"))
+    finally:
+        context.close()
+        server.shutdown()

@@ -35,6 +35,17 @@ def test_cases_findings_search_notes_delete(tmp_path):
     assert log.cases() == []
 
 
+def test_search_text_is_matched_literally(tmp_path):
+    """LIKE's wildcards in the analyst's search are plain characters: "IMG_41" is not "IMGx41"."""
+    log = CaseLog(tmp_path / "log.sqlite3")
+    case = log.ensure_case("c")
+    for name in ("IMG_4127.jpg", "IMGx4130.jpg", "100%.jpg", "1000.jpg", "a\\b.jpg"):
+        log.add(case, Finding(file=name))
+    assert [s.finding.file for s in log.findings(case, "IMG_41")] == ["IMG_4127.jpg"]
+    assert [s.finding.file for s in log.findings(case, "100%")] == ["100%.jpg"]
+    assert [s.finding.file for s in log.findings(case, "a\\b")] == ["a\\b.jpg"]
+
+
 def test_older_schema_is_migrated(tmp_path):
     path = tmp_path / "old.sqlite3"
     with sqlite3.connect(path) as connection:  # a version-1 case log, as an older geoloc wrote it

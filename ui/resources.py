@@ -8,7 +8,7 @@ import streamlit as st
 from geoloc_core.case.caselog import CaseLog, EvidenceStore, default_data_dir
 from geoloc_core.places.geocoding import NominatimGeocoder, OfflineGeocoder
 from geoloc_core.model.inference import Predictor, load_predictor
-from geoloc_core.evidence.isolation import IsolatedWorker
+from geoloc_core.evidence.isolation import WorkerPool
 from geoloc_core.case.maps import vendor_leaflet_assets
 
 APP_DIR = Path(__file__).resolve().parents[1]
@@ -19,17 +19,23 @@ STATIC_URL = "/app/static/"
 
 @st.cache_resource(show_spinner=False)
 def offline_map_assets() -> int:
-    return len(vendor_leaflet_assets(STATIC_VENDOR_DIR))
+    from geoloc_core.case.vector_basemap import vendor_vector_assets
+
+    return len(vendor_leaflet_assets(STATIC_VENDOR_DIR)) + len(vendor_vector_assets(STATIC_VENDOR_DIR))
 
 
 @st.cache_resource(show_spinner="Preparing the local basemap...")
 def local_basemap(path: str):
-    """The configured MBTiles basemap, extracted once into static/ (served by this app). Returns a
-    Basemap, or the reason it cannot be used (a sentence for people)."""
-    from geoloc_core.case.basemap import BasemapError, extract_mbtiles
+    """The configured basemap (MBTiles or PMTiles, raster or vector), extracted once into static/ and
+    served by this app. Returns a Basemap, or the reason it cannot be used (a sentence for people)."""
+    import mimetypes
 
+    from geoloc_core.case.basemap import TILE_MEDIA_TYPES, BasemapError, extract_basemap
+
+    for extension, media_type in TILE_MEDIA_TYPES.items():  # Streamlit's static route asks mimetypes
+        mimetypes.add_type(media_type, extension)
     try:
-        return extract_mbtiles(path, APP_DIR / "static")
+        return extract_basemap(path, APP_DIR / "static")
     except BasemapError as exc:
         return str(exc)
 
@@ -45,9 +51,10 @@ def online_geocoder() -> NominatimGeocoder:
 
 
 @st.cache_resource(show_spinner=False)
-def parser_worker() -> IsolatedWorker:
-    """One isolated parser process shared by all sessions (calls are serialised; ~1 ms per file)."""
-    return IsolatedWorker()
+def parser_worker() -> WorkerPool:
+    """The isolated parser processes shared by all sessions: one per core (at most 8), so a Batch
+    inspects files in parallel through the same pipeline as ``scan`` (issue #18)."""
+    return WorkerPool()
 
 
 @st.cache_resource(show_spinner="Loading the geolocation model...")

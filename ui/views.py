@@ -22,6 +22,7 @@ from geoloc_core.case.maps import use_local_assets
 from geoloc_core.case.basemap import add_basemap, configured_basemap
 from geoloc_core.case.banner import compose_banner, typical_error_km
 from geoloc_core.case.verification import NOT_AN_IMAGE, TOO_LITTLE_IMAGE
+from geoloc_core.places.country_words import country_in_words, place_in_words
 from ui import resources
 from ui.plaintext import markdown_literal, text_table
 from ui.settings import SessionSettings
@@ -146,7 +147,7 @@ def result_card(finding: Finding, model_error: str | None = None, typical_km: fl
             ("Software", finding.software or ""),
             ("Country", finding.exif_country or ""),
             ("Continent", finding.exif_continent or ""),
-            ("Nearest place", finding.exif_nearest_place or ""),
+            ("Nearest place", place_in_words(finding.exif_nearest_place)),
             ("Capture time from", finding.capture_time_source or ""),
         ])
         if finding.claimed_place_text or finding.creator or finding.caption:
@@ -154,9 +155,9 @@ def result_card(finding: Finding, model_error: str | None = None, typical_km: fl
             _table([
                 ("Place as written", finding.claimed_place_text or ""),
                 ("Written in", finding.claim_source or ""),
-                ("GeoNames place", finding.claimed_place_found or ""),
+                ("GeoNames place", place_in_words(finding.claimed_place_found)),
                 ("Claimed lat, lon (deg)", _point(finding.claimed_lat, finding.claimed_lon, 4)),
-                ("Country code", finding.claimed_country_code or ""),
+                ("Country", country_in_words(finding.claimed_country_code)),
                 ("How it was located", finding.claim_note or ""),
                 ("EXIF GPS vs claim", finding.claim_exif_check or ""),
                 ("Prediction vs claim", " — ".join(x for x in (finding.claim_pred_verdict, finding.claim_pred_reason)
@@ -173,21 +174,28 @@ def result_card(finding: Finding, model_error: str | None = None, typical_km: fl
             (f"90 % region radius{uncalibrated}", _km(finding.pred_radius_km)),
             ("Country", finding.pred_country or ""),
             ("Continent", finding.pred_continent or ""),
-            ("Nearest place", finding.pred_nearest_place or ""),
+            ("Nearest place", place_in_words(finding.pred_nearest_place)),
         ])
         st.markdown("**The file**")
         _table([
-            ("SHA-256", finding.sha256),
             ("Type (from its bytes)", finding.file_type),
             ("Size", f"{finding.size_bytes:,} bytes" if finding.size_bytes else ""),
             ("Pixels", f"{finding.width} x {finding.height}" if finding.width else ""),
         ])
+        sha256_block(finding.sha256)
     witnesses_panel(finding)
     country_probabilities(finding)
     if finding.message:
         st.markdown("**Notes on this file**")
         for line in finding.message.split("; "):
             st.text(f"• {line}")
+
+
+def sha256_block(sha256: str | None) -> None:
+    """The whole SHA-256, monospace, wrapped and with a copy button (a table cell cut it short)."""
+    if sha256:
+        st.caption("SHA-256 (the file's fingerprint; copy with the button)")
+        st.code(sha256, language=None, wrap_lines=True)
 
 
 def witnesses_panel(finding: Finding) -> None:
@@ -244,7 +252,7 @@ def show_map(fmap, key: str, height: int = 460) -> None:
         if isinstance(basemap, str):
             st.caption(f"Local basemap not used: {md_escape(basemap)}")
         else:
-            add_basemap(fmap, basemap, resources.STATIC_URL)
+            add_basemap(fmap, basemap, resources.STATIC_URL, resources.STATIC_VENDOR_URL)
     use_local_assets(fmap, resources.STATIC_VENDOR_URL)
     st_folium(fmap, height=height, returned_objects=[], key=key, use_container_width=True)
 

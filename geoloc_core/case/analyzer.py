@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import json
 import logging
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Iterable, Iterator, Sequence
+from typing import Callable, Iterable, Iterator, Sequence
 
 from ..evidence.checks import CheckResult, run_checks
 from ..evidence.exif import ExifFacts
@@ -25,7 +27,7 @@ from ..evidence.information import too_little_information
 from ..evidence.forensic_facts import ForensicFacts
 from ..evidence.imaging import ImageDecodeError, load_rgb
 from ..evidence.inspection import inspect_file
-from ..evidence.isolation import IsolatedCallError, IsolatedWorker
+from ..evidence.isolation import IsolatedCallError, IsolatedWorker, WorkerPool
 from ..evidence.sources import FileSource
 from ..model.prediction import LocationPredictor, Prediction
 from ..places.forward_geocoding import ForwardGeocoder, default_forward_geocoder
@@ -36,6 +38,20 @@ from ..places.geodesy import geodesic_km
 from .verification import NOT_AN_IMAGE, PREDICTION_FAILED, TOO_LITTLE_IMAGE, VerdictThresholds, verify
 
 LOGGER = logging.getLogger(__name__)
+
+
+@dataclass
+class _Inspected:
+    """What the background stage made of one file (``Analyzer._inspect``)."""
+    data: bytes = b""
+    read_error: str | None = None
+    inspect_error: str | None = None
+    facts: FileFacts | None = None
+    exif: ExifFacts | None = None
+    forensic: ForensicFacts | None = None
+    too_little: str | None = None
+    image: object = None  # decoded for the model (PIL image), only with a model loaded
+    decode_error: str | None = None
 
 
 @dataclass
@@ -55,10 +71,12 @@ class Analyzer:
     geocoder: ReverseGeocoder
     predictor: LocationPredictor | None = None
     batch_size: int = 16
-    worker: IsolatedWorker = field(default_factory=IsolatedWorker)
+    worker: IsolatedWorker | WorkerPool = field(default_factory=WorkerPool)  # a pool inspects files in parallel
     thresholds: VerdictThresholds = field(default_factory=VerdictThresholds)
     second_predictor: LocationPredictor | None = None  # the second witness (see the module docstring)
     forward_geocoder: ForwardGeocoder | None = None  # for written places; the shared offline one when None
+    # what runs in the isolated worker per file: a picklable module-level function (tests swap in a hostile one)
+    inspector: Callable[[bytes], tuple] = inspect_file
 
     @property
     def settings_label(self) -> str:
@@ -74,64 +92,126 @@ class Analyzer:
         return next(iter(self.analyze_stream([source])))
 
     def analyze_stream(self, sources: Iterable[FileSource]) -> Iterator[Finding]:
-        """Findings in input order; images meet the model in batches of ``batch_size``."""
-        pending: list[_Pending] = []
-        for source in sources:
-            pending.append(self._prepare(source))
-            # flush on a full model batch, or regularly so progress shows even when few files decode
-            if sum(p.image is not None for p in pending) >= self.batch_size or len(pending) >= 4 * self.batch_size:
-                yield from self._finish(pending)
-                pending = []
-        if pending:
-            yield from self._finish(pending)
+        """Findings in input order; images meet the model in batches of ``batch_size``.
 
-    def _prepare(self, source: FileSource) -> _Pending:
+        Three stages overlap: reading, inspection (in the isolated workers) and the model's decode run
+        ahead in background threads; the model runs on one batch in its own thread while this thread
+        prepares the next one and geocodes, verifies and checks the one before. At most two batches of
+        decoded images exist at once."""
+        batch: list[_Pending] = []
+        in_model: tuple[list[_Pending], Future] | None = None
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="geoloc-model") as model:
+            for source, inspected in self._inspected(sources):
+                batch.append(self._prepare(source, inspected))
+                # flush on a full model batch, or regularly so progress shows even when few files decode
+                if sum(p.image is not None for p in batch) >= self.batch_size or len(batch) >= 4 * self.batch_size:
+                    submitted = (batch, model.submit(self._run_models, batch))
+                    if in_model is not None:
+                        yield from self._complete(*in_model)
+                    in_model, batch = submitted, []
+            if batch:
+                submitted = (batch, model.submit(self._run_models, batch))
+                if in_model is not None:
+                    yield from self._complete(*in_model)
+                in_model = submitted
+            if in_model is not None:
+                yield from self._complete(*in_model)
+
+    def _inspected(self, sources: Iterable[FileSource]) -> Iterator[tuple[FileSource, "_Inspected"]]:
+        """(source, what the background stage made of it), in input order.
+
+        One thread per worker keeps the worker pool busy, one more per worker decodes for the model
+        meanwhile; at most ``window`` files are in flight, so memory stays bounded by the window,
+        not the folder (a 10,000-file scan holds no more bytes at once than a 1,000-file one)."""
+        workers = max(1, getattr(self.worker, "size", 1))
+        threads = 2 * workers if self.predictor is not None else workers
+        window = 2 * threads + (self.batch_size if self.predictor is not None else 0)
+        in_flight: deque[tuple[FileSource, Future]] = deque()
+        with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="geoloc-inspect") as pool:
+            try:
+                for source in sources:
+                    in_flight.append((source, pool.submit(self._inspect, source)))
+                    if len(in_flight) >= window:
+                        source, future = in_flight.popleft()
+                        yield source, future.result()
+                while in_flight:
+                    source, future = in_flight.popleft()
+                    yield source, future.result()
+            finally:
+                for _, future in in_flight:  # the consumer stopped early: do not start the rest
+                    future.cancel()
+
+    def _inspect(self, source: FileSource) -> "_Inspected":
+        """Read, inspect in an isolated worker, and decode for the model: the per-file work, off the
+        main thread. Never raises: a failure is carried to ``_prepare`` as that file's message."""
+        result = _Inspected()
+        try:
+            result.data = source.read()
+        except (OSError, ValueError) as exc:
+            result.read_error = _describe_read_error(exc)
+            return result
+        except Exception as exc:  # an archive member or upload that fails oddly stays its own error
+            result.read_error = f"unreadable file ({type(exc).__name__})"
+            return result
+        try:
+            result.facts, result.exif, result.forensic = self.worker.call(self.inspector, result.data)
+        except IsolatedCallError as exc:
+            result.inspect_error = str(exc)
+            return result
+        facts, forensic = result.facts, result.forensic
+        if facts.error is None:
+            result.too_little = too_little_information(facts.width, facts.height,
+                                                       forensic.pixel_spread if forensic is not None else None)
+        if facts.error is None and result.too_little is None and self.predictor is not None:
+            try:
+                draft = max(getattr(p, "input_size", 512) for p in (self.predictor, self.second_predictor) if p)
+                result.image = load_rgb(result.data, draft_side=draft)
+            except ImageDecodeError as exc:
+                result.decode_error = str(exc)
+        return result
+
+    def _prepare(self, source: FileSource, inspected: "_Inspected") -> _Pending:
         finding = Finding(file=source.name, analysed_at_utc=datetime.now(timezone.utc).isoformat(timespec="seconds"),
                           model=self.predictor.description if self.predictor else "",
                           second_model=self.second_predictor.description if self.second_predictor else "",
                           analysis_settings=self.settings_label)
         finding.pred_kind = getattr(self.predictor, "kind", "") if self.predictor else ""
-        try:
-            data = source.read()
-        except (OSError, ValueError) as exc:
+        if inspected.read_error is not None:
             finding.status = "error"
-            finding.add_message(_describe_read_error(exc))
+            finding.add_message(inspected.read_error)
             return _Pending(finding)
-        try:
-            facts, exif, forensic = self.worker.call(inspect_file, data)
-        except IsolatedCallError as exc:
+        data = inspected.data
+        if inspected.inspect_error is not None:
             finding.sha256, finding.size_bytes = sha256_hex(data), len(data)
             finding.status = "error"
-            finding.add_message(f"file could not be inspected: {exc}")
+            finding.add_message(f"file could not be inspected: {inspected.inspect_error}")
             return _Pending(finding)
+        facts, exif, forensic = inspected.facts, inspected.exif, inspected.forensic
         _fill_file_facts(finding, facts)
         if exif is not None:
             _fill_exif(finding, exif)
             fill_written_claims(finding, exif.claims)
-        too_little = None
-        if facts.error is None:
-            too_little = too_little_information(facts.width, facts.height,
-                                                forensic.pixel_spread if forensic is not None else None)
-            if too_little:
-                finding.add_message(f"no prediction: {too_little}")
-        image = None
-        if facts.error is None and too_little is None and self.predictor is not None:
-            try:
-                draft = max(getattr(p, "input_size", 512) for p in (self.predictor, self.second_predictor) if p)
-                image = load_rgb(data, draft_side=draft)
-            except ImageDecodeError as exc:
-                finding.add_message(f"prediction skipped: {exc}")
+        too_little = inspected.too_little
+        if too_little:
+            finding.add_message(f"no prediction: {too_little}")
+        if inspected.decode_error is not None:
+            finding.add_message(f"prediction skipped: {inspected.decode_error}")
         if forensic is not None and too_little is None:  # flat images all hash alike: not duplicates
             finding.phash = forensic.phash or ""
-        return _Pending(finding, image, exif, forensic, not_an_image=facts.file_type not in SUPPORTED_IMAGE_TYPES,
-                        too_little=too_little)
+        return _Pending(finding, inspected.image, exif, forensic,
+                        not_an_image=facts.file_type not in SUPPORTED_IMAGE_TYPES, too_little=too_little)
 
-    def _finish(self, pending: Sequence[_Pending]) -> Iterator[Finding]:
+    def _run_models(self, pending: Sequence[_Pending]) -> tuple[dict[int, Prediction], dict[int, Prediction]]:
+        """The model stage for one batch (runs in the model thread); releases the pixels after."""
         with_images = [p for p in pending if p.image is not None]
         predictions = self._predict(self.predictor, with_images, "")
         second = self._predict(self.second_predictor, with_images, "second witness: ")
         for p in pending:
             p.image = None  # release pixels as soon as possible
+        return predictions, second
+
+    def _complete(self, pending: Sequence[_Pending], model_stage: Future) -> Iterator[Finding]:
+        predictions, second = model_stage.result()
         self._geocode_and_verify(pending, predictions, second)
         for p in pending:
             yield p.finding

@@ -214,9 +214,11 @@ class CaseLog:
                  "WHERE (? IS NULL OR case_id = ?)")
         params: list = [case_id, case_id]
         if search.strip():
-            query += (" AND (file LIKE ? OR note LIKE ? OR verdict LIKE ? OR data LIKE ? OR analyst_verdict LIKE ? "
-                      "OR analyst_tags LIKE ?)")
-            like = f"%{search.strip()}%"
+            # the analyst's text is matched literally: "IMG_41" must not match "IMGx41" (LIKE's _ and %)
+            query += (" AND (" + " OR ".join(f"{column} LIKE ? ESCAPE '\\'" for column in (
+                "file", "note", "verdict", "data", "analyst_verdict", "analyst_tags")) + ")")
+            literal = search.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            like = f"%{literal}%"
             params += [like] * 6
         with self._connect() as connection:
             rows = connection.execute(query + " ORDER BY id", params).fetchall()

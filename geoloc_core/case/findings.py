@@ -144,7 +144,12 @@ class Finding:
         return [f.name for f in fields(cls)]
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        # Every field is a scalar, so a shallow copy equals ``asdict`` without its per-value deepcopy
+        # (which was most of the export's cost on big scans, issue #18); anything nested falls back.
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        if any(isinstance(v, (list, dict, tuple, set)) for v in values.values()):
+            return asdict(self)
+        return values
 
     def add_message(self, text: str) -> None:
         """Add one note for people: no Python exception names or object reprs, each stated once."""

@@ -88,23 +88,48 @@ def inspect_bytes(data: bytes, decode_check: bool = True) -> FileFacts:
     Never raises for bad input: the reason lands in ``error``. Decompression bombs are
     refused by Pillow's own pixel limit (``Image.MAX_IMAGE_PIXELS``) before decoding.
     """
+    facts, image = inspect_bytes_keeping_pixels(data, decode_check, keep_scale=False)
+    if image is not None:
+        image.close()
+    return facts
+
+
+# The truncation check decodes every byte anyway; decoding at the scale the perceptual hash needs
+# (JPEG DCT scaling: the largest of 1/8, 1/4, 1/2 that keeps 128 px a side) lets the same pixels
+# serve the hash and the information check, so a file is decoded once (issue #18).
+CHECK_DRAFT_SIZE = (128, 128)
+
+
+def inspect_bytes_keeping_pixels(data: bytes, decode_check: bool = True,
+                                 keep_scale: bool = True) -> tuple[FileFacts, "Image.Image | None"]:
+    """``inspect_bytes``, also returning the image decoded by the truncation check (JPEGs at reduced
+    DCT scale, ``CHECK_DRAFT_SIZE``), or None when nothing was decoded. The caller closes it.
+    ``keep_scale=False``: nobody needs the pixels, so JPEGs decode at 1/8 scale, the cheapest."""
     facts = FileFacts(size_bytes=len(data), sha256=sha256_hex(data))
     facts.file_type, description = detect_type(data)
     if facts.file_type not in SUPPORTED_IMAGE_TYPES:
         facts.error = f"not a supported image: the bytes are {description}"
-        return facts
+        return facts, None
+    decoded = None
     limit = Image.MAX_IMAGE_PIXELS
     try:
         with pywarnings.catch_warnings():
             pywarnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data)) as image:
+            image = Image.open(io.BytesIO(data))
+            try:
                 facts.width, facts.height = image.size
                 if limit and image.width * image.height > limit:
                     raise Image.DecompressionBombError("over limit")
                 if decode_check:
-                    if image.format == "JPEG":  # decode at 1/8 scale: reads every byte, fast
-                        image.draft("RGB", (max(1, image.width // 8), max(1, image.height // 8)))
+                    if image.format == "JPEG":  # reduced DCT scale: still reads every byte, fast
+                        image.draft("RGB", CHECK_DRAFT_SIZE if keep_scale else
+                                    (max(1, image.width // 8), max(1, image.height // 8)))
                     image.load()
+                    decoded, image = image, None
+            finally:
+                if image is not None:
+                    image.close()
+        return facts, decoded
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         if facts.width:
             shown = f"{facts.width}x{facts.height} = {facts.width * facts.height / 1e6:.0f} Mpx"
@@ -123,4 +148,4 @@ def inspect_bytes(data: bytes, decode_check: bool = True) -> FileFacts:
             facts.error = f"corrupt {facts.file_type.upper()} image data ({text[:120]})"
     except Exception as exc:  # decoders of hostile input raise anything
         facts.error = f"image could not be decoded ({type(exc).__name__}: {str(exc)[:120]})"
-    return facts
+    return facts, None

@@ -19,6 +19,10 @@ MARKERS = (
     (b"FBMD", "Facebook FBMD marker (IPTC): re-shared through Facebook/Instagram"),
     (b"<x:xmpmeta", "XMP metadata packet"),
 )
+# Every embedded C2PA manifest store is a JUMBF box labelled "c2pa"; a file without those four bytes
+# has none, and skipping the reader for it saves ~1.7 ms per file (a memchr-speed search instead).
+C2PA_LABEL = b"c2pa"
+C2PA_REMOTE_HINT = b"provenance"  # XMP dcterms:provenance: a remote manifest, which the reader reports on
 C2PA_MIME = {"jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp", "tiff": "image/tiff",
              "heic": "image/heic", "heif": "image/heif", "avif": "image/avif", "gif": "image/gif"}
 
@@ -34,14 +38,16 @@ class ForensicFacts:
     errors: list[str] = field(default_factory=list)
 
 
-def _phash(image: Image.Image):
-    """pHash of an opened (not yet loaded) image; JPEGs decode at reduced DCT scale, since
-    the hash only looks at a 32x32 version anyway."""
+def _phash(image: Image.Image, loaded: bool = False):
+    """pHash of an opened image; JPEGs decode at reduced DCT scale, since the hash only looks at
+    a 32x32 version anyway. ``loaded``: the image is already decoded at that scale (first frame),
+    as ``filefacts.inspect_bytes_keeping_pixels`` leaves it."""
     import imagehash
 
-    if image.format == "JPEG":
-        image.draft("RGB", (128, 128))
-    image.seek(0)
+    if not loaded:
+        if image.format == "JPEG":
+            image.draft("RGB", (128, 128))
+        image.seek(0)
     return imagehash.phash(image.convert("RGB"))
 
 
@@ -68,6 +74,8 @@ def read_c2pa(data: bytes, file_type: str) -> dict:
     mime = C2PA_MIME.get(file_type)
     if mime is None:
         return {"present": False}
+    if C2PA_LABEL not in data and C2PA_REMOTE_HINT not in data[:MARKER_SCAN_BYTES]:
+        return {"present": False}  # an embedded manifest store always carries its "c2pa" JUMBF label
     try:
         settings = c2pa.Settings.from_dict({"verify": {"remote_manifest_fetch": False, "ocsp_fetch": False}})
         reader = c2pa.Reader.try_create(mime, io.BytesIO(data), context=c2pa.Context(settings))
@@ -92,15 +100,22 @@ def read_c2pa(data: bytes, file_type: str) -> dict:
             "actions": actions}
 
 
-def read_forensic_facts(data: bytes, file_type: str, thumbnail: bytes | None) -> ForensicFacts:
+def read_forensic_facts(data: bytes, file_type: str, thumbnail: bytes | None,
+                        decoded: Image.Image | None = None) -> ForensicFacts:
+    """``decoded``: the pixels the truncation check already decoded (``CHECK_DRAFT_SIZE``), so the
+    file is not decoded a second time; None decodes here."""
     facts = ForensicFacts()
     head = data[:MARKER_SCAN_BYTES]
     facts.markers = [label for marker, label in MARKERS if marker in head]
     facts.xmp_creator_tool = _creator_tool(head)
     try:
-        with Image.open(io.BytesIO(data)) as image:
-            main_hash = _phash(image)
-            facts.pixel_spread = pixel_spread(image)
+        if decoded is not None:
+            main_hash = _phash(decoded, loaded=True)
+            facts.pixel_spread = pixel_spread(decoded)
+        else:
+            with Image.open(io.BytesIO(data)) as image:
+                main_hash = _phash(image)
+                facts.pixel_spread = pixel_spread(image)
         facts.phash = str(main_hash)
         if thumbnail:
             with Image.open(io.BytesIO(thumbnail)) as thumb:

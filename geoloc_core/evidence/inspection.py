@@ -8,7 +8,7 @@ hostile bytes.
 from __future__ import annotations
 
 from .exif import ExifFacts, read_exif
-from .filefacts import SUPPORTED_IMAGE_TYPES, FileFacts, inspect_bytes
+from .filefacts import SUPPORTED_IMAGE_TYPES, FileFacts, inspect_bytes, inspect_bytes_keeping_pixels
 from .embedded_metadata import read_embedded_metadata
 from .forensic_facts import ForensicFacts, read_forensic_facts
 from .mwg import reconcile
@@ -23,13 +23,20 @@ def inspect_exif_and_hash(data: bytes) -> tuple[FileFacts, ExifFacts | None]:
 
 def inspect_file(data: bytes) -> tuple[FileFacts, ExifFacts | None, ForensicFacts | None]:
     """File facts and, for images, EXIF (with the IPTC/XMP claims reconciled into ``exif.claims``)
-    and forensic facts. Runs inside the isolated worker."""
-    facts, exif = inspect_exif_and_hash(data)
-    if exif is None:
-        return facts, None, None
-    embedded = read_embedded_metadata(data)
-    exif.claims = reconcile(exif, embedded)
-    exif.warnings.extend(embedded.warnings)
-    forensic = read_forensic_facts(data, facts.file_type, exif.thumbnail) if facts.error is None else None
-    exif.thumbnail = None  # compared already; not carried further
-    return facts, exif, forensic
+    and forensic facts. Runs inside the isolated worker. The pixels are decoded once: the truncation
+    check's reduced-scale decode also serves the perceptual hash and the information check."""
+    facts, decoded = inspect_bytes_keeping_pixels(data)
+    try:
+        if facts.file_type not in SUPPORTED_IMAGE_TYPES:
+            return facts, None, None
+        exif = read_exif(data)
+        embedded = read_embedded_metadata(data)
+        exif.claims = reconcile(exif, embedded)
+        exif.warnings.extend(embedded.warnings)
+        forensic = (read_forensic_facts(data, facts.file_type, exif.thumbnail, decoded=decoded)
+                    if facts.error is None else None)
+        exif.thumbnail = None  # compared already; not carried further
+        return facts, exif, forensic
+    finally:
+        if decoded is not None:
+            decoded.close()

@@ -7,6 +7,10 @@ worker is reused, so the per-file cost is one pipe round trip, not a process
 start. On a timeout or crash the worker is killed and a fresh one starts lazily;
 only the file that caused it is reported, the batch goes on.
 
+``WorkerPool`` holds several such workers (one per core by default) so a folder is
+inspected in parallel; each call still gets its own deadline and each worker its own
+memory cap, and a crash or hang kills only the worker that served that file.
+
 The worker is a plain ``python -m geoloc_core.evidence.isolation`` child talking over two
 pipes (not ``multiprocessing.Process``), because spawn-style multiprocessing
 re-imports the parent's main script, which under Streamlit is the app itself.
@@ -14,6 +18,7 @@ re-imports the parent's main script, which under Streamlit is the app itself.
 from __future__ import annotations
 
 import os
+import queue
 import subprocess
 import sys
 import threading
@@ -22,7 +27,10 @@ from multiprocessing.connection import Connection
 from typing import Any, Callable
 
 DEFAULT_TIMEOUT_S = 20.0
+STARTUP_TIMEOUT_S = 120.0  # a fresh worker's interpreter start and parser imports (slow on a loaded machine)
+_READY = "ready"
 WORKER_MEMORY_LIMIT_BYTES = 4 * 1024**3
+MAX_POOL_WORKERS = 8  # each worker may grow to WORKER_MEMORY_LIMIT_BYTES: bound the total on big machines
 
 
 class IsolatedCallError(RuntimeError):
@@ -37,6 +45,7 @@ class _Result:
 
 
 def _serve(incoming: Connection, outgoing: Connection, memory_limit: int) -> None:  # runs in the child
+    outgoing.send(_Result(True, _READY))  # started and parsers imported: deadlines count from here
     if memory_limit:
         try:
             import resource
@@ -61,13 +70,17 @@ def _serve(incoming: Connection, outgoing: Connection, memory_limit: int) -> Non
 
 
 class IsolatedWorker:
-    """A reusable child process that runs picklable functions with a deadline. Thread-safe."""
+    """A reusable child process that runs picklable functions with a deadline. Thread-safe
+    (calls from several threads queue up: ``size`` is 1)."""
+
+    size = 1
 
     def __init__(self, timeout_s: float = DEFAULT_TIMEOUT_S, memory_limit: int | None = WORKER_MEMORY_LIMIT_BYTES):
         self.timeout_s = timeout_s
         self.memory_limit = memory_limit or 0
         self._lock = threading.Lock()
         self._process: subprocess.Popen | None = None
+        self._starting = False
         self._to_child: Connection | None = None
         self._from_child: Connection | None = None
 
@@ -82,6 +95,24 @@ class IsolatedWorker:
         os.close(child_write)
         self._to_child = Connection(parent_write, readable=False)
         self._from_child = Connection(parent_read, writable=False)
+        self._starting = True  # the child's "ready" is read before the first call's deadline starts
+
+    def _wait_until_ready(self) -> None:
+        if not self._starting:
+            return
+        if not self._from_child.poll(STARTUP_TIMEOUT_S):
+            self._kill()
+            raise IsolatedCallError(f"the parser process did not start within {STARTUP_TIMEOUT_S:g} s")
+        self._from_child.recv()
+        self._starting = False
+
+    def start(self) -> None:
+        """Start the process now rather than on the first call (its start then overlaps other work)."""
+        with self._lock:
+            if self._process is None or self._process.poll() is not None:
+                if self._process is not None:
+                    self._kill()
+                self._start()
 
     def _kill(self) -> None:
         if self._process is not None:
@@ -101,6 +132,7 @@ class IsolatedWorker:
                     self._kill()
                 self._start()
             try:
+                self._wait_until_ready()
                 self._to_child.send((fn, args))
                 if not self._from_child.poll(deadline):
                     self._kill()
@@ -136,6 +168,52 @@ class IsolatedWorker:
             pass
 
 
+def available_cores() -> int:
+    """Cores this process may run on (the affinity mask, not the machine's total)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+class WorkerPool:
+    """``size`` isolated workers behind the same ``call`` as one ``IsolatedWorker``. Thread-safe:
+    a call takes whichever worker is free (waiting for one if none is), so ``size`` threads calling
+    at once keep every worker busy. Callers that need input order keep it themselves (the
+    Analyzer submits files in order and collects the futures in order).
+
+    Workers start lazily, on their first call, so a pool costs nothing until it is used."""
+
+    def __init__(self, size: int | None = None, timeout_s: float = DEFAULT_TIMEOUT_S,
+                 memory_limit: int | None = WORKER_MEMORY_LIMIT_BYTES):
+        self.size = max(1, size if size else min(available_cores(), MAX_POOL_WORKERS))
+        self.timeout_s = timeout_s
+        self._workers = [IsolatedWorker(timeout_s=timeout_s, memory_limit=memory_limit) for _ in range(self.size)]
+        self._free: queue.SimpleQueue[IsolatedWorker] = queue.SimpleQueue()
+        for worker in self._workers:
+            self._free.put(worker)
+
+    def call(self, fn: Callable[..., Any], *args: Any, timeout_s: float | None = None) -> Any:
+        """Run ``fn(*args)`` in a free worker; raise IsolatedCallError on timeout, crash or error."""
+        worker = self._free.get()
+        try:
+            return worker.call(fn, *args, timeout_s=timeout_s)
+        finally:
+            self._free.put(worker)
+
+    def start(self) -> None:
+        """Start every worker process now (they load their parsers meanwhile)."""
+        for worker in self._workers:
+            worker.start()
+
+    def close(self) -> None:
+        for worker in self._workers:
+            worker.close()
+
+    def __enter__(self) -> "WorkerPool":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
 def _project_root() -> str:
     return os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -146,4 +224,8 @@ if __name__ == "__main__":
 
     read_fd, write_fd, limit = (int(a) for a in sys.argv[1:4])
     sys.stdout = sys.stderr  # the pipes are the only channel back
+    try:  # load the parsers before the first file arrives, so its deadline does not pay for imports
+        import geoloc_core.evidence.inspection  # noqa: F401
+    except Exception:  # never fatal here: a call that needs it reports the error itself
+        pass
     serve(Connection(read_fd, writable=False), Connection(write_fd, readable=False), limit)

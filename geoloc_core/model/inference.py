@@ -18,9 +18,8 @@ from PIL import Image
 
 from ..evidence.imaging import load_rgb
 from .prediction import Candidate, Prediction
+from .choice import MODEL_ENV_VAR, configured_model  # noqa: F401  (re-exported: callers import them from here)
 from .distributions import unit_to_latlon
-
-MODEL_ENV_VAR = "GEOLOC_MODEL"
 HOW_TO_GET_A_MODEL = (
     "Train one with the training/ entry points (see training/README.md), or copy a trained geoloc model "
     "folder (config.json + model.safetensors) to this machine and give its path with --model or the "
@@ -37,11 +36,6 @@ ONLINE_MODEL_HINT = ("Downloading is an online action (huggingface.co learns the
 
 class ModelLoadError(RuntimeError):
     """The model could not be loaded; the message says why and how to get one."""
-
-
-def configured_model(flag: str | None = None) -> str | None:
-    """The model chosen by flag, else by the GEOLOC_MODEL environment variable, else None."""
-    return flag or os.environ.get(MODEL_ENV_VAR) or None
 
 
 def default_device() -> torch.device:

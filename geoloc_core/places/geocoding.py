@@ -11,7 +11,7 @@ does best (measured in benchmarks/README.md, conventions in README.md):
 * land or sea, Kosovo, and the fallback where no zone is a country (Bouvet, Heard):
   Natural Earth 1:10m admin-0, German point of view (``natural_earth.py``);
 * nearest place and admin-1 region: GeoNames cities1000 with Natural Earth 1:10m
-  admin-1 lines (``regions.py``).
+  admin-1 areas named by their GeoNames places (``regions.py``).
 
 A point inside a country's territorial sea names that country with the note
 "at sea, within N km of the coast of X"; beyond it the point is "open water" with
@@ -109,8 +109,8 @@ def country_name(code: str) -> str:
 class OfflineGeocoder:
     """OSM borders + Natural Earth 1:10m + GeoNames. Thread-safe.
 
-    Load about 2.5 CPU-seconds, then about 18,000 points per CPU-second (benchmarks/README.md);
-    the coast index and the admin-1 lines are built on first use."""
+    Load about 1.2-1.4 CPU-seconds, then 30,000-50,000 points per CPU-second (benchmarks/README.md);
+    the coast index is built on first use."""
 
     def __init__(self):
         from .natural_earth import NaturalEarthCountries

@@ -5,7 +5,10 @@ Two jobs that the OpenStreetMap time-zone polygons cannot do: telling land from 
 its own). Natural Earth 1:10m is public domain, its coastlines are good to a few
 hundred metres, and the German point-of-view edition follows the conventions written
 in the README (Kosovo separate, Crimea in Ukraine, Northern Cyprus in Cyprus).
-The admin-1 lines feed ``regions.py``.
+
+The admin-1 areas for ``regions.py`` are the same countries cut by Natural Earth's
+1:10m admin-1 lines (``Admin1Faces``): unnamed polygons, named later by the GeoNames
+places inside them.
 
 Stored as shapely ragged arrays, coordinates rounded to 1e-5 degrees and
 delta-encoded, so loading is a decompress and a cumulative sum (~0.3 s), not a
@@ -23,7 +26,8 @@ from .geodesy import EARTH_RADIUS_KM, haversine_km, latlon_to_unit
 
 ASSETS_DIR = Path(__file__).resolve().parents[2] / "assets"
 NE_COUNTRIES = ASSETS_DIR / "ne10m_countries.npz"
-NE_ADMIN1_LINES = ASSETS_DIR / "ne10m_admin1_lines.npz"
+NE_ADMIN1_LINES = ASSETS_DIR / "ne10m_admin1_lines.npz"  # the build tool's input for the faces; not read at run time
+NE_ADMIN1_FACES = ASSETS_DIR / "ne10m_admin1_faces.npz"
 QUANTUM = 1e-5
 REFINE_KM = 5.0
 
@@ -46,6 +50,28 @@ def unit_vectors(lats, lons) -> np.ndarray:
 
 def chord_to_km(chord: np.ndarray) -> np.ndarray:
     return 2.0 * EARTH_RADIUS_KM * np.arcsin(np.clip(chord / 2.0, 0.0, 1.0))
+
+
+def containing(tree, geometries, lats: np.ndarray, lons: np.ndarray) -> np.ndarray:
+    """Index of the geometry containing each point, -1 where none does.
+
+    Bounding boxes from the tree first, then one exact test per (prepared) polygon for
+    all of its candidate points: far faster than the tree's own predicate, which
+    prepares the points, not the polygons."""
+    import shapely
+
+    out = np.full(len(lats), -1, dtype=np.int64)
+    if not len(lats):
+        return out
+    point_idx, geom_idx = tree.query(shapely.points(lons, lats))
+    order = np.argsort(geom_idx, kind="stable")
+    point_idx, geom_idx = point_idx[order], geom_idx[order]
+    bounds = np.nonzero(np.diff(geom_idx))[0] + 1
+    for points, geoms in zip(np.split(point_idx, bounds), np.split(geom_idx, bounds)):
+        if len(points):
+            inside = shapely.contains_xy(geometries[geoms[0]], lons[points], lats[points])
+            out[points[inside]] = geoms[0]
+    return out
 
 
 class NaturalEarthCountries:
@@ -78,23 +104,10 @@ class NaturalEarthCountries:
     def codes_at(self, lats: np.ndarray, lons: np.ndarray) -> np.ndarray:
         """ISO code of the land polygon containing each point: "" at sea, "-" on land this
         edition assigns to no country (Golan, Abyei, Bir Tawil, slivers along coasts)."""
-        import shapely
-
         lats, lons = np.asarray(lats, np.float64), np.asarray(lons, np.float64)
-        out = np.full(len(lats), "", dtype=object)
-        if not len(lats):
-            return out
-        # bounding boxes first, then exact tests against each (prepared) polygon for its points:
-        # far faster than the tree's own predicate, which prepares the points, not the polygons
-        point_idx, geom_idx = self._tree.query(shapely.points(lons, lats))
-        order = np.argsort(geom_idx, kind="stable")
-        point_idx, geom_idx = point_idx[order], geom_idx[order]
-        bounds = np.nonzero(np.diff(geom_idx))[0] + 1
-        for points, geoms in zip(np.split(point_idx, bounds), np.split(geom_idx, bounds)):
-            if len(points):
-                inside = shapely.contains_xy(self.geometries[geoms[0]], lons[points], lats[points])
-                out[points[inside]] = self.codes[geoms[0]]
-        return out
+        with self._lock:  # GEOS prepared geometries are not thread-safe (libgeos/geos#825)
+            found = containing(self._tree, self.geometries, lats, lons)
+        return np.where(found >= 0, self.codes[found], "").astype(object)
 
     def coast_km(self, lats: np.ndarray, lons: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Distance (km) to the nearest outline vertex and that outline's ISO code."""
@@ -115,35 +128,25 @@ class NaturalEarthCountries:
         return km, self.codes[geom]
 
 
-@lru_cache(maxsize=1)
-def admin1_lines():
-    """The 1:10m admin-1 boundary lines: (vertex xy, first vertex of each line, STRtree of the lines)."""
-    import shapely
+class Admin1Faces:
+    """Natural Earth 1:10m countries cut by its admin-1 lines: one polygon per state/province
+    piece, with its country's ISO code, but no name (the lines carry none)."""
 
-    lines, _ = decode(NE_ADMIN1_LINES)
-    coords, owner = shapely.get_coordinates(lines, return_index=True)
-    first = np.searchsorted(owner, np.arange(len(lines) + 1))
-    return coords, first, shapely.STRtree(lines)
+    def __init__(self, path: Path = NE_ADMIN1_FACES):
+        import shapely
 
+        self.geometries, arrays = decode(path)
+        self.codes = arrays["codes"].astype(str)
+        self.source = str(arrays["source"])
+        shapely.prepare(self.geometries)
+        self._tree = shapely.STRtree(self.geometries)
+        self._lock = threading.Lock()
 
-def crossings(starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
-    """How many admin-1 line segments each segment (lon/lat start -> end) properly crosses.
+    def __len__(self) -> int:
+        return len(self.geometries)
 
-    Candidate lines come from the tree by bounding box; their single segments are then
-    tested with two orientation tests each, in numpy, with no geometry per segment."""
-    import shapely
-
-    coords, first, tree = admin1_lines()
-    seg_idx, line_idx = tree.query(shapely.linestrings(np.stack((starts, ends), axis=1)))
-    n_segments = first[line_idx + 1] - first[line_idx] - 1  # segments of each candidate line
-    pair = np.repeat(np.arange(len(seg_idx)), n_segments)
-    offset = np.arange(len(pair)) - np.repeat(np.cumsum(n_segments) - n_segments, n_segments)
-    vertex = first[line_idx][pair] + offset
-    seg = seg_idx[pair]
-    p1, p2, q1, q2 = starts[seg], ends[seg], coords[vertex], coords[vertex + 1]
-
-    def orient(a, b, c):
-        return np.sign((b[:, 0] - a[:, 0]) * (c[:, 1] - a[:, 1]) - (b[:, 1] - a[:, 1]) * (c[:, 0] - a[:, 0]))
-
-    cross = (orient(p1, p2, q1) * orient(p1, p2, q2) < 0) & (orient(q1, q2, p1) * orient(q1, q2, p2) < 0)
-    return np.bincount(seg[cross], minlength=len(starts))
+    def faces_at(self, lats: np.ndarray, lons: np.ndarray) -> np.ndarray:
+        """Face index per point, -1 outside every face (at sea, or land no country holds)."""
+        with self._lock:  # GEOS prepared geometries are not thread-safe (libgeos/geos#825)
+            return containing(self._tree, self.geometries, np.asarray(lats, np.float64),
+                              np.asarray(lons, np.float64))

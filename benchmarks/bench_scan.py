@@ -1,0 +1,255 @@
+"""A folder scan end to end, the way an analyst runs it: geoloc vs exiftool's batch mode, and the
+model pipeline vs the bare CLIP backbone.
+
+Run: python -m benchmarks.bench_scan                       # quick: 200 files, 3 repeats, ViT-B/32 (a few minutes)
+     python -m benchmarks.bench_scan --files 200 2000 --sizes b32 l14 --reps 5
+     python -m benchmarks.bench_scan --memory 1000 10000  # peak RSS of a 1,000- vs a 10,000-file scan (slow)
+
+1. No model: ``python -m geoloc_core scan DIR --out f.csv`` (hash, EXIF, XMP/IPTC, perceptual hash,
+   C2PA, places, every check; the whole command, interpreter start included) against
+   ``exiftool -r -n -json DIR`` on the same folder of phone-size JPEGs (1600x1200, GPS EXIF, about
+   the size a phone writes at that resolution). Median and spread (min-max) of the repeats, run
+   alternately; the ratio of medians (target <= 1).
+2. With a model: a random-weight backbone sized like CLIP ViT-B/32 or ViT-L/14 (same compute as the
+   real one; built here, nothing downloaded) saved as a geoloc model folder. "Pipeline" is the
+   Analyzer inside one process, everything loaded (inspection in the worker pool, decode, CLIP
+   preprocessing, backbone, head, places, checks) against the bare backbone's forward passes over the
+   same number of images at batch 16 (targets <= 1.15 for ViT-B/32, <= 1.05 for ViT-L/14). "Whole
+   command" adds the interpreter start, torch import, model and geocoder loading: a one-off cost that
+   a bigger folder amortises.
+3. ``--memory``: peak RSS of the scan process for two folder sizes (target: within 10 %).
+"""
+from __future__ import annotations
+
+import argparse
+import io
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from benchmarks.machine import print_table
+
+ROOT = Path(__file__).resolve().parents[1]
+DISTINCT_PICTURES = 16  # files share these pixels but differ in EXIF (and so in hash): generation stays fast
+# Photos are taken where people are: GPS points within a few km of these towns (a uniform point on the
+# sphere would be at sea 70 % of the time and exercise the territorial-sea path instead).
+TOWNS = [(48.857, 2.352), (40.713, -74.006), (35.690, 139.692), (-33.869, 151.209), (50.450, 30.523),
+         (-23.551, -46.633), (19.433, -99.133), (28.614, 77.209), (30.044, 31.236), (-1.292, 36.822),
+         (55.756, 37.617), (52.520, 13.405), (41.009, 28.978), (37.566, 126.978), (-34.604, -58.382),
+         (6.524, 3.379), (31.768, 35.214), (59.329, 18.069), (47.606, -122.332), (13.756, 100.502)]
+
+
+def _picture(index: int, size=(1600, 1200)) -> bytes:
+    """A 1600x1200 JPEG with a phone photo's texture (smooth pattern plus sensor-like noise): about
+    the bytes and the decode cost of a phone picture at that resolution."""
+    from PIL import Image
+
+    from tests.imagegen import textured
+
+    base = textured(size, (40 + 13 * index % 200, 90 + 7 * index % 150, 160))
+    noise = Image.effect_noise(size, 24).convert("RGB")
+    picture = Image.blend(base, noise, 0.18)
+    buffer = io.BytesIO()
+    picture.save(buffer, "JPEG", quality=88)
+    return buffer.getvalue()
+
+
+def make_folder(folder: Path, count: int) -> Path:
+    """``count`` JPEGs with distinct GPS EXIF (reused if already there)."""
+    import piexif
+
+    from tests.imagegen import gps_exif
+
+    folder.mkdir(parents=True, exist_ok=True)
+    existing = sorted(folder.glob("*.jpg"))
+    if len(existing) == count:
+        return folder
+    for path in existing:
+        path.unlink()
+    pictures = [_picture(i) for i in range(DISTINCT_PICTURES)]
+    rng = random.Random(0)
+    for i in range(count):
+        out = io.BytesIO()
+        lat, lon = TOWNS[i % len(TOWNS)]
+        exif = gps_exif(lat + rng.uniform(-0.03, 0.03), lon + rng.uniform(-0.03, 0.03), altitude=rng.uniform(0, 900))
+        piexif.insert(exif, pictures[i % DISTINCT_PICTURES], out)
+        (folder / f"IMG_{i:05d}.jpg").write_bytes(out.getvalue())
+    return folder
+
+
+def _run(command: list[str]) -> float:
+    started = time.perf_counter()
+    subprocess.run(command, cwd=ROOT, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    return time.perf_counter() - started
+
+
+def _spread(times: list[float]) -> str:
+    return f"{statistics.median(times):.2f} s ({min(times):.2f}-{max(times):.2f})"
+
+
+def scan_command(folder: Path, out: Path, *extra: str) -> list[str]:
+    return [sys.executable, "-m", "geoloc_core", "scan", str(folder), "--out", str(out), "--no-progress", *extra]
+
+
+def bench_batch_mode(tmp: Path, counts: list[int], reps: int) -> list[tuple[str, str]]:
+    rows = []
+    one = make_folder(tmp / "photos_1", 1)
+    start_up = [_run(scan_command(one, tmp / "f1.csv")) for _ in range(reps)]
+    rows.append(("1 file: geoloc scan (start-up: interpreter, imports, workers, geocoder)", _spread(start_up)))
+    for count in counts:
+        folder = make_folder(tmp / f"photos_{count}", count)
+        mean_kb = sum(p.stat().st_size for p in folder.glob("*.jpg")) / count / 1024
+        ours, theirs = [], []
+        _run(["exiftool", "-r", "-n", "-json", str(folder)])  # warm the page cache for both
+        for _ in range(reps):
+            ours.append(_run(scan_command(folder, tmp / "f.csv")))
+            theirs.append(_run(["exiftool", "-r", "-n", "-json", str(folder)]))
+        ratios = [a / b for a, b in zip(ours, theirs)]
+        rows += [
+            (f"{count} files (mean {mean_kb:,.0f} KB): geoloc scan, median (min-max)", _spread(ours)),
+            (f"{count} files: exiftool -r -n -json, median (min-max)", _spread(theirs)),
+            (f"{count} files: ratio of medians (target <= 1); per-repeat ratios",
+             f"{statistics.median(ours) / statistics.median(theirs):.2f}; "
+             + ", ".join(f"{r:.2f}" for r in ratios)),
+            (f"{count} files: ms per file beyond start-up, geoloc / exiftool",
+             f"{(statistics.median(ours) - statistics.median(start_up)) / count * 1000:.1f} / "
+             f"{statistics.median(theirs) / count * 1000:.1f}"),
+        ]
+    return rows
+
+
+def _random_model(key: str, folder: Path) -> Path:
+    import torch
+
+    from benchmarks.bench_inference import SIZES
+    from geoloc_core.model.configuration_geolocator import GeoLocatorConfig
+    from geoloc_core.model.inference import clip_image_processor
+    from geoloc_core.model.modeling_geolocator import GeoLocator
+
+    label, vision = SIZES[key]
+    torch.manual_seed(0)
+    model = GeoLocator(GeoLocatorConfig(vision_config=vision, backbone_name_or_path=f"random {label}"))
+    model.save_pretrained(folder)
+    clip_image_processor(vision["image_size"]).save_pretrained(folder)
+    return folder
+
+
+def bench_model(tmp: Path, key: str, count: int, reps: int, whole_command: bool) -> list[tuple[str, str]]:
+    import torch
+
+    from benchmarks.bench_inference import SIZES
+    from geoloc_core.case.analyzer import Analyzer
+    from geoloc_core.evidence.isolation import WorkerPool
+    from geoloc_core.evidence.sources import collect_sources
+    from geoloc_core.model.inference import Predictor
+    from geoloc_core.places.loading import shared_offline_geocoder
+
+    label = SIZES[key][0]
+    folder = make_folder(tmp / f"photos_{count}", count)
+    model_dir = _random_model(key, tmp / f"model_{key}")
+    predictor = Predictor.from_pretrained(model_dir, batch_size=16)
+    backbone = predictor.model.backbone
+    pixels = torch.randn(16, 3, predictor.input_size, predictor.input_size)
+
+    def bare() -> float:
+        started = time.perf_counter()
+        with torch.inference_mode():
+            for done in range(0, count, 16):
+                backbone(pixel_values=pixels[:min(16, count - done)])
+        return time.perf_counter() - started
+
+    sources = collect_sources([folder])
+    geocoder = shared_offline_geocoder()
+    pipeline_times, bare_times = [], []
+    with WorkerPool() as pool:
+        analyzer = Analyzer(geocoder=geocoder, predictor=predictor, batch_size=16, worker=pool)
+        list(analyzer.analyze_stream(sources[:16]))  # warm-up: workers started, first batch run
+        bare()
+        for _ in range(reps):
+            bare_times.append(bare())
+            started = time.perf_counter()
+            findings = list(analyzer.analyze_stream(sources))
+            pipeline_times.append(time.perf_counter() - started)
+            assert sum(f.pred_lat is not None for f in findings) == count, "every image must reach the model"
+        workers = pool.size
+    rows = [
+        (f"{label}, {count} images, batch 16: bare backbone, median (min-max)", _spread(bare_times)),
+        (f"{label}: scan pipeline in-process ({workers} workers), median (min-max)", _spread(pipeline_times)),
+        (f"{label}: pipeline / backbone (target {'<= 1.15' if key == 'b32' else '<= 1.05'}); per repeat",
+         f"{statistics.median(pipeline_times) / statistics.median(bare_times):.3f}; "
+         + ", ".join(f"{a / b:.3f}" for a, b in zip(pipeline_times, bare_times))),
+        (f"{label}: images/s, pipeline / backbone",
+         f"{count / statistics.median(pipeline_times):.2f} / {count / statistics.median(bare_times):.2f}"),
+    ]
+    if whole_command:
+        command = [_run(scan_command(folder, tmp / "m.csv", "--model", str(model_dir))) for _ in range(reps)]
+        rows.append((f"{label}: whole `scan --model` command (start, imports, loading included), median "
+                     f"(min-max); / backbone", f"{_spread(command)}; "
+                     f"{statistics.median(command) / statistics.median(bare_times):.3f}"))
+    del predictor, backbone
+    shutil.rmtree(model_dir, ignore_errors=True)
+    return rows
+
+
+def _peak_rss_mib(command: list[str]) -> float:
+    """Peak RSS of ``command``'s own process (not its workers), via a fresh parent that reads it."""
+    probe = ("import resource, subprocess, sys; subprocess.run(sys.argv[1:], check=True, "
+             "stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL); "
+             "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+    out = subprocess.run([sys.executable, "-c", probe, *command], cwd=ROOT, check=True, capture_output=True,
+                         text=True).stdout
+    return int(out.split()[-1]) / 1024
+
+
+def bench_memory(tmp: Path, counts: list[int]) -> list[tuple[str, str]]:
+    rows, peaks = [], []
+    for count in counts:
+        folder = make_folder(tmp / f"photos_{count}", count)
+        started = time.perf_counter()
+        peaks.append(_peak_rss_mib(scan_command(folder, tmp / "mem.csv")))
+        rows.append((f"{count} files: peak RSS of the largest scan process (MiB); wall time",
+                     f"{peaks[-1]:,.0f}; {time.perf_counter() - started:.0f} s"))
+    rows.append((f"peak RSS {counts[-1]} / {counts[0]} files (target <= 1.10)", f"{peaks[-1] / peaks[0]:.3f}"))
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--files", type=int, nargs="*", default=[200], help="folder sizes for the exiftool "
+                        "comparison (default 200; the issue's full run: 200 2000; none: skip it)")
+    parser.add_argument("--reps", type=int, default=3, help="repeats per measurement (median and spread)")
+    parser.add_argument("--sizes", nargs="*", default=["b32"], choices=["b32", "l14"],
+                        help="model sizes to compare with the bare backbone (none: skip the model part)")
+    parser.add_argument("--model-images", type=int, default=64, help="images per model run (default 64)")
+    parser.add_argument("--whole-command", action="store_true",
+                        help="also time the whole `scan --model` command (start-up and loading included)")
+    parser.add_argument("--memory", type=int, nargs=2, default=None, metavar=("SMALL", "LARGE"),
+                        help="only measure peak RSS of two scans, e.g. --memory 1000 10000 (slow)")
+    parser.add_argument("--keep", metavar="DIR", default=None, help="generate the folders here and keep them")
+    args = parser.parse_args()
+    if shutil.which("exiftool") is None and args.files and not args.memory:
+        raise SystemExit("exiftool is needed (apt-get install libimage-exiftool-perl)")
+    sys.setrecursionlimit(max(sys.getrecursionlimit(), 10_000))
+    with tempfile.TemporaryDirectory() as scratch:
+        tmp = Path(args.keep or scratch)
+        if args.memory:
+            print_table("Scan memory: peak RSS, no model", bench_memory(tmp, list(args.memory)))
+            return
+        if args.files:
+            print_table(f"Folder scan vs exiftool batch mode, no model, {args.reps} repeats",
+                        bench_batch_mode(tmp, args.files, args.reps))
+        for key in args.sizes:
+            import torch
+
+            print_table(f"Scan with a model vs the bare backbone, torch {torch.__version__}, "
+                        f"{torch.get_num_threads()} threads, {args.reps} repeats",
+                        bench_model(tmp, key, args.model_images, args.reps, args.whole_command))
+
+
+if __name__ == "__main__":
+    main()

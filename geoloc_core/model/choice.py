@@ -1,0 +1,16 @@
+"""Which model the user chose, without importing torch.
+
+Why a module of its own: ``scan`` without a model must not pay for importing torch
+(about a second, issue #18), yet it must look at ``--model`` and ``GEOLOC_MODEL`` to
+know whether a model is wanted. ``inference`` re-exports both names.
+"""
+from __future__ import annotations
+
+import os
+
+MODEL_ENV_VAR = "GEOLOC_MODEL"
+
+
+def configured_model(flag: str | None = None) -> str | None:
+    """The model chosen by flag, else by the GEOLOC_MODEL environment variable, else None."""
+    return flag or os.environ.get(MODEL_ENV_VAR) or None

@@ -1,0 +1,183 @@
+"""Issue #18: the parallel scan must keep every guarantee of the single-worker one.
+
+The worker pool inspects files in parallel, the pixels are decoded once per file, and a scan
+without a model never imports torch. Each test here failed on the code before #18 (or pins the
+old single-worker path as the reference the new one must match).
+"""
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import pytest
+
+from geoloc_core.case.analyzer import Analyzer
+from geoloc_core.evidence.filefacts import inspect_bytes
+from geoloc_core.evidence.forensic_facts import read_forensic_facts
+from geoloc_core.evidence.inspection import inspect_file
+from geoloc_core.evidence.isolation import IsolatedWorker, WorkerPool
+from geoloc_core.evidence.sources import FileSource, collect_sources
+from tests.hostile_corpus import build_corpus
+from tests.hostile_inspector import hostile_inspector
+from tests.imagegen import gps_exif, image_bytes
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _photo(i: int) -> bytes:
+    return image_bytes(size=(320, 240), color=(30 * i % 256, 90, 160), exif=gps_exif(48.85 + i / 100, 2.35))
+
+
+def _comparable(finding) -> dict:
+    row = asdict(finding)
+    row.pop("analysed_at_utc")
+    return row
+
+
+@pytest.mark.slow
+def test_pool_confines_a_hang_a_crash_and_a_memory_hog_to_their_files_and_keeps_order(geocoder):
+    """A hanging, a crashing and a 8 GiB-allocating file in the same pool batch as good files: each
+    bad one gets its own error, every good one (including those served by the same workers right
+    after) is analysed, and findings come back in input order."""
+    sources = []
+    for i in range(12):
+        sources.append(FileSource(f"good_{i:02d}.jpg", data=_photo(i)))
+        if i == 3:
+            sources.append(FileSource("hangs.jpg", data=b"HANG" + _photo(i)))
+        if i == 5:
+            sources.append(FileSource("crashes.jpg", data=b"CRASH" + _photo(i)))
+        if i == 8:
+            sources.append(FileSource("huge.jpg", data=b"HUGE" + _photo(i)))
+    with WorkerPool(size=2, timeout_s=15, memory_limit=1024**3) as pool:
+        pool.start()  # the deadline is the parse's, not the process start's
+        analyzer = Analyzer(geocoder=geocoder, worker=pool, inspector=hostile_inspector)
+        started = time.monotonic()
+        findings = list(analyzer.analyze_stream(sources))
+    assert time.monotonic() - started < 300  # the hang cost its own deadline (15 s), not its 600 s
+    assert [f.file for f in findings] == [s.name for s in sources]
+    by_name = {f.file: f for f in findings}
+    assert "gave up after 15 s" in by_name["hangs.jpg"].message
+    assert "process died" in by_name["crashes.jpg"].message
+    assert "out of memory" in by_name["huge.jpg"].message
+    for name in ("hangs.jpg", "crashes.jpg", "huge.jpg"):
+        assert by_name[name].status == "error" and by_name[name].sha256  # still identified by its hash
+    good = [f for f in findings if f.file.startswith("good_")]
+    assert len(good) == 12 and all(f.status == "ok" and f.exif_country_code == "FR" for f in good), \
+        [(f.file, f.message) for f in good if f.status != "ok"]
+
+
+@pytest.mark.slow
+def test_pool_gives_the_same_findings_as_one_worker_on_the_hostile_corpus(geocoder, tmp_path):
+    """The hostile corpus through a pool of 3 workers and through the old single worker: the same
+    findings, field by field, in the same order."""
+    build_corpus(tmp_path / "corpus")
+    sources = collect_sources([tmp_path / "corpus"])
+    with IsolatedWorker(timeout_s=20) as one:
+        single = [_comparable(f) for f in Analyzer(geocoder=geocoder, worker=one).analyze_stream(sources)]
+    with WorkerPool(size=3, timeout_s=20) as pool:
+        pooled = [_comparable(f) for f in Analyzer(geocoder=geocoder, worker=pool).analyze_stream(sources)]
+    assert [r["file"] for r in pooled] == [s.name for s in sources]
+    assert pooled == single
+
+
+def test_pool_runs_calls_in_parallel():
+    """Two workers serve two slow calls at once (one worker would take twice as long)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with WorkerPool(size=2, timeout_s=30) as pool:
+        pool.call(time.sleep, 0)  # start one worker
+        with ThreadPoolExecutor(2) as threads:
+            list(threads.map(lambda _: pool.call(time.sleep, 0), range(2)))  # both started
+            started = time.monotonic()
+            list(threads.map(lambda _: pool.call(time.sleep, 1.5), range(2)))
+        assert time.monotonic() - started < 2.6
+
+
+def _decodes_of(data: bytes, fn) -> int:
+    """How many times ``fn(data)`` decodes the pixels of ``data`` itself (not of its thumbnail)."""
+    from PIL import ImageFile
+
+    original = ImageFile.ImageFile.load
+    count = 0
+
+    def counting(self):
+        nonlocal count
+        fp = getattr(self, "fp", None)
+        if self.tile and isinstance(fp, io.BytesIO) and fp.getbuffer().nbytes == len(data):
+            count += 1
+        return original(self)
+
+    ImageFile.ImageFile.load = counting
+    try:
+        fn(data)
+    finally:
+        ImageFile.ImageFile.load = original
+    return count
+
+
+@pytest.mark.parametrize("size", [(1600, 1200), (4032, 3024), (700, 500), (100, 80)])
+def test_inspection_decodes_once_and_matches_the_separate_decodes(size):
+    """The truncation check's decode serves the perceptual hash and the pixel spread: one decode per
+    file (it was two), with exactly the facts the old separate decodes gave."""
+    data = image_bytes(size=size, color=(120, 40, 200), exif=gps_exif(35.0, 139.0), quality=90)
+    assert _decodes_of(data, inspect_file) == 1
+    facts, exif, forensic = inspect_file(data)
+    assert facts.error is None
+    reference = read_forensic_facts(data, facts.file_type, None)  # decodes on its own, as before #18
+    assert forensic.phash == reference.phash
+    assert forensic.pixel_spread == pytest.approx(reference.pixel_spread, abs=1e-9)
+    assert inspect_bytes(data) == facts
+
+
+def test_truncated_jpeg_is_still_caught_by_the_shared_decode():
+    data = image_bytes(size=(1600, 1200), color=(10, 200, 30), quality=90)
+    facts, exif, forensic = inspect_file(data[: len(data) * 2 // 3])
+    assert facts.error and facts.error.startswith("truncated JPEG") and forensic is None
+
+
+def test_scan_without_a_model_never_imports_torch(tmp_path):
+    """``scan`` without --model (and no GEOLOC_MODEL) must not import torch (~1 s and ~300 MB)."""
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.jpg").write_bytes(_photo(1))
+    probe = ("import sys; from geoloc_core.cli import main; "
+             f"code = main(['scan', {str(tmp_path / 'in')!r}, '--out', {str(tmp_path / 'f.csv')!r}, '--no-progress']); "
+             "print('TORCH' if 'torch' in sys.modules else 'NO-TORCH', code)")
+    env = {k: v for k, v in os.environ.items() if k != "GEOLOC_MODEL"}
+    result = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.split()[-2:] == ["NO-TORCH", "0"], result.stdout
+    assert "48.8" in (tmp_path / "f.csv").read_text(encoding="utf-8")  # the scan did its work
+
+
+def test_streamed_csv_equals_the_export_of_all_findings(tmp_path):
+    """``scan --out f.csv`` writes rows as they come (memory bounded); the file must be exactly what
+    ``export`` makes from the whole list, as the JSON output of the same scan shows."""
+    import csv
+    import json
+
+    from geoloc_core.case.export import column_order
+    from geoloc_core.cli import main
+
+    (tmp_path / "in").mkdir()
+    for i in range(5):
+        (tmp_path / "in" / f"p{i}.jpg").write_bytes(_photo(i))
+    (tmp_path / "in" / "not_an_image.txt").write_text("hello", encoding="utf-8")
+    assert main(["scan", str(tmp_path / "in"), "--out", str(tmp_path / "f.csv"), "--no-progress"]) == 0
+    assert main(["scan", str(tmp_path / "in"), "--out", str(tmp_path / "f.json"), "--no-progress"]) == 0
+    assert not list(tmp_path.glob("*.partial"))
+    with (tmp_path / "f.csv").open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.reader(handle))
+    assert rows[0] == column_order()
+    records = json.loads((tmp_path / "f.json").read_text(encoding="utf-8"))
+    records = records.get("findings", records) if isinstance(records, dict) else records
+    assert len(rows) == 1 + len(records) == 7
+    by_column = [dict(zip(rows[0], r)) for r in rows[1:]]
+    for row, record in zip(by_column, records):
+        assert row["sha256"] == record["sha256"] and row["status"] == record["status"]
+        assert row["exif_country_code"] == (record["exif_country_code"] or "")
