@@ -139,6 +139,10 @@ def constrained_card(result: ConstrainedPrediction) -> None:
     (st.warning if result.empty or result.mass_inside < 0.05 else st.info)(markdown_literal(result.summary()))
     if result.mass_inside < 0.05 and not result.empty:
         st.caption("Less than 5 % of the model's belief was inside: the constraint and the pixels disagree.")
+    if result.empty and result.constraint.kind == "region":
+        st.caption("Region names are GeoNames' admin-1 names; the geocoder names each admin-1 area by the places "
+                   "inside it, so a city region inside a larger one (Kyiv City inside Kiev) may never be given. "
+                   "Try the surrounding region, or a circle.")
     labelled = any(c.label for c in result.candidates)
     rows = [[c.rank] + ([c.label] if labelled else []) + [_percent(c.weight_before), _percent(c.inside_fraction),
                                                           _percent(c.weight_after)] for c in result.candidates]

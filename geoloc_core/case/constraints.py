@@ -79,40 +79,10 @@ class Constraint:
         codes = geocoder.countries(lats, lons)[0]
         inside = codes == self.country_code
         if self.kind == "region" and inside.any():
-            box = _region_box(geocoder, self.country_code, self.region)
-            if box is None:
-                return np.zeros(lats.size, dtype=bool)
-            south, north, west, east = box  # a cheap pre-filter: the region test is the costly part
-            inside &= (lats >= south) & (lats <= north) & (lons >= west) & (lons <= east)
             wanted = np.flatnonzero(inside)
             places = geocoder.reverse_many(lats[wanted], lons[wanted])
             inside[wanted] = [p.region == self.region for p in places]
         return inside
-
-
-_REGION_BOXES: dict = {}
-
-
-def _region_box(geocoder, country_code: str, region: str):
-    """(south, north, west, east) around the region's GeoNames places, widened by the farthest a point may lie
-    from a place of its region (``places.regions.MAX_REGION_KM``); None when no place has that region. A point
-    outside it cannot get that region from the geocoder, so it is never sent to the (slow) region test."""
-    from ..places.regions import MAX_REGION_KM
-
-    key = (id(geocoder), country_code, region)
-    if key not in _REGION_BOXES:
-        places = geocoder.places
-        members = [int(i) for i in np.flatnonzero(places.cc == country_code) if places.admin1(int(i)) == region]
-        if not members:
-            _REGION_BOXES[key] = None
-        else:
-            lats, lons = places.lat[members], places.lon[members]
-            margin = MAX_REGION_KM / 111.0 + 0.1
-            widest = min(89.0, max(abs(lats.min()), abs(lats.max())) + margin)
-            lon_margin = margin / max(0.05, math.cos(math.radians(widest)))
-            _REGION_BOXES[key] = (lats.min() - margin, lats.max() + margin, lons.min() - lon_margin,
-                                  lons.max() + lon_margin)
-    return _REGION_BOXES[key]
 
 
 def parse_constraint(text: str) -> Constraint:
