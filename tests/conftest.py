@@ -1,14 +1,25 @@
 from __future__ import annotations
 
+from functools import lru_cache
+
 import pytest
 
 from geoloc_core.places.geocoding import OfflineGeocoder
 from geoloc_core.evidence.isolation import IsolatedWorker
 
 
+@lru_cache(maxsize=1)
+def _shared_geocoder() -> OfflineGeocoder:
+    """One per process, not per session: `make mutation` (mutmut) runs the tests once in its main process, then
+    forks one child per mutant, and each child runs a new pytest session; a per-session geocoder would be loaded
+    again (seconds) for each of ~1,000 mutants. Methods are still mutated in the children; the constructors are
+    tested on fresh instances in test_geocoding_mutants.py."""
+    return OfflineGeocoder()
+
+
 @pytest.fixture(scope="session")
 def geocoder() -> OfflineGeocoder:
-    return OfflineGeocoder()
+    return _shared_geocoder()
 
 
 @pytest.fixture(scope="session")

@@ -149,6 +149,16 @@ def test_the_offline_geocoder_prints_nothing_on_stdout(capfd):
     assert places[0].country_code == "FR" and places[1].at_sea
     captured = capfd.readouterr()
     assert captured.out == ""
+    # the same fresh instance (its constructor builds the Kosovo and convention tables; the shared fixture is built
+    # once per process): Pristina, Belgrade, Bouvet, Heard, Oslo, Simferopol, Taipei, the Golan
+    points = [(42.6629, 21.1655), (44.8176, 20.4633), (-54.42, 3.36), (-53.08, 73.50), (59.9139, 10.7522),
+              (44.95, 34.10), (25.03, 121.56), (33.00, 35.73), (41.9029, 12.4534)]
+    places = geocoder.reverse_many([p[0] for p in points], [p[1] for p in points])
+    assert [p.country_code for p in places] == ["XK", "RS", "BV", "HM", "NO", "UA", "TW", "IL", "VA"]
+    assert places[8].region is None and places[1].region == "Central Serbia"  # the Vatican has no admin-1 region
+    assert places[0].note.startswith("Kosovo: ") and places[1].note == "" and places[4].note == ""
+    assert places[5].note.startswith("Crimea: ") and places[6].note.startswith("Taiwan: ")
+    assert places[7].note.startswith("Golan Heights: ") and places[2].continent == "Antarctica"
 
 
 @pytest.mark.parametrize("point,code,name", [((1.2903, 103.8519), "SG", "Singapore"), ((35.8989, 14.5146), "MT", "Malta"),

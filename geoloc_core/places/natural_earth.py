@@ -122,9 +122,17 @@ class NaturalEarthCountries:
         # vertices can be a few km apart: near the coast, measure to the outline itself
         close = np.nonzero(km < REFINE_KM)[0]
         if close.size:
-            nearest = shapely.get_point(shapely.shortest_line(self.geometries[geom[close]],
-                                                              shapely.points(lons[close], lats[close])), 0)
-            km[close] = haversine_km(lats[close], lons[close], shapely.get_y(nearest), shapely.get_x(nearest))
+            km[close] = np.inf
+            # outlines are cut at the antimeridian (Fiji, Chukotka): within a degree of it, measure from the
+            # point's copy beside the other edge of the map too, else the nearer shore across the line is missed
+            for shift in (0.0, 360.0, -360.0):
+                rows = close[np.abs(lons[close] + shift) <= 181.0]
+                if rows.size:
+                    x = lons[rows] + shift
+                    nearest = shapely.get_point(shapely.shortest_line(self.geometries[geom[rows]],
+                                                                      shapely.points(x, lats[rows])), 0)
+                    km[rows] = np.minimum(km[rows], haversine_km(lats[rows], x, shapely.get_y(nearest),
+                                                                 shapely.get_x(nearest)))
         return km, self.codes[geom]
 
 
