@@ -64,6 +64,11 @@ def build_parser() -> argparse.ArgumentParser:
                       help="also write an evidence bundle: originals, findings (CSV, JSON, GeoJSON), both reports and "
                            "MANIFEST.sha256 (check with sha256sum -c); its SHA-256 is printed and written to "
                            "FILE.zip.sha256")
+    scan.add_argument("--constrain", default=None, metavar="country:CC|region:CC:NAME|circle:LAT,LON,KM",
+                      help="restrict each prediction to where a source says the photos are, e.g. country:UA, "
+                           "region:DE:Bavaria or circle:50.45,30.52,25: adds constraint, constraint_mass_inside "
+                           "(the model's mass inside before renormalising), constrained_lat and constrained_lon; "
+                           "the verdict stays the model's own")
     scan.add_argument("--analyst", default="", metavar="NAME", help="analyst name shown in reports and bundles")
     scan.add_argument("--case", default=None, metavar="NAME",
                       help="case name shown in reports (default: 'scan of PATH')")
@@ -201,6 +206,16 @@ def _format_for(out: str, requested: str | None) -> str:
 def run_scan(args: argparse.Namespace) -> int:
     from .evidence.isolation import WorkerPool
 
+    constraint = None
+    if args.constrain:  # read before anything starts, so a typo costs nothing
+        from .case.constraints import ConstraintError, parse_constraint
+
+        try:
+            constraint = parse_constraint(args.constrain)
+        except ConstraintError as exc:
+            print(f"error: --constrain: {exc}", file=sys.stderr)
+            return 2
+
     # Start-up work overlaps (issue #18): the parser processes start and import their parsers, and the
     # geocoder's data loads in a thread, while this process imports the pipeline and loads the model.
     pool = WorkerPool(size=args.workers, timeout_s=args.timeout)
@@ -228,6 +243,7 @@ def run_scan(args: argparse.Namespace) -> int:
             pool.close()
             return 2
         predictor, second = witnesses[0], (witnesses[1] if len(witnesses) > 1 else None)
+    offline = geocoder  # the constraint always uses the offline geocoder: no point leaves the machine
     if args.online_geocoder:
         geocoder = NominatimGeocoder(fallback=geocoder)
     sources = collect_sources(args.paths)
@@ -244,6 +260,10 @@ def run_scan(args: argparse.Namespace) -> int:
     try:
         progress = tqdm(total=len(sources), unit="file", file=sys.stderr, disable=args.no_progress or None)
         for finding in analyzer.analyze_stream(sources):
+            if constraint is not None:
+                from .case.constraints import fill_constrained
+
+                fill_constrained(finding, constraint, offline)
             if streaming:
                 write_csv([finding] if args.include_serials else without_serials([finding]), handle,
                           header=count == 0)

@@ -11,6 +11,7 @@ from geoloc_core.evidence.sources import count_files, expand_uploads
 from geoloc_core.case.maps import findings_map
 from ui import resources
 from ui.detail import case_item, finding_detail
+from ui.map_toggle import points_toggle
 from ui.tables import findings_columns
 from ui.views import CHECK_TITLES, analyzer_for, download_buttons, findings_frame, keeping_originals, save, show_map
 
@@ -87,7 +88,8 @@ def results(findings: list, reused: list, settings) -> None:
     picked = list(event.selection.rows) if event and event.selection else []
     located = [f for f in selected if f.exif_lat is not None or f.pred_lat is not None]
     if located:
-        show_map(findings_map(located, settings.analysis.online_tiles), key="batch_map")
+        show = points_toggle("batch_map_show")
+        show_map(findings_map(located, settings.analysis.online_tiles, show=show), key="batch_map")
     download_buttons(selected, "geoloc-batch", key="batch_dl")
     if picked and picked[0] < len(selected):
         finding = selected[picked[0]]

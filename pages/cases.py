@@ -15,6 +15,7 @@ from geoloc_core.case.maps import findings_map
 from ui import reporting, resources
 from ui.case_filters import filter_controls
 from ui.detail import finding_detail
+from ui.map_toggle import points_toggle
 from ui.tables import findings_columns
 from ui.views import download_buttons, findings_frame, md_escape, show_map
 
@@ -60,7 +61,8 @@ def exports_and_map(chosen: list[HistoryItem], case_id: int, online_tiles: bool)
     latest = [item.latest.finding for item in chosen]
     located = [f for f in latest if f.exif_lat is not None or f.pred_lat is not None]
     if located:
-        show_map(findings_map(located, online_tiles), key="case_map")
+        show = points_toggle("case_map_show")
+        show_map(findings_map(located, online_tiles, show=show), key="case_map")
 
 
 def report(log: CaseLog, selected: list[HistoryItem], items: list[HistoryItem], settings, whole: bool) -> None:

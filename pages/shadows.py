@@ -10,6 +10,7 @@ import streamlit as st
 from geoloc_core.case.shadow_map import shadow_band_map
 from geoloc_core.places import shadows
 from ui import resources
+from ui.plaintext import markdown_literal
 from ui.views import show_map
 
 settings = st.session_state["settings"]
@@ -19,14 +20,19 @@ st.caption("Measure a vertical object and its shadow in the photo: the sun's ele
 
 finding = st.session_state.get("verify_finding")
 exif_time = shadows.exif_capture_time(finding.exif_datetime_original) if finding is not None else None
+# the tag the time came from: DateTimeOriginal, or an XMP/IPTC date when EXIF has none (#19's fallback)
+time_source = (finding.capture_time_source or "EXIF DateTimeOriginal") if finding is not None else ""
 default_time = exif_time.isoformat() if exif_time else ""
 if finding is not None and exif_time is None:
     st.info("The last verified image has no capture time with a UTC offset: type the time.")
 
 time_text = st.text_input("Capture time (ISO 8601 with Z or an offset)", value=default_time,
                           placeholder="2024-06-21T11:50:00Z", key="shadow_time",
-                          help="From EXIF DateTimeOriginal + OffsetTimeOriginal when the last verified image has "
-                               "them; a time without an offset is refused rather than guessed.")
+                          help="From the last verified image's capture time with its UTC offset (EXIF "
+                               "DateTimeOriginal + OffsetTimeOriginal, else an XMP/IPTC date); a time without an "
+                               "offset is refused rather than guessed.")
+if exif_time is not None:
+    st.caption(f"Capture time of the last verified image, from {markdown_literal(time_source)}.")
 mode = st.radio("Sun elevation from", ["object height and shadow length", "a known sun elevation"],
                 horizontal=True, key="shadow_mode")
 c1, c2, c3 = st.columns(3)
@@ -51,7 +57,7 @@ if finding is not None and finding.pred_lat is not None and finding.pred_radius_
                                   key="shadow_in_region")
 if exif_time is not None:
     restrict_zone = st.checkbox(f"Only time zones at UTC{exif_time.strftime('%z')[:3]}:{exif_time.strftime('%z')[3:]}"
-                                " at that moment (the EXIF offset)", key="shadow_in_zone")
+                                f" at that moment (the offset of {markdown_literal(time_source)})", key="shadow_in_zone")
 
 if elevation is None:
     st.warning("Object height and shadow length must both be positive.")

@@ -10,6 +10,7 @@ from geoloc_core.case.findings import for_people
 from geoloc_core.case.maps import finding_map
 from geoloc_core.case.verification import NOT_AN_IMAGE
 from ui import reporting, resources
+from ui.candidates import candidates_panel, constrained_card, constraint_form, handoff_section, map_layers, witness_rows
 from ui.detail import copy_coordinates, seen_before, tag_table
 from ui.views import (analyzer_for, checks_panel, download_buttons, md_escape, model_typical_km, result_card, save,
                       show_map)
@@ -46,18 +47,31 @@ with image_column:
                  alt=f"The photo being verified: {uploaded.name}")
     elif finding.verdict != NOT_AN_IMAGE:  # the banner already says so
         st.warning(f"Cannot show this file as an image: {md_escape(for_people(str(preview_error)))}")
+candidates = witness_rows(finding)
 with card_column:
     result_card(finding, settings.model_error, model_typical_km(settings.analysis))
+    constrained = constraint_form(finding, key="verify_constraint")
+    if constrained is not None:
+        constrained_card(constrained)
     checks_panel(finding)
 if finding.exif_lat is not None or finding.pred_lat is not None or finding.claimed_lat is not None:
     st.markdown("**Map** — red: EXIF GPS (with the camera's direction and GPS error when recorded); blue: "
                 "prediction with its 50 % and 90 % regions; green: the second witness, when one is loaded; purple: "
-                "the place claimed in the caption/IPTC/XMP; dashed: the distance. Place names and a 0.01° grid "
-                "appear from city zoom.")
-    show_map(finding_map(finding, settings.analysis.online_tiles), key="verify_map")
+                "the place claimed in the caption/IPTC/XMP; dashed: the distance. Numbered: each witness's "
+                "candidates with their own regions (faded: a duplicate of a more probable one); heat: a mixture's "
+                "density; orange: the constrained prediction. Switch layers at the top right. Place names and a "
+                "0.01° grid appear from city zoom.")
+    map_column, list_column = st.columns([3, 2]) if candidates else (st.container(), None)
+    with map_column:
+        show_map(finding_map(finding, settings.analysis.online_tiles, constrained=constrained,
+                             **map_layers(finding, candidates)), key="verify_map")
+    if list_column is not None:
+        with list_column:
+            candidates_panel(finding, candidates)
     copy_coordinates(finding)
 else:
     st.info("Nothing to map: the file has no usable EXIF GPS, no located written place and no prediction.")
+handoff_section(finding, settings.online_handoff)
 st.caption(f"Saved to case “{md_escape(settings.case_name)}”.")
 download_buttons([finding], "geoloc-finding", key="verify_dl")
 seen_before(finding, settings.case_id, "verify")

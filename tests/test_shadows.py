@@ -158,3 +158,16 @@ def test_exif_capture_time_needs_its_offset():
     assert shadows.exif_capture_time("2024-06-21T13:50:00") is None
     assert shadows.exif_capture_time("2024-13-45T13:50:00+02:00") is None
     assert shadows.exif_capture_time(None) is None
+
+
+def test_countries_crossed_leaves_out_territorial_sea(geocoder):
+    """#17 follow-up: a band cell in a country's territorial sea is water, not that country's land."""
+    import numpy as np
+
+    class Cells:  # two cell centres: one in the sea 8 km off Calais (French waters), one inland in Germany
+        def cell_centres(self):
+            return np.array([51.02, 50.11]), np.array([1.72, 8.68])
+
+    sea = geocoder.reverse(51.02, 1.72)
+    assert sea.at_sea and sea.country_code  # the premise: a territorial-sea cell with a country
+    assert shadows.countries_crossed(Cells(), geocoder) == [("DE", "Germany")]

@@ -46,3 +46,15 @@ def test_a_time_without_offset_is_refused_with_a_message(data_dir):  # noqa: F81
     at.text_input(key="shadow_time").input("2024-06-21 11:50").run()
     assert not at.exception
     assert "no UTC offset" in _texts(at)
+
+
+def test_a_capture_time_from_xmp_is_named_as_such_not_as_exif(data_dir):  # noqa: F811
+    """#17 follow-up: the page said "EXIF" for a time that came from XMP-photoshop:DateCreated."""
+    from tests.test_claims_case import photo
+
+    at = _shadows_after_verify(photo(gps=(48.8566, 2.3522), photoshop__DateCreated="2024-06-21T13:50:00+02:00"))
+    assert not at.exception
+    assert at.text_input(key="shadow_time").value == "2024-06-21T13:50:00+02:00"
+    text = (_texts(at) + " ".join(str(c.label) for c in at.checkbox)).replace("\\", "")  # Markdown escapes
+    assert "from XMP-photoshop:DateCreated" in text and "offset of XMP-photoshop:DateCreated" in text
+    assert "EXIF offset" not in text and "EXIF time" not in text

@@ -19,6 +19,10 @@ NOMINATIM_NOTE = ("Sends each point's coordinates to OpenStreetMap's Nominatim s
 MODEL_DOWNLOAD_NOTE = ("Lets the model field take a Hugging Face id: the model is downloaded from huggingface.co, "
                        "which learns the id and this machine's address. Off: only folders on this machine load.")
 TILES_NOTE = "Your browser loads OpenStreetMap tiles: the map area you view is sent to their tile servers."
+HANDOFF_NOTE = ("Shows links that open a finding's points in OpenStreetMap, Google Maps / Street View and SunCalc, and "
+                "the upload pages of reverse-image search services. Clicking a link sends that point's coordinates "
+                "(SunCalc: and the capture time) to the site; no image is ever sent: you upload it by hand, if at "
+                "all.")
 
 
 def _second_witness(first_path: str) -> tuple[str, str | None]:
@@ -49,6 +53,7 @@ class SessionSettings:
     analysis: AnalysisSettings
     model_error: str | None
     keep_evidence: bool
+    online_handoff: bool = False  # opt-in: links to online tools (OSM, Google Maps, SunCalc, image search)
 
 
 def _start_session(log) -> None:
@@ -138,6 +143,9 @@ def sidebar() -> SessionSettings:
         online_tiles = st.toggle("Online map tiles (OpenStreetMap)", key="online_tiles", help=TILES_NOTE)
         if online_tiles:
             st.warning(TILES_NOTE)
+        online_handoff = st.toggle("Links to online tools (hand-off)", key="online_handoff", help=HANDOFF_NOTE)
+        if online_handoff:
+            st.warning(HANDOFF_NOTE)
         keep_evidence = st.toggle("Keep a copy of each original file", key="keep_evidence",
                                   help="Stored under the data folder, named by SHA-256, so the exact bytes can be "
                                        "produced and re-hashed later.")
@@ -158,4 +166,4 @@ def sidebar() -> SessionSettings:
         allow_model_download=allow_download,
         thresholds=VerdictThresholds(factor, consistent, plausible, unlikely),
     )
-    return SessionSettings(case_id, case_name, analysis, model_error, keep_evidence)
+    return SessionSettings(case_id, case_name, analysis, model_error, keep_evidence, online_handoff)

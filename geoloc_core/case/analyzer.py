@@ -363,7 +363,9 @@ def _fill_place(finding: Finding, prefix: str, place: Place) -> None:
 
 def _candidates_json(prediction: Prediction) -> str:
     return json.dumps([{"lat": round(c.lat, 6), "lon": round(c.lon, 6), "weight": round(c.weight, 4)}
-                       | ({"label": c.label} if c.label else {}) for c in prediction.candidates]
+                       | ({"label": c.label} if c.label else {})
+                       | ({"kappa": float(f"{c.kappa:.6g}")} if getattr(c, "kappa", None) else {})
+                       for c in prediction.candidates]
                       ) if prediction.candidates else ""
 
 

@@ -133,6 +133,11 @@ class Finding:
     claim_exif_distance_km: float | None = None  # EXIF GPS vs claimed place
     claim_exif_check: str = ""  # "agrees" / "near" / "contradicts" / "cannot verify: ...", with the reason
     check_claim: str = ""  # the written place as a metadata check ("status: one line"; case/claims.py)
+    # the analyst's constraint on the first witness (scan --constrain; case/constraints.py); the verdict stays the model's
+    constraint: str = ""  # e.g. "Ukraine (UA)", "within 25.0 km of 50.45000, 30.52000"
+    constraint_mass_inside: float | None = None  # the model's mass inside before renormalising
+    constrained_lat: float | None = None  # the constrained point; empty when nothing of the posterior lies inside
+    constrained_lon: float | None = None
 
     @classmethod
     def columns(cls) -> list[str]:

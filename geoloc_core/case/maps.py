@@ -26,7 +26,7 @@ from typing import Iterable, Sequence
 import folium
 import numpy as np
 from branca.element import MacroElement
-from folium.plugins import MarkerCluster
+from folium.plugins import HeatMap, MarkerCluster
 from jinja2 import Template
 
 from .findings import Finding
@@ -38,6 +38,8 @@ PREDICTION_COLOR = "#1f77b4"
 SECOND_WITNESS_COLOR = "#2ca02c"  # green: the second witness
 CLAIM_COLOR = "#9467bd"  # purple: the place written in the caption / IPTC / XMP
 LINE_COLOR = "#444444"
+CONSTRAINED_COLOR = "#ff7f0e"  # orange: the prediction after the analyst's constraint
+MAP_LAYERS = ("both", "exif", "predictions")  # the Batch / Case log toggle: what the points are
 MAX_ZOOM = 18  # no tile layer sets one offline; Leaflet.markercluster refuses a map without it
 
 
@@ -169,11 +171,16 @@ def _labelled(layer, rows: Sequence[tuple[str, object]] = (), tooltip: str | Non
     return layer
 
 
-def add_finding(target, finding: Finding, with_regions: bool = True) -> list[list[float]]:
-    """Draw one finding's points (and regions, line) on a map or cluster; returns bounds points."""
+def add_finding(target, finding: Finding, with_regions: bool = True, show: str = "both") -> list[list[float]]:
+    """Draw one finding's points (and regions, line) on a map or cluster; returns bounds points.
+    ``show``: "both", "exif" (EXIF GPS and the written place only) or "predictions" (the witnesses only);
+    the line from a prediction to its EXIF point is drawn only with both."""
+    if show not in MAP_LAYERS:
+        raise ValueError(f"show must be one of {MAP_LAYERS}")
     bounds: list[list[float]] = []
     name = Path(finding.file).name
-    if finding.pred_lat is not None:
+    exif, predictions = show in ("both", "exif"), show in ("both", "predictions")
+    if finding.pred_lat is not None and predictions:
         if with_regions:
             for radius, dash, label in ((finding.pred_radius_km, "6 6", "90 %"), (finding.pred_radius50_km, None, "50 %")):
                 if radius:
@@ -189,7 +196,7 @@ def add_finding(target, finding: Finding, with_regions: bool = True) -> list[lis
                    ("country", finding.pred_country), ("verdict", finding.verdict)],
                   tooltip=f"Predicted: {name}").add_to(target)
         bounds.append([finding.pred_lat, finding.pred_lon])
-    if finding.exif_lat is not None:
+    if finding.exif_lat is not None and exif:
         _labelled(folium.CircleMarker([finding.exif_lat, finding.exif_lon], radius=7, color="white", weight=2,
                                       fill=True, fill_color=EXIF_COLOR, fill_opacity=1.0),
                   [("EXIF GPS", name), ("lat, lon", f"{finding.exif_lat:.6f}, {finding.exif_lon:.6f}"),
@@ -197,14 +204,14 @@ def add_finding(target, finding: Finding, with_regions: bool = True) -> list[lis
                    ("software", finding.software), ("verdict", finding.verdict)],
                   tooltip=f"EXIF GPS: {name}").add_to(target)
         bounds.append([finding.exif_lat, finding.exif_lon])
-    if finding.second_lat is not None:  # the second witness (zero-shot CLIP beside the regressor)
+    if finding.second_lat is not None and predictions:  # the second witness (zero-shot CLIP beside the regressor)
         _labelled(folium.CircleMarker([finding.second_lat, finding.second_lon], radius=6, color="white", weight=2,
                                       fill=True, fill_color=SECOND_WITNESS_COLOR, fill_opacity=1.0),
                   [("Second witness", name), ("lat, lon", f"{finding.second_lat:.5f}, {finding.second_lon:.5f}"),
                    ("country", finding.second_country), ("verdict", finding.second_verdict)],
                   tooltip=f"Second witness ({finding.second_kind}): {name}").add_to(target)
         bounds.append([finding.second_lat, finding.second_lon])
-    if finding.claimed_lat is not None:
+    if finding.claimed_lat is not None and exif:
         _labelled(folium.CircleMarker([finding.claimed_lat, finding.claimed_lon], radius=7, color="white", weight=2,
                                       fill=True, fill_color=CLAIM_COLOR, fill_opacity=1.0),
                   [("Claimed place (written)", finding.claimed_place_text), ("file", name),
@@ -214,7 +221,8 @@ def add_finding(target, finding: Finding, with_regions: bool = True) -> list[lis
                    ("prediction vs claim", finding.claim_pred_verdict)],
                   tooltip=f"Claimed in the caption/IPTC: {name}").add_to(target)
         bounds.append([finding.claimed_lat, finding.claimed_lon])
-    if finding.exif_lat is not None and finding.pred_lat is not None and finding.distance_km is not None:
+    if (finding.exif_lat is not None and finding.pred_lat is not None and finding.distance_km is not None
+            and show == "both"):
         _labelled(folium.PolyLine(great_circle_path(finding.exif_lat, finding.exif_lon, finding.pred_lat,
                                                     finding.pred_lon), color=LINE_COLOR, weight=2, dash_array="4 6"),
                   tooltip=f"{finding.distance_km:,.1f} km ({finding.band})").add_to(target)
@@ -226,18 +234,33 @@ def _circle_bounds(lat: float, lon: float, radius_km: float) -> list[list[float]
     return [[max(-89.0, lat - dlat), lon], [min(89.0, lat + dlat), lon]]
 
 
-def finding_map(finding: Finding, online_tiles: bool = False) -> folium.Map:
+def finding_map(finding: Finding, online_tiles: bool = False, candidates: Sequence = (),
+                second_candidates: Sequence = (), heat: Sequence = (), constrained=None) -> folium.Map:
+    """One finding. Optional layers (``case.candidate_map``), each switchable in the layer control: the
+    witnesses' candidate rows (``case.candidates.candidate_rows``), heat points of a mixture and a
+    ``ConstrainedPrediction``."""
+    from .candidate_map import add_candidates, add_constrained, add_heat
     from .map_context import add_city_context  # place labels, grid, camera cone, GPS error circle
 
     fmap = base_map(online_tiles)
     _add_fine_boundaries(fmap, [finding])
     add_city_context(fmap, finding)
-    _fit(fmap, add_finding(fmap, finding))
+    add_heat(fmap, heat)
+    bounds = add_candidates(fmap, finding, candidates, "first witness", PREDICTION_COLOR)
+    bounds += add_candidates(fmap, finding, second_candidates, "second witness", SECOND_WITNESS_COLOR)
+    if constrained is not None:
+        bounds += add_constrained(fmap, constrained)
+    bounds += add_finding(fmap, finding)
+    if (candidates or second_candidates or heat or constrained is not None) and not online_tiles:
+        folium.LayerControl().add_to(fmap)  # collapsed: a layers button; with online tiles base_map has one
+    _fit(fmap, bounds)
     return fmap
 
 
-def findings_map(findings: Iterable[Finding], online_tiles: bool = False, cluster_above: int = 30) -> folium.Map:
-    """All points of a batch; clustered when there are many (no regions, to keep it readable)."""
+def findings_map(findings: Iterable[Finding], online_tiles: bool = False, cluster_above: int = 30,
+                 show: str = "both") -> folium.Map:
+    """All points of a batch; clustered when there are many (no regions, to keep it readable). ``show``
+    picks EXIF points, predictions or both (then each prediction is joined to its EXIF point)."""
     findings = list(findings)
     fmap = base_map(online_tiles)
     _add_fine_boundaries(fmap, findings)
@@ -245,7 +268,7 @@ def findings_map(findings: Iterable[Finding], online_tiles: bool = False, cluste
     target = MarkerCluster(name="findings").add_to(fmap) if many else fmap
     bounds: list[list[float]] = []
     for finding in findings:
-        bounds.extend(add_finding(target, finding, with_regions=False))
+        bounds.extend(add_finding(target, finding, with_regions=False, show=show))
     _fit(fmap, bounds)
     return fmap
 

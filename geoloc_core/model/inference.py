@@ -242,8 +242,10 @@ class Predictor:
             if output.components.shape[1] > 1:
                 c_lat, c_lon = unit_to_latlon(output.components[i].float())
                 weights = output.weights[i].float()
+                kappa = output.kappa[i].float() if output.kappa is not None else None
                 for k in torch.argsort(weights, descending=True).tolist():
-                    candidates.append(Candidate(float(c_lat[k]), float(c_lon[k]), float(weights[k])))
+                    candidates.append(Candidate(float(c_lat[k]), float(c_lon[k]), float(weights[k]),
+                                                kappa=float(kappa[k]) if kappa is not None else None))
             predictions.append(Prediction(
                 lat=lat[i], lon=lon[i],
                 radius50_km=float(radii[0][i]) if radii else None,

@@ -22,6 +22,7 @@ class Candidate:
     lon: float
     weight: float
     label: str = ""  # a place name for zero-shot candidates ("Bavaria, Germany"); empty for mixture components
+    kappa: float | None = None  # a mixture component's own (calibrated) vMF concentration: its own 50 % / 90 % regions
 
 
 @dataclass

@@ -253,7 +253,8 @@ def band_polygons(band: ShadowBand):
 
 def countries_crossed(band: ShadowBand, geocoder, max_samples: int = 50_000) -> list[tuple[str, str]]:
     """(code, name) of the countries whose land holds band cells, by cell centre (sampled evenly
-    when the band is large), sorted by name; open water is left out."""
+    when the band is large), sorted by name; open water and territorial seas are left out (a cell at sea
+    off a coast is water, whoever's; cells on the shore or in harbour water count as land)."""
     lats, lons = band.cell_centres()
     if lats.size == 0:
         return []
@@ -262,7 +263,7 @@ def countries_crossed(band: ShadowBand, geocoder, max_samples: int = 50_000) -> 
         lats, lons = lats[pick], lons[pick]
     found = {}
     for place in geocoder.reverse_many(lats.tolist(), lons.tolist()):
-        if place.country_code and not (place.note or "").startswith("open water"):
+        if place.country_code and not place.at_sea:
             found[place.country_code] = place.country
     return sorted(found.items(), key=lambda item: item[1])
 
