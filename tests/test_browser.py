@@ -307,18 +307,24 @@ INTERPRETED_JS = """() => [...document.querySelectorAll(
 
 
 def _assert_map_drawn(page, expected_markers: int, at_least: bool = False) -> None:
-    for attempt in range(5):  # the map's iframe is replaced while Streamlit finishes a rerun
+    """The map ends up with the expected markers and no string content or injected element. Looks
+    again (up to ~20 s) while the count is short: Streamlit replaces the map's iframe during a rerun,
+    and a loaded machine can show the previous run's map for a moment. Every state seen must be inert."""
+    state = None
+    for attempt in range(15):
         try:
             frame = _map_frame(page)
             page.wait_for_timeout(1000)
             state = frame.evaluate(MAP_STATE_JS)
-            break
         except Exception:  # noqa: BLE001 - "frame was detached": look again
-            if attempt == 4:
+            if attempt == 14:
                 raise
             page.wait_for_timeout(1000)
-    drawn = state["markers"] >= expected_markers if at_least else state["markers"] == expected_markers
-    assert drawn and state["strings"] == 0 and state["injected"] == 0, state
+            continue
+        assert state["strings"] == 0 and state["injected"] == 0, state
+        if (state["markers"] >= expected_markers) if at_least else (state["markers"] == expected_markers):
+            return
+    raise AssertionError(f"map never showed {expected_markers} markers: {state}")
 
 
 def _assert_nothing_interpreted(page) -> None:

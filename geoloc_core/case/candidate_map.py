@@ -60,9 +60,12 @@ def add_candidates(fmap, finding: Finding, rows: Sequence[CandidateRow], witness
         if not row.merged:
             for radius, dash, label in ((row.radius90_km, "6 6", "90 %"), (row.radius50_km, None, "50 %")):
                 if radius:
-                    _labelled(folium.Circle([row.lat, row.lon], radius=radius * 1000.0, color=color, weight=1,
-                                            dash_array=dash, fill=True, fill_opacity=0.04, opacity=0.7),
-                              tooltip=f"{label} region of candidate #{row.rank}: {radius:,.0f} km").add_to(group)
+                    # context, not a keyboard stop: Chromium makes an SVG path with a tooltip a Tab stop,
+                    # so each circle would cost two presses; the radii are in the numbered marker's popup
+                    # and in the list beside the map
+                    folium.Circle([row.lat, row.lon], radius=radius * 1000.0, color=color, weight=1,
+                                  dash_array=dash, fill=True, fill_opacity=0.04, opacity=0.7,
+                                  interactive=False).add_to(group)
             if row.radius50_km:
                 bounds.extend(_circle_bounds(row.lat, row.lon, row.radius50_km))
         css = "geoloc-cand geoloc-cand-dup" if row.merged else "geoloc-cand"

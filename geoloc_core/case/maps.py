@@ -184,16 +184,19 @@ def add_finding(target, finding: Finding, with_regions: bool = True, show: str =
         if with_regions:
             for radius, dash, label in ((finding.pred_radius_km, "6 6", "90 %"), (finding.pred_radius50_km, None, "50 %")):
                 if radius:
-                    _labelled(folium.Circle([finding.pred_lat, finding.pred_lon], radius=radius * 1000.0,
-                                            color=PREDICTION_COLOR, weight=1.5, dash_array=dash, fill=True,
-                                            fill_opacity=0.08),
-                              tooltip=f"{label} region of the prediction: {radius:,.0f} km").add_to(target)
+                    # not a Tab stop (a path with a tooltip is one in Chromium): the radii are in the
+                    # prediction marker's popup below
+                    folium.Circle([finding.pred_lat, finding.pred_lon], radius=radius * 1000.0,
+                                  color=PREDICTION_COLOR, weight=1.5, dash_array=dash, fill=True,
+                                  fill_opacity=0.08, interactive=False).add_to(target)
             if finding.pred_radius50_km:  # frame the 50 % region; the 90 % one may span a hemisphere
                 bounds.extend(_circle_bounds(finding.pred_lat, finding.pred_lon, finding.pred_radius50_km))
         _labelled(folium.CircleMarker([finding.pred_lat, finding.pred_lon], radius=7, color="white", weight=2,
                                       fill=True, fill_color=PREDICTION_COLOR, fill_opacity=1.0),
                   [("Predicted location", name), ("lat, lon", f"{finding.pred_lat:.5f}, {finding.pred_lon:.5f}"),
-                   ("country", finding.pred_country), ("verdict", finding.verdict)],
+                   ("country", finding.pred_country), ("verdict", finding.verdict),
+                   ("50 % region radius", f"{finding.pred_radius50_km:,.0f} km" if finding.pred_radius50_km else ""),
+                   ("90 % region radius", f"{finding.pred_radius_km:,.0f} km" if finding.pred_radius_km else "")],
                   tooltip=f"Predicted: {name}").add_to(target)
         bounds.append([finding.pred_lat, finding.pred_lon])
     if finding.exif_lat is not None and exif:
