@@ -51,18 +51,12 @@ MIN_REPS = 5
 
 
 def word_tokenizer(texts: list[str]):
-    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors
-    from transformers import PreTrainedTokenizerFast
+    """The tests' word-level tokenizer over every word of these prompts."""
+    from tokenizers import pre_tokenizers
 
-    specials = ["<pad>", "<unk>", "<bos>", "<eos>"]
-    words = sorted({w for t in texts for w, _ in pre_tokenizers.Whitespace().pre_tokenize_str(t.lower())})
-    tokenizer = Tokenizer(models.WordLevel(vocab={w: i for i, w in enumerate(specials + words)}, unk_token="<unk>"))
-    tokenizer.normalizer = normalizers.Lowercase()
-    tokenizer.pre_tokenizer = pre_tokenizers.Whitespace()
-    tokenizer.post_processor = processors.TemplateProcessing(single="<bos> $A <eos>",
-                                                             special_tokens=[("<bos>", 2), ("<eos>", 3)])
-    return PreTrainedTokenizerFast(tokenizer_object=tokenizer, pad_token="<pad>", unk_token="<unk>",
-                                   bos_token="<bos>", eos_token="<eos>")
+    from tests.tiny_models import word_level_tokenizer
+
+    return word_level_tokenizer({w for t in texts for w, _ in pre_tokenizers.Whitespace().pre_tokenize_str(t.lower())})
 
 
 def clip_model(vision: dict, text: dict, dim: int, vocab_size: int):

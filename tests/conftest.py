@@ -41,3 +41,11 @@ def tiny_model_dir(tiny_backbone_dir, tmp_path_factory):
     from tests.tiny_models import save_tiny_model
 
     return save_tiny_model(tiny_backbone_dir, tmp_path_factory.mktemp("tiny_geoloc"), num_components=3)
+
+
+@pytest.fixture
+def data_dir(tmp_path, monkeypatch):
+    """The app's data folder for one test (case log, settings), with no model from the environment."""
+    monkeypatch.setenv("GEOLOC_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("GEOLOC_MODEL", raising=False)
+    return tmp_path / "data"

@@ -16,13 +16,6 @@ TIMEOUT = 120
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 
 
-@pytest.fixture
-def data_dir(tmp_path, monkeypatch):
-    monkeypatch.setenv("GEOLOC_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.delenv("GEOLOC_MODEL", raising=False)
-    return tmp_path / "data"
-
-
 def _texts(at: AppTest) -> str:
     parts = [m.value for m in at.markdown] + [e.value for e in at.error] + [w.value for w in at.warning] + \
         [s.value for s in at.success] + [i.value for i in at.info] + [t.value for t in at.text]
@@ -38,9 +31,13 @@ def _tables(at: AppTest) -> str:
     return "\n".join(html.unescape(re.sub(r"<[^>]+>", " ", h.proto.body)) for h in at.html)
 
 
-def _batch(files: list[tuple[str, bytes]]) -> AppTest:
-    """The batch page after analysing ``files`` (name, bytes) in one upload."""
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+def _batch(files: list[tuple[str, bytes]], session: dict | None = None) -> AppTest:
+    """The batch page after analysing ``files`` (name, bytes) in one upload; ``session``: session
+    state set before the first run (the sidebar's switches)."""
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    for key, value in (session or {}).items():
+        at.session_state[key] = value
+    at.run()
     at.switch_page("pages/batch.py").run()
     uploader = at.file_uploader(key="batch_files")
     for name, data in files:
@@ -121,15 +118,7 @@ def test_batch_keeps_a_copy_of_each_original_when_asked(data_dir):
     import hashlib
 
     files = [(f"keep{i}.jpg", image_bytes(color=(i * 60, 10, 10))) for i in range(3)]
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    at.session_state["keep_evidence"] = True  # the sidebar switch "Keep a copy of each original file"
-    at.run()
-    at.switch_page("pages/batch.py").run()
-    uploader = at.file_uploader(key="batch_files")
-    for name, data in files:
-        uploader.upload(name, data, "image/jpeg")
-    at.run()
-    at.button(key="batch_run").click().run()
+    at = _batch(files, session={"keep_evidence": True})  # the sidebar switch "Keep a copy of each original file"
     assert not at.exception
     for _, data in files:
         digest = hashlib.sha256(data).hexdigest()

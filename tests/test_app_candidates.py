@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.test_app import APP, PARIS_JPEG, TIMEOUT, _tables, _texts, data_dir  # noqa: F401 - fixture
+from tests.test_app import APP, PARIS_JPEG, TIMEOUT, _tables, _texts
 
 HOSTILE_NAME = "<img src=x onerror=alert(1)>${7*7}`paris`.jpg"
 

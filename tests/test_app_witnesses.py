@@ -27,11 +27,10 @@ def world_clip(tmp_path_factory):
 
 
 @pytest.fixture
-def data_dir(tmp_path, monkeypatch):
-    monkeypatch.setenv("GEOLOC_DATA_DIR", str(tmp_path / "data"))
+def data_dir(data_dir, tmp_path, monkeypatch):
+    """conftest's data folder, plus a prompt-embedding cache of this test's own."""
     monkeypatch.setenv("GEOLOC_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.delenv("GEOLOC_MODEL", raising=False)
-    return tmp_path / "data"
+    return data_dir
 
 
 def _redonia_jpeg() -> bytes:

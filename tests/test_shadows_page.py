@@ -5,7 +5,7 @@ import piexif
 from streamlit.testing.v1 import AppTest
 
 from tests.imagegen import gps_exif, image_bytes
-from tests.test_app import APP, TIMEOUT, _texts, data_dir  # noqa: F401  (fixture)
+from tests.test_app import APP, TIMEOUT, _texts
 
 
 def _paris_at(local_time: bytes) -> bytes:
@@ -20,7 +20,7 @@ def _shadows_after_verify(jpeg: bytes) -> AppTest:
     return at
 
 
-def test_shadow_band_takes_the_exif_time_and_agrees_with_the_exif_point(data_dir):  # noqa: F811
+def test_shadow_band_takes_the_exif_time_and_agrees_with_the_exif_point(data_dir):
     at = _shadows_after_verify(_paris_at(b"2024:06:21 13:50:00"))
     assert not at.exception
     assert at.text_input(key="shadow_time").value == "2024-06-21T13:50:00+02:00"
@@ -31,7 +31,7 @@ def test_shadow_band_takes_the_exif_time_and_agrees_with_the_exif_point(data_dir
     assert "inside the band" in text
 
 
-def test_a_shadow_that_does_not_fit_the_claim_is_named(data_dir):  # noqa: F811
+def test_a_shadow_that_does_not_fit_the_claim_is_named(data_dir):
     at = _shadows_after_verify(_paris_at(b"2024:06:21 08:00:00"))  # 06:00 UTC: the sun is low in Paris
     at.number_input(key="shadow_height").set_value(1.0)
     at.number_input(key="shadow_length").set_value(0.475).run()
@@ -40,7 +40,7 @@ def test_a_shadow_that_does_not_fit_the_claim_is_named(data_dir):  # noqa: F811
     assert "outside the band" in text and "km" in text
 
 
-def test_a_time_without_offset_is_refused_with_a_message(data_dir):  # noqa: F811
+def test_a_time_without_offset_is_refused_with_a_message(data_dir):
     at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
     at.switch_page("pages/shadows.py").run()
     at.text_input(key="shadow_time").input("2024-06-21 11:50").run()
@@ -48,7 +48,7 @@ def test_a_time_without_offset_is_refused_with_a_message(data_dir):  # noqa: F81
     assert "no UTC offset" in _texts(at)
 
 
-def test_a_capture_time_from_xmp_is_named_as_such_not_as_exif(data_dir):  # noqa: F811
+def test_a_capture_time_from_xmp_is_named_as_such_not_as_exif(data_dir):
     """#17 follow-up: the page said "EXIF" for a time that came from XMP-photoshop:DateCreated."""
     from tests.test_claims_case import photo
 

@@ -11,16 +11,10 @@ from streamlit.testing.v1 import AppTest
 
 from geoloc_core.case.caselog import CaseLog
 from tests.imagegen import gps_exif, image_bytes
+from tests.test_app import _batch
 
 TIMEOUT = 120
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
-
-
-@pytest.fixture
-def data_dir(tmp_path, monkeypatch):
-    monkeypatch.setenv("GEOLOC_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.delenv("GEOLOC_MODEL", raising=False)
-    return tmp_path / "data"
 
 
 def _app(query: dict[str, str] | None = None) -> AppTest:
@@ -168,13 +162,7 @@ def test_reopen_a_finding_with_history_tags_and_assessment(data_dir):
 def test_batch_skips_only_same_settings_and_still_shows_skipped_rows(data_dir):
     files = [("a.jpg", image_bytes(color=(10, 60, 90), exif=gps_exif(48.85, 2.29))),
              ("b.jpg", image_bytes(color=(90, 60, 10)))]
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
-    at.switch_page("pages/batch.py").run()
-    uploader = at.file_uploader(key="batch_files")
-    for name, data in files:
-        uploader.upload(name, data, "image/jpeg")
-    at.run()
-    at.button(key="batch_run").click().run()
+    at = _batch(files)
     assert list(at.dataframe[0].value["this batch"]) == ["analysed", "analysed"]
     shown = at.dataframe[0].proto.columns  # titles in words on screen; the frame keeps snake_case for exports
     assert '"label": "Distance (km)"' in shown and '"label": "EXIF country"' in shown

@@ -8,7 +8,7 @@ import piexif
 
 from geoloc_core.case.caselog import CaseLog
 from tests.imagegen import gps_exif, image_bytes
-from tests.test_workflow import _app, _select_rows, _verify, data_dir  # noqa: F401  (fixture)
+from tests.test_workflow import _app, _select_rows, _verify
 
 EDITED = {"0th": {piexif.ImageIFD.Software: b"Adobe Photoshop 25.0"}}
 
@@ -17,7 +17,7 @@ def _captions(at) -> str:
     return "\n".join(c.value for c in at.caption)
 
 
-def test_case_log_counts_follow_search_and_filters(data_dir):  # noqa: F811
+def test_case_log_counts_follow_search_and_filters(data_dir):
     at = _app()
     _verify(at, "alpha.jpg", image_bytes(color=(10, 20, 30)))
     _verify(at, "beta.jpg", image_bytes(color=(200, 20, 30), exif=gps_exif(48.8584, 2.2945, **EDITED)))
@@ -55,7 +55,7 @@ def _card_text(at) -> str:
     return "\n".join(html.unescape(re.sub(r"<[^>]+>", " ", h.proto.body)) for h in at.html)
 
 
-def test_full_sha256_and_country_names_where_a_finding_is_shown(data_dir):  # noqa: F811
+def test_full_sha256_and_country_names_where_a_finding_is_shown(data_dir):
     brooklyn = image_bytes(size=(320, 240), exif=gps_exif(40.6782, -73.9442))
     digest = hashlib.sha256(brooklyn).hexdigest()
     at = _verify(_app(), "brooklyn.jpg", brooklyn)

@@ -84,16 +84,22 @@ def synthetic_country_image(code: str, seed: int = 0, size: int = 48):
 
 
 def _tiny_tokenizer():
-    """A word-level tokenizer (lower-cased, split on whitespace and punctuation) that wraps each text as
-    <bos> ... <eos>; unknown words map to <unk>. Saved, it loads with AutoTokenizer like CLIP's own."""
-    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors
-    from transformers import PreTrainedTokenizerFast
-
+    """The tiny CLIP's tokenizer: every word of the synthetic countries' and regions' prompts."""
     words = {"a", "street", "view", "photo", "in", ".", ",", "town", "0", "1"}
     for name, _, regions in SYNTHETIC_COUNTRIES.values():
         words |= set(name.lower().split())
         for region, _ in regions:
             words |= set(region.lower().split())
+    return word_level_tokenizer(words)
+
+
+def word_level_tokenizer(words: set[str]):
+    """A word-level tokenizer over ``words`` (lower-cased, split on whitespace and punctuation) that wraps
+    each text as <bos> ... <eos>; unknown words map to <unk>. Saved, it loads with AutoTokenizer like
+    CLIP's own. Shared with benchmarks/bench_zeroshot.py."""
+    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors
+    from transformers import PreTrainedTokenizerFast
+
     specials = ["<pad>", "<unk>", "<bos>", "<eos>"]
     vocab = {token: i for i, token in enumerate(specials + sorted(words))}
     tokenizer = Tokenizer(models.WordLevel(vocab=vocab, unk_token="<unk>"))
