@@ -271,3 +271,81 @@ def test_scan_start_up_imports_no_scipy_in_the_scan_or_its_workers(tmp_path):
     with IsolatedWorker() as worker:
         facts, _, forensic = worker.call(inspect_file, _photo(3))
         assert forensic.phash and worker.call(loaded_modules, ["scipy", "scipy.fftpack", "torch"]) == []
+
+
+def test_markers_are_searched_in_a_jpegs_metadata_segments_only():
+    """The editing markers and the C2PA label are searched before the first scan (SOS) of a JPEG, where
+    all of its metadata lives, not through its pixels (~1 ms a phone photo); a JPEG whose segment
+    chain is broken is still searched whole."""
+    from geoloc_core.evidence.forensic_facts import jpeg_metadata_end, read_forensic_facts
+
+    plain = image_bytes(size=(64, 48))
+    sos = plain.index(b"\xff\xda")
+    assert jpeg_metadata_end(plain) == sos
+    irb = b"Photoshop 3.0\x00" + b"8BIM" + bytes(8)
+    with_irb = plain[:2] + b"\xff\xed" + (len(irb) + 2).to_bytes(2, "big") + irb + plain[2:]
+    assert jpeg_metadata_end(with_irb) == sos + len(irb) + 4
+    assert "Photoshop IRB block (APP13)" in read_forensic_facts(with_irb, "jpeg", None).markers
+    in_pixels = plain[:sos + 40] + b"Photoshop 3.0\x00" + plain[sos + 40:]  # not a segment: not a marker
+    assert read_forensic_facts(in_pixels, "jpeg", None).markers == []
+    broken = plain[:2] + b"\x00\x00" + irb + plain[2:]  # no segment marker where one must be
+    assert jpeg_metadata_end(broken) == len(broken)
+    assert "Photoshop IRB block (APP13)" in read_forensic_facts(broken, "jpeg", None).markers
+    truncated_length = plain[:2] + b"\xff\xe1\x00\x01"  # a length below the minimum
+    assert jpeg_metadata_end(truncated_length) == len(truncated_length)
+
+
+def test_workers_read_files_on_disk_themselves_with_the_same_findings(geocoder, tmp_path):
+    """Without a model the worker reads a file from its path (a 350 KB photo no longer crosses the
+    pipe); the findings equal those of the bytes route, and read problems keep their messages."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for i in range(4):
+        (folder / f"p{i}.jpg").write_bytes(_photo(i))
+    (folder / "z.txt").write_text("text", encoding="utf-8")
+    on_disk = collect_sources([folder])
+    in_memory = [FileSource(s.name, data=s.path.read_bytes()) for s in on_disk]
+    sent: list[tuple] = []
+
+    class Recording(WorkerPool):
+        def call(self, fn, *args, timeout_s=None):
+            sent.append(args)
+            return super().call(fn, *args, timeout_s=timeout_s)
+
+    with Recording(size=2) as pool:
+        analyzer = Analyzer(geocoder=geocoder, worker=pool)
+        by_path = list(analyzer.analyze_stream(on_disk))
+        assert sent and not any(isinstance(a, bytes) for args in sent for a in args)
+        by_bytes = list(analyzer.analyze_stream(in_memory))
+        assert [_comparable(f) for f in by_path] == [_comparable(f) for f in by_bytes]
+        gone = FileSource(str(folder / "gone.jpg"), path=folder / "gone.jpg")
+        hang = folder / "hang.jpg"
+        hang.write_bytes(b"HANG")
+        slow = Analyzer(geocoder=geocoder, worker=WorkerPool(size=1, timeout_s=1.5), inspector=hostile_inspector)
+        try:
+            missing, hung = list(slow.analyze_stream([gone, FileSource(str(hang), path=hang)]))
+        finally:
+            slow.close()
+    assert missing.status == "error" and "unreadable path: no such file" in missing.message
+    assert hung.status == "error" and "gave up after 1.5 s" in hung.message and hung.size_bytes == 4
+    assert hung.sha256 == __import__("hashlib").sha256(b"HANG").hexdigest()  # hashed by the scan process
+
+
+def test_the_command_exits_with_its_code_and_every_row_written(tmp_path):
+    """``python -m geoloc_core`` skips the interpreter's teardown (0.2-0.3 s of freeing geometries): what
+    it printed must still all arrive, and its exit code must be the command's."""
+    import csv
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for i in range(6):
+        (folder / f"p{i}.jpg").write_bytes(_photo(i))
+    command = [sys.executable, "-m", "geoloc_core", "scan", str(folder), "--no-progress"]
+    result = subprocess.run([*command, "--out", "-"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert [r["file"] for r in rows] == [str(folder / f"p{i}.jpg") for i in range(6)]
+    assert "6 files analysed, 0 with errors" in result.stderr
+    failed = subprocess.run([*command, "--out", str(tmp_path / "f.csv"), "--model", str(tmp_path / "no-model")],
+                            cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert failed.returncode == 2 and "error:" in failed.stderr

@@ -26,7 +26,7 @@ from ..evidence.filefacts import SUPPORTED_IMAGE_TYPES, FileFacts, describe_type
 from ..evidence.information import too_little_information
 from ..evidence.forensic_facts import ForensicFacts
 from ..evidence.imaging import ImageDecodeError, load_rgb
-from ..evidence.inspection import inspect_file
+from ..evidence.inspection import inspect_file, inspect_file_at
 from ..evidence.isolation import IsolatedCallError, IsolatedWorker, WorkerPool
 from ..evidence.sources import FileSource
 from ..model.prediction import LocationPredictor, Prediction
@@ -146,7 +146,11 @@ class Analyzer:
         main thread. Never raises: a failure is carried to ``_prepare`` as that file's message."""
         result = _Inspected()
         try:
-            result.data = source.read()
+            # without a model, a file on disk is read by the worker itself (no copy through the pipe); with
+            # one, the pixels the model sees must be the bytes that were hashed, so they are read once, here
+            path = source.checked_path() if self.predictor is None else None
+            if path is None:
+                result.data = source.read()
         except (OSError, ValueError) as exc:
             result.read_error = _describe_read_error(exc)
             return result
@@ -154,8 +158,18 @@ class Analyzer:
             result.read_error = f"unreadable file ({type(exc).__name__})"
             return result
         try:
-            result.facts, result.exif, result.forensic = self.worker.call(self.inspector, result.data)
+            if path is None:
+                result.facts, result.exif, result.forensic = self.worker.call(self.inspector, result.data)
+            else:
+                result.facts, result.exif, result.forensic = self.worker.call(inspect_file_at, str(path),
+                                                                              self.inspector)
         except IsolatedCallError as exc:
+            if path is not None:  # the file's hash and size are still owed; an unreadable file says so
+                try:
+                    result.data = source.read()
+                except (OSError, ValueError) as read_exc:
+                    result.read_error = _describe_read_error(read_exc)
+                    return result
             result.inspect_error = str(exc)
             return result
         facts, forensic = result.facts, result.forensic

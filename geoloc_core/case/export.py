@@ -19,6 +19,7 @@ import io
 import json
 import math
 import re
+from functools import lru_cache
 from typing import Iterable, Sequence
 
 from .findings import CORE_COLUMNS, Finding
@@ -34,13 +35,18 @@ def spreadsheet_safe(value: object) -> object:
     numbers, booleans and None alone."""
     if not isinstance(value, str):
         return value
-    value = _TRIGGER_AFTER_BREAK.sub(r"\1'", value)
+    if not value.isprintable():  # every line break above is unprintable: printable text needs no search
+        value = _TRIGGER_AFTER_BREAK.sub(r"\1'", value)
     return "'" + value if value.startswith(FORMULA_TRIGGERS) else value
 
 
 def column_order() -> list[str]:
-    rest = [c for c in Finding.columns() if c not in CORE_COLUMNS]
-    return list(CORE_COLUMNS) + rest
+    return list(_column_order())
+
+
+@lru_cache(maxsize=1)
+def _column_order() -> tuple[str, ...]:  # a streamed scan asks once per row
+    return tuple(CORE_COLUMNS) + tuple(c for c in Finding.columns() if c not in CORE_COLUMNS)
 
 
 def _cell(value: object) -> object:

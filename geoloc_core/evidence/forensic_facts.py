@@ -54,18 +54,52 @@ def _phash(image: Image.Image, loaded: bool = False):
     decode at reduced DCT scale, since the hash only looks at a 32x32 version anyway. ``loaded``:
     the image is already decoded at that scale (first frame), as
     ``filefacts.inspect_bytes_keeping_pixels`` leaves it."""
-    from imagehash import ImageHash
-
     if not loaded:
         if image.format == "JPEG":
             image.draft("RGB", (128, 128))
         image.seek(0)
-    grey = image.convert("RGB").convert("L").resize((PHASH_SIDE, PHASH_SIDE), Image.Resampling.LANCZOS)
-    low = _DCT_LOW @ np.asarray(grey, dtype=np.float64) @ _DCT_LOW.T
+    return _phash_of_grey(image.convert("RGB").convert("L"))
+
+
+def _phash_of_grey(grey: Image.Image):
+    from imagehash import ImageHash
+
+    low = _DCT_LOW @ np.asarray(grey.resize((PHASH_SIDE, PHASH_SIDE), Image.Resampling.LANCZOS), dtype=np.float64) \
+        @ _DCT_LOW.T
     # a coefficient that is zero in exact arithmetic (flat or symmetric images) comes out as rounding
     # noise of either sign here, where the FFT gives 0: snap it, or such images get random bits
     low[np.abs(low) < 1e-9 * max(1.0, abs(low[0, 0]))] = 0.0
     return ImageHash(low > np.median(low))
+
+
+def jpeg_metadata_end(data: bytes) -> int:
+    """Offset of a JPEG's first scan (SOS): every APPn/COM segment, so all of its metadata (EXIF, XMP,
+    IPTC/Photoshop, C2PA's APP11 JUMBF), lies before it. ``len(data)`` when the segment chain is
+    malformed, so a damaged or hostile file is searched whole, as before."""
+    pos, end = 2, len(data)
+    while pos + 4 <= end:
+        if data[pos] != 0xFF:
+            return end
+        marker = data[pos + 1]
+        if marker == 0xFF:  # fill byte
+            pos += 1
+            continue
+        if marker == 0xDA:
+            return pos
+        if marker in (0x01, 0xD8) or 0xD0 <= marker <= 0xD7:  # stand-alone markers
+            pos += 2
+            continue
+        length = int.from_bytes(data[pos + 2:pos + 4], "big")
+        if length < 2:
+            return end
+        pos += 2 + length
+    return end
+
+
+def _metadata_region(data: bytes, file_type: str) -> bytes:
+    """The bytes the markers can be in: a JPEG's segments before its first scan (searching the
+    entropy-coded pixels too cost ~1 ms per phone photo, issue #18); other types' whole file."""
+    return data[:jpeg_metadata_end(data)] if file_type == "jpeg" else data
 
 
 def _creator_tool(head: bytes) -> str | None:
@@ -91,7 +125,8 @@ def read_c2pa(data: bytes, file_type: str) -> dict:
     mime = C2PA_MIME.get(file_type)
     if mime is None:
         return {"present": False}
-    if C2PA_LABEL not in data and C2PA_REMOTE_HINT not in data[:MARKER_SCAN_BYTES]:
+    region = _metadata_region(data, file_type)
+    if C2PA_LABEL not in region and C2PA_REMOTE_HINT not in region[:MARKER_SCAN_BYTES]:
         return {"present": False}  # an embedded manifest store always carries its "c2pa" JUMBF label
     try:
         settings = c2pa.Settings.from_dict({"verify": {"remote_manifest_fetch": False, "ocsp_fetch": False}})
@@ -122,11 +157,15 @@ def read_forensic_facts(data: bytes, file_type: str, thumbnail: bytes | None,
     """``decoded``: the pixels the truncation check already decoded (``CHECK_DRAFT_SIZE``), so the
     file is not decoded a second time; None decodes here."""
     facts = ForensicFacts()
-    head = data[:MARKER_SCAN_BYTES]
+    head = _metadata_region(data, file_type)[:MARKER_SCAN_BYTES]
     facts.markers = [label for marker, label in MARKERS if marker in head]
     facts.xmp_creator_tool = _creator_tool(head)
     try:
-        if decoded is not None:
+        if decoded is not None and decoded.mode == "RGB":  # one grey image serves the hash and the spread
+            grey = decoded.convert("L")
+            main_hash = _phash_of_grey(grey)
+            facts.pixel_spread = pixel_spread(grey)
+        elif decoded is not None:
             main_hash = _phash(decoded, loaded=True)
             facts.pixel_spread = pixel_spread(decoded)
         else:

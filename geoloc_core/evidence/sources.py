@@ -33,11 +33,21 @@ class FileSource:
             raise ValueError(self.error)
         if self.data is not None:
             return self.data
+        return self.checked_path().read_bytes()
+
+    def checked_path(self) -> Path | None:
+        """The path to read, after the checks ``read`` makes before reading (raising as it does);
+        None for a source that carries its bytes. Lets a parser process read the file itself instead
+        of receiving its bytes through a pipe (issue #18)."""
+        if self.error is not None:
+            raise ValueError(self.error)
+        if self.data is not None:
+            return None
         assert self.path is not None
         size = self.path.stat().st_size
         if size > MAX_FILE_BYTES:
             raise ValueError(f"file too large: {size / 1024**2:,.0f} MB exceeds the {MAX_FILE_BYTES / 1024**2:,.0f} MB limit")
-        return self.path.read_bytes()
+        return self.path
 
 
 def collect_sources(paths: Iterable[str | os.PathLike]) -> list[FileSource]:
