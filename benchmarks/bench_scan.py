@@ -144,7 +144,7 @@ def bench_model(tmp: Path, key: str, count: int, reps: int, whole_command: bool)
 
     from benchmarks.bench_inference import SIZES
     from geoloc_core.case.analyzer import Analyzer
-    from geoloc_core.evidence.isolation import WorkerPool
+    from geoloc_core.evidence.isolation import BESIDE_MODEL_NICENESS, WorkerPool
     from geoloc_core.evidence.sources import collect_sources
     from geoloc_core.model.inference import Predictor
     from geoloc_core.places.loading import shared_offline_geocoder
@@ -166,7 +166,7 @@ def bench_model(tmp: Path, key: str, count: int, reps: int, whole_command: bool)
     sources = collect_sources([folder])
     geocoder = shared_offline_geocoder()
     pipeline_times, bare_times = [], []
-    with WorkerPool() as pool:
+    with WorkerPool(niceness=BESIDE_MODEL_NICENESS) as pool:  # as `scan --model` runs them
         analyzer = Analyzer(geocoder=geocoder, predictor=predictor, batch_size=16, worker=pool)
         list(analyzer.analyze_stream(sources[:16]))  # warm-up: workers started, first batch run
         bare()

@@ -204,7 +204,7 @@ def _format_for(out: str, requested: str | None) -> str:
 
 
 def run_scan(args: argparse.Namespace) -> int:
-    from .evidence.isolation import WorkerPool
+    from .evidence.isolation import BESIDE_MODEL_NICENESS, WorkerPool
 
     constraint = None
     if args.constrain:  # read before anything starts, so a typo costs nothing
@@ -218,7 +218,10 @@ def run_scan(args: argparse.Namespace) -> int:
 
     # Start-up work overlaps (issue #18): the parser processes start and import their parsers, and the
     # geocoder's data loads in a thread, while this process imports the pipeline and loads the model.
-    pool = WorkerPool(size=args.workers, timeout_s=args.timeout)
+    from .model.choice import configured_model
+
+    models = args.model or [m for m in [configured_model(None)] if m]
+    pool = WorkerPool(size=args.workers, timeout_s=args.timeout, niceness=BESIDE_MODEL_NICENESS if models else 0)
     pool.start()
     from .places.loading import offline_geocoder_in_background
 
@@ -228,10 +231,8 @@ def run_scan(args: argparse.Namespace) -> int:
     from .case.analyzer import Analyzer
     from .evidence.sources import collect_sources
     from .places.geocoding import NominatimGeocoder
-    from .model.choice import configured_model
 
     predictor = second = None
-    models = args.model or [m for m in [configured_model(None)] if m]
     if models:  # torch is imported only here: a scan without a model never pays for it
         from .model.inference import ModelLoadError, load_witnesses
 

@@ -349,3 +349,74 @@ def test_the_command_exits_with_its_code_and_every_row_written(tmp_path):
     failed = subprocess.run([*command, "--out", str(tmp_path / "f.csv"), "--model", str(tmp_path / "no-model")],
                             cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert failed.returncode == 2 and "error:" in failed.stderr
+
+
+def test_crops_made_in_the_worker_are_the_clip_processors_pixels_bit_for_bit():
+    """The workers make CLIP's input (resize, centre crop) and the scan only normalises: the tensor
+    must be exactly the Hugging Face processor's, for every shape and both CLIP input sizes; a
+    processor set up any other way gets no spec (and runs as before)."""
+    import torch
+
+    from geoloc_core.model.clip_input import ClipInputSpec
+    from geoloc_core.model.inference import clip_image_processor
+    from tests.imagegen import textured
+
+    shapes = [(400, 300), (300, 400), (224, 224), (225, 1000), (100, 60), (61, 97), (1600, 1200), (333, 333),
+              (224, 225), (1, 500)]
+    for side in (224, 336):
+        processor = clip_image_processor(side)
+        spec = ClipInputSpec.from_processor(processor)
+        images = [textured(shape, (10 + i, 200, 30)) for i, shape in enumerate(shapes)]
+        reference = processor(images=images, return_tensors="pt")["pixel_values"]
+        crops = [spec.crop_of(image) for image in images]
+        assert all(c.dtype.name == "uint8" and c.shape == (side, side, 3) for c in crops)
+        assert torch.equal(spec.pixel_values(crops), reference)
+    from transformers.models.clip.image_processing_pil_clip import CLIPImageProcessorPil
+
+    for unusual in ({"do_center_crop": False}, {"size": {"height": 224, "width": 224}},
+                    {"crop_size": {"height": 256, "width": 256}}, {"do_normalize": False}):
+        assert ClipInputSpec.from_processor(CLIPImageProcessorPil(**unusual)) is None, unusual
+
+
+def test_scan_with_a_model_gets_the_same_predictions_from_worker_crops(geocoder, tiny_model_dir, tmp_path):
+    """With a model, the worker reads the file, inspects it and makes the model's crop from the same
+    bytes; the findings (predictions included) equal those of the decode-here path, and no file's
+    bytes cross the pipe."""
+    from geoloc_core.model.inference import Predictor
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for i in range(5):
+        (folder / f"p{i}.jpg").write_bytes(image_bytes(size=(300 + 40 * i, 200), color=(40 * i, 90, 160),
+                                                       exif=gps_exif(48.85 + i, 2.35)))
+    (folder / "flat.jpg").write_bytes(image_bytes(size=(64, 64), texture=False))
+    (folder / "broken.jpg").write_bytes(_photo(1)[:900])
+    sources = collect_sources([folder])
+    predictor = Predictor.from_pretrained(tiny_model_dir, batch_size=4)
+    assert predictor.input_spec is not None
+    sent: list[tuple] = []
+
+    class Recording(WorkerPool):
+        def call(self, fn, *args, timeout_s=None):
+            sent.append((fn.__name__, args))
+            return super().call(fn, *args, timeout_s=timeout_s)
+
+    with Recording(size=2) as pool:
+        crops = list(Analyzer(geocoder=geocoder, predictor=predictor, batch_size=4, worker=pool).analyze_stream(sources))
+        assert {name for name, _ in sent} == {"inspect_file_at_with_model_input"}
+        assert not any(isinstance(a, bytes) for _, args in sent for a in args)
+        predictor.input_spec = None  # the processor runs on images decoded in this process, as before
+        decoded = list(Analyzer(geocoder=geocoder, predictor=predictor, batch_size=4, worker=pool).analyze_stream(sources))
+    assert [_comparable(f) for f in crops] == [_comparable(f) for f in decoded]
+    assert sum(f.pred_lat is not None for f in crops) == 5  # the flat and the broken file get none
+
+
+def test_parsers_beside_a_model_run_at_the_lowest_priority():
+    """``scan --model`` and the app start their parsers at niceness 19, so the backbone's threads are not
+    preempted by them; a scan without a model leaves them at normal priority."""
+    from geoloc_core.evidence.isolation import BESIDE_MODEL_NICENESS
+
+    with WorkerPool(size=1, niceness=BESIDE_MODEL_NICENESS) as low, WorkerPool(size=1) as normal:
+        own = os.nice(0)
+        assert low.call(os.nice, 0) == min(19, own + BESIDE_MODEL_NICENESS) == 19
+        assert normal.call(os.nice, 0) == own

@@ -8,7 +8,7 @@ import streamlit as st
 from geoloc_core.case.caselog import CaseLog, EvidenceStore, default_data_dir
 from geoloc_core.places.geocoding import NominatimGeocoder, OfflineGeocoder
 from geoloc_core.model.inference import Predictor, load_predictor
-from geoloc_core.evidence.isolation import WorkerPool
+from geoloc_core.evidence.isolation import BESIDE_MODEL_NICENESS, WorkerPool
 from geoloc_core.case.maps import vendor_leaflet_assets
 
 APP_DIR = Path(__file__).resolve().parents[1]
@@ -53,8 +53,9 @@ def online_geocoder() -> NominatimGeocoder:
 @st.cache_resource(show_spinner=False)
 def parser_worker() -> WorkerPool:
     """The isolated parser processes shared by all sessions: one per core (at most 8), so a Batch
-    inspects files in parallel through the same pipeline as ``scan`` (issue #18)."""
-    return WorkerPool()
+    inspects files in parallel through the same pipeline as ``scan`` (issue #18). At the lowest
+    priority, as beside a model in ``scan``: this server process runs the model and the pages."""
+    return WorkerPool(niceness=BESIDE_MODEL_NICENESS)
 
 
 @st.cache_resource(show_spinner="Loading the geolocation model...")

@@ -29,6 +29,8 @@ from ..evidence.imaging import ImageDecodeError, load_rgb
 from ..evidence.inspection import inspect_file, inspect_file_at
 from ..evidence.isolation import IsolatedCallError, IsolatedWorker, WorkerPool
 from ..evidence.sources import FileSource
+from ..model.clip_input import (ClipInputSpec, inspect_file_at_with_model_input, inspect_with_model_input,
+                                 same_spec)
 from ..model.prediction import LocationPredictor, Prediction
 from ..places.forward_geocoding import ForwardGeocoder, default_forward_geocoder
 from ..places.geocoding import Place, ReverseGeocoder
@@ -50,14 +52,14 @@ class _Inspected:
     exif: ExifFacts | None = None
     forensic: ForensicFacts | None = None
     too_little: str | None = None
-    image: object = None  # decoded for the model (PIL image), only with a model loaded
+    image: object = None  # for the model: a crop from the worker (clip_input.py), or a PIL image decoded here
     decode_error: str | None = None
 
 
 @dataclass
 class _Pending:
     finding: Finding
-    image: object = None  # decoded PIL image awaiting the model
+    image: object = None  # pixels awaiting the model (a crop or a PIL image)
     exif: ExifFacts | None = None
     forensic: ForensicFacts | None = None
     not_an_image: bool = False
@@ -145,10 +147,12 @@ class Analyzer:
         """Read, inspect in an isolated worker, and decode for the model: the per-file work, off the
         main thread. Never raises: a failure is carried to ``_prepare`` as that file's message."""
         result = _Inspected()
+        # The worker reads a file on disk itself (no copy through the pipe). With a model whose input it
+        # can make (clip_input.py), it also decodes and crops for the model, from the bytes it hashed;
+        # otherwise the pixels the model sees must be the bytes that were hashed, so they are read here.
+        spec = self._model_input_spec()
         try:
-            # without a model, a file on disk is read by the worker itself (no copy through the pipe); with
-            # one, the pixels the model sees must be the bytes that were hashed, so they are read once, here
-            path = source.checked_path() if self.predictor is None else None
+            path = source.checked_path() if self.predictor is None or spec is not None else None
             if path is None:
                 result.data = source.read()
         except (OSError, ValueError) as exc:
@@ -158,11 +162,16 @@ class Analyzer:
             result.read_error = f"unreadable file ({type(exc).__name__})"
             return result
         try:
-            if path is None:
-                result.facts, result.exif, result.forensic = self.worker.call(self.inspector, result.data)
-            else:
+            if spec is not None:
+                function, subject = ((inspect_file_at_with_model_input, str(path)) if path is not None
+                                     else (inspect_with_model_input, result.data))
+                (result.facts, result.exif, result.forensic, result.image,
+                 result.decode_error) = self.worker.call(function, subject, self.inspector, spec)
+            elif path is not None:
                 result.facts, result.exif, result.forensic = self.worker.call(inspect_file_at, str(path),
                                                                               self.inspector)
+            else:
+                result.facts, result.exif, result.forensic = self.worker.call(self.inspector, result.data)
         except IsolatedCallError as exc:
             if path is not None:  # the file's hash and size are still owed; an unreadable file says so
                 try:
@@ -176,13 +185,18 @@ class Analyzer:
         if facts.error is None:
             result.too_little = too_little_information(facts.width, facts.height,
                                                        forensic.pixel_spread if forensic is not None else None)
-        if facts.error is None and result.too_little is None and self.predictor is not None:
+        if facts.error is None and result.too_little is None and self.predictor is not None and spec is None:
             try:
                 draft = max(getattr(p, "input_size", 512) for p in (self.predictor, self.second_predictor) if p)
                 result.image = load_rgb(result.data, draft_side=draft)
             except ImageDecodeError as exc:
                 result.decode_error = str(exc)
         return result
+
+    def _model_input_spec(self) -> ClipInputSpec | None:
+        """The crop every loaded model takes, when the workers can make it (None: no model, or models
+        with other preprocessing, whose images are decoded here and preprocessed by the model)."""
+        return same_spec([self.predictor, self.second_predictor]) if self.predictor is not None else None
 
     def _prepare(self, source: FileSource, inspected: "_Inspected") -> _Pending:
         finding = Finding(file=source.name, analysed_at_utc=datetime.now(timezone.utc).isoformat(timespec="seconds"),

@@ -31,6 +31,11 @@ STARTUP_TIMEOUT_S = 120.0  # a fresh worker's interpreter start and parser impor
 _READY = "ready"
 WORKER_MEMORY_LIMIT_BYTES = 4 * 1024**3
 MAX_POOL_WORKERS = 8  # each worker may grow to WORKER_MEMORY_LIMIT_BYTES: bound the total on big machines
+# Beside a model on the CPU, parsers run at the lowest priority: the backbone's threads use every core,
+# and a parser preempting one of them stalls the whole matrix product (the others wait for it), so a
+# CPU scan ran 1.2-1.5x the bare backbone; at niceness 19 parsers take the cores the model leaves
+# (between batches, Python glue). They still get ~1.4 % of a busy core, so deadlines hold (issue #18).
+BESIDE_MODEL_NICENESS = 19
 
 
 class IsolatedCallError(RuntimeError):
@@ -75,9 +80,11 @@ class IsolatedWorker:
 
     size = 1
 
-    def __init__(self, timeout_s: float = DEFAULT_TIMEOUT_S, memory_limit: int | None = WORKER_MEMORY_LIMIT_BYTES):
+    def __init__(self, timeout_s: float = DEFAULT_TIMEOUT_S, memory_limit: int | None = WORKER_MEMORY_LIMIT_BYTES,
+                 niceness: int = 0):
         self.timeout_s = timeout_s
         self.memory_limit = memory_limit or 0
+        self.niceness = niceness
         self._lock = threading.Lock()
         self._process: subprocess.Popen | None = None
         self._starting = False
@@ -89,7 +96,8 @@ class IsolatedWorker:
         parent_read, child_write = os.pipe()
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [_project_root(), os.environ.get("PYTHONPATH")]))}
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "geoloc_core.evidence.isolation", str(child_read), str(child_write), str(self.memory_limit)],
+            [sys.executable, "-m", "geoloc_core.evidence.isolation", str(child_read), str(child_write), str(self.memory_limit),
+             str(self.niceness)],
             pass_fds=(child_read, child_write), stdin=subprocess.DEVNULL, env=env)
         os.close(child_read)
         os.close(child_write)
@@ -182,10 +190,11 @@ class WorkerPool:
     Workers start lazily, on their first call, so a pool costs nothing until it is used."""
 
     def __init__(self, size: int | None = None, timeout_s: float = DEFAULT_TIMEOUT_S,
-                 memory_limit: int | None = WORKER_MEMORY_LIMIT_BYTES):
+                 memory_limit: int | None = WORKER_MEMORY_LIMIT_BYTES, niceness: int = 0):
         self.size = max(1, size if size else min(available_cores(), MAX_POOL_WORKERS))
         self.timeout_s = timeout_s
-        self._workers = [IsolatedWorker(timeout_s=timeout_s, memory_limit=memory_limit) for _ in range(self.size)]
+        self._workers = [IsolatedWorker(timeout_s=timeout_s, memory_limit=memory_limit, niceness=niceness)
+                         for _ in range(self.size)]
         self._free: queue.SimpleQueue[IsolatedWorker] = queue.SimpleQueue()
         for worker in self._workers:
             self._free.put(worker)
@@ -222,8 +231,13 @@ if __name__ == "__main__":
     # Import ourselves by name so pickled results refer to geoloc_core.evidence.isolation, not __main__.
     from geoloc_core.evidence.isolation import _serve as serve
 
-    read_fd, write_fd, limit = (int(a) for a in sys.argv[1:4])
+    read_fd, write_fd, limit, niceness = (int(a) for a in sys.argv[1:5])
     sys.stdout = sys.stderr  # the pipes are the only channel back
+    if niceness > 0:
+        try:
+            os.nice(niceness)
+        except OSError:  # not allowed here: run at normal priority
+            pass
     try:  # load the parsers before the first file arrives, so its deadline does not pay for imports
         import geoloc_core.evidence.inspection  # noqa: F401
     except Exception:  # never fatal here: a call that needs it reports the error itself

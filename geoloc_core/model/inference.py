@@ -13,10 +13,12 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Sequence
 
+import numpy as np
 import torch
 from PIL import Image
 
 from ..evidence.imaging import load_rgb
+from .clip_input import ClipInputSpec
 from .prediction import Candidate, Prediction
 from .choice import MODEL_ENV_VAR, configured_model  # noqa: F401  (re-exported: callers import them from here)
 from .distributions import unit_to_latlon
@@ -157,6 +159,8 @@ class Predictor:
         if self.device.type == "cuda":
             self.model.backbone.half()  # the frozen backbone is the cost; the small head stays fp32
         self.image_processor = image_processor
+        # set for CLIP's standard preprocessing: the Analyzer's workers then send ready crops (clip_input.py)
+        self.input_spec = ClipInputSpec.from_processor(image_processor)
         self.batch_size = batch_size
         self._decoder = decoder_pool()
         self._prefetch = ThreadPoolExecutor(max_workers=1, thread_name_prefix="geoloc-prefetch")
@@ -212,7 +216,10 @@ class Predictor:
         return item if item.mode == "RGB" else item.convert("RGB")  # the Analyzer already decoded to RGB
 
     def _prepare_batch(self, items: Sequence[Image.Image | str | os.PathLike]) -> torch.Tensor:
-        """Decode (in parallel threads: Pillow releases the GIL) and preprocess one batch."""
+        """Decode (in parallel threads: Pillow releases the GIL) and preprocess one batch; crops made by
+        ``clip_input`` (the Analyzer's workers) only need normalising."""
+        if self.input_spec is not None and items and all(isinstance(item, np.ndarray) for item in items):
+            return self.input_spec.pixel_values(items)
         images = list(self._decoder.map(self._load, items))
         return self.preprocess(images)
 

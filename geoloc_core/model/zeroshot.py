@@ -45,6 +45,7 @@ from PIL import Image
 
 from ..evidence.imaging import load_rgb
 from ..places.geodesy import haversine_km
+from .clip_input import ClipInputSpec
 from .prediction import Candidate, CountryProbability, Prediction
 from .zeroshot_places import CONFIG_FILE, CandidatePlaces, ZeroShotConfig, candidates_for
 
@@ -95,6 +96,7 @@ class ZeroShotPredictor:
             self.model.half()
         self.tokenizer = tokenizer
         self.image_processor = image_processor
+        self.input_spec = ClipInputSpec.from_processor(image_processor)  # ready crops from the Analyzer's workers
         self.candidates = candidates
         self.config = config or ZeroShotConfig()
         self.batch_size = batch_size
@@ -224,11 +226,14 @@ class ZeroShotPredictor:
 
     @torch.inference_mode()
     def image_embeddings(self, images: Sequence[Image.Image | str | os.PathLike]) -> torch.Tensor:
-        if all(isinstance(item, Image.Image) and item.mode == "RGB" for item in images):
-            decoded = list(images)  # already decoded (the Analyzer's case): no thread hand-off
+        if self.input_spec is not None and images and all(isinstance(item, np.ndarray) for item in images):
+            pixels = self.input_spec.pixel_values(images)  # crops made in the Analyzer's workers
         else:
-            decoded = list(self._decoder.map(self._load, images))
-        pixels = self.image_processor(images=decoded, return_tensors="pt")["pixel_values"]
+            if all(isinstance(item, Image.Image) and item.mode == "RGB" for item in images):
+                decoded = list(images)  # already decoded: no thread hand-off
+            else:
+                decoded = list(self._decoder.map(self._load, images))
+            pixels = self.image_processor(images=decoded, return_tensors="pt")["pixel_values"]
         dtype = next(self.model.vision_model.parameters()).dtype
         pooled = self.model.vision_model(pixel_values=pixels.to(self.device, dtype)).pooler_output
         return torch.nn.functional.normalize(self.model.visual_projection(pooled).float(), dim=-1)

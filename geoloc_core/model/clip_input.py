@@ -1,0 +1,104 @@
+"""CLIP's input pixels made where the file is inspected: in the isolated parser worker.
+
+Why (issue #18): on a CPU the backbone uses every core, and each image also needs a decode at the
+model's scale (~8 ms for a phone photo) and CLIP's resize and centre crop (~5 ms with the Hugging
+Face processor, which ran on the model's own thread, between its batches). Done in the parser
+workers instead, next to the inspection that already has the bytes, the scan process only
+stacks uint8 crops and normalises them (one vector operation per batch), and the bytes the model
+sees are the bytes that were hashed, read once, by the worker.
+
+The crop is the Hugging Face ``CLIPImageProcessorPil`` recipe step for step (shortest edge resized
+with the processor's resampling filter, ``int(size * long / short)`` for the long edge, centre crop
+at ``(h - crop) // 2``, rescale in float64 then float32, ``(x - mean) / std`` in float32), so the
+pixel values are the processor's, bit for bit (``tests/test_throughput.py`` compares them). A
+processor configured any other way (padding, square resize, a crop larger than the resize) has no
+``ClipInputSpec`` and is run as before.
+
+No torch at module level: the parser workers import this module.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import numpy as np
+from PIL import Image
+
+from ..evidence.imaging import ImageDecodeError, load_rgb
+from ..evidence.information import too_little_information
+
+
+@dataclass(frozen=True)
+class ClipInputSpec:
+    """Everything of a standard CLIP processor that decides its pixels (picklable: sent to workers)."""
+
+    shortest_edge: int
+    crop: int
+    resample: int
+    rescale_factor: float
+    mean: tuple[float, float, float]
+    std: tuple[float, float, float]
+
+    @classmethod
+    def from_processor(cls, processor: Any) -> "ClipInputSpec | None":
+        """The spec of a Hugging Face image processor that follows CLIP's recipe; None otherwise."""
+        size, crop = dict(getattr(processor, "size", None) or {}), dict(getattr(processor, "crop_size", None) or {})
+        standard = (getattr(processor, "backend", "") == "pil"
+                    and all(getattr(processor, flag, False) for flag in
+                            ("do_resize", "do_center_crop", "do_rescale", "do_normalize", "do_convert_rgb"))
+                    and not getattr(processor, "do_pad", False)
+                    and set(k for k, v in size.items() if v) == {"shortest_edge"}
+                    and crop.get("height") and crop.get("height") == crop.get("width")
+                    and crop["height"] <= size["shortest_edge"]
+                    and len(processor.image_mean) == 3 and len(processor.image_std) == 3)
+        if not standard:
+            return None
+        resample = processor.resample if processor.resample is not None else Image.Resampling.BILINEAR
+        return cls(int(size["shortest_edge"]), int(crop["height"]), int(resample), float(processor.rescale_factor),
+                   tuple(float(m) for m in processor.image_mean), tuple(float(s) for s in processor.image_std))
+
+    def crop_of(self, image: Image.Image) -> np.ndarray:
+        """The resized, centre-cropped RGB pixels (crop x crop x 3, uint8) of an RGB image."""
+        width, height = image.size
+        short, long = (width, height) if width <= height else (height, width)
+        new_short, new_long = self.shortest_edge, int(self.shortest_edge * long / short)
+        new_height, new_width = (new_long, new_short) if width <= height else (new_short, new_long)
+        resized = np.asarray(image.resize((new_width, new_height), resample=self.resample))
+        top, left = (new_height - self.crop) // 2, (new_width - self.crop) // 2
+        return np.ascontiguousarray(resized[top:top + self.crop, left:left + self.crop])
+
+    def pixel_values(self, crops: Sequence[np.ndarray]):
+        """The model's input tensor (N x 3 x crop x crop, float32) from ``crop_of`` results."""
+        import torch
+
+        batch = torch.from_numpy(np.stack(crops)).permute(0, 3, 1, 2)
+        scaled = (batch.double() * self.rescale_factor).float()
+        mean = torch.tensor(self.mean, dtype=torch.float32).view(1, 3, 1, 1)
+        std = torch.tensor(self.std, dtype=torch.float32).view(1, 3, 1, 1)
+        return ((scaled - mean) / std).contiguous()
+
+
+def same_spec(predictors: Sequence[Any]) -> ClipInputSpec | None:
+    """The one input spec every loaded predictor shares (their crops can be made once), else None."""
+    specs = {getattr(p, "input_spec", None) for p in predictors if p is not None}
+    return specs.pop() if len(specs) == 1 and None not in specs else None
+
+
+def inspect_with_model_input(data: bytes, inspector, spec: ClipInputSpec) -> tuple:
+    """``inspector(data)`` plus the model's crop (or why there is none): (facts, exif, forensic, crop,
+    decode error). Runs in the isolated worker, on the bytes it hashed."""
+    facts, exif, forensic = inspector(data)
+    crop = error = None
+    if facts.error is None and too_little_information(
+            facts.width, facts.height, forensic.pixel_spread if forensic is not None else None) is None:
+        try:
+            crop = spec.crop_of(load_rgb(data, draft_side=spec.shortest_edge))
+        except ImageDecodeError as exc:
+            error = str(exc)
+    return facts, exif, forensic, crop, error
+
+
+def inspect_file_at_with_model_input(path: str, inspector, spec: ClipInputSpec) -> tuple:
+    """``inspect_with_model_input`` over the file at ``path``, read in the worker."""
+    with open(path, "rb") as handle:
+        return inspect_with_model_input(handle.read(), inspector, spec)
