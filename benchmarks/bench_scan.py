@@ -2,7 +2,7 @@
 model pipeline vs the bare CLIP backbone.
 
 Run: python -m benchmarks.bench_scan                       # quick: 200 files, 3 repeats, ViT-B/32 (a few minutes)
-     python -m benchmarks.bench_scan --files 200 2000 --sizes b32 l14 --reps 5
+     python -m benchmarks.bench_scan --files 200 2000 --sizes b32 l14 --reps 5   # the full run
      python -m benchmarks.bench_scan --memory 1000 10000  # peak RSS of a 1,000- vs a 10,000-file scan (slow)
 
 1. No model: ``python -m geoloc_core scan DIR --out f.csv`` (hash, EXIF, XMP/IPTC, perceptual hash,
@@ -35,6 +35,7 @@ from pathlib import Path
 from benchmarks.machine import print_table
 
 ROOT = Path(__file__).resolve().parents[1]
+MODEL_IMAGES = {"b32": 160, "l14": 32}  # per model run: about 15 s and 60 s of backbone on 2 CPU cores
 DISTINCT_PICTURES = 16  # files share these pixels but differ in EXIF (and so in hash): generation stays fast
 # Photos are taken where people are: GPS points within a few km of these towns (a uniform point on the
 # sphere would be at sea 70 % of the time and exercise the territorial-sea path instead).
@@ -225,7 +226,9 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=3, help="repeats per measurement (median and spread)")
     parser.add_argument("--sizes", nargs="*", default=["b32"], choices=["b32", "l14"],
                         help="model sizes to compare with the bare backbone (none: skip the model part)")
-    parser.add_argument("--model-images", type=int, default=64, help="images per model run (default 64)")
+    parser.add_argument("--model-images", type=int, default=None,
+                        help=f"images per model run (default {MODEL_IMAGES['b32']} at ViT-B/32, "
+                             f"{MODEL_IMAGES['l14']} at ViT-L/14: runs long enough to average out scheduler noise)")
     parser.add_argument("--whole-command", action="store_true",
                         help="also time the whole `scan --model` command (start-up and loading included)")
     parser.add_argument("--memory", type=int, nargs=2, default=None, metavar=("SMALL", "LARGE"),
@@ -248,7 +251,7 @@ def main() -> None:
 
             print_table(f"Scan with a model vs the bare backbone, torch {torch.__version__}, "
                         f"{torch.get_num_threads()} threads, {args.reps} repeats",
-                        bench_model(tmp, key, args.model_images, args.reps, args.whole_command))
+                        bench_model(tmp, key, args.model_images or MODEL_IMAGES[key], args.reps, args.whole_command))
 
 
 if __name__ == "__main__":

@@ -16,8 +16,6 @@ from ui.tables import findings_columns
 from ui.views import CHECK_TITLES, analyzer_for, download_buttons, findings_frame, keeping_originals, save, show_map
 
 SKIPPED = "skipped: analysed before with the same model and settings"
-PROGRESS_EVERY_S = 0.5
-TABLE_EVERY_S = 3.0
 
 
 def run_batch(uploads, settings, skip_known: bool) -> tuple[list, list]:
@@ -34,25 +32,18 @@ def run_batch(uploads, settings, skip_known: bool) -> tuple[list, list]:
     progress = st.progress(0.0, text=f"0 / {total} files")
     table = st.empty()
     started = time.monotonic()
-    shown_progress = shown_table = -float("inf")
-    errors = 0
     for finding in analyzer.analyze_stream(keeping_originals(
             settings, expand_uploads(((u.name, u.getvalue()) for u in uploads), known, skipped, skipped_hashes))):
         save(settings, finding, None)
         findings.append(finding)
-        errors += finding.status == "error"
         done = len(findings) + len(skipped)
-        now = time.monotonic()
-        # The browser redraws what it is sent, on the same cores as the model: the progress bar goes out
-        # a few times a second and the growing table every few seconds, not once per file (issue #18).
-        if now - shown_progress >= PROGRESS_EVERY_S or done == total:
-            eta = (now - started) / max(1, len(findings)) * max(0, total - done)
-            progress.progress(min(1.0, done / max(1, total)),
-                              text=f"{done:,} / {total:,} files, {errors:,} with errors, ETA {eta:,.0f} s")
-            shown_progress = now
-        if now - shown_table >= TABLE_EVERY_S or done == total:
+        elapsed = time.monotonic() - started
+        eta = elapsed / max(1, len(findings)) * max(0, total - done)
+        errors = sum(f.status == "error" for f in findings)
+        progress.progress(min(1.0, done / max(1, total)),
+                          text=f"{done:,} / {total:,} files, {errors:,} with errors, ETA {eta:,.0f} s")
+        if len(findings) % 10 == 1 or done == total:
             table.dataframe(findings_frame(findings), hide_index=True, width="stretch")
-            shown_table = now
     progress.progress(1.0, text=f"Done: {len(findings):,} analysed, {len(skipped):,} skipped as already in the case, "
                                 f"{sum(f.status == 'error' for f in findings):,} with errors, "
                                 f"{time.monotonic() - started:,.1f} s")

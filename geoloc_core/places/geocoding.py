@@ -109,8 +109,8 @@ def country_name(code: str) -> str:
 class OfflineGeocoder:
     """OSM borders + Natural Earth 1:10m + GeoNames. Thread-safe.
 
-    Load about 1.2-1.4 CPU-seconds, then 30,000-50,000 points per CPU-second (benchmarks/README.md);
-    the coast index is built on first use."""
+    Load about 0.45 CPU-seconds (1.2-1.4 before scipy.spatial was replaced, see ``nearest.py``), then
+    30,000-50,000 points per CPU-second (benchmarks/README.md); the coast index is built on first use."""
 
     def __init__(self):
         from .natural_earth import NaturalEarthCountries
