@@ -140,21 +140,6 @@ def test_truncated_jpeg_is_still_caught_by_the_shared_decode():
     assert facts.error and facts.error.startswith("truncated JPEG") and forensic is None
 
 
-def test_scan_without_a_model_never_imports_torch(tmp_path):
-    """``scan`` without --model (and no GEOLOC_MODEL) must not import torch (~1 s and ~300 MB)."""
-    (tmp_path / "in").mkdir()
-    (tmp_path / "in" / "a.jpg").write_bytes(_photo(1))
-    probe = ("import sys; from geoloc_core.cli import main; "
-             f"code = main(['scan', {str(tmp_path / 'in')!r}, '--out', {str(tmp_path / 'f.csv')!r}, '--no-progress']); "
-             "print('TORCH' if 'torch' in sys.modules else 'NO-TORCH', code)")
-    env = {k: v for k, v in os.environ.items() if k != "GEOLOC_MODEL"}
-    result = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True,
-                            timeout=300)
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert result.stdout.split()[-2:] == ["NO-TORCH", "0"], result.stdout
-    assert "48.8" in (tmp_path / "f.csv").read_text(encoding="utf-8")  # the scan did its work
-
-
 def test_streamed_csv_equals_the_export_of_all_findings(tmp_path):
     """``scan --out f.csv`` writes rows as they come (memory bounded); the file must be exactly what
     ``export`` makes from the whole list, as the JSON output of the same scan shows."""
@@ -253,8 +238,9 @@ def test_nearest_place_tree_answers_like_brute_force():
     assert [len(f) for f in small.within(queries[:2], 5.0)] == [3, 3]
 
 
-def test_scan_start_up_imports_no_scipy_in_the_scan_or_its_workers(tmp_path):
-    """scipy.spatial (0.65 s) and scipy.fftpack (0.5 s per worker) were imported by every ``scan``;
+def test_scan_without_a_model_imports_neither_torch_nor_scipy_in_the_scan_or_its_workers(tmp_path):
+    """``scan`` without --model (and no GEOLOC_MODEL) must not import torch (~1 s and ~300 MB); and
+    scipy.spatial (0.65 s) and scipy.fftpack (0.5 s per worker) were imported by every ``scan``:
     neither the scan process nor an inspection worker may import scipy now."""
     from tests.hostile_inspector import loaded_modules
 
@@ -268,6 +254,7 @@ def test_scan_start_up_imports_no_scipy_in_the_scan_or_its_workers(tmp_path):
                             timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.split()[-2:] == ["[]", "0"], result.stdout
+    assert "48.8" in (tmp_path / "f.csv").read_text(encoding="utf-8")  # the scan did its work
     with IsolatedWorker() as worker:
         facts, _, forensic = worker.call(inspect_file, _photo(3))
         assert forensic.phash and worker.call(loaded_modules, ["scipy", "scipy.fftpack", "torch"]) == []

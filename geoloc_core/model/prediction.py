@@ -48,7 +48,10 @@ class Prediction:
 
 
 class LocationPredictor(Protocol):
-    """Callable protocol: a batch of RGB PIL images (EXIF orientation already applied) -> predictions."""
+    """Callable protocol: a batch of RGB PIL images (EXIF orientation already applied) -> predictions.
+
+    A predictor with an ``input_spec`` (``clip_input.ClipInputSpec``: CLIP's standard preprocessing)
+    also takes that spec's uint8 crops, which the Analyzer's parser workers make."""
 
     description: str
 
