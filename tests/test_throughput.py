@@ -261,9 +261,10 @@ def test_scan_without_a_model_imports_neither_torch_nor_scipy_in_the_scan_or_its
 
 
 def test_markers_are_searched_in_a_jpegs_metadata_segments_only():
-    """The editing markers and the C2PA label are searched before the first scan (SOS) of a JPEG, where
-    all of its metadata lives, not through its pixels (~1 ms a phone photo); a JPEG whose segment
-    chain is broken is still searched whole."""
+    """The editing markers are searched before the first scan (SOS) of a JPEG, where all of its
+    metadata lives, not through its pixels (~1 ms a phone photo); a JPEG whose segment chain is
+    broken is still searched whole. (The C2PA label is still looked for everywhere: APP11 segments
+    may sit between a progressive JPEG's scans.)"""
     from geoloc_core.evidence.forensic_facts import jpeg_metadata_end, read_forensic_facts
 
     plain = image_bytes(size=(64, 48))
