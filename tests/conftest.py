@@ -17,6 +17,22 @@ def _shared_geocoder() -> OfflineGeocoder:
     return OfflineGeocoder()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _private_cache_dir(tmp_path_factory):
+    """Zero-shot prompt embeddings are cached on disk ($GEOLOC_CACHE_DIR, else ~/.cache/geoloc): the tests
+    keep theirs in a folder of the session (inherited by the servers and commands they start), so a
+    test run never writes into the user's cache nor reads a stale entry from it."""
+    import os
+
+    previous = os.environ.get("GEOLOC_CACHE_DIR")
+    os.environ["GEOLOC_CACHE_DIR"] = str(tmp_path_factory.mktemp("geoloc_cache"))
+    yield
+    if previous is None:
+        os.environ.pop("GEOLOC_CACHE_DIR", None)
+    else:
+        os.environ["GEOLOC_CACHE_DIR"] = previous
+
+
 @pytest.fixture(scope="session")
 def geocoder() -> OfflineGeocoder:
     return _shared_geocoder()
