@@ -391,7 +391,8 @@ def test_scan_with_a_model_gets_the_same_predictions_from_worker_crops(geocoder,
 
     with Recording(size=2) as pool:
         crops = list(Analyzer(geocoder=geocoder, predictor=predictor, batch_size=4, worker=pool).analyze_stream(sources))
-        assert {name for name, _ in sent} == {"inspect_file_at_with_model_input"}
+        # every file read by the worker, which also made the crop: inspect_file_at(path, inspect_with_model_input, ...)
+        assert {(name, args[1].__name__) for name, args in sent} == {("inspect_file_at", "inspect_with_model_input")}
         assert not any(isinstance(a, bytes) for _, args in sent for a in args)
         predictor.input_spec = None  # the processor runs on images decoded in this process, as before
         decoded = list(Analyzer(geocoder=geocoder, predictor=predictor, batch_size=4, worker=pool).analyze_stream(sources))

@@ -7,6 +7,7 @@ import streamlit as st
 
 from geoloc_core.case.caselog import CaseLog, EvidenceStore, default_data_dir
 from geoloc_core.places.geocoding import NominatimGeocoder, OfflineGeocoder
+from geoloc_core.places.loading import shared_offline_geocoder
 from geoloc_core.model.inference import Predictor, load_predictor
 from geoloc_core.evidence.isolation import BESIDE_MODEL_NICENESS, WorkerPool
 from geoloc_core.case.maps import vendor_leaflet_assets
@@ -42,7 +43,7 @@ def local_basemap(path: str):
 
 @st.cache_resource(show_spinner="Loading offline country outlines and places...")
 def offline_geocoder() -> OfflineGeocoder:
-    return OfflineGeocoder()
+    return shared_offline_geocoder()
 
 
 @st.cache_resource(show_spinner=False)

@@ -29,8 +29,7 @@ from ..evidence.imaging import ImageDecodeError, load_rgb
 from ..evidence.inspection import inspect_file, inspect_file_at
 from ..evidence.isolation import IsolatedCallError, IsolatedWorker, WorkerPool
 from ..evidence.sources import FileSource
-from ..model.clip_input import (ClipInputSpec, inspect_file_at_with_model_input, inspect_with_model_input,
-                                 same_spec)
+from ..model.clip_input import ClipInputSpec, inspect_with_model_input, same_spec
 from ..model.prediction import LocationPredictor, Prediction
 from ..places.forward_geocoding import ForwardGeocoder, default_forward_geocoder
 from ..places.geocoding import Place, ReverseGeocoder
@@ -122,8 +121,9 @@ class Analyzer:
     def _inspected(self, sources: Iterable[FileSource]) -> Iterator[tuple[FileSource, "_Inspected"]]:
         """(source, what the background stage made of it), in input order.
 
-        One thread per worker keeps the worker pool busy, one more per worker decodes for the model
-        meanwhile; at most ``window`` files are in flight, so memory stays bounded by the window,
+        One thread per worker keeps the worker pool busy; with a model, one more per worker has the next
+        file's request ready for a worker the moment it is free, or decodes for a model whose crops the
+        workers cannot make; at most ``window`` files are in flight, so memory stays bounded by the window,
         not the folder (a 10,000-file scan holds no more bytes at once than a 1,000-file one)."""
         workers = max(1, getattr(self.worker, "size", 1))
         threads = 2 * workers if self.predictor is not None else workers
@@ -161,17 +161,10 @@ class Analyzer:
         except Exception as exc:  # an archive member or upload that fails oddly stays its own error
             result.read_error = f"unreadable file ({type(exc).__name__})"
             return result
+        function, extra = (inspect_with_model_input, (self.inspector, spec)) if spec else (self.inspector, ())
         try:
-            if spec is not None:
-                function, subject = ((inspect_file_at_with_model_input, str(path)) if path is not None
-                                     else (inspect_with_model_input, result.data))
-                (result.facts, result.exif, result.forensic, result.image,
-                 result.decode_error) = self.worker.call(function, subject, self.inspector, spec)
-            elif path is not None:
-                result.facts, result.exif, result.forensic = self.worker.call(inspect_file_at, str(path),
-                                                                              self.inspector)
-            else:
-                result.facts, result.exif, result.forensic = self.worker.call(self.inspector, result.data)
+            inspected = (self.worker.call(inspect_file_at, str(path), function, *extra) if path is not None
+                         else self.worker.call(function, result.data, *extra))
         except IsolatedCallError as exc:
             if path is not None:  # the file's hash and size are still owed; an unreadable file says so
                 try:
@@ -181,6 +174,9 @@ class Analyzer:
                     return result
             result.inspect_error = str(exc)
             return result
+        result.facts, result.exif, result.forensic = inspected[:3]
+        if spec is not None:  # the worker also made the model's crop, or says why it could not
+            result.image, result.decode_error = inspected[3:]
         facts, forensic = result.facts, result.forensic
         if facts.error is None:
             result.too_little = too_little_information(facts.width, facts.height,

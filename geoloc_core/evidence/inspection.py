@@ -42,9 +42,9 @@ def inspect_file(data: bytes) -> tuple[FileFacts, ExifFacts | None, ForensicFact
             decoded.close()
 
 
-def inspect_file_at(path: str, inspector=inspect_file):
-    """``inspector`` over the bytes of the file at ``path``, read here, in the isolated worker: a
+def inspect_file_at(path: str, inspector=inspect_file, *extra):
+    """``inspector(bytes, *extra)`` over the file at ``path``, read here, in the isolated worker: a
     folder scan then never copies a file through the pipe to the worker (issue #18). The caller has
     made ``FileSource.read``'s checks (size limit) and reads the file itself if this fails."""
     with open(path, "rb") as handle:
-        return inspector(handle.read())
+        return inspector(handle.read(), *extra)

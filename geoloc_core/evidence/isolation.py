@@ -114,13 +114,17 @@ class IsolatedWorker:
         self._from_child.recv()
         self._starting = False
 
+    def _ensure_running(self) -> None:
+        """A live process, started (or restarted after a crash or kill) when there is none. Under the lock."""
+        if self._process is None or self._process.poll() is not None:
+            if self._process is not None:
+                self._kill()
+            self._start()
+
     def start(self) -> None:
         """Start the process now rather than on the first call (its start then overlaps other work)."""
         with self._lock:
-            if self._process is None or self._process.poll() is not None:
-                if self._process is not None:
-                    self._kill()
-                self._start()
+            self._ensure_running()
 
     def _kill(self) -> None:
         if self._process is not None:
@@ -135,10 +139,7 @@ class IsolatedWorker:
         """Run ``fn(*args)`` in the worker; raise IsolatedCallError on timeout, crash or error."""
         deadline = self.timeout_s if timeout_s is None else timeout_s
         with self._lock:
-            if self._process is None or self._process.poll() is not None:
-                if self._process is not None:
-                    self._kill()
-                self._start()
+            self._ensure_running()
             try:
                 self._wait_until_ready()
                 self._to_child.send((fn, args))

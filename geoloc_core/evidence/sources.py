@@ -29,11 +29,8 @@ class FileSource:
     error: str | None = None  # a problem found before reading (e.g. a refused zip entry)
 
     def read(self) -> bytes:
-        if self.error is not None:
-            raise ValueError(self.error)
-        if self.data is not None:
-            return self.data
-        return self.checked_path().read_bytes()
+        path = self.checked_path()
+        return self.data if path is None else path.read_bytes()
 
     def checked_path(self) -> Path | None:
         """The path to read, after the checks ``read`` makes before reading (raising as it does);

@@ -97,8 +97,3 @@ def inspect_with_model_input(data: bytes, inspector, spec: ClipInputSpec) -> tup
             error = str(exc)
     return facts, exif, forensic, crop, error
 
-
-def inspect_file_at_with_model_input(path: str, inspector, spec: ClipInputSpec) -> tuple:
-    """``inspect_with_model_input`` over the file at ``path``, read in the worker."""
-    with open(path, "rb") as handle:
-        return inspect_with_model_input(handle.read(), inspector, spec)

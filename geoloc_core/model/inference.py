@@ -18,6 +18,7 @@ import torch
 from PIL import Image
 
 from ..evidence.imaging import load_rgb
+from ..evidence.isolation import available_cores
 from .clip_input import ClipInputSpec
 from .prediction import Candidate, Prediction
 from .choice import MODEL_ENV_VAR, configured_model  # noqa: F401  (re-exported: callers import them from here)
@@ -49,8 +50,7 @@ def prepare_device(device: torch.device | None = None) -> torch.device:
     this process may use. Shared by both predictor kinds."""
     device = device or default_device()
     if device.type == "cpu":
-        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-        torch.set_num_threads(max(1, cores))
+        torch.set_num_threads(available_cores())
     return device
 
 

@@ -74,10 +74,10 @@ def containing(tree, geometries, lats: np.ndarray, lons: np.ndarray) -> np.ndarr
     return out
 
 
-class NaturalEarthCountries:
-    """Land polygons by ISO code, with the nearest coast point of each country."""
+class CodedPolygons:
+    """A stored set of polygons, each with an ISO country code, prepared for point-in-polygon lookups."""
 
-    def __init__(self, path: Path = NE_COUNTRIES):
+    def __init__(self, path: Path):
         import shapely
 
         self.geometries, arrays = decode(path)
@@ -85,8 +85,24 @@ class NaturalEarthCountries:
         self.source = str(arrays["source"])
         shapely.prepare(self.geometries)
         self._tree = shapely.STRtree(self.geometries)
-        self._coast = None  # built on first use: most batches never need it
         self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self.geometries)
+
+    def index_at(self, lats: np.ndarray, lons: np.ndarray) -> np.ndarray:
+        """Index of the polygon containing each point, -1 where none does."""
+        with self._lock:  # GEOS prepared geometries are not thread-safe (libgeos/geos#825)
+            return containing(self._tree, self.geometries, np.asarray(lats, np.float64),
+                              np.asarray(lons, np.float64))
+
+
+class NaturalEarthCountries(CodedPolygons):
+    """Land polygons by ISO code, with the nearest coast point of each country."""
+
+    def __init__(self, path: Path = NE_COUNTRIES):
+        super().__init__(path)
+        self._coast = None  # built on first use: most batches never need it
 
     def _coast_index(self):
         """Every outline vertex (<= a few km apart at 1:10m) in a k-d tree, for "km to the coast"."""
@@ -104,9 +120,7 @@ class NaturalEarthCountries:
     def codes_at(self, lats: np.ndarray, lons: np.ndarray) -> np.ndarray:
         """ISO code of the land polygon containing each point: "" at sea, "-" on land this
         edition assigns to no country (Golan, Abyei, Bir Tawil, slivers along coasts)."""
-        lats, lons = np.asarray(lats, np.float64), np.asarray(lons, np.float64)
-        with self._lock:  # GEOS prepared geometries are not thread-safe (libgeos/geos#825)
-            found = containing(self._tree, self.geometries, lats, lons)
+        found = self.index_at(lats, lons)
         return np.where(found >= 0, self.codes[found], "").astype(object)
 
     def coast_km(self, lats: np.ndarray, lons: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -136,25 +150,13 @@ class NaturalEarthCountries:
         return km, self.codes[geom]
 
 
-class Admin1Faces:
+class Admin1Faces(CodedPolygons):
     """Natural Earth 1:10m countries cut by its admin-1 lines: one polygon per state/province
     piece, with its country's ISO code, but no name (the lines carry none)."""
 
     def __init__(self, path: Path = NE_ADMIN1_FACES):
-        import shapely
-
-        self.geometries, arrays = decode(path)
-        self.codes = arrays["codes"].astype(str)
-        self.source = str(arrays["source"])
-        shapely.prepare(self.geometries)
-        self._tree = shapely.STRtree(self.geometries)
-        self._lock = threading.Lock()
-
-    def __len__(self) -> int:
-        return len(self.geometries)
+        super().__init__(path)
 
     def faces_at(self, lats: np.ndarray, lons: np.ndarray) -> np.ndarray:
         """Face index per point, -1 outside every face (at sea, or land no country holds)."""
-        with self._lock:  # GEOS prepared geometries are not thread-safe (libgeos/geos#825)
-            return containing(self._tree, self.geometries, np.asarray(lats, np.float64),
-                              np.asarray(lons, np.float64))
+        return self.index_at(lats, lons)
