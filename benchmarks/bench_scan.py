@@ -140,7 +140,46 @@ def _random_model(key: str, folder: Path) -> Path:
     return folder
 
 
-def bench_model(tmp: Path, key: str, count: int, reps: int, whole_command: bool) -> list[tuple[str, str]]:
+class _GpuBusy:
+    """Mean GPU utilisation (NVML's percentage of time a kernel ran) sampled every 20 ms while active."""
+
+    def __init__(self, device) -> None:
+        import threading
+
+        self.samples: list[int] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, args=(device,), daemon=True) \
+            if device.type == "cuda" else None
+
+    def _sample(self, device) -> None:
+        import torch
+
+        while not self._stop.wait(0.02):
+            try:
+                self.samples.append(torch.cuda.utilization(device))
+            except Exception:  # no NVML: utilisation is not reported
+                return
+
+    def __enter__(self) -> "_GpuBusy":
+        if self._thread:
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        if self._thread:
+            self._thread.join()
+
+    @property
+    def percent(self) -> str:
+        return f"{statistics.mean(self.samples):.0f} %" if self.samples else "n/a"
+
+
+def bench_model(tmp: Path, key: str, count: int, reps: int, whole_command: bool, device=None,
+                worker_counts: list[int | None] | None = None, batch: int = 16) -> list[tuple[str, str]]:
+    """The pipeline against the bare backbone on ``device`` (CUDA: the backbone in fp16, as the
+    Predictor runs it there), once per inspection-pool size in ``worker_counts`` (None: the pool's
+    default size), so a GPU run shows how many workers keep the model busy."""
     import torch
 
     from benchmarks.bench_inference import SIZES
@@ -153,40 +192,59 @@ def bench_model(tmp: Path, key: str, count: int, reps: int, whole_command: bool)
     label = SIZES[key][0]
     folder = make_folder(tmp / f"photos_{count}", count)
     model_dir = _random_model(key, tmp / f"model_{key}")
-    predictor = Predictor.from_pretrained(model_dir, batch_size=16)
+    predictor = Predictor.from_pretrained(model_dir, device=device, batch_size=batch)
     backbone = predictor.model.backbone
-    pixels = torch.randn(16, 3, predictor.input_size, predictor.input_size)
+    dtype = next(backbone.parameters()).dtype
+    pixels = torch.randn(batch, 3, predictor.input_size, predictor.input_size).to(predictor.device, dtype)
+    on_gpu = predictor.device.type == "cuda"
 
     def bare() -> float:
         started = time.perf_counter()
         with torch.inference_mode():
-            for done in range(0, count, 16):
-                backbone(pixel_values=pixels[:min(16, count - done)])
+            for done in range(0, count, batch):
+                backbone(pixel_values=pixels[:min(batch, count - done)])
+            if on_gpu:
+                torch.cuda.synchronize()
         return time.perf_counter() - started
 
     sources = collect_sources([folder])
     geocoder = shared_offline_geocoder()
-    pipeline_times, bare_times = [], []
-    with WorkerPool(niceness=BESIDE_MODEL_NICENESS) as pool:  # as `scan --model` runs them
-        analyzer = Analyzer(geocoder=geocoder, predictor=predictor, batch_size=16, worker=pool)
-        list(analyzer.analyze_stream(sources[:16]))  # warm-up: workers started, first batch run
-        bare()
-        for _ in range(reps):
-            bare_times.append(bare())
-            started = time.perf_counter()
-            findings = list(analyzer.analyze_stream(sources))
-            pipeline_times.append(time.perf_counter() - started)
-            assert sum(f.pred_lat is not None for f in findings) == count, "every image must reach the model"
-        workers = pool.size
-    rows = [
-        (f"{label}, {count} images, batch 16: bare backbone, median (min-max)", _spread(bare_times)),
-        (f"{label}: scan pipeline in-process ({workers} workers), median (min-max)", _spread(pipeline_times)),
-        (f"{label}: pipeline / backbone (target {'<= 1.15' if key == 'b32' else '<= 1.05'}); per repeat",
-         f"{statistics.median(pipeline_times) / statistics.median(bare_times):.3f}; "
-         + ", ".join(f"{a / b:.3f}" for a, b in zip(pipeline_times, bare_times))),
-        (f"{label}: images/s, pipeline / backbone",
-         f"{count / statistics.median(pipeline_times):.2f} / {count / statistics.median(bare_times):.2f}"),
-    ]
+    where = f"{predictor.device.type}, {str(dtype).removeprefix('torch.')}, batch {batch}"
+    bare()
+    bare_times = [bare() for _ in range(reps if on_gpu else 0)]
+    rows = []
+    for size in worker_counts or [None]:
+        pipeline_times, cpu_ms, busy = [], [], []
+        if not on_gpu:
+            bare_times = []
+        with WorkerPool(size=size, niceness=BESIDE_MODEL_NICENESS) as pool:  # as `scan --model` runs them
+            analyzer = Analyzer(geocoder=geocoder, predictor=predictor, batch_size=batch, worker=pool)
+            list(analyzer.analyze_stream(sources[:2 * batch]))  # warm-up: workers started, first batches run
+            for _ in range(reps):
+                if not on_gpu:  # on 2 CPU cores the machine's speed drifts: alternate the two
+                    bare_times.append(bare())
+                started, cpu = time.perf_counter(), time.process_time()
+                with _GpuBusy(predictor.device) as gpu:
+                    findings = list(analyzer.analyze_stream(sources))
+                pipeline_times.append(time.perf_counter() - started)
+                cpu_ms.append((time.process_time() - cpu) / count * 1000)
+                busy.append(gpu.percent)
+                assert sum(f.pred_lat is not None for f in findings) == count, "every image must reach the model"
+            workers = pool.size
+        rows += [
+            (f"{label}, {count} images, {where}: bare backbone, median (min-max)", _spread(bare_times)),
+            (f"{label}: scan pipeline in-process ({workers} workers), median (min-max)", _spread(pipeline_times)),
+            (f"{label}: pipeline / backbone (target {'<= 1.15' if key == 'b32' else '<= 1.05'}); per repeat",
+             f"{statistics.median(pipeline_times) / statistics.median(bare_times):.3f}; "
+             + ", ".join(f"{a / statistics.median(bare_times) if on_gpu else a / b:.3f}"
+                         for a, b in zip(pipeline_times, bare_times))),
+            (f"{label}: images/s, pipeline / backbone",
+             f"{count / statistics.median(pipeline_times):.1f} / {count / statistics.median(bare_times):.1f}"),
+            (f"{label}: scan process CPU-ms per image (its threads: model feed, places, checks)",
+             f"{statistics.median(cpu_ms):.2f}"),
+        ]
+        if on_gpu:
+            rows.append((f"{label}: GPU busy during the pipeline (NVML, per repeat)", ", ".join(busy)))
     if whole_command:
         command = [_run(scan_command(folder, tmp / "m.csv", "--model", str(model_dir))) for _ in range(reps)]
         rows.append((f"{label}: whole `scan --model` command (start, imports, loading included), median "
@@ -233,6 +291,11 @@ def main() -> None:
                         help="also time the whole `scan --model` command (start-up and loading included)")
     parser.add_argument("--memory", type=int, nargs=2, default=None, metavar=("SMALL", "LARGE"),
                         help="only measure peak RSS of two scans, e.g. --memory 1000 10000 (slow)")
+    parser.add_argument("--device", default=None, help="where the model runs: cpu or cuda (default: CUDA when "
+                        "there is one; there the backbone runs in fp16)")
+    parser.add_argument("--workers", type=int, nargs="*", default=None,
+                        help="inspection-pool sizes to try with the model (default: the pool's own size)")
+    parser.add_argument("--batch", type=int, default=16, help="model batch size (the issue's targets: 16)")
     parser.add_argument("--keep", metavar="DIR", default=None, help="generate the folders here and keep them")
     args = parser.parse_args()
     if shutil.which("exiftool") is None and args.files and not args.memory:
@@ -251,7 +314,9 @@ def main() -> None:
 
             print_table(f"Scan with a model vs the bare backbone, torch {torch.__version__}, "
                         f"{torch.get_num_threads()} threads, {args.reps} repeats",
-                        bench_model(tmp, key, args.model_images or MODEL_IMAGES[key], args.reps, args.whole_command))
+                        bench_model(tmp, key, args.model_images or MODEL_IMAGES[key], args.reps, args.whole_command,
+                                    device=torch.device(args.device) if args.device else None,
+                                    worker_counts=args.workers, batch=args.batch))
 
 
 if __name__ == "__main__":
