@@ -175,8 +175,53 @@ class _GpuBusy:
         return f"{statistics.mean(self.samples):.0f} %" if self.samples else "n/a"
 
 
+class _StageClock:
+    """Where a pipeline run's time went, per stage, from wrappers on one Analyzer's and one Predictor's
+    own methods (benchmark-only instrumentation: nothing in the package carries timers). Seconds per
+    stage; the main thread's and the model thread's stages each add up to at most the wall time."""
+
+    def __init__(self, analyzer, predictor) -> None:
+        self.seconds: dict[str, float] = {}
+        for owner, name, label in ((analyzer, "_prepare", "main: findings made from inspections"),
+                                   (analyzer, "_geocode_and_verify", "main: places, verdicts, checks"),
+                                   (analyzer, "_run_models", "model thread: busy"),
+                                   (predictor, "_prepare_batch", "model feed: crops to a tensor")):
+            setattr(owner, name, self._timed(label, getattr(owner, name)))
+        inspected = analyzer._inspected
+
+        def waiting(sources):
+            results = inspected(sources)
+            while True:
+                started = time.perf_counter()
+                try:
+                    item = next(results)
+                except StopIteration:
+                    return
+                finally:
+                    self._add("main: waiting for inspection workers", started)
+                yield item
+
+        analyzer._inspected = waiting
+
+    def _add(self, label: str, started: float) -> None:
+        self.seconds[label] = self.seconds.get(label, 0.0) + time.perf_counter() - started
+
+    def _timed(self, label, method):
+        def timed(*args, **kwargs):
+            started = time.perf_counter()
+            try:
+                return method(*args, **kwargs)
+            finally:
+                self._add(label, started)
+        return timed
+
+    def per_image_ms(self, count: int, reps: int) -> str:
+        return "; ".join(f"{label} {seconds / count / reps * 1000:.2f}" for label, seconds in self.seconds.items())
+
+
 def bench_model(tmp: Path, key: str, count: int, reps: int, whole_command: bool, device=None,
-                worker_counts: list[int | None] | None = None, batch: int = 16) -> list[tuple[str, str]]:
+                worker_counts: list[int | None] | None = None, batch: int = 16,
+                timeline: bool = False) -> list[tuple[str, str]]:
     """The pipeline against the bare backbone on ``device`` (CUDA: the backbone in fp16, as the
     Predictor runs it there), once per inspection-pool size in ``worker_counts`` (None: the pool's
     default size), so a GPU run shows how many workers keep the model busy."""
@@ -220,6 +265,7 @@ def bench_model(tmp: Path, key: str, count: int, reps: int, whole_command: bool,
         with WorkerPool(size=size, niceness=BESIDE_MODEL_NICENESS) as pool:  # as `scan --model` runs them
             analyzer = Analyzer(geocoder=geocoder, predictor=predictor, batch_size=batch, worker=pool)
             list(analyzer.analyze_stream(sources[:2 * batch]))  # warm-up: workers started, first batches run
+            clock = _StageClock(analyzer, predictor) if timeline else None
             for _ in range(reps):
                 if not on_gpu:  # on 2 CPU cores the machine's speed drifts: alternate the two
                     bare_times.append(bare())
@@ -231,6 +277,9 @@ def bench_model(tmp: Path, key: str, count: int, reps: int, whole_command: bool,
                 busy.append(gpu.percent)
                 assert sum(f.pred_lat is not None for f in findings) == count, "every image must reach the model"
             workers = pool.size
+        if clock:
+            for name in ("_prepare_batch",):  # the predictor outlives this pool: unwrap it
+                predictor.__dict__.pop(name, None)
         rows += [
             (f"{label}, {count} images, {where}: bare backbone, median (min-max)", _spread(bare_times)),
             (f"{label}: scan pipeline in-process ({workers} workers), median (min-max)", _spread(pipeline_times)),
@@ -245,6 +294,9 @@ def bench_model(tmp: Path, key: str, count: int, reps: int, whole_command: bool,
         ]
         if on_gpu:
             rows.append((f"{label}: GPU busy during the pipeline (NVML, per repeat)", ", ".join(busy)))
+        if clock:
+            rows.append((f"{label}: ms per image by stage (wall: {statistics.median(pipeline_times) / count * 1000:.2f})",
+                         clock.per_image_ms(count, reps)))
     if whole_command:
         command = [_run(scan_command(folder, tmp / "m.csv", "--model", str(model_dir))) for _ in range(reps)]
         rows.append((f"{label}: whole `scan --model` command (start, imports, loading included), median "
@@ -295,6 +347,8 @@ def main() -> None:
                         "there is one; there the backbone runs in fp16)")
     parser.add_argument("--workers", type=int, nargs="*", default=None,
                         help="inspection-pool sizes to try with the model (default: the pool's own size)")
+    parser.add_argument("--timeline", action="store_true", help="also say where the pipeline's time went, per stage "
+                        "(main thread, model thread, model feed; instrumented, so slightly slower)")
     parser.add_argument("--batch", type=int, default=16, help="model batch size (the issue's targets: 16)")
     parser.add_argument("--keep", metavar="DIR", default=None, help="generate the folders here and keep them")
     args = parser.parse_args()
@@ -316,7 +370,7 @@ def main() -> None:
                         f"{torch.get_num_threads()} threads, {args.reps} repeats",
                         bench_model(tmp, key, args.model_images or MODEL_IMAGES[key], args.reps, args.whole_command,
                                     device=torch.device(args.device) if args.device else None,
-                                    worker_counts=args.workers, batch=args.batch))
+                                    worker_counts=args.workers, batch=args.batch, timeline=args.timeline))
 
 
 if __name__ == "__main__":

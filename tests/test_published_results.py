@@ -110,8 +110,8 @@ def test_table_without_a_dataset_has_only_our_row():
     table = metrics.to_markdown()
     assert table.splitlines()[2].startswith("| geoloc | 50.00 | 50.00 | 50.00 | 100.00 | 100.00 |")
     assert "(published)" not in table and "Published rows" not in table
-    assert table.endswith("2 images; % within each distance. Distance: WGS-84 geodesic distance (geopy), within "
-                          "threshold means d <= t (GeoCLIP's convention).")
+    assert table.endswith("2 images; % within each distance. Distance: WGS-84 geodesic distance (Karney's algorithm, "
+                          "as geopy computes it), within threshold means d <= t (GeoCLIP's convention).")
 
 
 def test_metric_values_on_a_hand_computed_case():
@@ -128,7 +128,7 @@ def test_metric_values_on_a_hand_computed_case():
     assert m.coverage90_pct == pytest.approx(200 / 3)  # 0 <= 0.5 and 1105.9 <= 2000; 110.6 > 110
     data = json.loads(m.to_json())
     assert data["n"] == 3 and data["coverage90_pct"] == pytest.approx(200 / 3)
-    assert data["convention_text"].startswith("WGS-84 geodesic distance (geopy)")
+    assert data["convention_text"].startswith("WGS-84 geodesic distance (Karney's algorithm, as geopy computes it)")
 
 
 def test_haversine_convention_matches_the_textbook_formula():

@@ -310,7 +310,7 @@ def thresholds_section(thresholds: VerdictThresholds) -> Section:
         ("contradicts", "farther still"),
         ("cannot verify", "no EXIF GPS, no model, or the prediction failed: nothing is compared and no point "
                           "is invented"),
-        ("Distances", "WGS-84 geodesic (geopy); a bound counts as inside"),
+        ("Distances", "WGS-84 geodesic (Karney's algorithm; PROJ); a bound counts as inside"),
     ])
 
 

@@ -16,13 +16,14 @@ import json
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
-from geopy.distance import geodesic
+
+from ..places.geodesy import geodesic_km_many
 
 THRESHOLDS_KM = (("street", 1.0), ("city", 25.0), ("region", 200.0), ("country", 750.0), ("continent", 2500.0))
 GEOSCORE_SCALE_KM = 1492.7
 OSV5M_RADIUS_KM = 6371.0
 CONVENTIONS = {
-    "geodesic": "WGS-84 geodesic distance (geopy), within threshold means d <= t (GeoCLIP's convention)",
+    "geodesic": "WGS-84 geodesic distance (Karney's algorithm, as geopy computes it), within threshold means d <= t (GeoCLIP's convention)",
     "haversine": "haversine great-circle distance, R = 6371 km, within threshold means d < t (OSV-5M's convention)",
 }
 # Published numbers, % of images within 1 / 25 / 200 / 750 / 2500 km, for side-by-side tables. Kept as the
@@ -74,7 +75,7 @@ def distances_km(true_lat, true_lon, pred_lat, pred_lon, convention: str = "geod
     true_lat, true_lon = np.asarray(true_lat, float), np.asarray(true_lon, float)
     pred_lat, pred_lon = np.asarray(pred_lat, float), np.asarray(pred_lon, float)
     if convention == "geodesic":
-        return np.array([geodesic((a, b), (c, d)).km for a, b, c, d in zip(true_lat, true_lon, pred_lat, pred_lon)])
+        return geodesic_km_many(true_lat, true_lon, pred_lat, pred_lon).reshape(true_lat.shape)
     if convention == "haversine":
         p1, p2 = np.radians(true_lat), np.radians(pred_lat)
         dl = np.radians(pred_lon - true_lon)

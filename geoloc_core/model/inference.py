@@ -219,7 +219,7 @@ class Predictor:
         """Decode (in parallel threads: Pillow releases the GIL) and preprocess one batch; crops made by
         ``clip_input`` (the Analyzer's workers) only need normalising."""
         if self.input_spec is not None and items and all(isinstance(item, np.ndarray) for item in items):
-            return self.input_spec.pixel_values(items)
+            return self.input_spec.pixel_values(items, self.device)
         images = list(self._decoder.map(self._load, items))
         return self.preprocess(images)
 

@@ -227,7 +227,7 @@ class ZeroShotPredictor:
     @torch.inference_mode()
     def image_embeddings(self, images: Sequence[Image.Image | str | os.PathLike]) -> torch.Tensor:
         if self.input_spec is not None and images and all(isinstance(item, np.ndarray) for item in images):
-            pixels = self.input_spec.pixel_values(images)  # crops made in the Analyzer's workers
+            pixels = self.input_spec.pixel_values(images, self.device)  # crops made in the Analyzer's workers
         else:
             if all(isinstance(item, Image.Image) and item.mode == "RGB" for item in images):
                 decoded = list(images)  # already decoded: no thread hand-off
