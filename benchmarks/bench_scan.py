@@ -22,8 +22,11 @@ Run: python -m benchmarks.bench_scan                       # quick: 200 files, 3
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
+import os
 import random
+import re
 import shutil
 import statistics
 import subprocess
@@ -175,6 +178,64 @@ class _GpuBusy:
         return f"{statistics.mean(self.samples):.0f} %" if self.samples else "n/a"
 
 
+class _ThreadCpu:
+    """CPU seconds of the scan process by thread kind during a run (Linux: /proc/self/task, sampled
+    every 50 ms so threads that end with the run are counted): the main thread, the Analyzer's model and
+    inspection threads, the Predictor's feed, and native threads Python does not know (torch's
+    intra-op pool, CUDA's)."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self._names: dict[int, str] = {}
+        self._first: dict[int, float] = {}
+        self._last: dict[int, float] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="bench-cpu-sampler", daemon=True)
+        self._tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+    def _sample(self, first: bool = False) -> None:
+        import threading
+
+        for thread in threading.enumerate():
+            if thread.native_id is not None:
+                self._names[thread.native_id] = re.sub(r"_\d+$", "", thread.name)
+        try:
+            tids = os.listdir("/proc/self/task")
+        except OSError:
+            return
+        for tid in tids:
+            try:
+                fields = Path(f"/proc/self/task/{tid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            seconds = (int(fields[11]) + int(fields[12])) / self._tick
+            if first:
+                self._first[int(tid)] = seconds
+            self._last[int(tid)] = seconds
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.05):
+            self._sample()
+
+    def __enter__(self) -> "_ThreadCpu":
+        self._sample(first=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._sample()
+
+    def by_kind(self) -> dict[str, float]:
+        totals: dict[str, float] = {}
+        for tid, seconds in self._last.items():
+            kind = self._names.get(tid, "native (torch/CUDA/OpenMP)")
+            totals[kind] = totals.get(kind, 0.0) + seconds - self._first.get(tid, 0.0)
+        return totals
+
+
 class _StageClock:
     """Where a pipeline run's time went, per stage, from wrappers on one Analyzer's and one Predictor's
     own methods (benchmark-only instrumentation: nothing in the package carries timers). Seconds per
@@ -260,6 +321,7 @@ def bench_model(tmp: Path, key: str, count: int, reps: int, whole_command: bool,
     rows = []
     for size in worker_counts or [None]:
         pipeline_times, cpu_ms, busy = [], [], []
+        thread_cpu: dict[str, float] = {}
         if not on_gpu:
             bare_times = []
         with WorkerPool(size=size, niceness=BESIDE_MODEL_NICENESS) as pool:  # as `scan --model` runs them
@@ -270,8 +332,11 @@ def bench_model(tmp: Path, key: str, count: int, reps: int, whole_command: bool,
                 if not on_gpu:  # on 2 CPU cores the machine's speed drifts: alternate the two
                     bare_times.append(bare())
                 started, cpu = time.perf_counter(), time.process_time()
-                with _GpuBusy(predictor.device) as gpu:
+                with _GpuBusy(predictor.device) as gpu, (_ThreadCpu() if timeline else contextlib.nullcontext()) as threads:
                     findings = list(analyzer.analyze_stream(sources))
+                if threads is not None:
+                    for kind, seconds in threads.by_kind().items():
+                        thread_cpu[kind] = thread_cpu.get(kind, 0.0) + seconds
                 pipeline_times.append(time.perf_counter() - started)
                 cpu_ms.append((time.process_time() - cpu) / count * 1000)
                 busy.append(gpu.percent)
@@ -297,6 +362,9 @@ def bench_model(tmp: Path, key: str, count: int, reps: int, whole_command: bool,
         if clock:
             rows.append((f"{label}: ms per image by stage (wall: {statistics.median(pipeline_times) / count * 1000:.2f})",
                          clock.per_image_ms(count, reps)))
+            rows.append((f"{label}: scan process CPU-ms per image by thread", "; ".join(
+                f"{kind} {seconds / count / reps * 1000:.2f}"
+                for kind, seconds in sorted(thread_cpu.items(), key=lambda item: -item[1]) if seconds > 0)))
     if whole_command:
         command = [_run(scan_command(folder, tmp / "m.csv", "--model", str(model_dir))) for _ in range(reps)]
         rows.append((f"{label}: whole `scan --model` command (start, imports, loading included), median "
