@@ -453,3 +453,23 @@ def test_geodesic_distance_is_karneys_algorithm_to_the_nanometre_without_python_
     loaded = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[1], check=True,
                             capture_output=True, text=True).stdout.strip()
     assert loaded == "[]", f"a distance loaded the pure-Python geodesic: {loaded}"
+
+
+def test_a_gpu_model_leaves_the_cores_to_the_inspection_workers():
+    """Measured on an H200 with 16 cores (#18): torch's CPU pool in the scan process spun 19 CPU-ms per
+    image beside a CUDA model, starving the workers; a CUDA predictor keeps one host thread, a CPU
+    predictor still gets one per core."""
+    import torch
+
+    from geoloc_core.evidence.isolation import available_cores
+    from geoloc_core.model.inference import GPU_HOST_TORCH_THREADS, prepare_device
+
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(max(2, available_cores()))
+        assert prepare_device(torch.device("cuda")).type == "cuda"  # nothing is moved: only the threads are set
+        assert torch.get_num_threads() == GPU_HOST_TORCH_THREADS == 1
+        prepare_device(torch.device("cpu"))
+        assert torch.get_num_threads() == available_cores()
+    finally:
+        torch.set_num_threads(before)
