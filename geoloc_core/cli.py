@@ -52,8 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument("--timeout", type=float, default=20.0,
                       help="seconds allowed to parse one file before it is reported as hung (default 20)")
     scan.add_argument("--workers", type=int, default=None, metavar="N",
-                      help="isolated parser processes inspecting files in parallel (default: one per core, at most "
-                           "8); each keeps its own time and memory bounds")
+                      help="isolated parser processes inspecting files in parallel (default: one per core, as many "
+                           "as the memory holds at 4 GiB each); each keeps its own time and memory bounds")
     scan.add_argument("--include-serials", action="store_true",
                       help="export camera body/lens serial numbers (left out by default: they identify a device)")
     scan.add_argument("--no-progress", action="store_true", help="do not draw a progress bar on stderr")

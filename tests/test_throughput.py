@@ -473,3 +473,18 @@ def test_a_gpu_model_leaves_the_cores_to_the_inspection_workers():
         assert torch.get_num_threads() == available_cores()
     finally:
         torch.set_num_threads(before)
+
+
+def test_the_pool_has_a_worker_per_core_as_far_as_memory_holds_them(monkeypatch):
+    """A fixed cap of 8 left half of a 16-core GPU machine idle while the model waited for its inputs
+    (#18); the bound is the memory the workers may grow to."""
+    from geoloc_core.evidence import isolation
+
+    gib = 1024**3
+    for cores, memory, expected in ((16, 128 * gib, 16), (2, 24 * gib, 2), (64, 24 * gib, 6), (16, 3 * gib, 1)):
+        monkeypatch.setattr(isolation, "available_cores", lambda cores=cores: cores)
+        monkeypatch.setattr(isolation.os, "sysconf", lambda name, memory=memory: {
+            "SC_PAGE_SIZE": 4096, "SC_PHYS_PAGES": memory // 4096}[name])
+        assert WorkerPool().size == expected, (cores, memory)
+        assert WorkerPool(size=3).size == 3
+    assert isolation.default_pool_size(memory_limit=None) == 16
