@@ -8,12 +8,14 @@ import pandas as pd
 import streamlit as st
 
 from geoloc_core.evidence.sources import count_files, expand_uploads
+from geoloc_core.case.caselog_writer import CaseLogWriter
 from geoloc_core.case.maps import findings_map
 from ui import resources
 from ui.detail import case_item, finding_detail
 from ui.map_toggle import points_toggle
 from ui.tables import findings_columns
-from ui.views import CHECK_TITLES, analyzer_for, download_buttons, findings_frame, keeping_originals, save, show_map
+from ui.views import (CHECK_TITLES, analyzer_for, download_buttons, findings_frame, include_serials, keeping_originals,
+                      show_map)
 
 SKIPPED = "skipped: analysed before with the same model and settings"
 
@@ -31,21 +33,23 @@ def run_batch(uploads, settings, skip_known: bool) -> tuple[list, list]:
     findings = []
     progress = st.progress(0.0, text=f"0 / {total} files")
     table = st.empty()
-    started = time.monotonic()
-    for finding in analyzer.analyze_stream(keeping_originals(
-            settings, expand_uploads(((u.name, u.getvalue()) for u in uploads), known, skipped, skipped_hashes))):
-        save(settings, finding, None)
-        findings.append(finding)
-        done = len(findings) + len(skipped)
-        elapsed = time.monotonic() - started
-        eta = elapsed / max(1, len(findings)) * max(0, total - done)
-        errors = sum(f.status == "error" for f in findings)
-        progress.progress(min(1.0, done / max(1, total)),
-                          text=f"{done:,} / {total:,} files, {errors:,} with errors, ETA {eta:,.0f} s")
-        if len(findings) % 10 == 1 or done == total:
-            table.dataframe(findings_frame(findings), hide_index=True, width="stretch")
+    started, errors = time.monotonic(), 0
+    # committed on a writer thread; the count shown is what is saved (a killed server lost nothing shown)
+    with CaseLogWriter(log, settings.case_id, keep_serials=include_serials()) as writer:
+        for finding in analyzer.analyze_stream(keeping_originals(
+                settings, expand_uploads(((u.name, u.getvalue()) for u in uploads), known, skipped, skipped_hashes))):
+            writer.put(finding)
+            findings.append(finding)
+            done = writer.saved + len(skipped)
+            elapsed = time.monotonic() - started
+            eta = elapsed / max(1, len(findings)) * max(0, total - len(findings) - len(skipped))
+            errors += finding.status == "error"
+            progress.progress(min(1.0, done / max(1, total)),
+                              text=f"{done:,} / {total:,} files, {errors:,} with errors, ETA {eta:,.0f} s")
+            if len(findings) % 10 == 1:
+                table.dataframe(findings_frame(findings), hide_index=True, width="stretch")
     progress.progress(1.0, text=f"Done: {len(findings):,} analysed, {len(skipped):,} skipped as already in the case, "
-                                f"{sum(f.status == 'error' for f in findings):,} with errors, "
+                                f"{errors:,} with errors, "
                                 f"{time.monotonic() - started:,.1f} s")
     table.empty()
     # files skipped because the case holds them: shown with their earlier finding (under this upload's name)

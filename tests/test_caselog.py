@@ -162,3 +162,56 @@ def test_two_writers_storing_the_same_original_both_succeed(tmp_path):
         assert (tmp_path / "evidence" / digest[:2] / digest).read_bytes() == data
     assert errors == []
     assert not list((tmp_path / "evidence").rglob("*.tmp"))  # no temporary file left behind
+
+
+def test_writer_thread_commits_every_finding_in_order_and_counts_only_committed_ones(tmp_path):
+    """The Batch page commits on a writer thread (#18); what it counts as saved must be in the log,
+    in the order given, each in its own transaction, blanking serials as ``add`` does."""
+    import threading
+
+    from geoloc_core.case.caselog_writer import CaseLogWriter
+
+    log = CaseLog(tmp_path / "c.sqlite3")
+    case = log.ensure_case("batch")
+    gate = threading.Event()
+    original_add = log.add
+
+    def slow_add(*args, **kwargs):
+        gate.wait(10)
+        return original_add(*args, **kwargs)
+
+    log.add = slow_add
+    with CaseLogWriter(log, case) as writer:
+        for i in range(25):
+            writer.put(Finding(file=f"IMG_{i:02d}.jpg", sha256=f"{i:064x}", camera_serial="SN-1"))
+        assert writer.saved == 0  # nothing committed yet, so nothing may be shown as saved
+        gate.set()
+    assert writer.saved == 25
+    stored = log.findings(case)
+    assert [s.finding.file for s in stored] == [f"IMG_{i:02d}.jpg" for i in range(25)]
+    assert {s.finding.camera_serial for s in stored} == {""}
+
+
+def test_writer_thread_hands_a_failed_write_to_the_page_and_writes_nothing_after_it(tmp_path):
+    from geoloc_core.case.caselog_writer import CaseLogWriter
+
+    log = CaseLog(tmp_path / "c.sqlite3")
+    case = log.ensure_case("batch")
+    original_add, calls = log.add, []
+
+    def failing_third(case_id, finding, keep_serials=False):
+        calls.append(finding.file)
+        if len(calls) == 3:
+            raise sqlite3.OperationalError("database or disk is full")
+        return original_add(case_id, finding, keep_serials=keep_serials)
+
+    log.add = failing_third
+    writer = CaseLogWriter(log, case)
+    for i in range(6):
+        writer.put(Finding(file=f"f{i}.jpg", sha256=f"{i:064x}"))
+    with pytest.raises(sqlite3.OperationalError, match="disk is full"):
+        writer.close()
+    with pytest.raises(sqlite3.OperationalError):
+        writer.put(Finding(file="late.jpg"))
+    assert writer.saved == 2 and calls == ["f0.jpg", "f1.jpg", "f2.jpg"]
+    assert [s.finding.file for s in log.findings(case)] == ["f0.jpg", "f1.jpg"]
