@@ -23,7 +23,8 @@ THRESHOLDS_KM = (("street", 1.0), ("city", 25.0), ("region", 200.0), ("country",
 GEOSCORE_SCALE_KM = 1492.7
 OSV5M_RADIUS_KM = 6371.0
 CONVENTIONS = {
-    "geodesic": "WGS-84 geodesic distance (Karney's algorithm, as geopy computes it), within threshold means d <= t (GeoCLIP's convention)",
+    "geodesic": ("WGS-84 geodesic distance (Karney's algorithm, as geopy computes it), within threshold means "
+                 "d <= t (GeoCLIP's convention)"),
     "haversine": "haversine great-circle distance, R = 6371 km, within threshold means d < t (OSV-5M's convention)",
 }
 # Published numbers, % of images within 1 / 25 / 200 / 750 / 2500 km, for side-by-side tables. Kept as the
