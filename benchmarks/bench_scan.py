@@ -143,58 +143,72 @@ def _random_model(key: str, folder: Path) -> Path:
     return folder
 
 
-class _GpuBusy:
-    """Mean GPU utilisation (NVML's percentage of time a kernel ran) sampled every 20 ms while active."""
+class _Sampler:
+    """A background thread that calls ``sample()`` every ``interval_s`` between ``__enter__`` and
+    ``__exit__`` (and once more at each end), for measurements taken while a run goes on."""
 
-    def __init__(self, device) -> None:
+    interval_s = 0.05
+
+    def __init__(self) -> None:
         import threading
 
-        self.samples: list[int] = []
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._sample, args=(device,), daemon=True) \
-            if device.type == "cuda" else None
+        self._thread = threading.Thread(target=self._run, name="bench-sampler", daemon=True)
 
-    def _sample(self, device) -> None:
-        import torch
+    def sample(self, first: bool = False) -> None:
+        raise NotImplementedError
 
-        while not self._stop.wait(0.02):
-            try:
-                self.samples.append(torch.cuda.utilization(device))
-            except Exception:  # no NVML: utilisation is not reported
-                return
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval_s):
+            self.sample()
 
-    def __enter__(self) -> "_GpuBusy":
-        if self._thread:
-            self._thread.start()
+    def __enter__(self):
+        self.sample(first=True)
+        self._thread.start()
         return self
 
     def __exit__(self, *exc) -> None:
         self._stop.set()
-        if self._thread:
-            self._thread.join()
+        self._thread.join()
+        self.sample()
+
+
+class _GpuBusy(_Sampler):
+    """Mean GPU utilisation (NVML's percentage of time a kernel ran), sampled every 20 ms."""
+
+    interval_s = 0.02
+
+    def __init__(self, device) -> None:
+        super().__init__()
+        self.device, self.samples = device, []
+
+    def sample(self, first: bool = False) -> None:
+        import torch
+
+        try:
+            self.samples.append(torch.cuda.utilization(self.device))
+        except Exception:  # no NVML: utilisation is not reported
+            pass
 
     @property
     def percent(self) -> str:
         return f"{statistics.mean(self.samples):.0f} %" if self.samples else "n/a"
 
 
-class _ThreadCpu:
+class _ThreadCpu(_Sampler):
     """CPU seconds of the scan process by thread kind during a run (Linux: /proc/self/task, sampled
     every 50 ms so threads that end with the run are counted): the main thread, the Analyzer's model and
     inspection threads, the Predictor's feed, and native threads Python does not know (torch's
     intra-op pool, CUDA's)."""
 
     def __init__(self) -> None:
-        import threading
-
+        super().__init__()
         self._names: dict[int, str] = {}
         self._first: dict[int, float] = {}
         self._last: dict[int, float] = {}
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="bench-cpu-sampler", daemon=True)
         self._tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
-    def _sample(self, first: bool = False) -> None:
+    def sample(self, first: bool = False) -> None:
         import threading
 
         for thread in threading.enumerate():
@@ -213,20 +227,6 @@ class _ThreadCpu:
             if first:
                 self._first[int(tid)] = seconds
             self._last[int(tid)] = seconds
-
-    def _run(self) -> None:
-        while not self._stop.wait(0.05):
-            self._sample()
-
-    def __enter__(self) -> "_ThreadCpu":
-        self._sample(first=True)
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._stop.set()
-        self._thread.join()
-        self._sample()
 
     def by_kind(self) -> dict[str, float]:
         totals: dict[str, float] = {}
@@ -332,14 +332,15 @@ def bench_model(tmp: Path, key: str, count: int, reps: int, whole_command: bool,
                 if not on_gpu:  # on 2 CPU cores the machine's speed drifts: alternate the two
                     bare_times.append(bare())
                 started, cpu = time.perf_counter(), time.process_time()
-                with _GpuBusy(predictor.device) as gpu, (_ThreadCpu() if timeline else contextlib.nullcontext()) as threads:
+                gpu_busy = _GpuBusy(predictor.device) if on_gpu else contextlib.nullcontext()
+                with gpu_busy as gpu, (_ThreadCpu() if timeline else contextlib.nullcontext()) as threads:
                     findings = list(analyzer.analyze_stream(sources))
                 if threads is not None:
                     for kind, seconds in threads.by_kind().items():
                         thread_cpu[kind] = thread_cpu.get(kind, 0.0) + seconds
                 pipeline_times.append(time.perf_counter() - started)
                 cpu_ms.append((time.process_time() - cpu) / count * 1000)
-                busy.append(gpu.percent)
+                busy.append(gpu.percent if gpu is not None else "n/a")
                 assert sum(f.pred_lat is not None for f in findings) == count, "every image must reach the model"
             workers = pool.size
         if clock:
