@@ -450,8 +450,8 @@ def test_geodesic_distance_is_karneys_algorithm_to_the_nanometre_without_python_
         geodesic_km(91.0, 0.0, 0.0, 0.0)
     code = ("import sys; from geoloc_core.places.geodesy import geodesic_km; geodesic_km(48.85, 2.35, -33.87, 151.2); "
             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('geopy', 'geographiclib')))")
-    loaded = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[1], check=True,
-                            capture_output=True, text=True).stdout.strip()
+    loaded = subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, capture_output=True,
+                            text=True).stdout.strip()
     assert loaded == "[]", f"a distance loaded the pure-Python geodesic: {loaded}"
 
 

@@ -19,6 +19,7 @@ No torch at module level: the parser workers import this module.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Sequence
 
 import numpy as np
@@ -74,17 +75,8 @@ class ClipInputSpec:
         Why a table: the input is uint8, so normalising is a lookup. The arithmetic over a batch of 16
         crops took ~30 ms of one core (five passes over 2.4 million values, one of them in float64);
         the lookup is one pass, a third of that, with the same bits. Near a fast GPU that thread was
-        what the model waited for (#18)."""
-        table = _VALUE_TABLES.get(self)
-        if table is None:
-            import torch
-
-            levels = torch.arange(256, dtype=torch.float64).repeat(3, 1)
-            scaled = (levels * self.rescale_factor).float()
-            mean = torch.tensor(self.mean, dtype=torch.float32).view(3, 1)
-            std = torch.tensor(self.std, dtype=torch.float32).view(3, 1)
-            table = _VALUE_TABLES.setdefault(self, ((scaled - mean) / std).numpy())
-        return table
+        what the model waited for (#18). Computed once per spec."""
+        return _value_table(self)
 
     def pixel_values(self, crops: Sequence[np.ndarray], device: Any = None):
         """The model's input tensor (N x 3 x crop x crop, float32) from ``crop_of`` results. On a GPU the
@@ -104,7 +96,15 @@ class ClipInputSpec:
         return torch.from_numpy(out)
 
 
-_VALUE_TABLES: dict[ClipInputSpec, np.ndarray] = {}
+@lru_cache(maxsize=None)
+def _value_table(spec: ClipInputSpec) -> np.ndarray:
+    import torch
+
+    levels = torch.arange(256, dtype=torch.float64).repeat(3, 1)
+    scaled = (levels * spec.rescale_factor).float()
+    mean = torch.tensor(spec.mean, dtype=torch.float32).view(3, 1)
+    std = torch.tensor(spec.std, dtype=torch.float32).view(3, 1)
+    return ((scaled - mean) / std).numpy()
 
 
 def same_spec(predictors: Sequence[Any]) -> ClipInputSpec | None:

@@ -2,8 +2,9 @@
 
 One convention everywhere unless a caller asks otherwise: distances between two
 points are WGS-84 geodesic distances by Karney's algorithm (what analysts get from any GIS
-tool), computed by PROJ's geodesic library through pyproj; bulk array distances use the haversine formula on a sphere of the mean
-Earth radius, which differs from the geodesic by at most ~0.5 %.
+tool), computed by PROJ's geodesic library through pyproj; bulk array distances use the
+haversine formula on a sphere of the mean Earth radius, which differs from the geodesic by at
+most ~0.5 %.
 """
 from __future__ import annotations
 
