@@ -13,6 +13,7 @@ from geoloc_core.case.maps import findings_map
 from ui import resources
 from ui.detail import case_item, finding_detail
 from ui.map_toggle import points_toggle
+from ui.pacing import PROGRESS_INTERVAL_S, TABLE_INTERVAL_S, Pacer
 from ui.tables import findings_columns
 from ui.views import (CHECK_TITLES, analyzer_for, download_buttons, findings_frame, include_serials, keeping_originals,
                       show_map)
@@ -34,19 +35,20 @@ def run_batch(uploads, settings, skip_known: bool) -> tuple[list, list]:
     progress = st.progress(0.0, text=f"0 / {total} files")
     table = st.empty()
     started, errors = time.monotonic(), 0
+    progress_due, table_due = Pacer(PROGRESS_INTERVAL_S), Pacer(TABLE_INTERVAL_S)  # the browser shares the cores
     # committed on a writer thread; the count shown is what is saved (a killed server lost nothing shown)
     with CaseLogWriter(log, settings.case_id, keep_serials=include_serials()) as writer:
         for finding in analyzer.analyze_stream(keeping_originals(
                 settings, expand_uploads(((u.name, u.getvalue()) for u in uploads), known, skipped, skipped_hashes))):
             writer.put(finding)
             findings.append(finding)
-            done = writer.saved + len(skipped)
-            elapsed = time.monotonic() - started
-            eta = elapsed / max(1, len(findings)) * max(0, total - len(findings) - len(skipped))
             errors += finding.status == "error"
-            progress.progress(min(1.0, done / max(1, total)),
-                              text=f"{done:,} / {total:,} files, {errors:,} with errors, ETA {eta:,.0f} s")
-            if len(findings) % 10 == 1:
+            if progress_due.due():
+                done = writer.saved + len(skipped)
+                eta = (time.monotonic() - started) / len(findings) * max(0, total - len(findings) - len(skipped))
+                progress.progress(min(1.0, done / max(1, total)),
+                                  text=f"{done:,} / {total:,} files, {errors:,} with errors, ETA {eta:,.0f} s")
+            if table_due.due():
                 table.dataframe(findings_frame(findings), hide_index=True, width="stretch")
     progress.progress(1.0, text=f"Done: {len(findings):,} analysed, {len(skipped):,} skipped as already in the case, "
                                 f"{errors:,} with errors, "

@@ -179,3 +179,18 @@ def test_batch_skips_a_file_repeated_in_the_same_upload(data_dir):
     at = _batch([("original.jpg", PARIS_JPEG), ("copy-of-original.jpg", PARIS_JPEG)])
     assert list(at.dataframe[0].value["file"]) == ["original.jpg"]
     assert "1 skipped" in "\n".join(str(p.proto.text) for p in at.get("progress"))
+
+
+def test_batch_progress_updates_are_paced_not_one_per_file():
+    """The Batch page redraws its progress and table at most once per interval (issue #18: the browser
+    shares the cores with the model); the first finding shows at once, the last line is always drawn."""
+    from ui.pacing import Pacer
+
+    now = [100.0]
+    pacer = Pacer(1.0, clock=lambda: now[0])
+    seen = []
+    for step in range(20):  # a finding every 1/8 s for 2.5 s
+        seen.append(pacer.due())
+        now[0] += 0.125
+    assert seen[0] is True
+    assert [i for i, due in enumerate(seen) if due] == [0, 8, 16]  # at 0, 1 and 2 s, not 20 times

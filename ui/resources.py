@@ -53,7 +53,7 @@ def online_geocoder() -> NominatimGeocoder:
 
 @st.cache_resource(show_spinner=False)
 def parser_worker() -> WorkerPool:
-    """The isolated parser processes shared by all sessions: one per core (at most 8), so a Batch
+    """The isolated parser processes shared by all sessions: one per core as far as memory holds them, so a Batch
     inspects files in parallel through the same pipeline as ``scan`` (issue #18). At the lowest
     priority, as beside a model in ``scan``: this server process runs the model and the pages."""
     return WorkerPool(niceness=BESIDE_MODEL_NICENESS)
