@@ -3,9 +3,9 @@ upload, and server memory for a 100- vs a 1,000-image batch, with a ViT-B/32-siz
 model (timing only: random weights are not a geolocation model).
 
 Run: python -m benchmarks.bench_app [--batch 200] [--reps 5] [--memory 100 1000]
-The Batch page and ``scan``'s pipeline run alternately ``--reps`` times (each page run on a fresh server and
-case), and the ratio is reported per pair and as the median: on a shared 2-core machine one pair swings by
-+-10 %.
+The Batch page and ``scan``'s pipeline run alternately ``--reps`` times (the page on one server warmed by a
+first small batch, each run with its own files), and the ratio is reported per pair and as the median: on a
+shared 2-core machine one pair swings by +-10 %.
 Needs Debian's chromium (make test installs it).
 """
 from __future__ import annotations

@@ -5,8 +5,8 @@ render, and on a small machine the browser shares the cores with the model, whos
 more than the browser takes (a thread the browser preempts holds up its partner at every matrix
 product). Measured on the 2-core VM (issue #18, Chrome's Performance metrics over a 200-file batch):
 one update per file (200 progress bars, the whole table every 10 files) cost the page's JavaScript
-1.9 s, paced as below 1.3 s, no updates at all 0.5 s. One progress line a second and a table every
-few seconds read the same to an analyst.
+1.9 s, progress every 0.5 s and the table every 3 s 1.3-1.5 s, no updates at all 0.5 s. One progress
+line a second and a table every few seconds read the same to an analyst.
 """
 from __future__ import annotations
 
