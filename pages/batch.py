@@ -19,6 +19,13 @@ from ui.views import (CHECK_TITLES, analyzer_for, download_buttons, findings_fra
                       show_map)
 
 SKIPPED = "skipped: analysed before with the same model and settings"
+# Streamlit's uploader never finishes an upload of more than about 980 files in one widget (the button to
+# analyse them never appears; streamlit/streamlit#8534, seen here with 1,000 files on Streamlit 1.67), and
+# nothing reaches this page to say so, so the page says it beforehand. A zip archive is one file to the
+# uploader and is expanded lazily here (up to 20,000 entries, evidence/archives.py).
+FOLDER_LIMIT = ("More than about 900 files? Upload them as zip archives (each is one upload), or scan the folder "
+                "headless: `python -m geoloc_core scan FOLDER --out findings.csv`. The browser's uploader stalls "
+                "on folders of about 1,000 files or more.")
 
 
 def run_batch(uploads, settings, skip_known: bool) -> tuple[list, list]:
@@ -110,6 +117,7 @@ st.caption("Upload a whole folder, many files, or zip archives. Every finding is
            "is made; files that fail stay in the table with their reason.")
 folder = st.file_uploader("A folder of images", accept_multiple_files="directory", key="batch_folder")
 files = st.file_uploader("...or files and zip archives", accept_multiple_files=True, key="batch_files")
+st.caption(FOLDER_LIMIT)
 skip_known = st.checkbox("Skip files already analysed in this case with the same model and settings", value=True,
                          key="batch_skip", help="Resume an interrupted batch without analysing a file twice; "
                          "skipped files stay in the table and exports with their earlier finding.")

@@ -194,3 +194,13 @@ def test_batch_progress_updates_are_paced_not_one_per_file():
         now[0] += 0.125
     assert seen[0] is True
     assert [i for i, due in enumerate(seen) if due] == [0, 8, 16]  # at 0, 1 and 2 s, not 20 times
+
+
+def test_batch_page_says_how_to_analyse_a_folder_too_large_for_the_uploader(data_dir):
+    """A 1,000-file folder never finished uploading in Streamlit's uploader (no button appeared in 600 s;
+    streamlit#8534): the page must say so before the analyst tries, and name the ways that work."""
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    at.switch_page("pages/batch.py").run()
+    captions = "\n".join(c.value for c in at.caption)
+    assert "More than about 900 files" in captions
+    assert "zip archives" in captions and "python -m geoloc_core scan FOLDER" in captions
