@@ -26,7 +26,7 @@ from pathlib import Path
 import torch
 
 from benchmarks.bench_inference import SIZES
-from benchmarks.machine import print_table
+from benchmarks.machine import median_range, print_table
 from geoloc_core.model.configuration_geolocator import GeoLocatorConfig
 from geoloc_core.model.inference import clip_image_processor
 from geoloc_core.model.modeling_geolocator import GeoLocator
@@ -102,10 +102,9 @@ def _run_batch(browser, url: str, folder: Path) -> float:
     page.get_by_text("Drop a photo").wait_for(timeout=300_000)
     page.get_by_role("link", name="Batch").click()
     page.get_by_text("A folder of images").wait_for()
-    if folder.suffix == ".zip":  # one upload (the Batch page expands it)
-        page.locator("input[type=file]:not([webkitdirectory])").set_input_files(str(folder), timeout=600_000)
-    else:
-        page.locator("input[type=file][webkitdirectory]").set_input_files(str(folder), timeout=600_000)
+    # a zip is one upload to the files uploader (the Batch page expands it); a folder goes to the folder uploader
+    uploader = "input[type=file]" + (":not([webkitdirectory])" if folder.suffix == ".zip" else "[webkitdirectory]")
+    page.locator(uploader).set_input_files(str(folder), timeout=600_000)
     button = page.get_by_role("button", name=re.compile(r"Analyse \d+ upload"))
     button.wait_for(timeout=600_000)
     started = time.perf_counter()
@@ -135,10 +134,6 @@ def _scan_pipeline(model_dir: Path, folder: Path) -> float:
         seconds = time.perf_counter() - started
     assert sum(f.pred_lat is not None for f in findings) == len(sources), "every image must reach the model"
     return seconds
-
-
-def _spread(values: list[float]) -> str:
-    return f"{statistics.median(values):.2f} ({min(values):.2f}-{max(values):.2f})"
 
 
 def main() -> None:
@@ -198,9 +193,9 @@ def main() -> None:
             process.terminate()
             process.wait()
         rows.append((f"batch of {args.batch} 640x480 JPEGs on the Batch page: images/s (analysis, after upload), "
-                     f"median (min-max) of {args.reps}", _spread(page_rates)))
+                     f"median (min-max) of {args.reps}", median_range(page_rates, unit="", digits=2)))
         rows.append((f"same {args.batch} files, `scan`'s pipeline in one process (Analyzer.analyze_stream): images/s",
-                     _spread(scan_rates)))
+                     median_range(scan_rates, unit="", digits=2)))
         rows.append(("Batch page / scan pipeline, images/s (target >= 0.90): median; per pair",
                      f"{statistics.median(ratios):.3f}; " + ", ".join(f"{r:.3f}" for r in ratios)))
         for n in args.memory:

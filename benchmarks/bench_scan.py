@@ -35,7 +35,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.machine import print_table
+from benchmarks.machine import median_range, print_table
 
 ROOT = Path(__file__).resolve().parents[1]
 MODEL_IMAGES = {"b32": 160, "l14": 32}  # per model run: about 15 s and 60 s of backbone on 2 CPU cores
@@ -93,7 +93,7 @@ def _run(command: list[str]) -> float:
 
 
 def _spread(times: list[float]) -> str:
-    return f"{statistics.median(times):.2f} s ({min(times):.2f}-{max(times):.2f})"
+    return median_range(times, unit="s", digits=2)
 
 
 def scan_command(folder: Path, out: Path, *extra: str) -> list[str]:

@@ -33,7 +33,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from benchmarks.machine import print_table
+from benchmarks.machine import median_range, print_table
 from geoloc_core.model.inference import clip_image_processor
 from geoloc_core.model.zeroshot import ZeroShotPredictor
 from geoloc_core.model.zeroshot_places import ZeroShotConfig, candidates_for
@@ -80,13 +80,6 @@ def interleaved(first, second, reps: int, sync) -> tuple[list[float], list[float
             sync()
             out.append(time.perf_counter() - start)
     return a, b
-
-
-def median_range(values: list[float], scale: float = 1.0, unit: str = "ms", digits: int = 1) -> str:
-    values = [v * scale for v in values]
-    unit = f" {unit}" if unit else ""
-    return (f"{statistics.median(values):,.{digits}f}{unit} (range {min(values):,.{digits}f}-"
-            f"{max(values):,.{digits}f})")
 
 
 def main() -> None:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import platform
+import statistics
 
 
 def machine_info() -> str:
@@ -31,3 +32,12 @@ def print_table(title: str, rows: list[tuple[str, str]]) -> None:
     print(f"|{'-' * (width + 2)}|-------|")
     for key, value in rows:
         print(f"| {key.ljust(width)} | {value} |")
+
+
+def median_range(values: list[float], scale: float = 1.0, unit: str = "ms", digits: int = 1) -> str:
+    """The median of repeated measurements and their range, e.g. "12.25 s (range 11.46-12.70)": every
+    timing here is a spread of runs on a shared machine, never one number."""
+    values = [v * scale for v in values]
+    unit = f" {unit}" if unit else ""
+    return (f"{statistics.median(values):,.{digits}f}{unit} (range {min(values):,.{digits}f}-"
+            f"{max(values):,.{digits}f})")

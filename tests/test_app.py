@@ -182,8 +182,9 @@ def test_batch_skips_a_file_repeated_in_the_same_upload(data_dir):
 
 
 def test_batch_progress_updates_are_paced_not_one_per_file():
-    """The Batch page redraws its progress and table at most once per interval (issue #18: the browser
-    shares the cores with the model); the first finding shows at once, the last line is always drawn."""
+    """The pacer behind the Batch page's progress and table (issue #18: the browser shares the cores with
+    the model): due on the first finding, then at most once per interval. (The page draws its final
+    "Done" line after the loop, whatever the pacer says.)"""
     from ui.pacing import Pacer
 
     now = [100.0]
