@@ -28,7 +28,7 @@ import torch
 from benchmarks.bench_inference import SIZES
 from benchmarks.machine import median_range, print_table
 from geoloc_core.model.configuration_geolocator import GeoLocatorConfig
-from geoloc_core.model.inference import clip_image_processor
+from geoloc_core.model.preprocessing import clip_image_processor
 from geoloc_core.model.modeling_geolocator import GeoLocator
 from tests.imagegen import gps_exif, image_bytes
 

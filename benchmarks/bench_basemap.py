@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from benchmarks.machine import print_table
-from geoloc_core.case.basemap import extract_basemap
+from geoloc_core.case.maps.basemap import extract_basemap
 
 
 def _payloads(max_zoom: int, vector: bool):

@@ -57,7 +57,8 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=3)
     args = parser.parse_args()
     from geoloc_core.model.configuration_geolocator import GeoLocatorConfig
-    from geoloc_core.model.inference import Predictor, clip_image_processor
+    from geoloc_core.model.inference import Predictor
+    from geoloc_core.model.preprocessing import clip_image_processor
     from geoloc_core.model.modeling_geolocator import GeoLocator
 
     torch.manual_seed(0)

@@ -21,7 +21,8 @@ from PIL import Image
 
 from benchmarks.machine import print_table
 from geoloc_core.model.configuration_geolocator import GeoLocatorConfig
-from geoloc_core.model.inference import Predictor, clip_image_processor
+from geoloc_core.model.inference import Predictor
+from geoloc_core.model.preprocessing import clip_image_processor
 from geoloc_core.model.modeling_geolocator import GeoLocator
 
 SIZES = {

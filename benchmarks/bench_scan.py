@@ -132,7 +132,7 @@ def _random_model(key: str, folder: Path) -> Path:
 
     from benchmarks.bench_inference import SIZES
     from geoloc_core.model.configuration_geolocator import GeoLocatorConfig
-    from geoloc_core.model.inference import clip_image_processor
+    from geoloc_core.model.preprocessing import clip_image_processor
     from geoloc_core.model.modeling_geolocator import GeoLocator
 
     label, vision = SIZES[key]

@@ -34,7 +34,7 @@ import torch
 from PIL import Image
 
 from benchmarks.machine import median_range, print_table
-from geoloc_core.model.inference import clip_image_processor
+from geoloc_core.model.preprocessing import clip_image_processor
 from geoloc_core.model.zeroshot import ZeroShotPredictor
 from geoloc_core.model.zeroshot_places import ZeroShotConfig, candidates_for
 

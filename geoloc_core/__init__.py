@@ -30,7 +30,7 @@ _EXPORTS = {
     "ZeroShotPredictor": "geoloc_core.model.zeroshot",
     "Analyzer": "geoloc_core.case.analyzer",
     "Finding": "geoloc_core.case.findings",
-    "CaseLog": "geoloc_core.case.caselog",
+    "CaseLog": "geoloc_core.case.log.caselog",
     "OfflineGeocoder": "geoloc_core.places.geocoding",
     "TrainConfig": "geoloc_core.learning.train_config",
     "train": "geoloc_core.learning.trainer",

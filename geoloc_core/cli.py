@@ -10,7 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from .case.export import FORMATS, export, without_serials, write_csv
+from .case.exports.export import FORMATS, export, without_serials, write_csv
 
 EPILOG = """examples:
   python -m geoloc_core scan photos/ --out findings.csv
@@ -290,8 +290,8 @@ def run_scan(args: argparse.Namespace) -> int:
             Path(args.out).write_text(text, encoding="utf-8", newline="")
     print(f"{count} files analysed, {errors} with errors -> {args.out}", file=sys.stderr)
     if args.report or args.bundle:
-        from .case.report_content import model_info
-        from .case.reporting import write_scan_reports
+        from .case.reports.report_content import model_info
+        from .case.reports.reporting import write_scan_reports
 
         for line in write_scan_reports(findings, sources, args.report, args.bundle, args.analyst,
                                        args.case or f"scan of {' '.join(args.paths)}", "every file of the scan",

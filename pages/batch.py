@@ -8,8 +8,8 @@ import pandas as pd
 import streamlit as st
 
 from geoloc_core.evidence.sources import count_files, expand_uploads
-from geoloc_core.case.caselog_writer import CaseLogWriter
-from geoloc_core.case.maps import findings_map
+from geoloc_core.case.log.writer import CaseLogWriter
+from geoloc_core.case.maps.finding_maps import findings_map
 from ui import resources
 from ui.detail import case_item, finding_detail
 from ui.map_toggle import points_toggle

@@ -7,17 +7,18 @@ import hashlib
 
 import streamlit as st
 
-from geoloc_core.case.case_view import apply, counts
-from geoloc_core.case.caselog import CaseLog, StoredFinding
+from geoloc_core.case.log.case_view import apply, counts
+from geoloc_core.case.log.caselog import CaseLog, StoredFinding
 from geoloc_core.case.duplicates import group_near_duplicates
-from geoloc_core.case.history import HistoryItem, group_by_file
-from geoloc_core.case.maps import findings_map
+from geoloc_core.case.log.history import HistoryItem, group_by_file
+from geoloc_core.case.maps.finding_maps import findings_map
 from ui import reporting, resources
 from ui.case_filters import filter_controls
 from ui.detail import finding_detail
 from ui.map_toggle import points_toggle
+from ui.plaintext import markdown_literal
 from ui.tables import findings_columns
-from ui.views import download_buttons, findings_frame, md_escape, show_map
+from ui.views import download_buttons, findings_frame, show_map
 
 
 def case_table(items: list[HistoryItem], view: str) -> list[HistoryItem]:
@@ -83,7 +84,7 @@ def near_duplicates(stored: list[StoredFinding]) -> None:
         with st.container(border=True):
             st.text(f"Group {number}: {names}")
             for conflict in group.conflicts:
-                st.warning(md_escape(conflict))
+                st.warning(markdown_literal(conflict))
             if not group.conflicts:
                 st.caption("Copies agree on EXIF GPS and capture time.")
 
@@ -91,7 +92,7 @@ def near_duplicates(stored: list[StoredFinding]) -> None:
 settings = st.session_state["settings"]
 log = resources.current_case_log()
 st.title("Case log")
-st.caption(f"Case “{md_escape(settings.case_name)}” — stored in {md_escape(log.path)} (SQLite, saved as each "
+st.caption(f"Case “{markdown_literal(settings.case_name)}” — stored in {markdown_literal(log.path)} (SQLite, saved as each "
            "finding is made). Switch or create cases in the sidebar.")
 search = st.text_input("Search file names, verdicts, notes and metadata", key="case_search")
 everything = log.findings(settings.case_id)

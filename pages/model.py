@@ -9,7 +9,7 @@ import streamlit as st
 from geoloc_core.learning.metrics import THRESHOLDS_KM
 from ui import resources
 from ui.model_fetch import fetch_panel
-from ui.views import md_escape
+from ui.plaintext import markdown_literal
 
 
 
@@ -35,7 +35,7 @@ def regressor_facts(predictor, path: str) -> None:
         row |= {"median km": round(evaluation["median_km"], 1), "GeoScore": round(evaluation["geoscore"]),
                 "50 % coverage": evaluation.get("coverage50_pct"), "90 % coverage": evaluation.get("coverage90_pct")}
         st.dataframe(pd.DataFrame([row]), hide_index=True)
-        st.caption(md_escape(evaluation.get("convention_text", "")))
+        st.caption(markdown_literal(evaluation.get("convention_text", "")))
         st.caption("Median km: half of the validation photos were predicted closer than this; the banner shows it "
                    "beside each verdict as the model's typical error. 90 % coverage: how often the true place fell "
                    "inside the model's 90 % region (calibrated: close to 90).")

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import streamlit as st
 
-from geoloc_core.case.shadow_map import shadow_band_map
+from geoloc_core.case.maps.shadow_map import shadow_band_map
 from geoloc_core.places import shadows
 from ui import resources
 from ui.plaintext import markdown_literal

@@ -7,12 +7,13 @@ from geoloc_core.evidence.sources import FileSource
 from geoloc_core.evidence.imaging import preview_png
 from geoloc_core.evidence.isolation import IsolatedCallError
 from geoloc_core.case.findings import for_people
-from geoloc_core.case.maps import finding_map
+from geoloc_core.case.maps.finding_maps import finding_map
 from geoloc_core.case.verification import NOT_AN_IMAGE
 from ui import reporting, resources
 from ui.candidates import candidates_panel, constrained_card, constraint_form, handoff_section, map_layers, witness_rows
 from ui.detail import copy_coordinates, seen_before, tag_table
-from ui.views import (analyzer_for, checks_panel, download_buttons, md_escape, model_typical_km, result_card, save,
+from ui.plaintext import markdown_literal
+from ui.views import (analyzer_for, checks_panel, download_buttons, model_typical_km, result_card, save,
                       show_map)
 
 settings = st.session_state["settings"]
@@ -39,14 +40,14 @@ if st.session_state.get("verify_key") != cache_key:
 finding = st.session_state["verify_finding"]
 preview, preview_error = st.session_state["verify_preview"]
 
-st.subheader(md_escape(uploaded.name))
+st.subheader(markdown_literal(uploaded.name))
 image_column, card_column = st.columns([1, 3])
 with image_column:
     if preview is not None:
         st.image(preview, caption="EXIF orientation applied", width="stretch",
                  alt=f"The photo being verified: {uploaded.name}")
     elif finding.verdict != NOT_AN_IMAGE:  # the banner already says so
-        st.warning(f"Cannot show this file as an image: {md_escape(for_people(str(preview_error)))}")
+        st.warning(f"Cannot show this file as an image: {markdown_literal(for_people(str(preview_error)))}")
 candidates = witness_rows(finding)
 with card_column:
     result_card(finding, settings.model_error, model_typical_km(settings.analysis))
@@ -72,7 +73,7 @@ if finding.exif_lat is not None or finding.pred_lat is not None or finding.claim
 else:
     st.info("Nothing to map: the file has no usable EXIF GPS, no located written place and no prediction.")
 handoff_section(finding, settings.online_handoff)
-st.caption(f"Saved to case “{md_escape(settings.case_name)}”.")
+st.caption(f"Saved to case “{markdown_literal(settings.case_name)}”.")
 download_buttons([finding], "geoloc-finding", key="verify_dl")
 seen_before(finding, settings.case_id, "verify")
 with st.expander("All metadata tags"):

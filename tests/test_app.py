@@ -7,7 +7,7 @@ import piexif
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from geoloc_core.case.caselog import CaseLog
+from geoloc_core.case.log.caselog import CaseLog
 from tests.imagegen import gps_exif, image_bytes
 
 PARIS_JPEG = image_bytes(size=(320, 240), exif=gps_exif(48.8584, 2.2945, **{

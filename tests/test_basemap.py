@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from geoloc_core.case.basemap import BasemapError, add_basemap, extract_basemap, extract_mbtiles
-from geoloc_core.case.vector_basemap import SCRIPT, VENDOR_DIR
+from geoloc_core.case.maps.basemap import BasemapError, add_basemap, extract_basemap, extract_mbtiles
+from geoloc_core.case.maps.vector_basemap import SCRIPT, VENDOR_DIR
 from geoloc_core.case.findings import Finding
-from geoloc_core.case.maps import finding_map
+from geoloc_core.case.maps.finding_maps import finding_map
 
 
 HOSTILE = "<img src=x onerror=alert(1)>`${alert(2)}`</script>"

@@ -110,7 +110,7 @@ def test_map_draws_the_borders_that_decided(geocoder):
     import shapely
 
     from geoloc_core.case.findings import Finding
-    from geoloc_core.case.maps import finding_map
+    from geoloc_core.case.maps.finding_maps import finding_map
     from geoloc_core.places.boundaries import fine_boundaries, world_outlines
 
     lat, lon = 51.43661, 4.92632  # inside Belgian enclave H1, surrounded by the Netherlands

@@ -18,7 +18,7 @@ from pathlib import Path
 import piexif
 import pytest
 
-from geoloc_core.case.caselog import CaseLog
+from geoloc_core.case.log.caselog import CaseLog
 from tests.imagegen import gps_exif, image_bytes
 
 pytestmark = pytest.mark.browser

@@ -47,7 +47,7 @@ def _render_many(maps: dict, tmp_path) -> dict:
     """Each map rendered to a file and loaded in one Chromium; the same checks as ``_render``."""
     from playwright.sync_api import sync_playwright
 
-    from geoloc_core.case.maps import use_local_assets, vendor_leaflet_assets
+    from geoloc_core.case.maps.layers import use_local_assets, vendor_leaflet_assets
     from tests.test_browser import CHROMIUM, CHROMIUM_ARGS
 
     vendor = tmp_path / "vendor"
@@ -74,7 +74,7 @@ def _render_many(maps: dict, tmp_path) -> dict:
 
 
 def _render(fmap, tmp_path):
-    from geoloc_core.case.maps import use_local_assets, vendor_leaflet_assets
+    from geoloc_core.case.maps.layers import use_local_assets, vendor_leaflet_assets
 
     vendor = tmp_path / "vendor"
     vendor_leaflet_assets(vendor)
@@ -97,7 +97,7 @@ def test_candidate_heat_and_constraint_layers_show_hostile_labels_as_text(tmp_pa
     """A regressor mixture (3 components, two overlapping) and a zero-shot second witness whose 18 place names
     are the payloads, in a file named with a payload: every candidate is drawn as its rank, duplicates faded,
     the heat layer and the constrained cells drawn, each label shown character for character."""
-    from geoloc_core.case.maps import finding_map
+    from geoloc_core.case.maps.finding_maps import finding_map
 
     components = [{"lat": a, "lon": b, "weight": w, "kappa": kappa_from_radius(r, 0.9)}
                   for a, b, w, r in [(50.45, 30.52, 0.5, 150.0), (49.84, 24.03, 0.3, 200.0), (50.2, 30.9, 0.2, 80.0)]]
@@ -133,7 +133,7 @@ def test_batch_map_toggle_draws_the_chosen_points_and_lines(tmp_path):
     """18 findings with EXIF GPS, a prediction and a written place (payload names): "both" joins each
     prediction to its EXIF point; "exif" shows EXIF points and written places; "predictions" the predictions.
     (One test for the three maps: each Chromium start with the 1:10m outlines costs tens of seconds here.)"""
-    from geoloc_core.case.maps import findings_map
+    from geoloc_core.case.maps.finding_maps import findings_map
 
     findings = [Finding(file=f"/cases/{payload_file_name(key, payload)}", exif_lat=-50 + 5 * n, exif_lon=-170 + 18 * n,
                         pred_lat=-45 + 5 * n, pred_lon=-160 + 18 * n, distance_km=1000.0, band=payload,
@@ -207,7 +207,7 @@ def test_batch_page_toggle_switches_the_map_in_the_app(page, server, tmp_path):
             page.wait_for_timeout(1000)
         raise AssertionError(f"map never showed {expected}")
 
-    red, blue = "#d62728", "#1f77b4"  # EXIF GPS, prediction (geoloc_core.case.maps)
+    red, blue = "#d62728", "#1f77b4"  # EXIF GPS, prediction (geoloc_core.case.maps.layers)
     drawn((6, 3, [blue, red]))
     page.get_by_text("EXIF points (and written places)").click()
     drawn((3, 0, [red]))

@@ -82,7 +82,7 @@ def test_offline_map_at_city_zoom_has_labels_cone_and_few_tab_stops(browser, ser
 
 
 def test_case_visible_at_400px_and_kept_across_reload_and_new_tab(browser, server):  # noqa: F811
-    from geoloc_core.case.caselog import CaseLog
+    from geoloc_core.case.log.caselog import CaseLog
 
     log = CaseLog(server["data"] / "caselog.sqlite3")
     chosen = log.ensure_case("Narrow screen case")
@@ -178,10 +178,11 @@ def test_protomaps_schema_vector_basemap_gets_the_light_style_offline(browser, t
 
     import mapbox_vector_tile
 
-    from geoloc_core.case.basemap import add_basemap, extract_basemap
+    from geoloc_core.case.maps.basemap import add_basemap, extract_basemap
     from geoloc_core.case.findings import Finding
-    from geoloc_core.case.maps import finding_map, use_local_assets, vendor_leaflet_assets
-    from geoloc_core.case.vector_basemap import vendor_vector_assets
+    from geoloc_core.case.maps.finding_maps import finding_map
+    from geoloc_core.case.maps.layers import use_local_assets, vendor_leaflet_assets
+    from geoloc_core.case.maps.vector_basemap import vendor_vector_assets
     from tests.test_basemap import make_pmtiles
 
     root = tmp_path / "site"

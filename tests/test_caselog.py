@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from geoloc_core.case.caselog import SCHEMA_VERSION, CaseLog, EvidenceStore
+from geoloc_core.case.log.caselog import SCHEMA_VERSION, CaseLog, EvidenceStore
 from geoloc_core.case.findings import Finding
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -73,7 +73,7 @@ def test_newer_schema_is_refused(tmp_path):
 
 WRITER = """
 import sys
-from geoloc_core.case.caselog import CaseLog
+from geoloc_core.case.log.caselog import CaseLog
 from geoloc_core.case.findings import Finding
 log = CaseLog(sys.argv[1])
 case = log.ensure_case("kill test")
@@ -110,7 +110,7 @@ def test_data_folder_and_files_are_private(tmp_path):
     import hashlib
     import stat
 
-    from geoloc_core.case.caselog import EvidenceStore
+    from geoloc_core.case.log.caselog import EvidenceStore
 
     data = tmp_path / "fresh" / "data"
     log = CaseLog(data / "caselog.sqlite3")
@@ -138,7 +138,7 @@ def test_two_writers_storing_the_same_original_both_succeed(tmp_path):
     import hashlib
     import threading
 
-    from geoloc_core.case.caselog import EvidenceStore
+    from geoloc_core.case.log.caselog import EvidenceStore
 
     errors: list[BaseException] = []
     payloads = [bytes([i]) * 2_000_000 for i in range(20)]
@@ -169,7 +169,7 @@ def test_writer_thread_commits_every_finding_in_order_and_counts_only_committed_
     in the order given, each in its own transaction, blanking serials as ``add`` does."""
     import threading
 
-    from geoloc_core.case.caselog_writer import CaseLogWriter
+    from geoloc_core.case.log.writer import CaseLogWriter
 
     log = CaseLog(tmp_path / "c.sqlite3")
     case = log.ensure_case("batch")
@@ -193,7 +193,7 @@ def test_writer_thread_commits_every_finding_in_order_and_counts_only_committed_
 
 
 def test_writer_thread_hands_a_failed_write_to_the_page_and_writes_nothing_after_it(tmp_path):
-    from geoloc_core.case.caselog_writer import CaseLogWriter
+    from geoloc_core.case.log.writer import CaseLogWriter
 
     log = CaseLog(tmp_path / "c.sqlite3")
     case = log.ensure_case("batch")

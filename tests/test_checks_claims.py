@@ -16,7 +16,7 @@ from astral.sun import elevation as astral_elevation
 from geoloc_core.evidence.checks import (WRITTEN_DATE_TOLERANCE, capture_time_utc, check_sun, check_time,
                                          check_timezone, local_capture_time, run_checks)
 from geoloc_core.evidence.exif import ExifFacts
-from geoloc_core.evidence.mwg import MetadataClaims
+from geoloc_core.evidence.metadata_claims import MetadataClaims
 
 UTC = timezone.utc
 KYIV = (50.4501, 30.5234)

@@ -13,12 +13,13 @@ from streamlit.testing.v1 import AppTest
 
 from geoloc_core.case.analyzer import Analyzer
 from geoloc_core.case.claims import self_contradiction
-from geoloc_core.case.export import column_order, export
+from geoloc_core.case.exports.export import column_order, export
 from geoloc_core.case.findings import CORE_COLUMNS
-from geoloc_core.case.maps import CLAIM_COLOR, finding_map
+from geoloc_core.case.maps.finding_maps import finding_map
+from geoloc_core.case.maps.layers import CLAIM_COLOR
 from geoloc_core.evidence.sources import FileSource
 from geoloc_core.model.prediction import Prediction
-from geoloc_core.case.maps import js_text_literal
+from geoloc_core.case.maps.layers import js_text_literal
 from tests.imagegen import gps_exif, textured
 
 CLAIM_COLUMNS = ["claimed_place_text", "claimed_city", "claimed_region", "claimed_country", "claimed_country_code",
@@ -202,7 +203,7 @@ def test_a_failing_forward_geocoder_costs_only_the_claim(geocoder, worker):
 
 
 def test_case_report_carries_the_written_claim(analyzer):
-    from geoloc_core.case.report_content import ReportItem, file_report
+    from geoloc_core.case.reports.report_content import ReportItem, file_report
 
     finding = analyzer.analyze(FileSource("r.jpg", data=photo(MOSCOW, photoshop__City="Kyiv", photoshop__Country="Ukraine",
                                                               dc__creator="Olena\nPetrenko")))

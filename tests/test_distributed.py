@@ -20,7 +20,7 @@ from geoloc_core.learning import feature_cache, trainer
 from geoloc_core.learning.datasets import load_geo_csv
 from geoloc_core.learning.distributed import DistContext, reduce_max, reduce_sums
 from geoloc_core.learning.train_config import TrainConfig
-from geoloc_core.model.inference import load_image_processor
+from geoloc_core.model.preprocessing import load_image_processor
 from tests.tiny_models import build_tiny_model
 
 pytestmark = pytest.mark.slow

@@ -4,7 +4,7 @@ import csv
 import io
 import json
 
-from geoloc_core.case.export import export, spreadsheet_safe, to_csv
+from geoloc_core.case.exports.export import export, spreadsheet_safe, to_csv
 from geoloc_core.case.findings import CORE_COLUMNS, Finding
 
 

@@ -12,7 +12,7 @@ import math
 
 import pytest
 
-from geoloc_core.case.export import (FORMATS, column_order, export, spreadsheet_safe, to_csv, to_geojson, to_json,
+from geoloc_core.case.exports.export import (FORMATS, column_order, export, spreadsheet_safe, to_csv, to_geojson, to_json,
                                      without_serials, write_csv)
 from geoloc_core.case.findings import CORE_COLUMNS, Finding
 

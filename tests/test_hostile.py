@@ -13,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 
 from geoloc_core.learning.datasets import load_geo_csv
 from geoloc_core.learning.feature_cache import CachedFeatureDataset, build_cache
-from geoloc_core.model.inference import load_image_processor
+from geoloc_core.model.preprocessing import load_image_processor
 from geoloc_core.learning.trainer import load_image_for_model
 from tests.hostile_corpus import build_corpus, corpus_items, zip_items
 from tests.imagegen import image_bytes
@@ -184,7 +184,8 @@ def test_map_labels_are_inert_text_in_chromium(tmp_path, clustered):
     """Every payload in a file name, EXIF Model/Software, country, band and verdict reaches popups and
     tooltips as literal text: no dialog, no request, no element, no page error; with >= 200 points the
     clustered map still draws (Leaflet.markercluster needs the map's maxZoom)."""
-    from geoloc_core.case.maps import finding_map, findings_map, use_local_assets, vendor_leaflet_assets
+    from geoloc_core.case.maps.finding_maps import finding_map, findings_map
+    from geoloc_core.case.maps.layers import use_local_assets, vendor_leaflet_assets
     from tests.hostile_corpus import TEXT_PAYLOADS
 
     vendor = tmp_path / "vendor"
@@ -196,7 +197,7 @@ def test_map_labels_are_inert_text_in_chromium(tmp_path, clustered):
     else:
         fmap = finding_map(findings[0])
         for extra in findings[1:]:  # every payload on one page, regions and lines included
-            from geoloc_core.case.maps import add_finding
+            from geoloc_core.case.maps.layers import add_finding
             add_finding(fmap, extra)
     html_text = use_local_assets(fmap, vendor.as_uri() + "/").get_root().render()
     playwright, browser, page = _open_in_chromium(html_text, tmp_path)

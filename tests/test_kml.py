@@ -7,7 +7,7 @@ import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from geoloc_core.case.export import export
+from geoloc_core.case.exports.export import export
 from geoloc_core.case.findings import Finding
 from tests.imagegen import gps_exif, image_bytes
 

@@ -7,7 +7,8 @@ import pytest
 
 from geoloc_core.evidence.archives import iter_zip
 from geoloc_core.case.findings import Finding
-from geoloc_core.case.maps import js_text_literal, finding_map, findings_map, great_circle_path, use_local_assets, vendor_leaflet_assets
+from geoloc_core.case.maps.finding_maps import finding_map, findings_map
+from geoloc_core.case.maps.layers import js_text_literal, great_circle_path, use_local_assets, vendor_leaflet_assets
 
 HOSTILE = "<img src=x onerror=alert(1)>"
 

@@ -21,13 +21,13 @@ import pytest
 from PIL import Image
 
 from geoloc_core.case.analyzer import Analyzer
-from geoloc_core.case.bundle import MANIFEST, build_bundle
-from geoloc_core.case.caselog import MIGRATIONS, CaseLog, EvidenceStore
+from geoloc_core.case.reports.bundle import MANIFEST, build_bundle
+from geoloc_core.case.log.caselog import MIGRATIONS, CaseLog, EvidenceStore
 from geoloc_core.case.findings import Finding
-from geoloc_core.case.report_content import ModelInfo, ReportItem, build_report, model_info, visible
-from geoloc_core.case.report_html import render_html
-from geoloc_core.case.report_map import EXIF_RGB, PREDICTION_RGB, marker_pixel, render_map_png
-from geoloc_core.case.report_pdf import render_pdf
+from geoloc_core.case.reports.report_content import ModelInfo, ReportItem, build_report, model_info, visible
+from geoloc_core.case.reports.report_html import render_html
+from geoloc_core.case.reports.report_map import EXIF_RGB, PREDICTION_RGB, marker_pixel, render_map_png
+from geoloc_core.case.reports.report_pdf import render_pdf
 from geoloc_core.evidence.sources import collect_sources
 from tests.hostile_corpus import corpus_items
 from tests.imagegen import gps_exif, image_bytes

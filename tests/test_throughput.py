@@ -147,7 +147,7 @@ def test_streamed_csv_equals_the_export_of_all_findings(tmp_path):
     import csv
     import json
 
-    from geoloc_core.case.export import column_order
+    from geoloc_core.case.exports.export import column_order
     from geoloc_core.cli import main
 
     (tmp_path / "in").mkdir()
@@ -347,7 +347,7 @@ def test_crops_made_in_the_worker_are_the_clip_processors_pixels_bit_for_bit():
     import torch
 
     from geoloc_core.model.clip_input import ClipInputSpec
-    from geoloc_core.model.inference import clip_image_processor
+    from geoloc_core.model.preprocessing import clip_image_processor
     from tests.imagegen import textured
 
     shapes = [(400, 300), (300, 400), (224, 224), (225, 1000), (100, 60), (61, 97), (1600, 1200), (333, 333),
@@ -462,7 +462,7 @@ def test_a_gpu_model_leaves_the_cores_to_the_inspection_workers():
     import torch
 
     from geoloc_core.evidence.isolation import available_cores
-    from geoloc_core.model.inference import GPU_HOST_TORCH_THREADS, prepare_device
+    from geoloc_core.model.runtime import GPU_HOST_TORCH_THREADS, prepare_device
 
     before = torch.get_num_threads()
     try:

@@ -15,7 +15,7 @@ import torch
 
 from geoloc_core.learning.datasets import load_geo_csv
 from geoloc_core.learning.feature_cache import CachedFeatureDataset, build_cache
-from geoloc_core.model.inference import load_image_processor
+from geoloc_core.model.preprocessing import load_image_processor
 from geoloc_core.learning.metrics import distances_km
 from geoloc_core.learning.synthetic import make_world
 from geoloc_core.learning.trainer import load_image_for_model

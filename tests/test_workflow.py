@@ -9,7 +9,7 @@ import piexif
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from geoloc_core.case.caselog import CaseLog
+from geoloc_core.case.log.caselog import CaseLog
 from tests.imagegen import gps_exif, image_bytes
 from tests.test_app import _batch
 
@@ -153,7 +153,7 @@ def test_reopen_a_finding_with_history_tags_and_assessment(data_dir):
     case_id = log.cases()[0][0]
     assert {(s.finding.analyst_verdict, s.finding.analyst_tags, s.note) for s in log.findings(case_id)} == {
         ("refuted", "shadow, mirrored", "Shadows point the wrong way.")}
-    from geoloc_core.case.export import export
+    from geoloc_core.case.exports.export import export
     import csv, io
     rows = list(csv.DictReader(io.StringIO(export([s.finding for s in log.findings(case_id)], "csv"))))
     assert rows[0]["analyst_verdict"] == "refuted" and rows[0]["verdict"].startswith("cannot verify")

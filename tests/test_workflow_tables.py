@@ -6,7 +6,7 @@ import hashlib
 
 import piexif
 
-from geoloc_core.case.caselog import CaseLog
+from geoloc_core.case.log.caselog import CaseLog
 from tests.imagegen import gps_exif, image_bytes
 from tests.test_workflow import _app, _select_rows, _verify
 

@@ -302,9 +302,9 @@ def test_scan_with_both_kinds_gives_two_witnesses(clip_dir, tiny_model_dir, phot
 
 
 def test_second_witness_in_geojson_and_on_the_map():
-    from geoloc_core.case.export import export
+    from geoloc_core.case.exports.export import export
     from geoloc_core.case.findings import Finding
-    from geoloc_core.case.maps import finding_map
+    from geoloc_core.case.maps.finding_maps import finding_map
 
     finding = Finding(file="<img src=x onerror=alert(1)>.jpg", exif_lat=48.8, exif_lon=2.3, pred_lat=50.0,
                       pred_lon=4.0, second_lat=46.0, second_lon=6.0, second_kind="zero-shot",
@@ -315,6 +315,6 @@ def test_second_witness_in_geojson_and_on_the_map():
                   if f["properties"]["role"] == "second_witness")
     assert second["geometry"]["coordinates"] == [6.0, 46.0]
     html = finding_map(finding).get_root().render()
-    from geoloc_core.case.maps import js_text_literal
+    from geoloc_core.case.maps.layers import js_text_literal
 
     assert js_text_literal("Second witness (zero-shot)")[1:-1] in html and "<img src=x onerror" not in html

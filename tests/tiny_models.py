@@ -8,7 +8,7 @@ from pathlib import Path
 
 from transformers import CLIPVisionConfig, CLIPVisionModel
 
-from geoloc_core.model.inference import clip_image_processor
+from geoloc_core.model.preprocessing import clip_image_processor
 from geoloc_core.model.modeling_geolocator import GeoLocator
 
 TINY_VISION = dict(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4, image_size=32,

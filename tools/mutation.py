@@ -60,7 +60,7 @@ MODULES: dict[str, tuple[str | tuple[str, ...], tuple[str, ...]]] = {
              ("tests/test_exif.py", "tests/test_geo_properties.py", "tests/test_exif_analyst_cases.py")),
     "checks": ("geoloc_core/evidence/checks.py",
                ("tests/test_checks.py", "tests/test_checks_analyst_cases.py", "tests/test_checks_claims.py")),
-    "export": ("geoloc_core/case/export.py", ("tests/test_export.py", "tests/test_export_analyst_cases.py")),
+    "export": ("geoloc_core/case/exports/export.py", ("tests/test_export.py", "tests/test_export_analyst_cases.py")),
 }
 # Tests left out of a module's selection: an independent cross-check that kills nothing the others do not and
 # would multiply the run time (each surviving mutant runs every selected test that reaches its function).

@@ -15,7 +15,7 @@ import sys
 from geoloc_core.learning.distributed import cleanup_distributed, init_distributed
 from geoloc_core.learning.train_config import TrainConfig
 from geoloc_core.learning.trainer import _load_records, prepare_caches
-from geoloc_core.model.inference import load_image_processor
+from geoloc_core.model.preprocessing import load_image_processor
 from geoloc_core.model.modeling_geolocator import GeoLocator
 
 

@@ -132,7 +132,7 @@ def measure_size(name: str, device, root: Path, n_images: int, workers: int, bat
     from geoloc_core.learning.datasets import GeoRecord, index_tars
     from geoloc_core.learning.trainer import native_bf16, optimizer_step, resolve_amp
     from geoloc_core.model.configuration_geolocator import GeoLocatorConfig
-    from geoloc_core.model.inference import clip_image_processor
+    from geoloc_core.model.preprocessing import clip_image_processor
     from geoloc_core.model.modeling_geolocator import GeoLocator
 
     vision = SIZES[name]

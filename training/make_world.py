@@ -17,7 +17,7 @@ def save_tiny_clip(folder: Path, image_size: int = 32, patch_size: int = 8, hidd
     import torch
     from transformers import CLIPVisionConfig, CLIPVisionModel
 
-    from geoloc_core.model.inference import clip_image_processor
+    from geoloc_core.model.preprocessing import clip_image_processor
 
     torch.manual_seed(0)
     config = CLIPVisionConfig(hidden_size=hidden, intermediate_size=hidden * 2, num_hidden_layers=layers,

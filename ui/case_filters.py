@@ -1,13 +1,13 @@
 """The Case log's filter row (tool verdict, your verdict, flagged checks); the filtering and the
-counts themselves live in geoloc_core/case/case_view.py."""
+counts themselves live in geoloc_core/case/log/case_view.py."""
 from __future__ import annotations
 
 from typing import Sequence
 
 import streamlit as st
 
-from geoloc_core.case.case_view import NOT_ASSESSED, CaseFilters, analyst_verdict
-from geoloc_core.case.history import HistoryItem
+from geoloc_core.case.log.case_view import NOT_ASSESSED, CaseFilters, analyst_verdict
+from geoloc_core.case.log.history import HistoryItem
 
 
 def filter_controls(items: Sequence[HistoryItem]) -> CaseFilters:

@@ -7,11 +7,11 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from geoloc_core.case.caselog import ANALYST_VERDICTS, CaseLog
+from geoloc_core.case.log.caselog import ANALYST_VERDICTS, CaseLog
 from geoloc_core.case.duplicates import similar
-from geoloc_core.case.history import HistoryItem, history_rows
+from geoloc_core.case.log.history import HistoryItem, history_rows
 from geoloc_core.case.findings import Finding
-from geoloc_core.case.maps import finding_map
+from geoloc_core.case.maps.finding_maps import finding_map
 from geoloc_core.evidence.imaging import ImageDecodeError, load_rgb
 from geoloc_core.evidence.isolation import IsolatedCallError
 from geoloc_core.evidence.tagdump import tag_dump
@@ -135,7 +135,7 @@ def seen_before(finding: Finding, case_id: int, key: str) -> None:
 
 def copy_coordinates(finding: Finding) -> None:
     """Coordinates to paste elsewhere, decimal and DMS; each code box has a copy button."""
-    from geoloc_core.case.map_context import decimal_text, dms_text
+    from geoloc_core.case.maps.map_context import decimal_text, dms_text
 
     points = [(label, lat, lon) for label, lat, lon in (("EXIF GPS", finding.exif_lat, finding.exif_lon),
                                                         ("Predicted", finding.pred_lat, finding.pred_lon))

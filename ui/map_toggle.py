@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from geoloc_core.case.maps import MAP_LAYERS
+from geoloc_core.case.maps.layers import MAP_LAYERS
 
 LABELS = {"both": "Both, each prediction joined to its EXIF point", "exif": "EXIF points (and written places)",
           "predictions": "Predictions (both witnesses)"}

@@ -8,7 +8,7 @@ from pathlib import Path
 import streamlit as st
 
 from geoloc_core.model.fetch import FetchError, download, human_bytes, missing_bytes, plan_fetch, usage_hint
-from ui.views import md_escape
+from ui.plaintext import markdown_literal
 
 SUGGESTED = ("geolocal/StreetCLIP", "openai/clip-vit-large-patch14", "openai/clip-vit-base-patch32")
 
@@ -26,21 +26,21 @@ def fetch_panel() -> None:
             st.session_state["fetch_planned"] = (plan_fetch(model_id), target)
         except FetchError as exc:
             st.session_state.pop("fetch_planned", None)
-            st.error(md_escape(exc))  # may quote the server's answer: shown literally
+            st.error(markdown_literal(exc))  # may quote the server's answer: shown literally
     planned = st.session_state.get("fetch_planned")
     if not planned or planned[0].repo_id != model_id or planned[1] != target:
         return
     plan, _ = planned
     still = missing_bytes(plan, target)
-    st.warning(md_escape(f"This downloads {human_bytes(still)} from {plan.host} ({len(plan.files)} files of "
+    st.warning(markdown_literal(f"This downloads {human_bytes(still)} from {plan.host} ({len(plan.files)} files of "
                          f"{plan.repo_id}, {human_bytes(plan.total_bytes)} in all) into {target}."))
     if st.button(f"Download {human_bytes(still)} from {plan.host}", key="fetch_confirm", type="primary"):
         try:
             with st.spinner(f"Downloading from {plan.host}..."):
                 lines: list[str] = []
                 folder = download(plan, target, say=lines.append)
-            st.success(md_escape(" ".join(lines)))
+            st.success(markdown_literal(" ".join(lines)))
             st.code(usage_hint(Path(folder)), language=None)
             st.session_state.pop("fetch_planned", None)
         except FetchError as exc:
-            st.error(md_escape(exc))
+            st.error(markdown_literal(exc))

@@ -1,6 +1,6 @@
 """The Report/Export section of the Verify and Case log pages, and the analyst's name in the sidebar.
 
-Thin: all report, bundle and audit logic lives in ``geoloc_core.case.reporting``. Made files are
+Thin: all report, bundle and audit logic lives in ``geoloc_core.case.reports.reporting``. Made files are
 kept in session state with the selection they were made for, so a download never serves a report
 of a different selection; every file made is written to the case log's audit trail with its SHA-256.
 """
@@ -12,11 +12,12 @@ from datetime import datetime, timezone
 import pandas as pd
 import streamlit as st
 
-from geoloc_core.case.bundle import build_bundle
-from geoloc_core.case.caselog import CaseLog, StoredFinding
-from geoloc_core.case.report_content import model_info
-from geoloc_core.case.reporting import items_from_case, record_exports, render_reports
+from geoloc_core.case.reports.bundle import build_bundle
+from geoloc_core.case.log.caselog import CaseLog, StoredFinding
+from geoloc_core.case.reports.report_content import model_info
+from geoloc_core.case.reports.reporting import items_from_case, record_exports, render_reports
 from ui import resources
+from ui.plaintext import markdown_literal
 
 
 def analyst_name_input() -> None:
@@ -53,12 +54,10 @@ def _file_stem(case_name: str, scope: str) -> str:
 def report_section(settings, log: CaseLog, stored: list[StoredFinding], scope: str, key: str,
                    in_memory: dict[str, bytes] | None = None) -> None:
     """Buttons that make the HTML and PDF report and the evidence bundle of ``stored``, then offer them."""
-    from ui.views import md_escape  # not at the top: ui.views imports ui.settings, which imports this module
-
     st.subheader("Report and evidence bundle")
     analyst = analyst_name()
-    st.caption(f"{len(stored)} finding(s): {md_escape(scope)}. Analyst: "
-               f"{md_escape(analyst) if analyst else 'not given (enter your name in the sidebar)'}. "
+    st.caption(f"{len(stored)} finding(s): {markdown_literal(scope)}. Analyst: "
+               f"{markdown_literal(analyst) if analyst else 'not given (enter your name in the sidebar)'}. "
                "The bundle holds the originals (when kept: sidebar 'Keep a copy of each original file'), "
                "the findings as CSV/JSON/GeoJSON, both reports and MANIFEST.sha256; check it with "
                "`sha256sum -c MANIFEST.sha256`.")

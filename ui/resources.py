@@ -5,12 +5,12 @@ from pathlib import Path
 
 import streamlit as st
 
-from geoloc_core.case.caselog import CaseLog, EvidenceStore, default_data_dir
+from geoloc_core.case.log.caselog import CaseLog, EvidenceStore, default_data_dir
 from geoloc_core.places.geocoding import NominatimGeocoder, OfflineGeocoder
 from geoloc_core.places.loading import shared_offline_geocoder
 from geoloc_core.model.inference import Predictor, load_predictor
 from geoloc_core.evidence.isolation import BESIDE_MODEL_NICENESS, WorkerPool
-from geoloc_core.case.maps import vendor_leaflet_assets
+from geoloc_core.case.maps.layers import vendor_leaflet_assets
 
 APP_DIR = Path(__file__).resolve().parents[1]
 STATIC_VENDOR_DIR = APP_DIR / "static" / "vendor"
@@ -20,7 +20,7 @@ STATIC_URL = "/app/static/"
 
 @st.cache_resource(show_spinner=False)
 def offline_map_assets() -> int:
-    from geoloc_core.case.vector_basemap import vendor_vector_assets
+    from geoloc_core.case.maps.vector_basemap import vendor_vector_assets
 
     return len(vendor_leaflet_assets(STATIC_VENDOR_DIR)) + len(vendor_vector_assets(STATIC_VENDOR_DIR))
 
@@ -31,7 +31,7 @@ def local_basemap(path: str):
     served by this app. Returns a Basemap, or the reason it cannot be used (a sentence for people)."""
     import mimetypes
 
-    from geoloc_core.case.basemap import TILE_MEDIA_TYPES, BasemapError, extract_basemap
+    from geoloc_core.case.maps.basemap import TILE_MEDIA_TYPES, BasemapError, extract_basemap
 
     for extension, media_type in TILE_MEDIA_TYPES.items():  # Streamlit's static route asks mimetypes
         mimetypes.add_type(media_type, extension)

@@ -9,7 +9,7 @@ import streamlit as st
 from geoloc_core.case.analysis_settings import AnalysisSettings
 from geoloc_core.model.inference import MODEL_ENV_VAR, ModelLoadError
 from geoloc_core.case.verification import VerdictThresholds
-from geoloc_core.case.workspace import Workspace, load_workspace, resolve_workspace, save_workspace, workspace_path
+from geoloc_core.case.log.workspace import Workspace, load_workspace, resolve_workspace, save_workspace, workspace_path
 from ui import reporting, resources
 
 PRIVACY_NOTE = ("**Offline by default.** Images, metadata and coordinates stay on this machine unless you "
@@ -58,7 +58,7 @@ class SessionSettings:
 
 def _start_session(log) -> None:
     """First run of a browser session: take the case and model from the URL, else the saved
-    workspace, else the newest case and $GEOLOC_MODEL (see geoloc_core.case.workspace)."""
+    workspace, else the newest case and $GEOLOC_MODEL (see geoloc_core.case.log.workspace)."""
     if "case_select" in st.session_state:
         return
     case_ids = [case_id for case_id, _, _ in log.cases()]

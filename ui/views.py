@@ -13,13 +13,13 @@ from streamlit_folium import st_folium
 
 from geoloc_core.case.analysis_settings import AnalysisSettings
 from geoloc_core.case.claims import self_contradiction
-from geoloc_core.case.export import FORMATS, export
+from geoloc_core.case.exports.export import FORMATS, export
 from geoloc_core.case.analyzer import Analyzer
 from geoloc_core.case.findings import Finding
 from geoloc_core.evidence.filefacts import sha256_hex
 from geoloc_core.evidence.sources import FileSource
-from geoloc_core.case.maps import use_local_assets
-from geoloc_core.case.basemap import add_basemap, configured_basemap
+from geoloc_core.case.maps.layers import use_local_assets
+from geoloc_core.case.maps.basemap import add_basemap, configured_basemap
 from geoloc_core.case.banner import compose_banner, typical_error_km
 from geoloc_core.case.verification import NOT_AN_IMAGE, TOO_LITTLE_IMAGE
 from geoloc_core.places.country_words import country_in_words, place_in_words
@@ -41,7 +41,6 @@ MIME = {"csv": "text/csv", "json": "application/json", "geojson": "application/g
         "kml": "application/vnd.google-earth.kml+xml"}
 
 
-md_escape = markdown_literal  # the older name, kept for pages that import it
 
 
 def analyzer_for(settings: AnalysisSettings) -> Analyzer:
@@ -82,8 +81,8 @@ def verdict_banner(finding: Finding, typical_km: float | None = None) -> None:
     """The location verdict and the flagged metadata checks in one banner (geoloc_core.case.banner)."""
     banner = compose_banner(finding, typical_km)
     show = {"success": st.success, "info": st.info, "warning": st.warning, "error": st.error}[banner.level]
-    show(md_escape(banner.text))
-    st.caption(f"Verdict: {md_escape(finding.verdict)} — {md_escape(finding.verdict_reason)}")
+    show(markdown_literal(banner.text))
+    st.caption(f"Verdict: {markdown_literal(finding.verdict)} — {markdown_literal(finding.verdict_reason)}")
 
 
 def model_typical_km(settings: AnalysisSettings) -> float | None:
@@ -115,7 +114,7 @@ def result_card(finding: Finding, model_error: str | None = None, typical_km: fl
         st.caption("This file could not be fully analysed: see the notes below.")
     contradiction = self_contradiction(finding)
     if contradiction:
-        st.error(md_escape(contradiction))
+        st.error(markdown_literal(contradiction))
     exif_where = finding.exif_country or ("open water" if finding.exif_lat is not None else "no EXIF GPS")
     pred_where = finding.pred_country or ("open water" if finding.pred_lat is not None else "no prediction")
     m1, m2, m3 = st.columns(3)
@@ -239,9 +238,9 @@ def checks_panel(finding: Finding) -> None:
     for name, title in CHECK_TITLES.items():
         cell = getattr(finding, f"check_{name}", "") or "n/a: not checked"
         status, _, summary = cell.partition(": ")
-        st.markdown(f"{CHECK_ICONS.get(status, CHECK_ICONS['n/a'])} **{title}** — {md_escape(summary)}")
+        st.markdown(f"{CHECK_ICONS.get(status, CHECK_ICONS['n/a'])} **{title}** — {markdown_literal(summary)}")
     if finding.camera_serial:
-        st.caption(f"Camera serial numbers: {md_escape(finding.camera_serial)} (shown here; exported only when "
+        st.caption(f"Camera serial numbers: {markdown_literal(finding.camera_serial)} (shown here; exported only when "
                    "'Include camera serial numbers in exports' is on)")
 
 
@@ -250,7 +249,7 @@ def show_map(fmap, key: str, height: int = 460) -> None:
     if configured_basemap():  # the organisation's own tiles, served by this app ($GEOLOC_BASEMAP)
         basemap = resources.local_basemap(configured_basemap())
         if isinstance(basemap, str):
-            st.caption(f"Local basemap not used: {md_escape(basemap)}")
+            st.caption(f"Local basemap not used: {markdown_literal(basemap)}")
         else:
             add_basemap(fmap, basemap, resources.STATIC_URL, resources.STATIC_VENDOR_URL)
     use_local_assets(fmap, resources.STATIC_VENDOR_URL)
@@ -266,7 +265,7 @@ def findings_frame(findings: list[Finding]) -> pd.DataFrame:
 
 def _record_table_export(fmt: str, name: str, text: str) -> None:
     """Audit trail: a table export, recorded in the case log when its download button is clicked."""
-    from geoloc_core.case.reporting import sha256_of
+    from geoloc_core.case.reports.reporting import sha256_of
     from ui.reporting import analyst_name
 
     data = text.encode("utf-8")

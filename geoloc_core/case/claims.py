@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 
 from ..evidence.checks import INFO, NA, OK, WARN, CheckResult
-from ..evidence.mwg import MetadataClaims
+from ..evidence.metadata_claims import MetadataClaims
 from ..model.prediction import Prediction
 from ..places.forward_geocoding import ClaimedPlace, ForwardGeocoder
 from ..places.geocoding import Place, continent_for

@@ -23,14 +23,13 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from fractions import Fraction
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import logging
 
 import exifread
 
-if TYPE_CHECKING:
-    from .mwg import MetadataClaims
+from .metadata_claims import MetadataClaims
 
 logging.getLogger("exifread").setLevel(logging.CRITICAL)  # we report problems ourselves
 

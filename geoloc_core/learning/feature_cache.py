@@ -49,7 +49,7 @@ import torch
 
 from .datasets import GeoRecord, read_record_bytes
 from ..evidence.imaging import load_rgb
-from ..model.inference import square_size
+from ..model.preprocessing import square_size
 
 DEFAULT_SHARD_SIZE = 4096
 

@@ -37,7 +37,7 @@ from torch.utils.data import DataLoader, Dataset
 from ..evidence.imaging import load_rgb
 from ..model.calibration import fit_kappa_scale
 from ..model.distributions import unit_to_latlon
-from ..model.inference import load_image_processor
+from ..model.preprocessing import load_image_processor
 from ..model.modeling_geolocator import GeoLocator, GeoLocatorOutput
 from ..model.retrieval import RetrievalIndex, describe, fit_threshold
 from .datasets import GeoRecord, load_geo_csv, load_webdataset, read_record_bytes, split_for_training

@@ -18,18 +18,18 @@ import torch
 from PIL import Image
 
 from ..evidence.imaging import load_rgb
-from ..evidence.isolation import available_cores
 from .clip_input import ClipInputSpec
 from .prediction import Candidate, Prediction
 from .choice import MODEL_ENV_VAR, configured_model  # noqa: F401  (re-exported: callers import them from here)
 from .distributions import unit_to_latlon
+from .preprocessing import load_image_processor, square_size
+from .runtime import decoder_pool, prepare_device
 HOW_TO_GET_A_MODEL = (
     "Train one with the training/ entry points (see training/README.md), or copy a trained geoloc model "
     "folder (config.json + model.safetensors) to this machine and give its path with --model or the "
     f"{MODEL_ENV_VAR} environment variable. For zero-shot predictions without training, fetch a full CLIP "
     "checkpoint: python -m geoloc_core fetch openai/clip-vit-large-patch14 --to models/clip-vit-large-patch14."
 )
-PROCESSOR_FILE = "preprocessor_config.json"
 
 
 ONLINE_MODEL_HINT = ("Downloading is an online action (huggingface.co learns the model id and this machine's "
@@ -39,32 +39,6 @@ ONLINE_MODEL_HINT = ("Downloading is an online action (huggingface.co learns the
 
 class ModelLoadError(RuntimeError):
     """The model could not be loaded; the message says why and how to get one."""
-
-
-def default_device() -> torch.device:
-    return torch.device("cuda") if torch.cuda.is_available() else torch.device("cpu")
-
-
-GPU_HOST_TORCH_THREADS = 1
-
-
-def prepare_device(device: torch.device | None = None) -> torch.device:
-    """The device a predictor runs on (CUDA when there is one). On the CPU torch gets one thread per core
-    this process may use. Beside a GPU it gets ``GPU_HOST_TORCH_THREADS``: the host side of a GPU model
-    is small tensors, yet torch's OpenMP pool of one thread per core spun after each of them, and on a
-    16-core machine with an H200 that was 19 CPU-ms per image, taken from the inspection workers that
-    feed the model (ViT-L/14 scan 343 -> 502 images/s with one thread, #18). Shared by both predictor kinds."""
-    device = device or default_device()
-    if device.type == "cpu":
-        torch.set_num_threads(available_cores())
-    elif device.type == "cuda":
-        torch.set_num_threads(GPU_HOST_TORCH_THREADS)
-    return device
-
-
-def decoder_pool() -> ThreadPoolExecutor:
-    """Threads that decode image files (Pillow releases the GIL while decoding)."""
-    return ThreadPoolExecutor(max_workers=max(1, min(4, os.cpu_count() or 1)), thread_name_prefix="geoloc-decode")
 
 
 def load_failure(subject: str, exc: BaseException) -> ModelLoadError:
@@ -129,30 +103,6 @@ def _backbone_to_download(path: Path) -> str | None:
     if config.get("backbone_bundled", True) or not source or Path(source).expanduser().is_dir():
         return None
     return source
-
-
-def square_size(value: int | list[int] | tuple[int, int]) -> int:
-    """Side of a square size given as an int or a pair (CLIP configs allow both)."""
-    return value if isinstance(value, int) else value[0]
-
-
-def clip_image_processor(size: int):
-    """CLIP's standard preprocessing at ``size`` px: shortest edge resized, centre crop, CLIP mean/std.
-    The PIL implementation: torchvision does not import beside this project's torch."""
-    from transformers.models.clip.image_processing_pil_clip import CLIPImageProcessorPil
-
-    return CLIPImageProcessorPil(size={"shortest_edge": size}, crop_size={"height": size, "width": size})
-
-
-def load_image_processor(model_dir: str | Path, vision_config, backbone_name_or_path: str | None = None):
-    """The backbone's own CLIP preprocessing, saved beside the model; else rebuilt from the
-    backbone's input size with CLIP's published mean/std (what every CLIP checkpoint uses)."""
-    from transformers.models.clip.image_processing_pil_clip import CLIPImageProcessorPil
-
-    for source in (model_dir, backbone_name_or_path):
-        if source and (Path(source) / PROCESSOR_FILE).is_file():
-            return CLIPImageProcessorPil.from_pretrained(str(source))
-    return clip_image_processor(square_size(vision_config.image_size))
 
 
 class Predictor:

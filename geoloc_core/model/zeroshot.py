@@ -47,6 +47,8 @@ from ..evidence.imaging import load_rgb
 from ..places.geodesy import haversine_km
 from .clip_input import ClipInputSpec
 from .prediction import Candidate, CountryProbability, Prediction
+from .preprocessing import load_image_processor, square_size
+from .runtime import decoder_pool, prepare_device
 from .zeroshot_places import CONFIG_FILE, CandidatePlaces, ZeroShotConfig, candidates_for
 
 CACHE_ENV_VAR = "GEOLOC_CACHE_DIR"
@@ -88,8 +90,6 @@ class ZeroShotPredictor:
     def __init__(self, model, tokenizer, image_processor, candidates: CandidatePlaces,
                  config: ZeroShotConfig | None = None, checkpoint_id: str = "", cache_dir: str | Path | None = None,
                  device: torch.device | None = None, batch_size: int = 16, name: str = "model"):
-        from .inference import decoder_pool, prepare_device, square_size
-
         self.device = prepare_device(device)
         self.model = model.to(self.device).eval()
         if self.device.type == "cuda":
@@ -138,8 +138,6 @@ class ZeroShotPredictor:
         first and explains what is missing). A ``zeroshot.json`` beside the weights overrides the recipe."""
         from transformers import AutoTokenizer, CLIPModel
         from transformers.utils import logging as hf_logging
-
-        from .inference import load_image_processor
 
         hf_logging.disable_progress_bar()
         folder = Path(folder).expanduser()

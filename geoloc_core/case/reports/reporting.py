@@ -13,14 +13,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-from ..evidence.sources import FileSource
+from ...evidence.sources import FileSource
 from .bundle import Bundle, build_bundle
-from .caselog import CaseLog, EvidenceStore, StoredFinding
-from .findings import Finding
+from ..log.caselog import CaseLog, EvidenceStore, StoredFinding
+from ..findings import Finding
 from .report_content import ModelInfo, Report, ReportItem, build_report
 from .report_html import render_html
 from .report_pdf import render_pdf
-from .verification import VerdictThresholds
+from ..verification import VerdictThresholds
 
 REPORT_FORMATS = ("html", "pdf")
 

@@ -21,17 +21,16 @@ from __future__ import annotations
 import hashlib
 import math
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Sequence
 
 import folium
 import numpy as np
 from branca.element import MacroElement
-from folium.plugins import HeatMap, MarkerCluster
 from jinja2 import Template
 
-from .findings import Finding
-from ..places.geodesy import latlon_to_unit, unit_to_latlon
-from ..places.boundaries import fine_boundaries, world_outlines
+from ..findings import Finding
+from ...places.geodesy import latlon_to_unit, unit_to_latlon
+from ...places.boundaries import fine_boundaries, world_outlines
 
 EXIF_COLOR = "#d62728"
 PREDICTION_COLOR = "#1f77b4"
@@ -166,7 +165,7 @@ class SafeLabels(MacroElement):
         self.tip_js = "null" if tooltip is None else js_text_literal(tooltip)
 
 
-def _labelled(layer, rows: Sequence[tuple[str, object]] = (), tooltip: str | None = None):
+def labelled(layer, rows: Sequence[tuple[str, object]] = (), tooltip: str | None = None):
     layer.add_child(SafeLabels(rows, tooltip))
     return layer
 
@@ -190,8 +189,8 @@ def add_finding(target, finding: Finding, with_regions: bool = True, show: str =
                                   color=PREDICTION_COLOR, weight=1.5, dash_array=dash, fill=True,
                                   fill_opacity=0.08, interactive=False).add_to(target)
             if finding.pred_radius50_km:  # frame the 50 % region; the 90 % one may span a hemisphere
-                bounds.extend(_circle_bounds(finding.pred_lat, finding.pred_lon, finding.pred_radius50_km))
-        _labelled(folium.CircleMarker([finding.pred_lat, finding.pred_lon], radius=7, color="white", weight=2,
+                bounds.extend(circle_bounds(finding.pred_lat, finding.pred_lon, finding.pred_radius50_km))
+        labelled(folium.CircleMarker([finding.pred_lat, finding.pred_lon], radius=7, color="white", weight=2,
                                       fill=True, fill_color=PREDICTION_COLOR, fill_opacity=1.0),
                   [("Predicted location", name), ("lat, lon", f"{finding.pred_lat:.5f}, {finding.pred_lon:.5f}"),
                    ("country", finding.pred_country), ("verdict", finding.verdict),
@@ -200,7 +199,7 @@ def add_finding(target, finding: Finding, with_regions: bool = True, show: str =
                   tooltip=f"Predicted: {name}").add_to(target)
         bounds.append([finding.pred_lat, finding.pred_lon])
     if finding.exif_lat is not None and exif:
-        _labelled(folium.CircleMarker([finding.exif_lat, finding.exif_lon], radius=7, color="white", weight=2,
+        labelled(folium.CircleMarker([finding.exif_lat, finding.exif_lon], radius=7, color="white", weight=2,
                                       fill=True, fill_color=EXIF_COLOR, fill_opacity=1.0),
                   [("EXIF GPS", name), ("lat, lon", f"{finding.exif_lat:.6f}, {finding.exif_lon:.6f}"),
                    ("country", finding.exif_country), ("camera", finding.camera_model),
@@ -208,14 +207,14 @@ def add_finding(target, finding: Finding, with_regions: bool = True, show: str =
                   tooltip=f"EXIF GPS: {name}").add_to(target)
         bounds.append([finding.exif_lat, finding.exif_lon])
     if finding.second_lat is not None and predictions:  # the second witness (zero-shot CLIP beside the regressor)
-        _labelled(folium.CircleMarker([finding.second_lat, finding.second_lon], radius=6, color="white", weight=2,
+        labelled(folium.CircleMarker([finding.second_lat, finding.second_lon], radius=6, color="white", weight=2,
                                       fill=True, fill_color=SECOND_WITNESS_COLOR, fill_opacity=1.0),
                   [("Second witness", name), ("lat, lon", f"{finding.second_lat:.5f}, {finding.second_lon:.5f}"),
                    ("country", finding.second_country), ("verdict", finding.second_verdict)],
                   tooltip=f"Second witness ({finding.second_kind}): {name}").add_to(target)
         bounds.append([finding.second_lat, finding.second_lon])
     if finding.claimed_lat is not None and exif:
-        _labelled(folium.CircleMarker([finding.claimed_lat, finding.claimed_lon], radius=7, color="white", weight=2,
+        labelled(folium.CircleMarker([finding.claimed_lat, finding.claimed_lon], radius=7, color="white", weight=2,
                                       fill=True, fill_color=CLAIM_COLOR, fill_opacity=1.0),
                   [("Claimed place (written)", finding.claimed_place_text), ("file", name),
                    ("source", finding.claim_source), ("GeoNames place", finding.claimed_place_found),
@@ -226,54 +225,15 @@ def add_finding(target, finding: Finding, with_regions: bool = True, show: str =
         bounds.append([finding.claimed_lat, finding.claimed_lon])
     if (finding.exif_lat is not None and finding.pred_lat is not None and finding.distance_km is not None
             and show == "both"):
-        _labelled(folium.PolyLine(great_circle_path(finding.exif_lat, finding.exif_lon, finding.pred_lat,
+        labelled(folium.PolyLine(great_circle_path(finding.exif_lat, finding.exif_lon, finding.pred_lat,
                                                     finding.pred_lon), color=LINE_COLOR, weight=2, dash_array="4 6"),
                   tooltip=f"{finding.distance_km:,.1f} km ({finding.band})").add_to(target)
     return bounds
 
 
-def _circle_bounds(lat: float, lon: float, radius_km: float) -> list[list[float]]:
+def circle_bounds(lat: float, lon: float, radius_km: float) -> list[list[float]]:
     dlat = min(89.0, math.degrees(radius_km / 6371.0))
     return [[max(-89.0, lat - dlat), lon], [min(89.0, lat + dlat), lon]]
-
-
-def finding_map(finding: Finding, online_tiles: bool = False, candidates: Sequence = (),
-                second_candidates: Sequence = (), heat: Sequence = (), constrained=None) -> folium.Map:
-    """One finding. Optional layers (``case.candidate_map``), each switchable in the layer control: the
-    witnesses' candidate rows (``case.candidates.candidate_rows``), heat points of a mixture and a
-    ``ConstrainedPrediction``."""
-    from .candidate_map import add_candidates, add_constrained, add_heat
-    from .map_context import add_city_context  # place labels, grid, camera cone, GPS error circle
-
-    fmap = base_map(online_tiles)
-    _add_fine_boundaries(fmap, [finding])
-    add_city_context(fmap, finding)
-    add_heat(fmap, heat)
-    bounds = add_candidates(fmap, finding, candidates, "first witness", PREDICTION_COLOR)
-    bounds += add_candidates(fmap, finding, second_candidates, "second witness", SECOND_WITNESS_COLOR)
-    if constrained is not None:
-        bounds += add_constrained(fmap, constrained)
-    bounds += add_finding(fmap, finding)
-    if (candidates or second_candidates or heat or constrained is not None) and not online_tiles:
-        folium.LayerControl().add_to(fmap)  # collapsed: a layers button; with online tiles base_map has one
-    _fit(fmap, bounds)
-    return fmap
-
-
-def findings_map(findings: Iterable[Finding], online_tiles: bool = False, cluster_above: int = 30,
-                 show: str = "both") -> folium.Map:
-    """All points of a batch; clustered when there are many (no regions, to keep it readable). ``show``
-    picks EXIF points, predictions or both (then each prediction is joined to its EXIF point)."""
-    findings = list(findings)
-    fmap = base_map(online_tiles)
-    _add_fine_boundaries(fmap, findings)
-    many = len(findings) > cluster_above
-    target = MarkerCluster(name="findings").add_to(fmap) if many else fmap
-    bounds: list[list[float]] = []
-    for finding in findings:
-        bounds.extend(add_finding(target, finding, with_regions=False, show=show))
-    _fit(fmap, bounds)
-    return fmap
 
 
 def _country_tint(code: str) -> str:
@@ -282,7 +242,7 @@ def _country_tint(code: str) -> str:
     return tints[int(hashlib.sha1(code.encode()).hexdigest(), 16) % len(tints)]
 
 
-def _add_fine_boundaries(fmap: folium.Map, findings: Sequence[Finding]) -> None:
+def add_fine_boundaries(fmap: folium.Map, findings: Sequence[Finding]) -> None:
     """The exact borders that decided each point's country, for city zoom (see places.boundaries).
     Added before the markers, so it lies under them."""
     collection = fine_boundaries([(f.exif_lat, f.exif_lon) for f in findings if f.exif_lat is not None]
@@ -294,7 +254,7 @@ def _add_fine_boundaries(fmap: folium.Map, findings: Sequence[Finding]) -> None:
                        tooltip=folium.GeoJsonTooltip(fields=["name"], labels=False)).add_to(fmap)
 
 
-def _fit(fmap: folium.Map, bounds: list[list[float]]) -> None:
+def fit_to(fmap: folium.Map, bounds: list[list[float]]) -> None:
     if not bounds:
         return
     lats = [b[0] for b in bounds]

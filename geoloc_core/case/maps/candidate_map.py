@@ -18,10 +18,10 @@ from typing import Sequence
 import folium
 from folium.plugins import HeatMap
 
-from .candidates import CandidateRow
-from .constraints import ConstrainedPrediction
-from .findings import Finding
-from .maps import CONSTRAINED_COLOR, PREDICTION_COLOR, SECOND_WITNESS_COLOR, _circle_bounds, _labelled
+from ..candidates import CandidateRow
+from ..constraints import ConstrainedPrediction
+from ..findings import Finding
+from .layers import CONSTRAINED_COLOR, PREDICTION_COLOR, SECOND_WITNESS_COLOR, circle_bounds, labelled
 
 CANDIDATE_STYLE = (".geoloc-cand{font:bold 11px/18px sans-serif;color:#fff;text-align:center;border-radius:9px;"
                    "width:18px;height:18px;border:1.5px solid #fff;box-shadow:0 0 2px #000}"
@@ -67,11 +67,11 @@ def add_candidates(fmap, finding: Finding, rows: Sequence[CandidateRow], witness
                                   dash_array=dash, fill=True, fill_opacity=0.04, opacity=0.7,
                                   interactive=False).add_to(group)
             if row.radius50_km:
-                bounds.extend(_circle_bounds(row.lat, row.lon, row.radius50_km))
+                bounds.extend(circle_bounds(row.lat, row.lon, row.radius50_km))
         css = "geoloc-cand geoloc-cand-dup" if row.merged else "geoloc-cand"
         icon = folium.DivIcon(html=f'<div class="{css}" style="background:{color}">{int(row.rank)}</div>',
                               class_name="geoloc-cand-icon", icon_size=(18, 18), icon_anchor=(9, 9))
-        _labelled(folium.Marker([row.lat, row.lon], icon=icon), candidate_label_rows(row, witness, name),
+        labelled(folium.Marker([row.lat, row.lon], icon=icon), candidate_label_rows(row, witness, name),
                   tooltip=f"Candidate #{row.rank} ({_percent(row.probability)})"
                           + (f", duplicate of #{row.duplicate_of}" if row.merged else "")).add_to(group)
         bounds.append([row.lat, row.lon])
@@ -101,17 +101,17 @@ def add_constrained(fmap, result: ConstrainedPrediction) -> list[list[float]]:
     constraint = result.constraint
     bounds: list[list[float]] = []
     if constraint.kind == "circle":
-        _labelled(folium.Circle([constraint.lat, constraint.lon], radius=constraint.radius_km * 1000.0,
+        labelled(folium.Circle([constraint.lat, constraint.lon], radius=constraint.radius_km * 1000.0,
                                 color=CONSTRAINED_COLOR, weight=2, dash_array="2 6", fill=False),
                   tooltip=f"Constraint: {constraint.describe()}").add_to(group)
-        bounds.extend(_circle_bounds(constraint.lat, constraint.lon, constraint.radius_km))
+        bounds.extend(circle_bounds(constraint.lat, constraint.lon, constraint.radius_km))
     for cells, opacity, label in ((result.cells90, 0.18, "90 %"), (result.cells50, 0.35, "50 %")):
         if cells:
-            _labelled(folium.GeoJson(_cells_geojson(cells), style_function=lambda _, o=opacity: {
+            labelled(folium.GeoJson(_cells_geojson(cells), style_function=lambda _, o=opacity: {
                 "color": CONSTRAINED_COLOR, "weight": 0, "fillColor": CONSTRAINED_COLOR, "fillOpacity": o}),
                 tooltip=f"Constrained {label} region ({constraint.describe()})").add_to(group)
     if not result.empty:
-        _labelled(folium.CircleMarker([result.lat, result.lon], radius=7, color="white", weight=2, fill=True,
+        labelled(folium.CircleMarker([result.lat, result.lon], radius=7, color="white", weight=2, fill=True,
                                       fill_color=CONSTRAINED_COLOR, fill_opacity=1.0),
                   [("Constrained prediction", constraint.describe()),
                    ("lat, lon", f"{result.lat:.5f}, {result.lon:.5f}"),

@@ -22,7 +22,7 @@ import re
 from functools import lru_cache
 from typing import Iterable, Sequence
 
-from .findings import CORE_COLUMNS, Finding
+from ..findings import CORE_COLUMNS, Finding
 
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 # a formula trigger right after anything str.splitlines() treats as a line break

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Sequence
 
 from .caselog import StoredFinding
-from .findings import Finding
+from ..findings import Finding
 
 
 @dataclass

@@ -23,7 +23,7 @@ from branca.element import MacroElement
 from folium.elements import JSCSSMixin
 from jinja2 import Template
 
-from .maps import js_text_literal
+from .layers import js_text_literal
 
 VENDOR_DIR = Path(__file__).resolve().parents[2] / "assets" / "vendor"
 SCRIPT = "protomaps-leaflet-5.1.0.js"

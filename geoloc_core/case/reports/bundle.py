@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Sequence
 
-from .export import export
+from ..exports.export import export
 from .report_content import Report, ReportItem, visible
 
 MANIFEST = "MANIFEST.sha256"

@@ -27,7 +27,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterator
 
-from .findings import Finding
+from ..findings import Finding
 
 DATA_DIR_ENV = "GEOLOC_DATA_DIR"
 SCHEMA_VERSION = 4

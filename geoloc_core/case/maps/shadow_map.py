@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import folium
 
-from .maps import EXIF_COLOR, PREDICTION_COLOR, base_map
+from .layers import EXIF_COLOR, PREDICTION_COLOR, base_map
 
 BAND_COLOR = "#e6a100"
 

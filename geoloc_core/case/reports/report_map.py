@@ -19,9 +19,9 @@ from functools import lru_cache
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from ..places.boundaries import world_outlines
-from ..places.geodesy import EARTH_RADIUS_KM, latlon_to_unit, unit_to_latlon
-from .findings import Finding
+from ...places.boundaries import world_outlines
+from ...places.geodesy import EARTH_RADIUS_KM, latlon_to_unit, unit_to_latlon
+from ..findings import Finding
 
 EXIF_RGB = (214, 39, 40)
 PREDICTION_RGB = (31, 119, 180)

@@ -19,8 +19,8 @@ import folium
 from branca.element import MacroElement
 from jinja2 import Template
 
-from ..places.nearby import places_near
-from .findings import Finding
+from ...places.nearby import places_near
+from ..findings import Finding
 
 LABEL_RADIUS_KM = 25.0
 GRID_COLOR = "#8c8c8c"

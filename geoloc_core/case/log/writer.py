@@ -13,7 +13,7 @@ import queue
 import threading
 
 from .caselog import CaseLog
-from .findings import Finding
+from ..findings import Finding
 
 _DONE = object()
 

@@ -21,13 +21,13 @@ from datetime import datetime, timezone
 from pathlib import PurePath
 from typing import Callable, Iterable, Sequence
 
-from .. import __version__
-from ..evidence.imaging import ImageDecodeError, load_rgb
-from ..evidence.filefacts import sha256_hex
-from .findings import Finding
+from ... import __version__
+from ...evidence.imaging import ImageDecodeError, load_rgb
+from ...evidence.filefacts import sha256_hex
+from ..findings import Finding
 from .report_map import candidates, render_map_png
-from ..learning.metrics import THRESHOLDS_KM
-from .verification import BANDS_KM, VerdictThresholds
+from ...learning.metrics import THRESHOLDS_KM
+from ..verification import BANDS_KM, VerdictThresholds
 
 THUMBNAIL_SIDE = 320  # pixels, the longer side: bounded whatever the original's size
 CHECK_TITLES = {"time": "Time consistency", "timezone": "Time zone", "sun": "Sun at the claimed place and time",

@@ -15,7 +15,7 @@ Vector tiles (Mapbox Vector Tile, "pbf"/"mvt") are stored decompressed as ``.mvt
 ``application/vnd.mapbox-vector-tile`` (:data:`TILE_MEDIA_TYPES`, registered by the app); gzip is
 an encoding of the stored bytes, not of the tile, and a static file server cannot declare it. They
 are drawn in the browser by protomaps-leaflet (vendored from the npm registry, see
-:mod:`geoloc_core.case.vector_basemap`).
+:mod:`geoloc_core.case.maps.vector_basemap`).
 """
 from __future__ import annotations
 

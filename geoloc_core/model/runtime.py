@@ -1,0 +1,40 @@
+"""Where a predictor runs: its device, torch's threads beside it, and the threads that decode images.
+
+Why a module of its own: both predictor kinds (the trained regressor in ``inference`` and the
+zero-shot CLIP in ``zeroshot``) run the same way; kept here, below both, neither imports the other
+for it.
+"""
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+
+import torch
+
+from ..evidence.isolation import available_cores
+
+
+def default_device() -> torch.device:
+    return torch.device("cuda") if torch.cuda.is_available() else torch.device("cpu")
+
+
+GPU_HOST_TORCH_THREADS = 1
+
+
+def prepare_device(device: torch.device | None = None) -> torch.device:
+    """The device a predictor runs on (CUDA when there is one). On the CPU torch gets one thread per core
+    this process may use. Beside a GPU it gets ``GPU_HOST_TORCH_THREADS``: the host side of a GPU model
+    is small tensors, yet torch's OpenMP pool of one thread per core spun after each of them, and on a
+    16-core machine with an H200 that was 19 CPU-ms per image, taken from the inspection workers that
+    feed the model (ViT-L/14 scan 343 -> 502 images/s with one thread, #18). Shared by both predictor kinds."""
+    device = device or default_device()
+    if device.type == "cpu":
+        torch.set_num_threads(available_cores())
+    elif device.type == "cuda":
+        torch.set_num_threads(GPU_HOST_TORCH_THREADS)
+    return device
+
+
+def decoder_pool() -> ThreadPoolExecutor:
+    """Threads that decode image files (Pillow releases the GIL while decoding)."""
+    return ThreadPoolExecutor(max_workers=max(1, min(4, os.cpu_count() or 1)), thread_name_prefix="geoloc-decode")
