@@ -25,7 +25,7 @@ from jinja2 import Template
 
 from .layers import js_text_literal
 
-VENDOR_DIR = Path(__file__).resolve().parents[2] / "assets" / "vendor"
+VENDOR_DIR = Path(__file__).resolve().parents[3] / "assets" / "vendor"  # the repository's assets/vendor
 SCRIPT = "protomaps-leaflet-5.1.0.js"
 PROTOMAPS_SCHEMA = {"earth", "roads", "places", "water"}
 _WATER = re.compile(r"water|ocean|sea|lake|river", re.IGNORECASE)
