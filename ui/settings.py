@@ -8,7 +8,7 @@ import streamlit as st
 
 from geoloc_core.case.analysis_settings import AnalysisSettings
 from geoloc_core.model.inference import MODEL_ENV_VAR, ModelLoadError
-from geoloc_core.case.verification import VerdictThresholds
+from geoloc_core.case.verification import UNINFORMATIVE_R50_KM, UNINFORMATIVE_R90_KM, VerdictThresholds
 from geoloc_core.case.log.workspace import Workspace, load_workspace, resolve_workspace, save_workspace, workspace_path
 from ui import reporting, resources
 
@@ -158,12 +158,18 @@ def sidebar() -> SessionSettings:
             consistent = st.number_input("No radius: 'consistent' within (km)", 1.0, 5000.0, 25.0, key="t_consistent")
             plausible = st.number_input("No radius: 'plausible' within (km)", 1.0, 10000.0, 750.0, key="t_plausible")
             unlikely = st.number_input("No radius: 'unlikely' within (km)", 1.0, 20000.0, 2500.0, key="t_unlikely")
+            st.caption("A model too uncertain about a photo gives 'inconclusive', not a verdict, when its regions are "
+                       "wider than these. 'consistent' and 'plausible' are never given beyond 2,500 km.")
+            wide90 = st.number_input("'inconclusive' when the 90 % region radius exceeds (km)", 100.0, 20000.0,
+                                     UNINFORMATIVE_R90_KM, key="t_wide90")
+            wide50 = st.number_input("'inconclusive' when the 50 % region radius exceeds (km)", 50.0, 20000.0,
+                                     UNINFORMATIVE_R50_KM, key="t_wide50")
     analysis = AnalysisSettings(
         model_path=model_path.strip() if model_error is None else "",
         second_model_path=second_path if model_error is None else "",
         online_geocoder=online_geocoder,
         online_tiles=online_tiles,
         allow_model_download=allow_download,
-        thresholds=VerdictThresholds(factor, consistent, plausible, unlikely),
+        thresholds=VerdictThresholds(factor, consistent, plausible, unlikely, wide90, wide50),
     )
     return SessionSettings(case_id, case_name, analysis, model_error, keep_evidence, online_handoff)

@@ -12,10 +12,9 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from geoloc_core.case.analysis_settings import AnalysisSettings
-from geoloc_core.case.claims import self_contradiction
 from geoloc_core.case.exports.export import FORMATS, export
 from geoloc_core.case.analyzer import Analyzer
-from geoloc_core.case.findings import Finding
+from geoloc_core.case.findings import Finding, regions_word
 from geoloc_core.evidence.filefacts import sha256_hex
 from geoloc_core.evidence.sources import FileSource
 from geoloc_core.case.maps.layers import use_local_assets
@@ -112,9 +111,6 @@ def result_card(finding: Finding, model_error: str | None = None, typical_km: fl
     verdict_banner(finding, typical_km)
     if finding.status == "error" and finding.verdict != NOT_AN_IMAGE:
         st.caption("This file could not be fully analysed: see the notes below.")
-    contradiction = self_contradiction(finding)
-    if contradiction:
-        st.error(markdown_literal(contradiction))
     exif_where = finding.exif_country or ("open water" if finding.exif_lat is not None else "no EXIF GPS")
     pred_where = finding.pred_country or ("open water" if finding.pred_lat is not None else "no prediction")
     m1, m2, m3 = st.columns(3)
@@ -166,11 +162,11 @@ def result_card(finding: Finding, model_error: str | None = None, typical_km: fl
             ])
     with right:
         st.markdown("**From the pixels (model)**")
-        uncalibrated = " (uncalibrated)" if finding.pred_calibrated is False else ""
+        word = f" ({regions_word(finding.pred_calibrated)})" if regions_word(finding.pred_calibrated) else ""
         _table([
             ("Predicted lat, lon (deg)", _point(finding.pred_lat, finding.pred_lon, 4)),
-            (f"50 % region radius{uncalibrated}", _km(finding.pred_radius50_km)),
-            (f"90 % region radius{uncalibrated}", _km(finding.pred_radius_km)),
+            (f"50 % region radius{word}", _km(finding.pred_radius50_km)),
+            (f"90 % region radius{word}", _km(finding.pred_radius_km)),
             ("Country", finding.pred_country or ""),
             ("Continent", finding.pred_continent or ""),
             ("Nearest place", place_in_words(finding.pred_nearest_place)),
@@ -209,7 +205,8 @@ def witnesses_panel(finding: Finding) -> None:
             ("second", finding.second_kind, finding.second_lat, finding.second_lon, finding.second_country,
              finding.second_radius_km, finding.second_calibrated, finding.second_distance_km, finding.second_verdict)):
         rows.append({"witness": f"{name} ({kind})", "lat, lon (deg)": _point(lat, lon, 4) or "no prediction",
-                     "country": country or "", "90 % radius": _km(radius) + (" (uncalibrated)" if calibrated is False
+                     "country": country or "", "90 % radius": _km(radius) + (f" ({regions_word(calibrated)})"
+                                                                             if radius and regions_word(calibrated)
                                                                              else ""),
                      "distance to EXIF GPS": _km(distance) or "n/a", "verdict": verdict})
     st.table(pd.DataFrame(rows).set_index("witness"))  # static HTML table: values shown as text

@@ -322,7 +322,8 @@ class Analyzer:
                                                                                place.continent)
             if first is not None:
                 f.witnesses_distance_km = geodesic_km(first.lat, first.lon, prediction.lat, prediction.lon)
-        result = verify(exif_point, prediction, exif_place, place, model_available=True, thresholds=self.thresholds)
+        result = verify(exif_point, prediction, exif_place, place, model_available=True, thresholds=self.thresholds,
+                        witness=f"the second witness ({f.second_kind or 'model'})")
         if f.status == "error" and prediction is None:
             result.verdict, result.reason = PREDICTION_FAILED, "the file could not be analysed as an image"
         f.second_distance_km, f.second_band = result.distance_km, result.band

@@ -1,4 +1,5 @@
-"""The one line at the top of a finding: the location verdict and the metadata checks together.
+"""The one line at the top of a finding: what the file says about itself, the location verdict and the
+metadata checks, strongest first.
 
 Why one line: analysts read the banner and move on. A night-sky claim or an editor in the
 Software tag is as much a reason to look closer as a far-off prediction, and it is known even
@@ -6,18 +7,25 @@ without a model, so the banner names both ("cannot verify location: no model · 
 sun below the horizon ..."). Beside a verdict from a model, the model's typical error (median km
 on its evaluation set) keeps a red word in proportion. Plain functions, no Streamlit: the app
 shows the result and the tests read it.
+
+Why this order (issue #28): a file that contradicts itself (its GPS against the place written in its
+caption / IPTC / XMP) is a fact of the file alone, stronger than any model's opinion, so it is the
+banner's first sentence, before the location verdict. The checks the banner lists are exactly the
+ones ``Finding.checks_flagged`` counts (the CSV's flag count), the written place included.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from ..evidence.filefacts import describe_type
+from .claims import self_contradiction
 from .findings import Finding
-from .verification import (CONSISTENT, CONTRADICTS, NO_GPS, NO_MODEL, NOT_AN_IMAGE, PLAUSIBLE, PREDICTION_FAILED,
-                           TOO_LITTLE_IMAGE, UNLIKELY)
+from .verification import (CONSISTENT, CONTRADICTS, INCONCLUSIVE, NO_GPS, NO_MODEL, NOT_AN_IMAGE, PLAUSIBLE,
+                           PREDICTION_FAILED, TOO_LITTLE_IMAGE, UNLIKELY)
 
 CHECK_NAMES = {"time": "time", "timezone": "time zone", "sun": "sun", "editing": "editing traces",
-               "thumbnail": "embedded thumbnail", "provenance": "provenance"}
+               "thumbnail": "embedded thumbnail", "provenance": "provenance",
+               "claim": "written place"}  # every check the Analyzer counts into checks_flagged
 LEVELS = ("success", "info", "warning", "error")  # ascending concern
 
 
@@ -54,6 +62,8 @@ def _location(finding: Finding, typical_km: float | None) -> tuple[str, str]:
         return "warning", "cannot verify location: image too small or flat to predict from"
     if verdict in (NO_MODEL, NO_GPS, PREDICTION_FAILED) or verdict.startswith("cannot verify"):
         return "info", verdict.replace("cannot verify:", "cannot verify location:")
+    if verdict == INCONCLUSIVE:  # the reason's first clause names the witness and its region
+        return "info", f"location inconclusive: {(finding.verdict_reason or '').partition('; ')[0]}"
     level = {CONSISTENT: "success", PLAUSIBLE: "info", UNLIKELY: "warning", CONTRADICTS: "error"}.get(verdict, "info")
     text = f"location {verdict}"
     if finding.distance_km is not None:
@@ -64,8 +74,12 @@ def _location(finding: Finding, typical_km: float | None) -> tuple[str, str]:
 
 
 def compose_banner(finding: Finding, typical_km: float | None = None) -> Banner:
-    """The banner for one finding. ``typical_km``: the model's median error, when known."""
+    """The banner for one finding. ``typical_km``: the model's median error, when known. A file that
+    contradicts itself leads; then the location verdict; then the flagged checks."""
     level, text = _location(finding, typical_km)
+    contradiction = self_contradiction(finding)
+    if contradiction:
+        text, level = f"{contradiction} · {text}", "error"
     flagged = flagged_checks(finding)
     if flagged:
         parts = [f"{name}: {summary}" for name, summary in flagged]

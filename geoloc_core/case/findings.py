@@ -162,6 +162,13 @@ _REPR = re.compile(r"<[\w.]+ object at 0x[0-9a-fA-F]+>")
 _EXCEPTION_NAME = re.compile(r"\b(?:[A-Za-z_][\w.]*\.)?[A-Z]\w*(?:Error|Exception|Warning|Interrupt)\b:?\s*")
 
 
+def regions_word(calibrated: bool | None) -> str:
+    """The one word for a witness's 50 % / 90 % regions wherever they are shown (card, report, KML):
+    "calibrated", "uncalibrated", or "" when unknown. Its source is the prediction's ``calibrated``
+    (for a trained regressor: what training recorded), the same value the CSV's ``pred_calibrated`` holds."""
+    return {True: "calibrated", False: "uncalibrated"}.get(calibrated, "")
+
+
 def for_people(text: str) -> str:
     """A message as a person should read it: object reprs (``<_io.BytesIO object at 0x...>``)
     are dropped, exception class names are dropped, leftover empty brackets removed."""

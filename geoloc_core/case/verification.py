@@ -7,11 +7,23 @@ continent 2500 km.
 
 Verdicts, from a prediction with uncertainty (radius50/radius90 of the model's
 calibrated 50 % and 90 % regions):
+* inconclusive - the model cannot say where the photo is: its 90 % region is wider than the
+                 continent band (2,500 km) or its 50 % region wider than the country band (750 km).
+                 Nothing is compared, whatever the distance;
 * consistent   - EXIF point within the 50 % region (or, without radii, the city band);
 * plausible    - within the 90 % region (without radii: the country band);
 * unlikely     - beyond the 90 % region but within twice its radius (without: the continent band);
 * contradicts  - farther still: the pixels and the claimed location disagree;
 * cannot verify: no EXIF GPS / no model / prediction failed / not an image / image too small or flat.
+"consistent" and "plausible" are never given beyond the continent band (``AGREEMENT_CEILING_KM``),
+whatever the radii and the thresholds: a point 4,000 km away agrees with nothing an analyst could
+publish; such a point is "unlikely" at best.
+
+Why a floor on the model's certainty (issue #28): the verdicts above compare a distance with the
+model's own regions, so a model that knows nothing (a 90 % region of 16,000 km on a beach photo)
+called a point 8,600 km away "consistent". A verdict an analyst defends must mean the pixels said
+something; when they did not, the answer is "inconclusive" and the reason names the witness and
+its region. The same rule holds for the second witness and the written (claimed) place.
 A model is a witness, not proof: a "contradicts" says where to look harder.
 """
 from __future__ import annotations
@@ -35,17 +47,23 @@ FALLBACK_CONSISTENT_KM = 25.0
 FALLBACK_PLAUSIBLE_KM = 750.0
 FALLBACK_UNLIKELY_KM = 2500.0
 UNLIKELY_FACTOR = 2.0
+# A model whose regions are wider than these cannot say where the photo is: the verdict is "inconclusive".
+UNINFORMATIVE_R90_KM = 2500.0  # the continent band
+UNINFORMATIVE_R50_KM = 750.0  # the country band
+# No "consistent" or "plausible" beyond this distance, whatever the radii and thresholds (not adjustable).
+AGREEMENT_CEILING_KM = 2500.0  # the continent band
 
 CONSISTENT = "consistent"
 PLAUSIBLE = "plausible"
 UNLIKELY = "unlikely"
 CONTRADICTS = "contradicts"
+INCONCLUSIVE = "inconclusive"
 NO_GPS = "cannot verify: no EXIF GPS"
 NO_MODEL = "cannot verify: no model"
 PREDICTION_FAILED = "cannot verify: prediction failed"
 NOT_AN_IMAGE = "cannot verify: not an image"  # a PDF, a text file, ...: there are no pixels to look at
 TOO_LITTLE_IMAGE = "cannot verify: image too small or flat"  # see evidence/information.py
-VERDICTS = (CONSISTENT, PLAUSIBLE, UNLIKELY, CONTRADICTS, NO_GPS, NO_MODEL, PREDICTION_FAILED, NOT_AN_IMAGE,
+VERDICTS = (INCONCLUSIVE, CONSISTENT, PLAUSIBLE, UNLIKELY, CONTRADICTS, NO_GPS, NO_MODEL, PREDICTION_FAILED, NOT_AN_IMAGE,
             TOO_LITTLE_IMAGE)
 
 
@@ -57,6 +75,8 @@ class VerdictThresholds:
     fallback_consistent_km: float = FALLBACK_CONSISTENT_KM
     fallback_plausible_km: float = FALLBACK_PLAUSIBLE_KM
     fallback_unlikely_km: float = FALLBACK_UNLIKELY_KM
+    uninformative_r90_km: float = UNINFORMATIVE_R90_KM
+    uninformative_r50_km: float = UNINFORMATIVE_R50_KM
 
 
 @dataclass
@@ -77,6 +97,38 @@ def band_for(distance_km: float) -> str:
     return BEYOND_BAND
 
 
+def verdict_rules(thresholds: VerdictThresholds = VerdictThresholds()) -> list[tuple[str, str]]:
+    """(verdict, what it means) for every verdict, with the thresholds in force: the README's verdict table
+    (for the defaults; a test compares them) and the report's "verdict rules in force"."""
+    t = thresholds
+    return [
+        (INCONCLUSIVE, f"the model's 90 % region is wider than {t.uninformative_r90_km:,.0f} km or its 50 % region "
+                       f"wider than {t.uninformative_r50_km:,.0f} km: it cannot say where the photo is, so the "
+                       "distance is given and no verdict"),
+        (CONSISTENT, f"EXIF GPS inside the model's 50 % region (no radius: within {t.fallback_consistent_km:,.0f} km)"
+                     f", never beyond {AGREEMENT_CEILING_KM:,.0f} km"),
+        (PLAUSIBLE, f"inside the 90 % region (no radius: within {t.fallback_plausible_km:,.0f} km), never beyond "
+                    f"{AGREEMENT_CEILING_KM:,.0f} km"),
+        (UNLIKELY, f"beyond the 90 % region, within {t.unlikely_factor:g}x its radius (no radius: within "
+                   f"{t.fallback_unlikely_km:,.0f} km)"),
+        (CONTRADICTS, "farther still"),
+        ("cannot verify: no EXIF GPS / no model / prediction failed", "nothing to compare, and no point is invented"),
+        (NOT_AN_IMAGE, "the bytes are a PDF, text, audio, ...: no pixels"),
+        (TOO_LITTLE_IMAGE, "under 32 px on a side, or nearly uniform pixels: no prediction"),
+    ]
+
+
+def uninformative(prediction: Prediction, thresholds: VerdictThresholds = VerdictThresholds()) -> str | None:
+    """Why a prediction says too little to verify anything against ("90 % region radius 16,842 km, wider than
+    2,500 km"), or None when its regions are narrow enough (or it has none)."""
+    r50, r90 = prediction.radius50_km, prediction.radius90_km
+    if r90 is not None and r90 > thresholds.uninformative_r90_km:
+        return f"90 % region radius {r90:,.0f} km, wider than {thresholds.uninformative_r90_km:,.0f} km"
+    if r50 is not None and r50 > thresholds.uninformative_r50_km:
+        return f"50 % region radius {r50:,.0f} km, wider than {thresholds.uninformative_r50_km:,.0f} km"
+    return None
+
+
 def _match(a: str | None, b: str | None) -> bool | None:
     return None if a is None or b is None else a == b
 
@@ -89,9 +141,10 @@ def verify(
     model_available: bool = True,
     thresholds: VerdictThresholds = VerdictThresholds(),
     subject: str = "EXIF GPS",
+    witness: str = "the model",
 ) -> Verification:
-    """Compare EXIF GPS (or another claimed point, named by ``subject``) with a prediction and
-    explain the verdict in one sentence."""
+    """Compare EXIF GPS (or another claimed point, named by ``subject``) with a prediction (made by
+    ``witness``: "the model", "the second witness (zero-shot)") and explain the verdict in one sentence."""
     if prediction is None:
         verdict = NO_MODEL if not model_available else PREDICTION_FAILED
         reason = ("no location model is loaded, so the pixels were not analysed"
@@ -104,6 +157,12 @@ def verify(
     band = band_for(distance)
     country_match = _match(exif_place and exif_place.country_code, predicted_place and predicted_place.country_code)
     continent_match = _match(exif_place and exif_place.continent, predicted_place and predicted_place.continent)
+    where = f"{subject} lies {distance:,.1f} km from the predicted location ({band} band)"
+    too_wide = uninformative(prediction, thresholds)
+    if too_wide is not None:
+        return Verification(distance, band, country_match, continent_match, INCONCLUSIVE,
+                            f"{witness} is too uncertain about this photo ({too_wide}); {where}, which neither "
+                            "supports nor contradicts it")
     if prediction.radius50_km is not None and prediction.radius90_km is not None:
         r50, r90 = prediction.radius50_km, prediction.radius90_km
         factor = thresholds.unlikely_factor
@@ -114,7 +173,6 @@ def verify(
     else:
         limits = (thresholds.fallback_consistent_km, thresholds.fallback_plausible_km, thresholds.fallback_unlikely_km)
         scale = tuple(f"{km:,.0f} km" for km in limits)
-    where = f"{subject} lies {distance:,.1f} km from the predicted location ({band} band)"
     if distance <= limits[0]:
         verdict, why = CONSISTENT, f"within {scale[0]}"
     elif distance <= limits[1]:
@@ -123,6 +181,9 @@ def verify(
         verdict, why = UNLIKELY, f"beyond {scale[1]} but within {scale[2]}"
     else:
         verdict, why = CONTRADICTS, f"beyond {scale[2]}"
+    if verdict in (CONSISTENT, PLAUSIBLE) and distance > AGREEMENT_CEILING_KM:
+        verdict, why = UNLIKELY, (f"{why}, but beyond {AGREEMENT_CEILING_KM:,.0f} km (the continent band), where "
+                                  "no verdict says the two agree")
     reason = f"{where}, {why}"
     if country_match is False and exif_place and predicted_place:
         label = "EXIF" if subject == "EXIF GPS" else "claimed"

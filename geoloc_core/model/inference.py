@@ -124,6 +124,9 @@ class Predictor:
         self._prefetch = ThreadPoolExecutor(max_workers=1, thread_name_prefix="geoloc-prefetch")
         self.input_size = square_size(model.config.vision_config.image_size)  # decode JPEGs no larger than needed
         config = model.config
+        # one source for "calibrated": what training recorded (issue 15). Every prediction carries it, so
+        # the model line, the finding's pred_calibrated (CSV), the card, the report and KML say the same word.
+        self.calibrated = regions_calibrated(config)
         self.description = (f"{name} (backbone {config.backbone_name_or_path or 'unknown'}, "
                             f"{config.output_mode} output, {config.num_components} component"
                             f"{'s' if config.num_components > 1 else ''}"
@@ -216,15 +219,20 @@ class Predictor:
                 radius50_km=float(radii[0][i]) if radii else None,
                 radius90_km=float(radii[1][i]) if radii else None,
                 candidates=candidates,
+                calibrated=self.calibrated,
             ))
         return predictions
 
 
+def regions_calibrated(config) -> bool:
+    """Whether a model's regions are calibrated: only when training recorded that calibration ran (issue 15)."""
+    return bool((config.trained_on or {}).get("calibrated"))
+
+
 def _uncertainty_text(config) -> str:
-    """"calibrated" only when training recorded that calibration ran (issue 15)."""
     if not config.uncertainty:
         return ""
-    return ", calibrated uncertainty" if (config.trained_on or {}).get("calibrated") else ", uncalibrated uncertainty"
+    return ", calibrated uncertainty" if regions_calibrated(config) else ", uncalibrated uncertainty"
 
 
 def load_predictor(path_or_id: str | os.PathLike, batch_size: int = 16, allow_download: bool = False):

@@ -15,14 +15,14 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Sequence
 
-from ..findings import Finding
+from ..findings import Finding, regions_word
 
 KML_NS = "http://www.opengis.net/kml/2.2"
 _NOT_XML = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 STYLES = {"exif": "ff2827d6", "predicted": "ffb4771f", "second_witness": "ff2ca02c", "claimed": "ffbd6794",
           "distance": "ff444444"}  # aabbggrr
 DATA_FIELDS = ("file", "sha256", "verdict", "verdict_reason", "distance_km", "band", "exif_country",
-               "pred_country", "pred_radius_km", "camera_make", "camera_model", "software",
+               "pred_country", "pred_radius_km", "pred_calibrated", "camera_make", "camera_model", "software",
                "exif_datetime_original", "checks_flagged", "analyst_verdict", "analyst_tags", "note",
                "camera_serial",  # empty unless the export asked for serials (export.without_serials)
                # the written claim (#19), as in the CSV / JSON / GeoJSON exports
@@ -51,6 +51,9 @@ def _description(finding: Finding, role: str) -> str:
         lines.append(f"Why: {finding.verdict_reason}")
     if finding.distance_km is not None:
         lines.append(f"Distance EXIF GPS - prediction: {finding.distance_km:,.1f} km ({finding.band} band)")
+    if finding.pred_radius_km is not None:
+        word = regions_word(finding.pred_calibrated)
+        lines.append(f"90 % region radius: {finding.pred_radius_km:,.1f} km" + (f" ({word})" if word else ""))
     if getattr(finding, "analyst_verdict", ""):
         lines.append(f"Analyst's assessment: {finding.analyst_verdict}")
     if finding.checks_flagged:

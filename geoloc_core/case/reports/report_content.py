@@ -24,10 +24,11 @@ from typing import Callable, Iterable, Sequence
 from ... import __version__
 from ...evidence.imaging import ImageDecodeError, load_rgb
 from ...evidence.filefacts import sha256_hex
-from ..findings import Finding
+from ..banner import compose_banner
+from ..findings import Finding, regions_word
 from .report_map import candidates, render_map_png
 from ...learning.metrics import THRESHOLDS_KM
-from ..verification import BANDS_KM, VerdictThresholds
+from ..verification import BANDS_KM, VerdictThresholds, verdict_rules
 
 THUMBNAIL_SIDE = 320  # pixels, the longer side: bounded whatever the original's size
 CHECK_TITLES = {"time": "Time consistency", "timezone": "Time zone", "sun": "Sun at the claimed place and time",
@@ -118,6 +119,7 @@ class FileReport:
     number: int
     name: str  # visible() applied
     sha256: str
+    headline: str  # the banner as the app shows it: a file that contradicts itself first (case/banner.py)
     verdict: str
     verdict_reason: str
     status: str
@@ -136,7 +138,7 @@ class Report:
     geoloc_version: str
     scope: str
     witness_statement: str
-    summary: list[list[str]]  # header row first: number, file, SHA-256, verdict
+    summary: list[list[str]]  # header row first: number, file, SHA-256, headline
     header_rows: list[tuple[str, str]]
     models: list[Section]
     thresholds: Section
@@ -207,7 +209,6 @@ def file_report(number: int, item: ReportItem, include_serials: bool = False) ->
         ("Status", f.status), ("Acquired (UTC)", item.acquired_utc), ("Analysed (UTC)", f.analysed_at_utc),
         ("geoloc version at analysis", f.geoloc_version),
         ("Source URL (analyst)", item.source_url or "not recorded"),
-        ("Analyst's note", item.note or "none"),
     ])
     exif_rows = _rows([
         ("EXIF present", "yes" if f.exif_present else "no"),
@@ -225,6 +226,7 @@ def file_report(number: int, item: ReportItem, include_serials: bool = False) ->
         ("Model", f.model or "none loaded"),
         ("Predicted lat, lon (deg)", _deg(f.pred_lat, f.pred_lon, 4)),
         ("50 % region radius", _km(f.pred_radius50_km)), ("90 % region radius", _km(f.pred_radius_km)),
+        ("Regions", regions_word(f.pred_calibrated) if f.pred_radius_km is not None else ""),
     ])
     ranked = candidates(f)
     candidate_table = ([["rank", "lat", "lon", "weight"]]
@@ -248,10 +250,15 @@ def file_report(number: int, item: ReportItem, include_serials: bool = False) ->
         Section("Place of the prediction", _rows(_place_rows(f, "pred")) or [("Place", "no prediction")]),
         Section("Verification", verdict_rows),
         Section("Metadata checks (status: reason)", check_rows),
+        Section("Analyst's assessment (the analyst's own, not geoloc's)", [
+            ("Analyst's verdict", visible(f.analyst_verdict) or "not assessed"),
+            ("Analyst's tags", visible(f.analyst_tags) or "none"),
+            ("Analyst's note", visible(item.note or f.note) or "none")]),
     ]
     if f.message:
         sections.append(Section("Notes from the analysis", [("", visible(line)) for line in f.message.split("; ")]))
-    return FileReport(number, display_name(f.file), f.sha256, visible(f.verdict), visible(f.verdict_reason),
+    return FileReport(number, display_name(f.file), f.sha256, visible(compose_banner(f).text), visible(f.verdict),
+                      visible(f.verdict_reason),
                       f.status, thumb, thumb_note, render_map_png(f), sections)
 
 
@@ -298,18 +305,10 @@ def _num(value, pattern: str) -> str:
 
 
 def thresholds_section(thresholds: VerdictThresholds) -> Section:
-    t = thresholds
     bands = ", ".join(f"{name} <= {limit:g} km" for name, limit in BANDS_KM)
     return Section("Verdict rules in force", [
         ("Distance bands", bands),
-        ("consistent", "EXIF GPS inside the model's 50 % region "
-                       f"(model without radii: within {t.fallback_consistent_km:,.0f} km)"),
-        ("plausible", f"inside the 90 % region (without radii: within {t.fallback_plausible_km:,.0f} km)"),
-        ("unlikely", f"beyond the 90 % region, within {t.unlikely_factor:g}x its radius "
-                     f"(without radii: within {t.fallback_unlikely_km:,.0f} km)"),
-        ("contradicts", "farther still"),
-        ("cannot verify", "no EXIF GPS, no model, or the prediction failed: nothing is compared and no point "
-                          "is invented"),
+        *verdict_rules(thresholds),
         ("Distances", "WGS-84 geodesic (Karney's algorithm; PROJ); a bound counts as inside"),
     ])
 
@@ -321,7 +320,8 @@ def build_report(items: Sequence[ReportItem], case_name: str, analyst: str, scop
     generated = generated or datetime.now(timezone.utc)
     findings = [i.finding for i in items]
     files = [file_report(n, item, include_serials) for n, item in enumerate(items, 1)]
-    summary = [["#", "file", "SHA-256", "verdict"]] + [[str(r.number), r.name, r.sha256, r.verdict] for r in files]
+    summary = [["#", "file", "SHA-256", "headline (as the app shows it)"]] + [
+        [str(r.number), r.name, r.sha256, r.headline] for r in files]
     analyst = visible(analyst.strip()) or "not given"
     header_rows = [("Case", visible(case_name) or "not named"), ("Analyst", analyst),
                    ("Scope", visible(scope)), ("Files", str(len(files))),

@@ -25,6 +25,7 @@ from ..findings import Finding
 
 EXIF_RGB = (214, 39, 40)
 PREDICTION_RGB = (31, 119, 180)
+CLAIM_RGB = (148, 103, 189)  # the place written in the file (#9467bd, as on the app's maps)
 LAND_RGB = (244, 241, 234)
 SEA_RGB = (214, 230, 242)
 BORDER_RGB = (150, 150, 150)
@@ -112,6 +113,8 @@ def view_for(finding: Finding, width: int = 720, height: int = 360) -> MapView:
 
     if finding.exif_lat is not None:
         add(finding.exif_lat, finding.exif_lon)
+    if finding.claimed_lat is not None:
+        add(finding.claimed_lat, finding.claimed_lon)
     if finding.pred_lat is not None:
         add(finding.pred_lat, finding.pred_lon)
         for candidate in candidates(finding)[:5]:
@@ -160,7 +163,7 @@ def _grid_step(span: float) -> float:
 
 def render_map_png(finding: Finding, width: int = 720, height: int = 360) -> bytes | None:
     """PNG bytes of the finding's map picture; None when there is nothing to place on a map."""
-    if finding.exif_lat is None and finding.pred_lat is None:
+    if finding.exif_lat is None and finding.pred_lat is None and finding.claimed_lat is None:
         return None
     view = view_for(finding, width, height)
     s = SUPERSAMPLE
@@ -193,6 +196,8 @@ def render_map_png(finding: Finding, width: int = 720, height: int = 360) -> byt
             r = 6 * s
             draw.ellipse([cx - r, cy - r, cx + r, cy + r], outline=PREDICTION_RGB, width=2 * s, fill=(255, 255, 255))
         _marker(draw, big, finding.pred_lat, finding.pred_lon, PREDICTION_RGB, s)
+    if finding.claimed_lat is not None:  # the place written in the file: a self-contradiction shows as two points
+        _marker(draw, big, finding.claimed_lat, finding.claimed_lon, CLAIM_RGB, s)
     if finding.exif_lat is not None:
         _marker(draw, big, finding.exif_lat, finding.exif_lon, EXIF_RGB, s)
     picture = image.convert("RGB").reduce(SUPERSAMPLE)  # box filter: fast, and smooth enough for lines
@@ -203,9 +208,10 @@ def render_map_png(finding: Finding, width: int = 720, height: int = 360) -> byt
 
 
 def marker_pixel(finding: Finding, which: str, width: int = 720, height: int = 360) -> tuple[int, int]:
-    """Where ``render_map_png`` puts the "exif" or "prediction" marker (for tests and captions)."""
+    """Where ``render_map_png`` puts the "exif", "claimed" or "prediction" marker (for tests and captions)."""
     view = view_for(finding, width, height)
-    lat, lon = (finding.exif_lat, finding.exif_lon) if which == "exif" else (finding.pred_lat, finding.pred_lon)
+    lat, lon = {"exif": (finding.exif_lat, finding.exif_lon), "claimed": (finding.claimed_lat, finding.claimed_lon),
+                "prediction": (finding.pred_lat, finding.pred_lon)}[which]
     x, y = view.xy(lat, _near(lon, view.centre_lon))
     return int(round(float(x))), int(round(float(y)))
 
@@ -291,6 +297,8 @@ def _legend(picture: Image.Image, finding: Finding) -> None:
     entries = []
     if finding.exif_lat is not None:
         entries.append((EXIF_RGB, "EXIF GPS"))
+    if finding.claimed_lat is not None:
+        entries.append((CLAIM_RGB, "place written in the file"))
     if finding.pred_lat is not None:
         entries.append((PREDICTION_RGB, "prediction"))
         if finding.pred_radius50_km:

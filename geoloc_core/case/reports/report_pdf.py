@@ -135,6 +135,7 @@ class _ReportPDF(FPDF):
 def _file_pages(pdf: _ReportPDF, report: Report, f: FileReport) -> None:
     pdf.add_page()
     pdf.heading(f"File {f.number} of {len(report.files)}: {f.name}", 13)
+    pdf.paragraph(f.headline, 10.5)
     pdf.paragraph(f"Verdict: {f.verdict or 'none'}" + (f" ({f.verdict_reason})" if f.verdict_reason else ""), 10)
     top = pdf.get_y()
     height = 0.0
@@ -157,7 +158,7 @@ def _file_pages(pdf: _ReportPDF, report: Report, f: FileReport) -> None:
     else:
         pdf.set_xy(MARGIN_MM + 50, top)
         pdf.set_font(pdf.sans, "", 8)
-        pdf.multi_cell(124, 4, "No map: the file has no usable EXIF GPS and no prediction was made.")
+        pdf.multi_cell(124, 4, "No map: the file has no usable EXIF GPS, no located written place and no prediction.")
     pdf.set_xy(MARGIN_MM, top + height + 3)
     for section in f.sections:
         pdf.section(section)
@@ -169,7 +170,7 @@ def _all_text(report: Report) -> str:
     for section in [*report.models, report.thresholds, *(s for f in report.files for s in f.sections)]:
         parts += [section.title, *(v for row in section.rows for v in row)]
         parts += [cell for row in section.table or [] for cell in row]
-    parts += [f.thumbnail_note for f in report.files]
+    parts += [f.thumbnail_note for f in report.files] + [f.headline for f in report.files]
     return "".join(parts)
 
 
@@ -188,7 +189,7 @@ def render_pdf(report: Report) -> bytes:
                       "written as \\uXXXX escapes.", 8)
     pdf.paragraph(f"How to read this report. {report.witness_statement}", 9, fill=(255, 247, 230))
     pdf.heading("Files", 12)
-    pdf.grid(report.summary, widths=(0.04, 0.24, 0.50, 0.22), mono_column=2, size=7.5)
+    pdf.grid(report.summary, widths=(0.04, 0.2, 0.4, 0.36), mono_column=2, size=7.5)
     pdf.heading("Models", 12)
     for section in report.models:
         pdf.section(section)
