@@ -51,7 +51,8 @@ class _Inspected:
     exif: ExifFacts | None = None
     forensic: ForensicFacts | None = None
     too_little: str | None = None
-    image: object = None  # for the model: a crop from the worker (clip_input.py), or a PIL image decoded here
+    image: object = None  # for the model: a crop from the worker (clip_input.py), or the model's input made here
+    second_image: object = None  # the second witness's own input, when the two models' inputs differ
     decode_error: str | None = None
 
 
@@ -59,6 +60,7 @@ class _Inspected:
 class _Pending:
     finding: Finding
     image: object = None  # pixels awaiting the model (a crop or a PIL image)
+    second_image: object = None  # the second witness's, when it takes other pixels than the first
     exif: ExifFacts | None = None
     forensic: ForensicFacts | None = None
     not_an_image: bool = False
@@ -182,10 +184,12 @@ class Analyzer:
             result.too_little = too_little_information(facts.width, facts.height,
                                                        forensic.pixel_spread if forensic is not None else None)
         if facts.error is None and result.too_little is None and self.predictor is not None and spec is None:
-            try:
-                draft = max(getattr(p, "input_size", 512) for p in (self.predictor, self.second_predictor) if p)
-                result.image = load_rgb(result.data, draft_side=draft)
+            try:  # each model's input by its own one path from the bytes (preprocessing.model_input)
+                result.image = _model_input(self.predictor, result.data)
+                if self.second_predictor is not None:
+                    result.second_image = _model_input(self.second_predictor, result.data)
             except ImageDecodeError as exc:
+                result.image = result.second_image = None
                 result.decode_error = str(exc)
         return result
 
@@ -222,16 +226,18 @@ class Analyzer:
             finding.add_message(f"prediction skipped: {inspected.decode_error}")
         if forensic is not None and too_little is None:  # flat images all hash alike: not duplicates
             finding.phash = forensic.phash or ""
-        return _Pending(finding, inspected.image, exif, forensic,
+        return _Pending(finding, inspected.image, inspected.second_image, exif, forensic,
                         not_an_image=facts.file_type not in SUPPORTED_IMAGE_TYPES, too_little=too_little)
 
     def _run_models(self, pending: Sequence[_Pending]) -> tuple[dict[int, Prediction], dict[int, Prediction]]:
         """The model stage for one batch (runs in the model thread); releases the pixels after."""
         with_images = [p for p in pending if p.image is not None]
-        predictions = self._predict(self.predictor, with_images, "")
-        second = self._predict(self.second_predictor, with_images, "second witness: ")
+        predictions = self._predict(self.predictor, with_images, [p.image for p in with_images], "")
+        second = self._predict(self.second_predictor, with_images,
+                               [p.image if p.second_image is None else p.second_image for p in with_images],
+                               "second witness: ")
         for p in pending:
-            p.image = None  # release pixels as soon as possible
+            p.image = p.second_image = None  # release pixels as soon as possible
         return predictions, second
 
     def _complete(self, pending: Sequence[_Pending], model_stage: Future) -> Iterator[Finding]:
@@ -241,12 +247,12 @@ class Analyzer:
             yield p.finding
 
     @staticmethod
-    def _predict(predictor: LocationPredictor | None, with_images: Sequence[_Pending],
+    def _predict(predictor: LocationPredictor | None, with_images: Sequence[_Pending], inputs: list,
                  label: str) -> dict[int, Prediction]:
         if not with_images or predictor is None:
             return {}
         try:
-            results = predictor.predict([p.image for p in with_images])
+            results = predictor.predict(inputs)
             return {id(p): r for p, r in zip(with_images, results)}
         except Exception:  # a model failure must not lose the batch's other facts
             for p in with_images:
@@ -331,6 +337,13 @@ class Analyzer:
 
     def close(self) -> None:
         self.worker.close()
+
+
+def _model_input(predictor: LocationPredictor, data: bytes):
+    """A predictor's input from file bytes: its own ``model_input`` (the one path every page, ``scan`` and
+    evaluation take); a predictor without one gets the oriented RGB picture at its ``input_size``."""
+    make = getattr(predictor, "model_input", None)
+    return make(data) if make is not None else load_rgb(data, draft_side=getattr(predictor, "input_size", 512))
 
 
 def _describe_read_error(exc: Exception) -> str:

@@ -40,14 +40,17 @@ def antipode(lat: float, lon: float) -> tuple[float, float]:
 
 def evaluate_predictor(predictor, records: list[GeoRecord], convention: str = "geodesic", batch_size: int = 32,
                        progress: Callable[[int], None] | None = None) -> EvaluationResult:
-    """Predict every readable image; unreadable ones are listed, not fatal."""
+    """Predict every readable image; unreadable ones are listed, not fatal. Each image reaches the model by
+    the predictor's own ``model_input`` (the one path from bytes that Verify, Batch and ``scan`` take, so
+    a test image gets the prediction an analyst would see); a predictor without one gets the picture."""
     true_lat, true_lon, pred_lat, pred_lon, radius90, skipped = [], [], [], [], [], []
     calibrated = True
+    prepare = getattr(predictor, "model_input", None) or load_rgb
     for start in range(0, len(records), batch_size):
         batch, images = [], []
         for record in records[start:start + batch_size]:
             try:
-                images.append(load_rgb(record.path.read_bytes()))
+                images.append(prepare(record.path.read_bytes()))
                 batch.append(record)
             except (OSError, ImageDecodeError) as exc:
                 skipped.append((str(record.path), str(exc)))

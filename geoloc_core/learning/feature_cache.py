@@ -49,7 +49,8 @@ import torch
 
 from .datasets import GeoRecord, read_record_bytes
 from ..evidence.imaging import load_rgb
-from ..model.preprocessing import square_size
+from ..model.clip_input import ClipInputSpec
+from ..model.preprocessing import model_input_side, square_size
 
 DEFAULT_SHARD_SIZE = 4096
 
@@ -145,9 +146,10 @@ class FeatureCache:
         return shards, valid
 
 
-def default_image_loader(draft_side: int | None):
-    """The decoding inference uses (``Predictor``): EXIF orientation, RGB, JPEG draft at the input size."""
-    return _Loader(draft_side)
+def default_image_loader(image_processor):
+    """The decoding inference uses (``preprocessing.decode_for_model``): EXIF orientation, RGB, JPEG draft
+    at the side the model's processor resizes to."""
+    return _Loader(model_input_side(image_processor))
 
 
 class _Loader:
@@ -163,11 +165,12 @@ class _Loader:
         return {"draft_side": self.draft_side, "handles": {}}
 
 
-def processor_side(image_processor) -> int | None:
-    """The model's input side (the CLIP crop), which ``Predictor`` also uses as the JPEG draft size."""
-    crop = getattr(image_processor, "crop_size", None)
-    size = crop.get("height") if isinstance(crop, dict) else getattr(crop, "height", None)
-    return int(size) if size else None
+def model_pixels(image, image_processor, input_spec: ClipInputSpec | None) -> torch.Tensor:
+    """One decoded picture -> the (3, H, W) float32 input, by the crop inference uses when the processor
+    follows CLIP's recipe (``ClipInputSpec``: the processor's pixels bit for bit), else the processor."""
+    if input_spec is not None:
+        return input_spec.pixel_values([input_spec.crop_of(image)])[0]
+    return image_processor(images=[image], return_tensors="pt")["pixel_values"][0]
 
 
 class _ExtractionItems(torch.utils.data.Dataset):
@@ -175,6 +178,7 @@ class _ExtractionItems(torch.utils.data.Dataset):
 
     def __init__(self, records: Sequence[GeoRecord], image_processor, load_image: Callable):
         self.records, self.image_processor, self.load_image = records, image_processor, load_image
+        self.input_spec = ClipInputSpec.from_processor(image_processor)
 
     def __len__(self) -> int:
         return len(self.records)
@@ -182,7 +186,7 @@ class _ExtractionItems(torch.utils.data.Dataset):
     def __getitem__(self, i: int):
         try:
             image = self.load_image(self.records[i])
-            return i, self.image_processor(images=[image], return_tensors="pt")["pixel_values"][0]
+            return i, model_pixels(image, self.image_processor, self.input_spec)
         except Exception:  # hostile or broken files: counted and marked invalid, never fatal
             return i, None
 
@@ -222,7 +226,7 @@ def build_cache(model, image_processor, records: Sequence[GeoRecord], root: str 
     or raises (default: the predictor's own decoding); failures are stored as invalid items and
     reported, never fatal. ``backbone_dtype`` (fp16/bf16 on CUDA) applies to extraction only."""
     device = device or torch.device("cpu")
-    load_image = load_image or default_image_loader(processor_side(image_processor))
+    load_image = load_image or default_image_loader(image_processor)
     key = cache_key(model, image_processor, records, weights)
     folder = Path(root) / key
     folder.mkdir(parents=True, exist_ok=True)

@@ -36,6 +36,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from ..evidence.imaging import load_rgb
 from ..model.calibration import fit_kappa_scale
+from ..model.clip_input import ClipInputSpec
 from ..model.distributions import unit_to_latlon
 from ..model.preprocessing import load_image_processor
 from ..model.modeling_geolocator import GeoLocator, GeoLocatorOutput
@@ -43,8 +44,7 @@ from ..model.retrieval import RetrievalIndex, describe, fit_threshold
 from .datasets import GeoRecord, load_geo_csv, load_webdataset, read_record_bytes, split_for_training
 from .distributed import (DistContext, cleanup_distributed, ensure_shared_dir, init_distributed, reduce_max,
                           reduce_sums)
-from .feature_cache import (CachedFeatureDataset, build_cache, default_image_loader, processor_side,
-                            weights_fingerprint)
+from .feature_cache import CachedFeatureDataset, build_cache, default_image_loader, model_pixels, weights_fingerprint
 from .metrics import GeoMetrics, compute_metrics
 from .sampling import ShardedBatchSampler
 from .train_config import TrainConfig
@@ -116,7 +116,8 @@ class ImageDataset(Dataset):
 
     def __init__(self, records: list[GeoRecord], image_processor):
         self.records, self.image_processor = records, image_processor
-        self.load = default_image_loader(processor_side(image_processor))
+        self.load = default_image_loader(image_processor)
+        self.input_spec = ClipInputSpec.from_processor(image_processor)
 
     def __len__(self) -> int:
         return len(self.records)
@@ -127,7 +128,7 @@ class ImageDataset(Dataset):
             image = self.load(record)
         except Exception:
             return None
-        pixels = self.image_processor(images=[image], return_tensors="pt")["pixel_values"][0]
+        pixels = model_pixels(image, self.image_processor, self.input_spec)
         return pixels, torch.tensor([record.lat, record.lon], dtype=torch.float32)
 
 

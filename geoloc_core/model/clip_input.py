@@ -68,6 +68,11 @@ class ClipInputSpec:
         top, left = (new_height - self.crop) // 2, (new_width - self.crop) // 2
         return np.ascontiguousarray(resized[top:top + self.crop, left:left + self.crop])
 
+    def crop_from_bytes(self, data: bytes) -> np.ndarray:
+        """File bytes -> the crop: decoded at a JPEG draft of ``shortest_edge`` (what
+        ``preprocessing.model_input_side`` gives for this processor), oriented, resized, cropped."""
+        return self.crop_of(load_rgb(data, draft_side=self.shortest_edge))
+
     def value_table(self) -> np.ndarray:
         """(3, 256) float32: the normalised value of every 8-bit level in each channel, computed by the
         processor's own arithmetic (float64 rescale, float32 cast, ``(x - mean) / std`` in float32).
@@ -121,7 +126,7 @@ def inspect_with_model_input(data: bytes, inspector, spec: ClipInputSpec) -> tup
     if facts.error is None and too_little_information(
             facts.width, facts.height, forensic.pixel_spread if forensic is not None else None) is None:
         try:
-            crop = spec.crop_of(load_rgb(data, draft_side=spec.shortest_edge))
+            crop = spec.crop_from_bytes(data)
         except ImageDecodeError as exc:
             error = str(exc)
     return facts, exif, forensic, crop, error

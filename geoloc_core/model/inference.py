@@ -17,12 +17,11 @@ import numpy as np
 import torch
 from PIL import Image
 
-from ..evidence.imaging import load_rgb
 from .clip_input import ClipInputSpec
 from .prediction import Candidate, Prediction
 from .choice import MODEL_ENV_VAR, configured_model  # noqa: F401  (re-exported: callers import them from here)
 from .distributions import unit_to_latlon
-from .preprocessing import load_image_processor, square_size
+from .preprocessing import load_image_processor, model_input, model_input_side, square_size
 from .runtime import decoder_pool, prepare_device
 HOW_TO_GET_A_MODEL = (
     "Train one with the training/ entry points (see training/README.md), or copy a trained geoloc model "
@@ -122,7 +121,8 @@ class Predictor:
         self.batch_size = batch_size
         self._decoder = decoder_pool()
         self._prefetch = ThreadPoolExecutor(max_workers=1, thread_name_prefix="geoloc-prefetch")
-        self.input_size = square_size(model.config.vision_config.image_size)  # decode JPEGs no larger than needed
+        # decode JPEGs no larger than needed, at the side every other path decodes at (preprocessing.py)
+        self.input_size = model_input_side(image_processor) or square_size(model.config.vision_config.image_size)
         config = model.config
         # one source for "calibrated": what training recorded (issue 15). Every prediction carries it, so
         # the model line, the finding's pred_calibrated (CSV), the card, the report and KML say the same word.
@@ -171,18 +171,29 @@ class Predictor:
     def preprocess(self, images: Sequence[Image.Image]) -> torch.Tensor:
         return self.image_processor(images=list(images), return_tensors="pt")["pixel_values"]
 
-    def _load(self, item: Image.Image | str | os.PathLike) -> Image.Image:
-        if isinstance(item, (str, os.PathLike)):
-            return load_rgb(Path(item).read_bytes(), draft_side=self.input_size)
-        return item if item.mode == "RGB" else item.convert("RGB")  # the Analyzer already decoded to RGB
+    def model_input(self, data: bytes):
+        """File bytes -> this model's input, by the one path every page, scan and evaluation takes
+        (``preprocessing.model_input``). Raises ``ImageDecodeError``."""
+        return model_input(data, self.image_processor, self.input_spec)
 
-    def _prepare_batch(self, items: Sequence[Image.Image | str | os.PathLike]) -> torch.Tensor:
+    def _load(self, item):
+        """A path -> its model input; a decoded picture -> its crop when the workers' crop recipe applies
+        (the same pixels the processor would make), else the RGB picture itself."""
+        if isinstance(item, (str, os.PathLike)):
+            return self.model_input(Path(item).read_bytes())
+        if isinstance(item, np.ndarray):
+            return item
+        image = item if item.mode == "RGB" else item.convert("RGB")  # the Analyzer already decoded to RGB
+        return self.input_spec.crop_of(image) if self.input_spec is not None else image
+
+    def _prepare_batch(self, items: Sequence[Image.Image | np.ndarray | str | os.PathLike]) -> torch.Tensor:
         """Decode (in parallel threads: Pillow releases the GIL) and preprocess one batch; crops made by
         ``clip_input`` (the Analyzer's workers) only need normalising."""
-        if self.input_spec is not None and items and all(isinstance(item, np.ndarray) for item in items):
+        if not (items and all(isinstance(item, np.ndarray) for item in items)):
+            items = list(self._decoder.map(self._load, items))
+        if self.input_spec is not None:
             return self.input_spec.pixel_values(items, self.device)
-        images = list(self._decoder.map(self._load, items))
-        return self.preprocess(images)
+        return self.preprocess(items)
 
     @torch.inference_mode()
     def predict(self, images: Sequence[Image.Image | str | os.PathLike]) -> list[Prediction]:

@@ -1,11 +1,22 @@
-"""The backbone's CLIP image processor: the one saved beside a model, or CLIP's standard one rebuilt.
+"""The backbone's CLIP image processor (the one saved beside a model, or CLIP's standard one rebuilt),
+and the one path from a file's bytes to the model's input.
 
 Why a module of its own: the regressor, the zero-shot predictor, training and the feature cache all
 preprocess with it, and none of them should import another's module to get it.
+
+Why one path (issue #28): the same file gave different radii on different pages, partly because
+evaluation decoded JPEGs at a 512 px draft while inference and the feature cache decoded at the
+model's 224. Every path now decodes with ``decode_for_model`` at ``model_input_side`` (the side the
+processor resizes the shortest edge to) and, for CLIP's standard recipe, crops with
+``ClipInputSpec`` (bit for bit the processor's pixels): Verify, Batch and ``scan`` (in the parser
+workers), ``Predictor`` given paths, ``training.evaluate``, end-to-end training and the feature cache.
 """
 from __future__ import annotations
 
 from pathlib import Path
+
+from ..evidence.imaging import load_rgb
+from .clip_input import ClipInputSpec
 
 PROCESSOR_FILE = "preprocessor_config.json"
 
@@ -32,3 +43,26 @@ def load_image_processor(model_dir: str | Path, vision_config, backbone_name_or_
         if source and (Path(source) / PROCESSOR_FILE).is_file():
             return CLIPImageProcessorPil.from_pretrained(str(source))
     return clip_image_processor(square_size(vision_config.image_size))
+
+
+def model_input_side(image_processor) -> int | None:
+    """The JPEG draft side every path decodes at: the processor's shortest-edge resize target (else its
+    crop). The draft keeps at least this many pixels on the short side, so the resize only shrinks."""
+    size = dict(getattr(image_processor, "size", None) or {})
+    if size.get("shortest_edge"):
+        return int(size["shortest_edge"])
+    crop = dict(getattr(image_processor, "crop_size", None) or {})
+    return int(crop["height"]) if crop.get("height") else None
+
+
+def decode_for_model(data: bytes, image_processor):
+    """File bytes -> the oriented RGB picture the model's processor is given (``imaging.load_rgb``)."""
+    return load_rgb(data, draft_side=model_input_side(image_processor))
+
+
+def model_input(data: bytes, image_processor, input_spec: ClipInputSpec | None = None):
+    """File bytes -> what a predictor's ``predict`` takes: the uint8 CLIP crop when the processor follows
+    CLIP's recipe (``input_spec``), else the decoded picture. Raises ``ImageDecodeError``."""
+    if input_spec is not None:
+        return input_spec.crop_from_bytes(data)
+    return decode_for_model(data, image_processor)

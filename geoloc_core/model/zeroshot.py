@@ -43,11 +43,10 @@ import numpy as np
 import torch
 from PIL import Image
 
-from ..evidence.imaging import load_rgb
 from ..places.geodesy import haversine_km
 from .clip_input import ClipInputSpec
 from .prediction import Candidate, CountryProbability, Prediction
-from .preprocessing import load_image_processor, square_size
+from .preprocessing import load_image_processor, model_input, model_input_side, square_size
 from .runtime import decoder_pool, prepare_device
 from .zeroshot_places import CONFIG_FILE, CandidatePlaces, ZeroShotConfig, candidates_for
 
@@ -101,7 +100,7 @@ class ZeroShotPredictor:
         self.config = config or ZeroShotConfig()
         self.batch_size = batch_size
         self.name = name
-        self.input_size = square_size(model.config.vision_config.image_size)
+        self.input_size = model_input_side(image_processor) or square_size(model.config.vision_config.image_size)
         self.logit_scale = float(model.logit_scale.detach().float().exp().clamp(max=100.0))
         self.cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
         self.checkpoint_id = checkpoint_id or name
@@ -217,21 +216,27 @@ class ZeroShotPredictor:
         return out
 
     # ---- per image ---------------------------------------------------------------------------------------------
-    def _load(self, item: Image.Image | str | os.PathLike) -> Image.Image:
+    def model_input(self, data: bytes):
+        """File bytes -> this model's input, by the one path (``preprocessing.model_input``)."""
+        return model_input(data, self.image_processor, self.input_spec)
+
+    def _load(self, item):
+        """As ``Predictor._load``: a path -> its model input; a picture -> its crop when the recipe applies."""
         if isinstance(item, (str, os.PathLike)):
-            return load_rgb(Path(item).read_bytes(), draft_side=self.input_size)
-        return item if item.mode == "RGB" else item.convert("RGB")
+            return self.model_input(Path(item).read_bytes())
+        if isinstance(item, np.ndarray):
+            return item
+        image = item if item.mode == "RGB" else item.convert("RGB")
+        return self.input_spec.crop_of(image) if self.input_spec is not None else image
 
     @torch.inference_mode()
-    def image_embeddings(self, images: Sequence[Image.Image | str | os.PathLike]) -> torch.Tensor:
-        if self.input_spec is not None and images and all(isinstance(item, np.ndarray) for item in images):
-            pixels = self.input_spec.pixel_values(images, self.device)  # crops made in the Analyzer's workers
+    def image_embeddings(self, images: Sequence[Image.Image | np.ndarray | str | os.PathLike]) -> torch.Tensor:
+        if not (images and all(isinstance(item, np.ndarray) for item in images)):
+            images = list(self._decoder.map(self._load, images))
+        if self.input_spec is not None:
+            pixels = self.input_spec.pixel_values(images, self.device)  # crops made here or in the workers
         else:
-            if all(isinstance(item, Image.Image) and item.mode == "RGB" for item in images):
-                decoded = list(images)  # already decoded: no thread hand-off
-            else:
-                decoded = list(self._decoder.map(self._load, images))
-            pixels = self.image_processor(images=decoded, return_tensors="pt")["pixel_values"]
+            pixels = self.image_processor(images=list(images), return_tensors="pt")["pixel_values"]
         dtype = next(self.model.vision_model.parameters()).dtype
         pooled = self.model.vision_model(pixel_values=pixels.to(self.device, dtype)).pooler_output
         return torch.nn.functional.normalize(self.model.visual_projection(pooled).float(), dim=-1)
