@@ -130,7 +130,8 @@ def test_batching_does_not_change_predictions(clip_dir, synthetic_config, tmp_pa
     for lazy, row in zip(four.predict(images), full):
         whole = four._posterior(row)
         assert [c.label for c in lazy.candidates] == [c.label for c in whole.candidates]
-        assert [c.weight for c in lazy.candidates] == pytest.approx([c.weight for c in whole.candidates], abs=1e-6)
+        # float32 dot products over a subset of prompts vs one matrix product: equal to float noise (1.9e-6 seen)
+        assert [c.weight for c in lazy.candidates] == pytest.approx([c.weight for c in whole.candidates], abs=1e-5)
         assert lazy.radius90_km == pytest.approx(whole.radius90_km)
 
 
