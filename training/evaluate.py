@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 
 from geoloc_core.learning.datasets import DataError, load_geo_csv
-from geoloc_core.learning.evaluation import evaluate_prediction_csv, evaluate_predictor
+from geoloc_core.learning.evaluation import evaluate_prediction_csv, evaluate_predictor, write_predictions_csv
 from geoloc_core.learning.metrics import CONVENTIONS, REFERENCE_RESULTS
 
 
@@ -38,6 +38,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--drop-missing", action="store_true",
                         help="with --predictions: score only the images that have a prediction (flatters a partial "
                              "peer; the default counts each missing prediction as a miss)")
+    parser.add_argument("--predictions-out", metavar="CSV",
+                        help="with --model: write each test image's prediction and regions here (file, true_lat, "
+                             "true_lon, pred_lat, pred_lon, pred_radius50_km, pred_radius_km)")
     parser.add_argument("--json", help="write the metrics as JSON here")
     parser.add_argument("--markdown", help="write the table as Markdown here")
     args = parser.parse_args(argv)
@@ -72,6 +75,8 @@ def main(argv: list[str] | None = None) -> int:
     elif result.metrics.extra.get("regions_calibrated") is False:
         table += "\n90 % coverage is of the model's uncalibrated regions (zero-shot)."
     print(table)
+    if args.predictions_out and args.model:
+        write_predictions_csv(result, args.predictions_out)
     if args.json:
         Path(args.json).write_text(result.metrics.to_json(), encoding="utf-8")
     if args.markdown:

@@ -122,10 +122,11 @@ def uninformative(prediction: Prediction, thresholds: VerdictThresholds = Verdic
     """Why a prediction says too little to verify anything against ("90 % region radius 16,842 km, wider than
     2,500 km"), or None when its regions are narrow enough (or it has none)."""
     r50, r90 = prediction.radius50_km, prediction.radius90_km
+    kind = "" if getattr(prediction, "calibrated", True) else "uncalibrated "
     if r90 is not None and r90 > thresholds.uninformative_r90_km:
-        return f"90 % region radius {r90:,.0f} km, wider than {thresholds.uninformative_r90_km:,.0f} km"
+        return f"{kind}90 % region radius {r90:,.0f} km, wider than {thresholds.uninformative_r90_km:,.0f} km"
     if r50 is not None and r50 > thresholds.uninformative_r50_km:
-        return f"50 % region radius {r50:,.0f} km, wider than {thresholds.uninformative_r50_km:,.0f} km"
+        return f"{kind}50 % region radius {r50:,.0f} km, wider than {thresholds.uninformative_r50_km:,.0f} km"
     return None
 
 

@@ -9,7 +9,7 @@ with papers that did so. A second prediction for an image already predicted is i
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -31,6 +31,20 @@ class EvaluationResult:
     missing: int = 0  # test images without a (valid) prediction
     missing_policy: str = "miss"
     test_images: int = 0
+    predictions: list = field(default_factory=list)  # (GeoRecord, Prediction) per predicted image, in test order
+
+
+def write_predictions_csv(result: EvaluationResult, path: str | Path) -> None:
+    """One row per predicted test image (file, truth, prediction, regions), in the ``--predictions`` layout
+    (``file, pred_lat, pred_lon``) plus the rest, so another analyst can audit or re-score the run."""
+    import csv
+
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["file", "true_lat", "true_lon", "pred_lat", "pred_lon", "pred_radius50_km", "pred_radius_km"])
+        for record, prediction in result.predictions:
+            writer.writerow([str(record.path), record.lat, record.lon, prediction.lat, prediction.lon,
+                             prediction.radius50_km, prediction.radius90_km])
 
 
 def antipode(lat: float, lon: float) -> tuple[float, float]:
@@ -43,7 +57,7 @@ def evaluate_predictor(predictor, records: list[GeoRecord], convention: str = "g
     """Predict every readable image; unreadable ones are listed, not fatal. Each image reaches the model by
     the predictor's own ``model_input`` (the one path from bytes that Verify, Batch and ``scan`` take, so
     a test image gets the prediction an analyst would see); a predictor without one gets the picture."""
-    true_lat, true_lon, pred_lat, pred_lon, radius90, skipped = [], [], [], [], [], []
+    true_lat, true_lon, pred_lat, pred_lon, radius90, skipped, predicted = [], [], [], [], [], [], []
     calibrated = True
     prepare = getattr(predictor, "model_input", None) or load_rgb
     for start in range(0, len(records), batch_size):
@@ -60,13 +74,14 @@ def evaluate_predictor(predictor, records: list[GeoRecord], convention: str = "g
             pred_lat.append(prediction.lat)
             pred_lon.append(prediction.lon)
             radius90.append(prediction.radius90_km)
+            predicted.append((record, prediction))
             calibrated = calibrated and getattr(prediction, "calibrated", True)
         if progress:
             progress(min(len(records), start + batch_size))
     radii = None if any(r is None for r in radius90) or not radius90 else np.array(radius90)
     metrics = compute_metrics(true_lat, true_lon, pred_lat, pred_lon, radii, convention)
     metrics.extra |= {"unreadable_images": len(skipped), "regions_calibrated": calibrated}
-    return EvaluationResult(metrics, skipped, test_images=len(records))
+    return EvaluationResult(metrics, skipped, test_images=len(records), predictions=predicted)
 
 
 def evaluate_prediction_csv(predictions_csv: str | Path, test_csv: str | Path, images: str | Path,

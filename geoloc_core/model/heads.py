@@ -32,6 +32,16 @@ class LocationHead(nn.Module):
         return self.norm(refined[:, 0])
 
 
+def rowwise_linear(layer: nn.Linear, x: torch.Tensor) -> torch.Tensor:
+    """``layer(x)`` for a (B, D) batch, each row computed alone in one fixed order.
+
+    Why (issue #28): a (B, D) x (D, K) matrix product runs another kernel for one row than for sixteen,
+    and the two round differently (1e-7 here, which the unit-vector normalisation turned into 1e-5
+    degrees): one file's prediction changed with the files it was batched with. A product and a sum
+    over D per row cost nothing at the head's size and do not depend on B."""
+    return (x.unsqueeze(-2) * layer.weight).sum(-1) + layer.bias
+
+
 class RegressionHead(nn.Module):
     """Summary vector -> K location components with weights and concentrations."""
 
@@ -49,12 +59,12 @@ class RegressionHead(nn.Module):
 
     def forward(self, summary: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
         batch = summary.shape[0]
-        coords = self.location(summary).view(batch, self.num_components, self.coord_dim)
+        coords = rowwise_linear(self.location, summary).view(batch, self.num_components, self.coord_dim)
         if self.mixture_logits is not None:
-            log_weights = torch.log_softmax(self.mixture_logits(summary), dim=-1)
+            log_weights = torch.log_softmax(rowwise_linear(self.mixture_logits, summary), dim=-1)
         else:
             log_weights = summary.new_zeros(batch, 1)
         kappa = None
         if self.log_kappa is not None:
-            kappa = torch.exp(self.log_kappa(summary).clamp(LOG_KAPPA_MIN, LOG_KAPPA_MAX))
+            kappa = torch.exp(rowwise_linear(self.log_kappa, summary).clamp(LOG_KAPPA_MIN, LOG_KAPPA_MAX))
         return coords, log_weights, kappa

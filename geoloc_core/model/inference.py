@@ -22,7 +22,7 @@ from .prediction import Candidate, Prediction
 from .choice import MODEL_ENV_VAR, configured_model  # noqa: F401  (re-exported: callers import them from here)
 from .distributions import unit_to_latlon
 from .preprocessing import load_image_processor, model_input, model_input_side, square_size
-from .runtime import decoder_pool, prepare_device
+from .runtime import batch_invariant, decoder_pool, prepare_device
 HOW_TO_GET_A_MODEL = (
     "Train one with the training/ entry points (see training/README.md), or copy a trained geoloc model "
     "folder (config.json + model.safetensors) to this machine and give its path with --model or the "
@@ -208,7 +208,8 @@ class Predictor:
             if index + 1 < len(chunks):
                 pending = self._prefetch.submit(self._prepare_batch, chunks[index + 1])
             dtype = next(self.model.backbone.parameters()).dtype
-            output = self.model(pixel_values=pixels.to(self.device, dtype))
+            with batch_invariant(self.device):
+                output = self.model(pixel_values=pixels.to(self.device, dtype))
             results.extend(self._to_predictions(output))
         return results
 
