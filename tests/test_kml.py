@@ -22,6 +22,35 @@ def _parse(text: str) -> ET.Element:
     return root
 
 
+class _HTMLText:
+    """What an HTML renderer (Google Earth's balloon) makes of a string: its elements and its text."""
+
+    def __init__(self, markup: str):
+        from html.parser import HTMLParser
+
+        self.tags: set[str] = set()
+        chunks: list[str] = []
+        outer = self
+
+        class Parser(HTMLParser):
+            def handle_starttag(self, tag, attrs):
+                outer.tags.add(tag)
+                if tag == "br":
+                    chunks.append("\n")
+
+            def handle_data(self, data):
+                chunks.append(data)
+
+        parser = Parser(convert_charrefs=True)
+        parser.feed(markup)
+        parser.close()
+        self.text = "".join(chunks)
+
+
+def _as_html(markup: str) -> _HTMLText:
+    return _HTMLText(markup)
+
+
 def test_kml_has_a_placemark_per_point_and_escapes_hostile_strings():
     both = Finding(file=f"/evidence/{HOSTILE}", sha256="ab" * 32, exif_lat=40.6892, exif_lon=-74.0445,
                    exif_altitude_m=12.5, pred_lat=40.7, pred_lon=-73.9, distance_km=12.3, band="city",
@@ -37,10 +66,15 @@ def test_kml_has_a_placemark_per_point_and_escapes_hostile_strings():
     assert root.find(".//k:script", NS) is None and not root.findall(".//script")
     point = placemarks[0].find(".//k:Point/k:coordinates", NS).text
     assert point == "-74.0445000,40.6892000,12.5"  # KML order: lon,lat[,alt]
-    description = placemarks[0].find("k:description", NS).text
-    assert "Verdict: consistent" in description and "within <b>50 %</b> & more" in description
-    data = {d.get("name"): d.find("k:value", NS).text for d in placemarks[0].findall(".//k:Data", NS)}
-    assert data["software"] == "<img onerror=x>" and data["verdict"] == "consistent"
+    # Google Earth renders descriptions and the balloon's data as HTML: parsed as HTML after the XML, they
+    # hold no element but geoloc's <br>, and their text is the hostile strings, literally (#31)
+    description = _as_html(placemarks[0].find("k:description", NS).text)
+    assert description.tags <= {"br"}
+    assert "Verdict: consistent" in description.text and "within <b>50 %</b> & more" in description.text
+    assert f"EXIF GPS: {clean}" in description.text
+    data = {d.get("name"): _as_html(d.find("k:value", NS).text) for d in placemarks[0].findall(".//k:Data", NS)}
+    assert all(not value.tags for value in data.values())
+    assert data["software"].text == "<img onerror=x>" and data["verdict"].text == "consistent"
     line = placemarks[2].find(".//k:LineString/k:coordinates", NS).text.split()
     assert line == ["-74.0445000,40.6892000", "-73.900000,40.700000"]
 
@@ -71,7 +105,8 @@ def test_kml_carries_the_written_claim_and_the_second_witness():
     assert set(marks) == {"Claimed place (written): agency.jpg", "Second witness: agency.jpg"}
     claimed = marks["Claimed place (written): agency.jpg"]
     assert claimed.find("k:Point/k:coordinates", NS).text == "30.520000,50.450000"
-    data = {d.get("name"): d.find("k:value", NS).text for d in claimed.iter("{http://www.opengis.net/kml/2.2}Data")}
+    data = {d.get("name"): _as_html(d.find("k:value", NS).text).text
+            for d in claimed.iter("{http://www.opengis.net/kml/2.2}Data")}  # as the balloon shows them
     assert data["claimed_place_text"] == caption and data["creator"] == "<i>Staff</i>"
     assert data["claimed_country_code"] == "UA" and data["capture_time_source"] == "XMP-photoshop:DateCreated"
     assert data["second_verdict"] == "plausible"

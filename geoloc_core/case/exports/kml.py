@@ -7,9 +7,16 @@ library's ElementTree, never by string concatenation: file names and EXIF string
 and the XML library escapes ``< > & "`` itself. Characters that XML 1.0 cannot carry at all
 (control characters such as NUL or vertical tab, which a crafted file name can contain) are
 replaced with U+FFFD, so the file always parses.
+
+Google Earth renders a description (and the balloon's ExtendedData table) as HTML, so XML escaping
+alone let ``<img src=x onerror=...>`` from a file name reach it as markup (issue #31). Every text that
+a balloon shows is HTML-escaped first (``html.escape``) and then XML-escaped by ElementTree; the only
+element geoloc writes into a description is ``<br>`` between its lines. A ``<name>`` is plain text to
+Google Earth and is written as it is.
 """
 from __future__ import annotations
 
+import html
 import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -59,7 +66,7 @@ def _description(finding: Finding, role: str) -> str:
     if finding.checks_flagged:
         lines.append(f"Metadata checks flagged: {finding.checks_flagged}")
     lines.append(f"SHA-256: {finding.sha256}")
-    return "\n".join(lines)
+    return "<br>".join(html.escape(line) for line in lines)  # HTML text for the balloon, then XML-escaped
 
 
 def _placemark(folder: ET.Element, finding: Finding, role: str, label: str, coordinates: str, geometry: str) -> None:
@@ -72,7 +79,7 @@ def _placemark(folder: ET.Element, finding: Finding, role: str, label: str, coor
     for field in DATA_FIELDS:
         if row.get(field) not in (None, ""):
             data = _sub(extended, "Data", name=field)
-            _sub(data, "value", row[field])
+            _sub(data, "value", html.escape(str(row[field])))  # the balloon shows it as HTML
     shape = _sub(placemark, geometry)
     if geometry == "LineString":
         _sub(shape, "tessellate", "1")
