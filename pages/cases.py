@@ -104,7 +104,7 @@ filters = filter_controls(all_items)
 stored = log.findings(settings.case_id, search) if search.strip() else everything
 items = apply(group_by_file(stored), filters)
 # the counts follow the search and the filters: "2 of 5 files (3 of 9 analyses) match ..."
-st.caption(counts(items, all_items, bool(search.strip()) or filters.active).sentence() + " Repeated analyses of "
+st.caption(markdown_literal(counts(items, all_items, bool(search.strip()) or filters.active).sentence()) + " Repeated analyses of "
            "one file are one row; select it to open the finding with its history.")
 if not items:
     st.info("No findings match the search and filters.")

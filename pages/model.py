@@ -15,7 +15,7 @@ from ui.plaintext import markdown_literal
 
 def regressor_facts(predictor, path: str) -> None:
     config = predictor.model.config
-    st.markdown(f"**Loaded** on {predictor.device}:")
+    st.markdown(f"**Loaded** on {markdown_literal(predictor.device)}:")
     st.code(path, language=None)  # literal: no Markdown escapes shown in the path
     facts = [("Backbone", config.backbone_name_or_path), ("Backbone bundled in folder", config.backbone_bundled),
              ("Backbone outputs used", config.feature_source), ("Location head", f"{config.num_head_layers} Transformer "
@@ -44,7 +44,7 @@ def regressor_facts(predictor, path: str) -> None:
 def zero_shot_facts(predictor, path: str) -> None:
     """A full CLIP checkpoint used zero-shot: its recipe, prompts and candidate places."""
     config, places = predictor.config, predictor.candidates
-    st.markdown(f"**Loaded (zero-shot CLIP)** on {predictor.device}:")
+    st.markdown(f"**Loaded (zero-shot CLIP)** on {markdown_literal(predictor.device)}:")
     st.code(path, language=None)
     facts = [("Recipe", f"countries, then regions in the top {config.top_countries} countries (StreetCLIP)"),
              ("Country prompt", config.country_template), ("Region prompt", config.region_template),
@@ -58,7 +58,7 @@ def zero_shot_facts(predictor, path: str) -> None:
 settings = st.session_state["settings"]
 st.title("Model")
 if settings.model_error:
-    st.error(settings.model_error)
+    st.error(markdown_literal(settings.model_error))  # it quotes the typed path (a link's ?model=)
 if not settings.analysis.model_path:
     st.info("No model is loaded. geoloc still reads metadata, geocodes, maps, verifies what it can and exports; "
             "it does not predict locations, and it never shows a placeholder point.")

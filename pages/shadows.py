@@ -74,14 +74,14 @@ try:
     if restrict_zone:
         shadows.restrict_to_utc_offset(band, when.utcoffset() or timedelta(0))
 except ValueError as exc:
-    st.error(str(exc))
+    st.error(markdown_literal(str(exc)))  # it quotes what was typed
     st.stop()
 
 countries = shadows.countries_crossed(band, resources.offline_geocoder())
 st.write(f"Band area: {band.area_km2():,.0f} km²; countries crossed: "
-         + (", ".join(name for _, name in countries) or "none (open water only)"))
+         + (markdown_literal(", ".join(name for _, name in countries)) or "none (open water only)"))
 for note in band.notes:
-    st.caption(note)
+    st.caption(markdown_literal(note))
 exif_point = (finding.exif_lat, finding.exif_lon) if finding is not None and finding.exif_lat is not None else None
 if exif_point is not None:
     gap = shadows.distance_to_band_km(band, *exif_point)

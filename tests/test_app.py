@@ -217,3 +217,17 @@ def test_batch_page_says_how_to_analyse_a_folder_too_large_for_the_uploader(data
     captions = "\n".join(c.value for c in at.caption)
     assert "More than about 900 files" in captions
     assert "zip archives" in captions and "python -m geoloc_core scan FOLDER" in captions
+
+
+def test_a_model_path_from_a_link_is_shown_as_text_on_the_model_page(data_dir):
+    """#31: ``/model?model=![m](https://evil.example/m.png) **x**`` rendered an image (requested by the
+    browser) and bold text in the Model page's error box, and was kept for every new tab."""
+    payload = "![m](https://evil.example/m.png) **x**"
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.query_params["model"] = payload
+    at.run()
+    at.switch_page("pages/model.py").run()
+    assert not at.exception
+    errors = [e.value for e in at.error]
+    assert errors and all("![m](https" not in e and "**x**" not in e for e in errors)  # escaped: no image, no bold
+    assert any("\\!\\[m\\]" in e and "\\*\\*x\\*\\*" in e for e in errors), errors  # the path, quoted literally

@@ -60,7 +60,7 @@ def candidates_panel(finding: Finding, rows: dict[str, list[CandidateRow]]) -> N
         if merged:
             note += (f" {merged} candidate(s) overlap a more probable one (50 % regions overlapping, or within 25 km "
                      "without regions) and are marked as its duplicates: their probability is added to it.")
-        st.caption(note)
+        st.caption(note)  # own text: geoloc's sentences and a count
 
 
 def map_layers(finding: Finding, rows: dict[str, list[CandidateRow]]) -> dict:
@@ -160,7 +160,7 @@ def handoff_section(finding: Finding, enabled: bool) -> None:
     st.markdown("**Open in other tools (online)** — clicking a link sends what its tooltip says; nothing is sent "
                 "until you click, and no image is ever sent.")
     for point, found in links.items():
-        st.caption(point if point == "Image" else f"{point} — the coordinates travel in the link")
+        st.caption(markdown_literal(point) + ("" if point == "Image" else " — the coordinates travel in the link"))
         columns = st.columns(len(found))
         for column, link in zip(columns, found):
             column.link_button(link.service, link.url, help=f"{link.service}: {link.sends}.", width="stretch")

@@ -16,6 +16,7 @@ from geoloc_core.evidence.imaging import ImageDecodeError, load_rgb
 from geoloc_core.evidence.isolation import IsolatedCallError
 from geoloc_core.evidence.tagdump import tag_dump
 from ui import resources
+from ui.plaintext import markdown_literal
 from ui.views import checks_panel, model_typical_km, result_card, show_map
 
 
@@ -46,7 +47,7 @@ def tag_table(data: bytes | None, key: str) -> None:
         return
     frame = pd.DataFrame(rows, columns=["group", "tag", "value"])
     groups = ", ".join(f"{g} ({n})" for g, n in frame["group"].value_counts(sort=False).items())
-    st.caption(f"{len(frame):,} tags: {groups}" if len(frame) else "No tags found.")
+    st.caption(f"{len(frame):,} tags: {markdown_literal(groups)}" if len(frame) else "No tags found.")
     st.dataframe(frame, hide_index=True, width="stretch", key=f"{key}_tags")
 
 
@@ -69,7 +70,7 @@ def assessment_form(log: CaseLog, item: HistoryItem, key: str) -> None:
 
 def history_table(item: HistoryItem, key: str) -> None:
     count = len(item.analyses)
-    st.markdown(f"**History** ({count} analys{'es' if count != 1 else 'is'} of this file, same SHA-256)")
+    st.markdown(f"**History** ({count:d} analys{'es' if count != 1 else 'is'} of this file, same SHA-256)")
     st.dataframe(pd.DataFrame(history_rows(item)), hide_index=True, width="stretch", key=f"{key}_history",
                  column_config={"distance (km)": st.column_config.NumberColumn(format="%.1f")})
 
@@ -145,6 +146,6 @@ def copy_coordinates(finding: Finding) -> None:
     st.markdown("**Copy coordinates** (decimal degrees, then degrees-minutes-seconds)")
     for column, (label, lat, lon) in zip(st.columns(len(points)), points):
         with column:
-            st.caption(label)
+            st.caption(label)  # own text: "EXIF GPS" or "Predicted"
             st.code(decimal_text(lat, lon), language=None)
             st.code(dms_text(lat, lon), language=None)

@@ -72,7 +72,7 @@ def text_table(rows: Iterable[tuple[object, object]], empty: str = "nothing reco
     """Field/value rows as a static table of literal text (rows with an empty value are left out)."""
     kept = [(k, v) for k, v in rows if v not in ("", None)]
     if not kept:
-        st.caption(empty)
+        st.caption(markdown_literal(empty))
     else:
         st.html(text_table_html(kept))
 

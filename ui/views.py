@@ -23,7 +23,7 @@ from geoloc_core.case.banner import compose_banner, typical_error_km
 from geoloc_core.case.verification import NOT_AN_IMAGE, TOO_LITTLE_IMAGE
 from geoloc_core.places.country_words import country_in_words, place_in_words
 from ui import resources
-from ui.plaintext import markdown_literal, text_table
+from ui.plaintext import markdown_literal, text_table, text_table_html
 from ui.settings import SessionSettings
 
 TABLE_COLUMNS = ["file", "status", "verdict", "distance_km", "band", "checks_flagged", "exif_lat", "exif_lon",
@@ -209,7 +209,7 @@ def witnesses_panel(finding: Finding) -> None:
                                                                              if radius and regions_word(calibrated)
                                                                              else ""),
                      "distance to EXIF GPS": _km(distance) or "n/a", "verdict": verdict})
-    st.table(pd.DataFrame(rows).set_index("witness"))  # static HTML table: values shown as text
+    st.html(text_table_html([tuple(row.values()) for row in rows], header=list(rows[0])))  # literal text
     if finding.witnesses_distance_km is not None:
         st.caption(f"The two witnesses' points are {finding.witnesses_distance_km:,.1f} km apart.")
 
@@ -222,20 +222,21 @@ def country_probabilities(finding: Finding) -> None:
     if not raw:
         return
     st.markdown("**Country probabilities (zero-shot CLIP, uncalibrated)**")
-    rows = [{"country": c["country"], "code": c["country_code"], "probability": f"{100 * c['p']:.1f} %"}
-            for c in json.loads(raw)]
-    st.table(pd.DataFrame(rows).set_index("country"))
+    # the names come from the model folder's own places table (hostile, #31): literal text, never st.table,
+    # which renders every cell as Markdown (a country named ![b](https://host/c.png) fetched the image)
+    rows = [(c["country"], c["country_code"], f"{100 * float(c['p']):.1f} %") for c in json.loads(raw)]
+    st.html(text_table_html(rows, header=["country", "code", "probability"]))
 
 
 def checks_panel(finding: Finding) -> None:
     """One traffic light and one line per metadata check."""
     legend = " · ".join(f"{CHECK_ICONS[k]} {v}" for k, v in
                         (("ok", "consistent"), ("warn", "look closer"), ("info", "fact"), ("n/a", "not checkable")))
-    st.markdown(f"**Metadata checks** — {legend}")
+    st.markdown(f"**Metadata checks** — {legend}")  # own text: icons and words of geoloc's
     for name, title in CHECK_TITLES.items():
         cell = getattr(finding, f"check_{name}", "") or "n/a: not checked"
         status, _, summary = cell.partition(": ")
-        st.markdown(f"{CHECK_ICONS.get(status, CHECK_ICONS['n/a'])} **{title}** — {markdown_literal(summary)}")
+        st.markdown(f"{CHECK_ICONS.get(status, CHECK_ICONS['n/a'])} **{title}** — {markdown_literal(summary)}")  # own text: title
     if finding.camera_serial:
         st.caption(f"Camera serial numbers: {markdown_literal(finding.camera_serial)} (shown here; exported only when "
                    "'Include camera serial numbers in exports' is on)")
