@@ -21,8 +21,8 @@ TIMEOUT = 180
 def world_clip(tmp_path_factory):
     """The tiny CLIP with the synthetic countries as its candidate places (a zeroshot.json beside it)."""
     folder = save_tiny_clip(tmp_path_factory.mktemp("app_clip"))
-    places = write_synthetic_places(folder.parent / "places.csv")
-    (folder / "zeroshot.json").write_text(json.dumps({"places_csv": str(places)}), encoding="utf-8")
+    write_synthetic_places(folder / "places.csv")  # a model folder names only its own files (#31)
+    (folder / "zeroshot.json").write_text(json.dumps({"places_csv": "places.csv"}), encoding="utf-8")
     return folder
 
 
@@ -45,6 +45,15 @@ def _frames(at: AppTest) -> str:
     return "\n".join(d.value.to_string() for d in at.dataframe) + "\n".join(t.value.to_string() for t in at.table)
 
 
+def _html_rows(body: str) -> list[list[str]]:
+    """The cells of a literal-text HTML table (ui/plaintext.py), row by row, as a browser shows them."""
+    import html
+    import re
+
+    return [[html.unescape(re.sub(r"<[^>]+>", "", cell)).strip() for cell in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row)]
+            for row in re.findall(r"<tr>(.*?)</tr>", body, re.S)]
+
+
 def test_two_witnesses_and_country_probabilities_on_the_result_card(data_dir, world_clip, tiny_model_dir):
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
     at.session_state["model_path"] = str(world_clip)  # the zero-shot one first: the regressor still leads
@@ -53,12 +62,14 @@ def test_two_witnesses_and_country_probabilities_on_the_result_card(data_dir, wo
     assert not at.exception
     at.file_uploader(key="verify_upload").upload("redonia.jpg", _redonia_jpeg(), "image/jpeg").run()
     assert not at.exception, at.exception
-    frames = _frames(at)
-    assert "first (regressor)" in frames and "second (zero-shot)" in frames
-    assert "Redonia" in frames and "(uncalibrated)" in frames
+    # both tables are literal-text HTML (#31: names from a model folder never pass through Markdown)
+    tables = [_html_rows(h.proto.body) for h in at.html]
+    witnesses = next(t for t in tables if t and t[0][0] == "witness")
+    assert [row[0] for row in witnesses[1:]] == ["first (regressor)", "second (zero-shot)"]
+    assert "(uncalibrated)" in witnesses[2][3]
     assert any("witnesses' points are" in c.value and "km apart" in c.value for c in at.caption)
-    probabilities = next(t.value for t in at.table if "probability" in t.value.columns)
-    assert probabilities.index[0] == "Redonia" and probabilities["probability"].iloc[0].endswith(" %")
+    probabilities = next(t for t in tables if t and t[0] == ["country", "code", "probability"])
+    assert probabilities[1][0] == "Redonia" and probabilities[1][2].endswith(" %")
     markdown = "\n".join(m.value for m in at.markdown)
     assert "**Two witnesses**" in markdown and "Country probabilities (zero-shot CLIP, uncalibrated)" in markdown
 
@@ -100,3 +111,28 @@ def test_model_page_fetch_names_host_and_size_before_downloading(data_dir, world
         assert any(f"GEOLOC_MODEL={target} make run" in c.value for c in at.code)
     finally:
         hub.stop()
+
+
+def test_country_names_from_a_model_folder_are_shown_as_text(data_dir, tmp_path):
+    """#31: a country named ``![b](https://evil.example/c.png)`` in a model folder's places table became an
+    image the browser requested on every verified photo (``st.table`` renders cells as Markdown)."""
+    import shutil
+
+    from tests.tiny_models import save_tiny_clip
+
+    payload = "![b](https://evil.example/c.png) <img src=x onerror=alert(1)>"
+    clip = save_tiny_clip(tmp_path / "clip")
+    places = write_synthetic_places(tmp_path / "clean.csv").read_text(encoding="utf-8")
+    (clip / "places.csv").write_text(places.replace(",Redonia,", f',"{payload}",'), encoding="utf-8")
+    (clip / "zeroshot.json").write_text(json.dumps({"places_csv": "places.csv"}), encoding="utf-8")
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.session_state["model_path"] = str(clip)
+    at.run()
+    at.file_uploader(key="verify_upload").upload("redonia.jpg", _redonia_jpeg(), "image/jpeg").run()
+    assert not at.exception
+    tables = [_html_rows(h.proto.body) for h in at.html]
+    probabilities = next(t for t in tables if t and t[0] == ["country", "code", "probability"])
+    assert probabilities[1][0] == payload  # shown literally, as text
+    assert not any(payload in h.proto.body for h in at.html)  # the HTML carries it escaped (&lt;img ...)
+    assert not any("![b](" in m.value for m in [*at.markdown, *at.caption, *at.info, *at.error, *at.warning])
+    shutil.rmtree(clip)

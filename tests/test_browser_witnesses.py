@@ -18,8 +18,8 @@ pytestmark = pytest.mark.browser
 @pytest.fixture(scope="module")
 def witness_server(tmp_path_factory, tiny_model_dir):
     clip = save_tiny_clip(tmp_path_factory.mktemp("browser_clip"))
-    places = write_synthetic_places(clip.parent / "places.csv")
-    (clip / "zeroshot.json").write_text(json.dumps({"places_csv": str(places)}), encoding="utf-8")
+    write_synthetic_places(clip / "places.csv")  # a model folder names only its own files (#31)
+    (clip / "zeroshot.json").write_text(json.dumps({"places_csv": "places.csv"}), encoding="utf-8")
     data = tmp_path_factory.mktemp("browser-witness-data")
     before = os.environ.get("GEOLOC_CACHE_DIR")
     os.environ["GEOLOC_CACHE_DIR"] = str(data / "cache")  # inherited by the server process

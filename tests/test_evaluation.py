@@ -64,8 +64,8 @@ def test_evaluate_accepts_the_zero_shot_predictor(tmp_path):
     from tests.tiny_models import SYNTHETIC_COUNTRIES, save_tiny_clip, synthetic_country_image, write_synthetic_places
 
     clip = save_tiny_clip(tmp_path / "clip")
-    places = write_synthetic_places(tmp_path / "places.csv")
-    (clip / "zeroshot.json").write_text(json.dumps({"places_csv": str(places), "top_countries": 1}), encoding="utf-8")
+    write_synthetic_places(clip / "places.csv")
+    (clip / "zeroshot.json").write_text(json.dumps({"places_csv": "places.csv", "top_countries": 1}), encoding="utf-8")
     rows = []
     for k, (code, (_, _, regions)) in enumerate(SYNTHETIC_COUNTRIES.items()):
         synthetic_country_image(code, seed=50 + k).save(tmp_path / f"{code}.png")

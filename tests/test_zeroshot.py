@@ -237,9 +237,50 @@ def test_bad_zeroshot_config_is_a_clear_error(clip_dir, tmp_path):
         (folder / "zeroshot.json").write_text(json.dumps(bad), encoding="utf-8")
         with pytest.raises(ModelLoadError, match=message):
             load_predictor(folder)
-    (folder / "zeroshot.json").write_text(json.dumps({"cities_csv": str(tmp_path / "missing.csv")}), encoding="utf-8")
-    with pytest.raises(ModelLoadError, match="cannot read the cities table"):
+    (folder / "zeroshot.json").write_text(json.dumps({"cities_csv": "missing.csv"}), encoding="utf-8")
+    with pytest.raises(ModelLoadError, match="'missing.csv' is not a file in the model folder"):
         load_predictor(folder)
+
+
+@pytest.mark.parametrize("name, message", [
+    ("http://127.0.0.1:9/places.csv", "names a URL"),  # fetched by pandas on every load before #31
+    ("https://evil.example/places.csv", "names a URL"),
+    ("file:///etc/passwd", "names a URL"),
+    ("/etc/hostname", "outside the model folder"),
+    ("../places.csv", "outside the model folder"),
+])
+def test_a_model_folder_names_only_its_own_tables(clip_dir, tmp_path, name, message):
+    """#31: a zeroshot.json (fetched with a repository, or planted) that names a URL or a file outside the
+    folder is refused before anything is read; the HTTP server below sees no request."""
+    import shutil
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    requests = []
+
+    class Recorder(BaseHTTPRequestHandler):
+        def do_GET(self):
+            requests.append(self.path)
+            self.send_response(404)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Recorder)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        folder = tmp_path / "clip"
+        shutil.copytree(clip_dir, folder)
+        (tmp_path / "places.csv").write_text("lat,lon,admin1,cc\n1,1,A,XA\n", encoding="utf-8")
+        name = name.replace("127.0.0.1:9", f"127.0.0.1:{server.server_port}")
+        for key in ("places_csv", "cities_csv"):
+            (folder / "zeroshot.json").write_text(json.dumps({key: name}), encoding="utf-8")
+            with pytest.raises(ModelLoadError, match=message):
+                load_predictor(folder)
+    finally:
+        server.shutdown()
+    assert requests == []
 
 
 def _scan(models: list, folder, out, cache) -> list[dict]:

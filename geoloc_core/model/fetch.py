@@ -32,7 +32,11 @@ from typing import Callable, Iterable
 
 DEFAULT_ENDPOINT = "https://huggingface.co"
 TIMEOUT_S = 15.0
-SMALL_SUFFIXES = (".json", ".txt", ".md", ".model")  # config, tokenizer, preprocessing, licence/readme
+# The small files geoloc reads, by name (#31): a repository's other files never arrive. Its own
+# zeroshot.json (a recipe that could name tables by URL) is one of them: a recipe is the analyst's file.
+NEEDED_FILES = ("config.json", "preprocessor_config.json", "tokenizer.json", "tokenizer_config.json",
+                "special_tokens_map.json", "vocab.json", "merges.txt", "model.safetensors.index.json",
+                "pytorch_model.bin.index.json", "README.md", "LICENSE", "LICENSE.md", "LICENSE.txt")
 
 
 class FetchError(RuntimeError):
@@ -138,14 +142,15 @@ def plan_fetch(repo_id: str, revision: str | None = None, repo_type: str = "mode
 
 
 def select_checkpoint_files(files: list[RemoteFile]) -> list[RemoteFile]:
-    """Top-level config, tokenizer and preprocessing files, and the weights in one format: safetensors when
-    the repository has them, else PyTorch's ``pytorch_model*.bin`` (never TensorFlow, Flax or ONNX copies)."""
+    """The top-level files of ``NEEDED_FILES`` (config, tokenizer, preprocessing, licence/readme), and the weights
+    in one format: safetensors when the repository has them, else PyTorch's ``pytorch_model*.bin`` (never
+    TensorFlow, Flax or ONNX copies, and no other JSON: a repository's ``zeroshot.json`` is not fetched)."""
     top = [f for f in files if "/" not in f.path and not f.path.startswith(".")]
     if any(f.path.endswith(".safetensors") for f in top):
         weights = [f for f in top if f.path.endswith(".safetensors")]
     else:
         weights = [f for f in top if f.path.startswith("pytorch_model") and f.path.endswith(".bin")]
-    return [f for f in top if f.path.endswith(SMALL_SUFFIXES)] + weights
+    return [f for f in top if f.path in NEEDED_FILES] + weights
 
 
 def _verify(path: Path, remote: RemoteFile) -> str | None:

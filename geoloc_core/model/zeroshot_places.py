@@ -101,6 +101,9 @@ class ZeroShotConfig:
         unknown = sorted(set(data) - known)
         if unknown:
             raise ValueError(f"the zero-shot config {path} has unknown keys {unknown}; known: {sorted(known)}")
+        for name in ("places_csv", "cities_csv"):  # tables named by a model folder: its own files only (#31)
+            if data.get(name):
+                data[name] = str(table_inside(Path(path).parent, data[name], f"{path}: {name}"))
         try:
             config = cls(**data)
         except TypeError as exc:
@@ -216,6 +219,40 @@ def _centres_and_extents(group: np.ndarray, lat: np.ndarray, lon: np.ndarray, n:
     return c_lat, c_lon, extent
 
 
+def table_inside(folder: Path, name: object, what: str) -> Path:
+    """The file a model folder's config names, resolved inside that folder; ValueError for anything else.
+
+    Why (issue #31): ``fetch`` brought a repository's ``zeroshot.json`` with the weights, and a
+    ``places_csv`` of ``https://host/places.csv`` was fetched by pandas on every model load, with no
+    online switch; its country names then reached the page. A model folder is hostile input: it may
+    name its own files, never a URL, an absolute path or a path out of the folder."""
+    if not isinstance(name, str) or not name.strip():
+        raise ValueError(f"{what} must be the name of a file in the model folder, not {name!r}")
+    if "://" in name or name.split(":", 1)[0].lower() in ("http", "https", "ftp", "file", "s3", "gs"):
+        raise ValueError(f"{what} names a URL ({name!r}); a model folder may name only its own files (nothing "
+                         "is downloaded when a model loads)")
+    root = folder.resolve()
+    target = (root / name).resolve()
+    if Path(name).is_absolute() or not target.is_relative_to(root):
+        raise ValueError(f"{what} ({name!r}) is outside the model folder; a model folder may name only its own files")
+    if not target.is_file():
+        raise ValueError(f"{what}: {name!r} is not a file in the model folder")
+    return target
+
+
+def _read_local_csv(path: str, what: str):
+    """A CSV read from a local file handle: pandas is never given a string it could take for a URL."""
+    import pandas as pd
+
+    if "://" in path:
+        raise ValueError(f"the {what} {path!r} is a URL; only local files are read")
+    try:
+        with open(path, "rb") as handle:
+            return pd.read_csv(handle, dtype=str, keep_default_na=False)
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"cannot read the {what} {path}: {exc}") from None
+
+
 def load_candidates(places_csv: str | Path | None = None, cities_csv: str | Path | None = None,
                     city_min_population: int | None = None) -> CandidatePlaces:
     """Countries and admin-1 regions from a places table (default: GeoNames cities1000); with
@@ -262,10 +299,7 @@ def _load_candidates(places_csv: str) -> CandidatePlaces:
 def _read_places(places_csv: str):
     import pandas as pd
 
-    try:
-        frame = pd.read_csv(places_csv, dtype=str, keep_default_na=False)
-    except (OSError, ValueError) as exc:
-        raise ValueError(f"cannot read the places table {places_csv}: {exc}") from None
+    frame = _read_local_csv(places_csv, "places table")
     missing = {"lat", "lon", "admin1", "cc"} - set(frame.columns)
     if missing:
         raise ValueError(f"the places table {places_csv} lacks columns {sorted(missing)} "
@@ -304,10 +338,7 @@ def _read_cities(cities_csv: str, min_population: int):
     """A cities table (name, lat, lon, cc, admin1 as a region name of the places table, population)."""
     import pandas as pd
 
-    try:
-        frame = pd.read_csv(cities_csv, dtype=str, keep_default_na=False)
-    except (OSError, ValueError) as exc:
-        raise ValueError(f"cannot read the cities table {cities_csv}: {exc}") from None
+    frame = _read_local_csv(cities_csv, "cities table")
     missing = set(CITY_COLUMNS) - set(frame.columns)
     if missing:
         raise ValueError(f"the cities table {cities_csv} lacks columns {sorted(missing)} "
