@@ -116,10 +116,6 @@ def test_model_page_fetch_names_host_and_size_before_downloading(data_dir, world
 def test_country_names_from_a_model_folder_are_shown_as_text(data_dir, tmp_path):
     """#31: a country named ``![b](https://evil.example/c.png)`` in a model folder's places table became an
     image the browser requested on every verified photo (``st.table`` renders cells as Markdown)."""
-    import shutil
-
-    from tests.tiny_models import save_tiny_clip
-
     payload = "![b](https://evil.example/c.png) <img src=x onerror=alert(1)>"
     clip = save_tiny_clip(tmp_path / "clip")
     places = write_synthetic_places(tmp_path / "clean.csv").read_text(encoding="utf-8")
