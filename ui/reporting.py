@@ -78,6 +78,8 @@ def report_section(settings, log: CaseLog, stored: list[StoredFinding], scope: s
             files = render_reports(items, settings.case_name, analyst, scope, models, settings.analysis.thresholds,
                                    include_serials)
             bundle = build_bundle(items, files.report, files.html, files.pdf, include_serials)
+        for problem in files.problems:  # one writer failed: the other format and the bundle are still offered
+            st.warning(markdown_literal(problem))
         stem = _file_stem(settings.case_name, scope)
         outputs = [("report-html", f"{stem}.html", files.html), ("report-pdf", f"{stem}.pdf", files.pdf),
                    ("bundle", f"{stem}.zip", bundle.data)]

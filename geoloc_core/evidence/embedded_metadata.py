@@ -24,8 +24,9 @@ import io
 import re
 from dataclasses import dataclass, field
 
+from .text_limits import MAX_TEXT_CHARS  # IPTC Caption-Abstract allows 2000 bytes; never megabytes
+
 MAX_XMP_BYTES = 2 * 1024 * 1024  # a standard XMP packet fits one 64 KB JPEG segment; refuse absurd ones
-MAX_TEXT_CHARS = 4000  # IPTC Caption-Abstract allows 2000 bytes; keep a little more, never megabytes
 
 RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"

@@ -30,6 +30,7 @@ import logging
 import exifread
 
 from .metadata_claims import MetadataClaims
+from .text_limits import cap_text
 
 logging.getLogger("exifread").setLevel(logging.CRITICAL)  # we report problems ourselves
 
@@ -37,6 +38,8 @@ RATIONAL_TYPES = (5, 10)  # TIFF RATIONAL and SRATIONAL: what the EXIF standard 
 FIELD_TYPE_NAMES = {1: "BYTE", 2: "ASCII", 3: "SHORT", 4: "LONG", 5: "RATIONAL", 6: "SBYTE", 7: "UNDEFINED",
                     8: "SSHORT", 9: "SLONG", 10: "SRATIONAL", 11: "FLOAT", 12: "DOUBLE"}
 
+TEXT_FIELDS = ("Make", "Model", "LensMake", "LensModel", "Software", "ImageDescription", "Artist", "BodySerialNumber",
+               "LensSerialNumber")
 NO_EXIF_MESSAGE = (
     "no EXIF metadata: typical of images re-encoded by social networks, which strip it on upload; "
     "absence proves nothing about where the photo was taken"
@@ -321,6 +324,8 @@ def read_exif(data: bytes) -> ExifFacts:
         facts.Software = _text(tags.get("Image Software"))
         facts.BodySerialNumber = _text(tags.get("EXIF BodySerialNumber"))
         facts.LensSerialNumber = _text(tags.get("EXIF LensSerialNumber"))
+        for name in TEXT_FIELDS:  # one documented cap for every string read from the file (text_limits.py)
+            setattr(facts, name, cap_text(name, getattr(facts, name), warnings))
         thumbnail = tags.get("JPEGThumbnail")
         if isinstance(thumbnail, (bytes, bytearray)) and thumbnail[:2] == b"\xff\xd8":
             facts.thumbnail = bytes(thumbnail)

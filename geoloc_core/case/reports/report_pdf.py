@@ -33,6 +33,18 @@ FONT_DIRS = (Path("/usr/share/fonts/truetype/dejavu"), Path("/usr/share/fonts/de
 FONT_FILES = {"sans": "DejaVuSans.ttf", "sans-bold": "DejaVuSans-Bold.ttf", "mono": "DejaVuSansMono.ttf",
               "cjk": "DroidSansFallbackFull.ttf"}
 MARGIN_MM = 12
+# A table cell is one row of a page: fpdf refuses a row taller than the page ("row too high"), and a
+# 3,000-character caption in one cell made the whole report fail (#31). Longer cell values are cut for
+# the PDF, saying so; the HTML report carries them whole.
+CELL_MAX_CHARS = 1200
+
+
+def cell_text(value: str) -> str:
+    """A table cell's text as the PDF can lay it out on one page (see ``CELL_MAX_CHARS``)."""
+    if len(value) <= CELL_MAX_CHARS:
+        return value
+    return (value[:CELL_MAX_CHARS] + f" ... [cut at {CELL_MAX_CHARS:,} of {len(value):,} characters for the PDF; "
+            "the HTML report has the whole text]")
 
 
 def find_font(file_name: str) -> Path | None:
@@ -107,9 +119,9 @@ class _ReportPDF(FPDF):
                         wrapmode=WrapMode.WORD, padding=1, text_align="LEFT") as table:
             for label, value in rows:
                 row = table.row()
-                row.cell(self.text_of(label))
+                row.cell(self.text_of(cell_text(label)))
                 mono = FontFace(family=self.mono, size_pt=7.5) if label in mono_labels else None
-                row.cell(self.text_of(value), style=mono)
+                row.cell(self.text_of(cell_text(value)), style=mono)
         self.ln(2)
 
     def grid(self, cells: list[list[str]], widths: tuple[float, ...] | None = None, mono_column: int | None = None,
@@ -121,7 +133,7 @@ class _ReportPDF(FPDF):
                 row = table.row()
                 for c, value in enumerate(values):
                     mono = FontFace(family=self.mono, size_pt=size - 1) if r > 0 and c == mono_column else None
-                    row.cell(self.text_of(value), style=mono)
+                    row.cell(self.text_of(cell_text(value)), style=mono)
         self.ln(2)
 
     def section(self, section: Section) -> None:
@@ -172,6 +184,18 @@ def _all_text(report: Report) -> str:
         parts += [cell for row in section.table or [] for cell in row]
     parts += [f.thumbnail_note for f in report.files] + [f.headline for f in report.files]
     return "".join(parts)
+
+
+def failure_pdf(report: Report, problem: str) -> bytes:
+    """A one-page PDF saying the report could not be laid out, and why: what ``reporting`` ships when the
+    PDF writer fails, so the HTML report (and the bundle) are never lost with it."""
+    pdf = FPDF(orientation="portrait", unit="mm", format="A4")
+    pdf.add_page()
+    pdf.set_font("helvetica", "B", 14)
+    text = (f"{report.title}\n\nThe PDF writer could not lay out this report ({problem}). The HTML report made "
+            f"with it has every finding; generated {report.generated_utc} UTC by geoloc {report.geoloc_version}.")
+    pdf.multi_cell(0, 7, "".join(c if ord(c) < 256 else f"\\u{ord(c):04x}" for c in text))
+    return bytes(pdf.output())
 
 
 def render_pdf(report: Report) -> bytes:

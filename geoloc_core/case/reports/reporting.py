@@ -8,8 +8,9 @@ from a case is written to the case log's audit trail with its SHA-256.
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
@@ -19,8 +20,10 @@ from ..log.caselog import CaseLog, EvidenceStore, StoredFinding
 from ..findings import Finding
 from .report_content import ModelInfo, Report, ReportItem, build_report
 from .report_html import render_html
-from .report_pdf import render_pdf
+from .report_pdf import failure_pdf, render_pdf
 from ..verification import VerdictThresholds
+
+LOGGER = logging.getLogger(__name__)
 
 REPORT_FORMATS = ("html", "pdf")
 
@@ -30,13 +33,31 @@ class ReportFiles:
     report: Report
     html: str
     pdf: bytes
+    problems: list[str] = field(default_factory=list)  # a writer that failed, in words (its stand-in was made)
 
 
 def render_reports(items: Sequence[ReportItem], case_name: str, analyst: str, scope: str,
                    models: Sequence[ModelInfo] = (), thresholds: VerdictThresholds = VerdictThresholds(),
                    include_serials: bool = False) -> ReportFiles:
+    """Both formats from one content. Each writer runs on its own: one that fails is replaced by a page
+    saying so (``problems`` names it), and the other format is kept (#31: a long caption once made the PDF
+    writer raise, and no report at all was written)."""
     report = build_report(items, case_name, analyst, scope, models, thresholds, include_serials)
-    return ReportFiles(report, render_html(report), render_pdf(report))
+    problems = []
+    try:
+        html = render_html(report)
+    except Exception as exc:  # the PDF must survive an HTML failure too
+        LOGGER.exception("the HTML report writer failed")
+        problems.append(f"the HTML report could not be written ({type(exc).__name__}); the PDF has the findings")
+        html = f"<!doctype html><p>The HTML report could not be written ({type(exc).__name__}).</p>"
+    try:
+        pdf = render_pdf(report)
+    except Exception as exc:
+        LOGGER.exception("the PDF report writer failed")
+        problem = f"{type(exc).__name__}: {str(exc)[:160]}"
+        problems.append(f"the PDF report could not be laid out ({problem}); it says so, and the HTML report is whole")
+        pdf = failure_pdf(report, problem)
+    return ReportFiles(report, html, pdf, problems)
 
 
 def items_from_case(stored: Sequence[StoredFinding], store: EvidenceStore | None) -> list[ReportItem]:
@@ -78,7 +99,7 @@ def write_scan_reports(findings: Sequence[Finding], sources: Sequence[FileSource
     file written). A bundle also gets ``<bundle>.sha256`` beside it, in ``sha256sum`` format."""
     items = items_from_scan(findings, sources)
     files = render_reports(items, case_name, analyst, scope, models, include_serials=include_serials)
-    lines = []
+    lines = [f"warning: {problem}" for problem in files.problems]
     for target in reports:
         path = Path(target)
         data = files.pdf if path.suffix.lower() == ".pdf" else files.html.encode("utf-8")
