@@ -88,7 +88,8 @@ class Analyzer:
         t = self.thresholds
         online = "Nominatim" in type(self.geocoder).__name__
         return (f"unlikely up to {t.unlikely_factor:g}x the 90 % radius; without radius {t.fallback_consistent_km:g} / "
-                f"{t.fallback_plausible_km:g} / {t.fallback_unlikely_km:g} km; geocoder "
+                f"{t.fallback_plausible_km:g} / {t.fallback_unlikely_km:g} km; inconclusive beyond a 90 % / 50 % "
+                f"region of {t.uninformative_r90_km:g} / {t.uninformative_r50_km:g} km; geocoder "
                 f"{'online (Nominatim)' if online else 'offline'}")
 
     def analyze(self, source: FileSource) -> Finding:
