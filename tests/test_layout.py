@@ -179,6 +179,18 @@ def import_circles(graph: dict[str, set[str]]) -> list[list[str]]:
 APP_UI = ROOT.parent / "ui"
 
 
+def planted_copy(tmp_path: Path, source: Path, module: str, statement: str, at_start: bool = True) -> Path:
+    """A copy of the ``source`` package in ``tmp_path`` with ``statement`` planted in ``module``: the checks
+    below must be able to fail."""
+    import shutil
+
+    copy = tmp_path / source.name
+    shutil.copytree(source, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    target = copy / module
+    target.write_text(statement + target.read_text() if at_start else target.read_text() + "\n" + statement)
+    return copy
+
+
 def test_groups_exist_and_imports_point_down():
     assert {p.name for p in ROOT.iterdir() if (p / "__init__.py").exists()} == set(GROUP_ORDER)
     assert layering_violations(ROOT) == []
@@ -205,23 +217,14 @@ def test_no_import_circles_in_the_package_or_the_app_ui():
      ["geoloc_core.model.inference", "geoloc_core.model.runtime", "geoloc_core.model.zeroshot"]),
 ])
 def test_the_circle_check_catches_a_planted_circle(tmp_path, module, statement, circle):
-    import shutil
-
-    copy = tmp_path / "geoloc_core"
-    shutil.copytree(ROOT, copy, ignore=shutil.ignore_patterns("__pycache__"))
-    target = copy / module
-    target.write_text(target.read_text() + "\n" + statement)
+    copy = planted_copy(tmp_path, ROOT, module, statement, at_start=False)
     assert import_circles(import_graph([copy])) == [circle]
 
 
 def test_the_circle_check_catches_a_circle_in_the_app_ui(tmp_path):
     """The old ui triangle: reporting -> views -> settings -> reporting."""
-    import shutil
-
-    copy = tmp_path / "ui"
-    shutil.copytree(APP_UI, copy, ignore=shutil.ignore_patterns("__pycache__"))
-    target = copy / "reporting.py"
-    target.write_text(target.read_text() + "\ndef _late():\n    from ui.views import show_map\n")
+    copy = planted_copy(tmp_path, APP_UI, "reporting.py", "def _late():\n    from ui.views import show_map\n",
+                        at_start=False)
     assert import_circles(import_graph([ROOT, copy])) == [["ui.reporting", "ui.settings", "ui.views"]]
 
 
@@ -231,13 +234,7 @@ def test_the_circle_check_catches_a_circle_in_the_app_ui(tmp_path):
     ("case/exports/kml.py", "from ..log.history import HistoryItem\n"),  # exports never import the log
 ])
 def test_the_subgroup_check_catches_a_wrong_direction(tmp_path, module, statement):
-    import shutil
-
-    copy = tmp_path / "geoloc_core"
-    shutil.copytree(ROOT, copy, ignore=shutil.ignore_patterns("__pycache__"))
-    target = copy / module
-    target.write_text(statement + target.read_text())
-    problems = case_subgroup_violations(copy)
+    problems = case_subgroup_violations(planted_copy(tmp_path, ROOT, module, statement))
     assert len(problems) == 1 and module in problems[0]
 
 
@@ -249,13 +246,7 @@ def test_the_subgroup_check_catches_a_wrong_direction(tmp_path, module, statemen
 ])
 def test_the_check_catches_an_upward_import(tmp_path, lower, statement):
     """The direction test must be able to fail: plant one upward import in a copy of the tree."""
-    import shutil
-
-    copy = tmp_path / "geoloc_core"
-    shutil.copytree(ROOT, copy, ignore=shutil.ignore_patterns("__pycache__"))
-    target = copy / lower
-    target.write_text(statement + target.read_text())
-    problems = layering_violations(copy)
+    problems = layering_violations(planted_copy(tmp_path, ROOT, lower, statement))
     assert len(problems) == 1 and lower in problems[0]
 
 
