@@ -14,7 +14,8 @@ EDITED = {"0th": {piexif.ImageIFD.Software: b"Adobe Photoshop 25.0"}}
 
 
 def _captions(at) -> str:
-    return "\n".join(c.value for c in at.caption)
+    """The captions as read on screen: the Markdown escapes of ``markdown_literal`` off."""
+    return "\n".join(c.value.replace("\\", "") for c in at.caption)
 
 
 def test_case_log_counts_follow_search_and_filters(data_dir):

@@ -63,8 +63,8 @@ NO_MODEL = "cannot verify: no model"
 PREDICTION_FAILED = "cannot verify: prediction failed"
 NOT_AN_IMAGE = "cannot verify: not an image"  # a PDF, a text file, ...: there are no pixels to look at
 TOO_LITTLE_IMAGE = "cannot verify: image too small or flat"  # see evidence/information.py
-VERDICTS = (INCONCLUSIVE, CONSISTENT, PLAUSIBLE, UNLIKELY, CONTRADICTS, NO_GPS, NO_MODEL, PREDICTION_FAILED, NOT_AN_IMAGE,
-            TOO_LITTLE_IMAGE)
+VERDICTS = (INCONCLUSIVE, CONSISTENT, PLAUSIBLE, UNLIKELY, CONTRADICTS, NO_GPS, NO_MODEL, PREDICTION_FAILED,
+            NOT_AN_IMAGE, TOO_LITTLE_IMAGE)
 
 
 @dataclass(frozen=True)
