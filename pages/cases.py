@@ -12,7 +12,7 @@ from geoloc_core.case.log.caselog import CaseLog, StoredFinding
 from geoloc_core.case.duplicates import group_near_duplicates
 from geoloc_core.case.log.history import HistoryItem, group_by_file
 from geoloc_core.case.maps.finding_maps import findings_map
-from ui import reporting, resources
+from ui import deletion, reporting, resources
 from ui.case_filters import filter_controls
 from ui.detail import finding_detail
 from ui.map_toggle import points_toggle
@@ -23,29 +23,20 @@ from ui.views import download_buttons, findings_frame, show_map
 
 def case_table(items: list[HistoryItem], view: str) -> list[HistoryItem]:
     """One row per file (SHA-256), its latest analysis; returns the selected items. The table's key
-    follows the search and filters (``view``), so a selection made in a longer list never points past
-    a shorter one."""
+    follows the search and filters (``view``) and the rows shown, so a selection made in a longer list
+    never points past a shorter one, nor slides onto the next file when the selected one is deleted."""
     frame = findings_frame([item.latest.finding for item in items])
     frame.insert(1, "analyses", [len(item.analyses) for item in items])
     frame.insert(2, "your verdict", [item.latest.finding.analyst_verdict for item in items])
     frame.insert(3, "tags", [item.latest.finding.analyst_tags for item in items])
     frame.insert(4, "note", [item.latest.note for item in items])
     frame.insert(0, "saved (UTC)", [item.latest.created_at for item in items])
-    key = "case_table_" + hashlib.sha1(view.encode("utf-8")).hexdigest()[:12]
+    rows_shown = ",".join(str(i) for item in items for i in item.ids)
+    key = "case_table_" + hashlib.sha1(f"{view}|{rows_shown}".encode("utf-8")).hexdigest()[:12]
     event = st.dataframe(frame, hide_index=True, width="stretch", on_select="rerun", selection_mode="multi-row",
                          key=key, column_config=findings_columns())
     rows = list(event.selection.rows) if event and event.selection else []
     return [items[i] for i in rows if 0 <= i < len(items)]
-
-
-def selection_actions(log: CaseLog, selected: list[HistoryItem]) -> None:
-    if selected:
-        count = sum(len(item.analyses) for item in selected)
-        confirm = st.checkbox(f"Yes, delete {len(selected):,} file(s) ({count:,} analyses) from this case",
-                              key="confirm_delete")
-        if st.button("Delete selected", disabled=not confirm, key="delete_selected"):
-            log.delete([i for item in selected for i in item.ids])
-            st.rerun()
 
 
 def detail(log: CaseLog, selected: list[HistoryItem], settings) -> None:
@@ -94,10 +85,13 @@ log = resources.current_case_log()
 st.title("Case log")
 st.caption(f"Case “{markdown_literal(settings.case_name)}” — stored in {markdown_literal(log.path)} (SQLite, saved as each "
            "finding is made). Switch or create cases in the sidebar.")
+deletion.show_outcome()
 search = st.text_input("Search file names, verdicts, notes and metadata", key="case_search")
 everything = log.findings(settings.case_id)
 if not everything:
     st.info("No findings in this case yet.")
+    deletion.deletions_table(log, settings.case_id)
+    deletion.delete_case_section(log, settings.case_id)
     st.stop()
 all_items = group_by_file(everything)
 filters = filter_controls(all_items)
@@ -112,8 +106,10 @@ if not items:
 selected = case_table(items, f"{search}|{filters!r}")
 st.caption(f"{len(selected)} selected of {len(items):,} shown — exports, the report and the map use the selection, "
            "or every file shown when none is selected.")
-selection_actions(log, selected)
+deletion.delete_selected(log, selected)
 exports_and_map(selected or items, settings.case_id, settings.analysis.online_tiles)
 report(log, selected, items, settings, whole=len(items) == len(all_items))
 detail(log, selected, settings)
 near_duplicates([item.latest for item in items])
+deletion.deletions_table(log, settings.case_id)
+deletion.delete_case_section(log, settings.case_id)

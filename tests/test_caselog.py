@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -215,3 +216,132 @@ def test_writer_thread_hands_a_failed_write_to_the_page_and_writes_nothing_after
         writer.put(Finding(file="late.jpg"))
     assert writer.saved == 2 and calls == ["f0.jpg", "f1.jpg", "f2.jpg"]
     assert [s.finding.file for s in log.findings(case)] == ["f0.jpg", "f1.jpg"]
+
+
+def _kept(log: CaseLog, case_id: int, name: str, data: bytes) -> str:
+    """Save a finding of ``data`` in the case and keep its original, as the app does; its SHA-256."""
+    import hashlib
+
+    digest = hashlib.sha256(data).hexdigest()
+    log.add(case_id, Finding(file=name, sha256=digest))
+    EvidenceStore(log.path.parent / "evidence").put(digest, data)
+    return digest
+
+
+def _original(log: CaseLog, digest: str) -> Path:
+    return log.path.parent / "evidence" / digest[:2] / digest
+
+
+def test_deleting_findings_deletes_the_originals_no_remaining_finding_uses(tmp_path):
+    """#31 item 7: "Delete selected" left the kept original (evidence/ab/abcd...) on disk."""
+    log = CaseLog(tmp_path / "data" / "caselog.sqlite3")
+    alpha, beta = log.ensure_case("Alpha"), log.ensure_case("Beta")
+    own = _kept(log, alpha, "own.jpg", b"only in alpha")
+    shared = _kept(log, alpha, "shared.jpg", b"in both cases")
+    _kept(log, beta, "shared-copy.jpg", b"in both cases")
+    again = _kept(log, alpha, "own-again.jpg", b"only in alpha")  # a second analysis of the same file
+    ids = {s.finding.file: s.id for s in log.findings(None)}
+
+    (record,) = log.delete([ids["own.jpg"], ids["shared.jpg"]], analyst="  Ana  ")
+    assert _original(log, own).exists()  # "own-again.jpg" still uses those bytes
+    assert _original(log, shared).exists()  # Beta still uses them
+    assert (record.case_id, record.case_name, record.kind, record.findings, record.originals) == \
+        (alpha, "Alpha", "findings", 2, 0)
+
+    (record,) = log.delete([ids["own-again.jpg"]], analyst="Ana")
+    assert again == own and not _original(log, own).exists()
+    assert (record.originals, record.original_bytes) == (1, len(b"only in alpha"))
+    log.delete([ids["shared-copy.jpg"]])
+    assert not _original(log, shared).exists()
+    assert [(r.case_id, r.findings, r.originals, r.analyst) for r in log.deletions()] == \
+        [(alpha, 2, 0, "Ana"), (alpha, 1, 1, "Ana"), (beta, 1, 1, "")]
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00", r.created_at) for r in log.deletions())
+    assert log.delete([ids["own.jpg"]]) == []  # already gone: nothing to delete, nothing recorded
+
+
+def test_deleting_a_case_takes_its_findings_unshared_originals_exports_and_audit_rows(tmp_path):
+    log = CaseLog(tmp_path / "data" / "caselog.sqlite3")
+    doomed, kept = log.ensure_case("Op <Kestrel> **x**"), log.ensure_case("Kept case")
+    own = [_kept(log, doomed, f"own{i}.jpg", bytes([i]) * 1_500_000) for i in range(3)]
+    shared = _kept(log, doomed, "shared.jpg", b"in both cases")
+    _kept(log, kept, "shared.jpg", b"in both cases")
+    log.add(doomed, Finding(file="not-kept.jpg", sha256="ef" * 32))  # analysed without keeping the original
+    log.record_export(doomed, "csv", "a.csv", "a" * 64, 10, "Ana")
+    log.record_export(doomed, "bundle", "b.zip", "b" * 64, 20, "Ana")
+    log.record_export(kept, "csv", "k.csv", "c" * 64, 30, "Bo")
+    log.add(kept, Finding(file="mistake.jpg", sha256="cd" * 32))
+    log.delete([log.findings(doomed)[0].id, log.findings(kept)[-1].id])  # audit rows of both cases
+    own = own[1:]  # own0 went with its finding
+
+    plan = log.case_deletion_plan(doomed)
+    assert (plan.findings, sorted(plan.originals), plan.original_bytes, plan.exports) == (4, sorted(own), 3_000_000, 2)
+    assert plan.sentence() == ("Delete case 'Op <Kestrel> **x**': 4 findings, 2 kept originals (3.0 MB), "
+                               "2 export records. This cannot be undone.")
+    record = log.delete_case(doomed, analyst="Ana", expected=plan)
+
+    assert [name for _, name, _ in log.cases()] == ["Kept case"] and log.findings(doomed) == []
+    assert not any(_original(log, digest).exists() for digest in own)
+    assert _original(log, shared).exists()  # the other case still uses it
+    assert [r.file_name for r in log.exports()] == ["k.csv"]  # its export records went, the other case's stay
+    trail = log.deletions(kept)  # the remaining case's audit trail: its own row, then the deleted case
+    assert [(r.case_id, r.kind, r.case_name) for r in trail] == [(kept, "findings", "Kept case"),
+                                                                 (None, "case", "Op <Kestrel> **x**")]
+    assert trail[-1] == record
+    assert (record.findings, record.originals, record.original_bytes, record.exports, record.analyst) == \
+        (4, 2, 3_000_000, 2, "Ana")
+    assert record.sentence() == ("Deleted case 'Op <Kestrel> **x**': 4 findings, 2 kept originals (3.0 MB), "
+                                 "2 export records.")
+    assert [r.case_id for r in log.deletions()] == [kept, None]  # the deleted case's own row went with it
+    assert log.delete_case(doomed) is None
+
+
+def test_a_case_deletion_confirmed_before_a_change_deletes_nothing(tmp_path):
+    from geoloc_core.case.log.deletion import CaseChanged
+
+    log = CaseLog(tmp_path / "data" / "caselog.sqlite3")
+    case = log.ensure_case("c")
+    _kept(log, case, "a.jpg", b"a")
+    plan = log.case_deletion_plan(case)
+    _kept(log, case, "b.jpg", b"b")  # another tab saves a finding after the analyst read the plan
+    with pytest.raises(CaseChanged):
+        log.delete_case(case, expected=plan)
+    assert len(log.findings(case)) == 2 and log.deletions() == []
+    assert log.delete_case(case, expected=log.case_deletion_plan(case)).findings == 2
+
+
+def test_an_original_that_cannot_be_removed_is_named_and_the_rest_still_goes(tmp_path, monkeypatch):
+    log = CaseLog(tmp_path / "data" / "caselog.sqlite3")
+    case = log.ensure_case("c")
+    stuck = _kept(log, case, "stuck.jpg", b"stuck")
+    other = _kept(log, case, "other.jpg", b"other")
+    remove = EvidenceStore.delete
+
+    def read_only_for_stuck(store, sha256):
+        if sha256 == stuck:  # as a read-only folder or file system would answer
+            raise PermissionError(13, "Permission denied", str(_original(log, stuck)))
+        return remove(store, sha256)
+
+    monkeypatch.setattr(EvidenceStore, "delete", read_only_for_stuck)
+    (record,) = log.delete([s.id for s in log.findings(case)])
+    assert log.findings(case) == [] and not _original(log, other).exists() and _original(log, stuck).exists()
+    assert record.originals == 1 and record.left_behind == (f"{_original(log, stuck)} (Permission denied)",)
+    assert "1 original could not be removed: " in record.sentence()
+
+
+def test_a_new_case_never_takes_a_deleted_cases_id(tmp_path):
+    """SQLite hands out the highest id again once its row is gone: a bookmark (?case=2), another tab or a running
+    batch that still names the deleted case would land in the next new case."""
+    log = CaseLog(tmp_path / "c.sqlite3")
+    first, second = log.ensure_case("first"), log.ensure_case("second")
+    log.delete_case(second)
+    third = log.ensure_case("third")
+    assert third not in (first, second)
+    log.delete_case(first)
+    log.delete_case(third)
+    assert log.ensure_case("fourth") > third
+
+
+def test_freed_database_pages_are_overwritten(tmp_path):
+    log = CaseLog(tmp_path / "c.sqlite3")
+    with log._connect() as connection:
+        assert connection.execute("PRAGMA secure_delete").fetchone()[0] == 1

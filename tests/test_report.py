@@ -207,8 +207,11 @@ def test_caselog_migrates_to_schema_3_and_keeps_an_audit_trail_of_exports(tmp_pa
     assert (bundle.kind, bundle.sha256, bundle.analyst, bundle.finding_ids, bundle.case_name) == \
         ("bundle", "f" * 64, "Ana", [stored.id], "old")
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00", bundle.created_at) and table.kind == "csv"
-    log.delete_case(1)
-    assert [(r.case_id, r.case_name) for r in log.exports()] == [(None, "old"), (None, "old")]  # the trail outlives it
+    log.delete_case(1, analyst="Ana")
+    # deleting a case takes its export records (#31); the log's audit trail keeps that they were there
+    assert log.exports() == []
+    assert [(r.case_id, r.case_name, r.kind, r.exports, r.analyst) for r in log.deletions()] == [
+        (None, "old", "case", 2, "Ana")]
 
 
 def test_map_picture_puts_the_points_where_they_are():

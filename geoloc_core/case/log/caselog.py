@@ -13,6 +13,11 @@ Each finding is stored whole (every field of ``Finding``: file name, SHA-256, EX
 camera make/model/lens, software, verdicts, checks, perceptual hash, the analyst's note) except
 camera body/lens serial numbers, which are blanked unless the caller asks to keep them (the
 app's "Include camera serial numbers in exports" switch).
+
+What a deletion takes (#31): deleted findings take the kept originals no remaining finding uses, a
+deleted case also its export records and its audit rows, and each deletion leaves an audit row (see
+``deletion``). Freed database pages are overwritten (``secure_delete``), so deleted findings do not
+linger in the file.
 """
 from __future__ import annotations
 
@@ -28,9 +33,11 @@ from pathlib import Path
 from typing import Iterator
 
 from ..findings import Finding
+from .deletion import CASE, FINDINGS, CaseChanged, CaseDeletionPlan, DeletionRecord
 
 DATA_DIR_ENV = "GEOLOC_DATA_DIR"
-SCHEMA_VERSION = 4
+EVIDENCE_FOLDER = "evidence"  # the evidence store's folder, beside the case log
+SCHEMA_VERSION = 5
 MIGRATIONS: dict[int, list[str]] = {
     1: [
         "CREATE TABLE cases (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, created_at TEXT NOT NULL)",
@@ -48,6 +55,14 @@ MIGRATIONS: dict[int, list[str]] = {
         "size_bytes INTEGER NOT NULL, analyst TEXT NOT NULL, finding_ids TEXT NOT NULL, created_at TEXT NOT NULL)"],
     4: ["ALTER TABLE findings ADD COLUMN analyst_verdict TEXT NOT NULL DEFAULT ''",  # the analyst's own assessment
         "ALTER TABLE findings ADD COLUMN analyst_tags TEXT NOT NULL DEFAULT ''"],
+    # deletions (#31): one audit row per deletion. A case's own rows go with it (CASCADE); a whole case's
+    # deletion is a row of the log (case_id NULL, deleted_case_id its old id), so every remaining case shows
+    # it. Deleting a case now also deletes its export rows: the deletion row keeps how many there were.
+    5: ["CREATE TABLE deletions (id INTEGER PRIMARY KEY, case_id INTEGER REFERENCES cases(id) ON DELETE CASCADE, "
+        "deleted_case_id INTEGER, "
+        "case_name TEXT NOT NULL, kind TEXT NOT NULL, findings INTEGER NOT NULL, originals INTEGER NOT NULL, "
+        "original_bytes INTEGER NOT NULL, exports INTEGER NOT NULL, analyst TEXT NOT NULL, created_at TEXT NOT NULL)",
+        "CREATE INDEX findings_sha ON findings(sha256)"],  # "does any finding still use this original?"
 }
 ANALYST_VERDICTS = ("", "confirmed", "refuted", "unresolved")  # "" = not assessed yet
 
@@ -136,6 +151,7 @@ class CaseLog:
     def _connect(self) -> Iterator[sqlite3.Connection]:
         connection = sqlite3.connect(self.path, timeout=30, isolation_level=None)
         connection.execute("PRAGMA foreign_keys=ON")
+        connection.execute("PRAGMA secure_delete=ON")  # most builds default to it; say so for those that do not
         connection.execute("PRAGMA synchronous=NORMAL")
         try:
             yield connection
@@ -171,13 +187,18 @@ class CaseLog:
 
     # ----- cases ---------------------------------------------------------------------------
     def ensure_case(self, name: str) -> int:
+        """The case called ``name``, made when missing. A new case never takes a deleted case's id (SQLite
+        would reuse the highest one): a bookmark, another tab or a running batch that still names the
+        deleted case must not land in the new one."""
         name = name.strip() or "Untitled case"
         with self._transaction() as connection:
             row = connection.execute("SELECT id FROM cases WHERE name = ?", (name,)).fetchone()
             if row:
                 return row[0]
-            return connection.execute("INSERT INTO cases (name, created_at) VALUES (?, ?)",
-                                      (name, _now())).lastrowid
+            return connection.execute(
+                "INSERT INTO cases (id, name, created_at) VALUES ((SELECT MAX(top) + 1 FROM ("
+                "SELECT COALESCE(MAX(id), 0) AS top FROM cases UNION ALL "
+                "SELECT COALESCE(MAX(deleted_case_id), 0) FROM deletions)), ?, ?)", (name, _now())).lastrowid
 
     def cases(self) -> list[tuple[int, str, int]]:
         """(id, name, number of findings), newest first."""
@@ -186,9 +207,30 @@ class CaseLog:
                 "SELECT c.id, c.name, COUNT(f.id) FROM cases c LEFT JOIN findings f ON f.case_id = c.id "
                 "GROUP BY c.id ORDER BY c.id DESC").fetchall()
 
-    def delete_case(self, case_id: int) -> None:
+    def case_deletion_plan(self, case_id: int) -> CaseDeletionPlan | None:
+        """What ``delete_case`` would remove now (None: no such case), for the analyst to confirm."""
+        with self._connect() as connection:
+            return self._case_plan(connection, case_id)
+
+    def delete_case(self, case_id: int, analyst: str = "",
+                    expected: CaseDeletionPlan | None = None) -> DeletionRecord | None:
+        """Delete a case with its findings, its export records, its own audit rows and the kept originals
+        no other case uses, in one transaction; the log's audit trail gets a row naming the case, what
+        went, the analyst and the time. None when there is no such case. With ``expected`` (the plan the
+        analyst confirmed), raises ``CaseChanged`` and deletes nothing when the case no longer matches it."""
         with self._transaction() as connection:
-            connection.execute("DELETE FROM cases WHERE id = ?", (case_id,))
+            plan = self._case_plan(connection, case_id)
+            if plan is None:
+                return None
+            if expected is not None and plan != expected:
+                raise CaseChanged(f"case {case_id} changed since its deletion was confirmed")
+            hashes = self._case_hashes(connection, case_id)
+            connection.execute("DELETE FROM exports WHERE case_id = ?", (case_id,))
+            connection.execute("DELETE FROM findings WHERE case_id = ?", (case_id,))
+            connection.execute("DELETE FROM cases WHERE id = ?", (case_id,))  # its deletion rows go by CASCADE
+            removed, size, left = self._remove_unused_originals(connection, hashes)
+            return self._record_deletion(connection, None, plan.case_name, CASE, plan.findings, removed, size,
+                                         plan.exports, analyst, left, deleted_case_id=case_id)
 
     # ----- findings ------------------------------------------------------------------------
     def add(self, case_id: int, finding: Finding, keep_serials: bool = False) -> int:
@@ -251,9 +293,92 @@ class CaseLog:
         with self._transaction() as connection:
             connection.execute("UPDATE findings SET note = ? WHERE id = ?", (note, finding_id))
 
-    def delete(self, finding_ids: list[int]) -> None:
+    def delete(self, finding_ids: list[int], analyst: str = "") -> list[DeletionRecord]:
+        """Delete findings and the kept originals that no remaining finding, in any case, uses (one
+        transaction); each case touched gets an audit row (returned) saying how many went, who and when."""
         with self._transaction() as connection:
-            connection.executemany("DELETE FROM findings WHERE id = ?", [(i,) for i in finding_ids])
+            by_case: dict[int, dict[int, str]] = {}  # case -> finding id -> SHA-256
+            for finding_id in dict.fromkeys(finding_ids):
+                row = connection.execute("SELECT case_id, sha256 FROM findings WHERE id = ?", (finding_id,)).fetchone()
+                if row:
+                    by_case.setdefault(row[0], {})[finding_id] = row[1]
+            records = []
+            for case_id, ids in by_case.items():
+                connection.executemany("DELETE FROM findings WHERE id = ?", [(i,) for i in ids])
+                hashes = sorted({sha for sha in ids.values() if sha})
+                removed, size, left = self._remove_unused_originals(connection, hashes)
+                name = connection.execute("SELECT name FROM cases WHERE id = ?", (case_id,)).fetchone()[0]
+                records.append(self._record_deletion(connection, case_id, name, FINDINGS, len(ids), removed, size,
+                                                     0, analyst, left))
+            return records
+
+    # ----- deletion: originals and the audit trail ------------------------------------------
+    @property
+    def evidence(self) -> EvidenceStore:
+        """The evidence store beside this case log, where the app keeps originals (``evidence/``)."""
+        return EvidenceStore(self.path.parent / EVIDENCE_FOLDER)
+
+    def _case_plan(self, connection: sqlite3.Connection, case_id: int) -> CaseDeletionPlan | None:
+        row = connection.execute("SELECT name FROM cases WHERE id = ?", (case_id,)).fetchone()
+        if row is None:
+            return None
+        findings = connection.execute("SELECT COUNT(*) FROM findings WHERE case_id = ?", (case_id,)).fetchone()[0]
+        exports = connection.execute("SELECT COUNT(*) FROM exports WHERE case_id = ?", (case_id,)).fetchone()[0]
+        only_here = [r[0] for r in connection.execute(
+            "SELECT DISTINCT sha256 FROM findings f WHERE case_id = ? AND sha256 != '' AND NOT EXISTS "
+            "(SELECT 1 FROM findings g WHERE g.sha256 = f.sha256 AND g.case_id != f.case_id) ORDER BY sha256",
+            (case_id,))]
+        store = self.evidence
+        sizes = {sha: store.size(sha) for sha in only_here}
+        kept = tuple(sha for sha in only_here if sizes[sha] is not None)
+        return CaseDeletionPlan(case_id, row[0], findings, kept, sum(sizes[sha] for sha in kept), exports)
+
+    @staticmethod
+    def _case_hashes(connection: sqlite3.Connection, case_id: int) -> list[str]:
+        return [r[0] for r in connection.execute(
+            "SELECT DISTINCT sha256 FROM findings WHERE case_id = ? AND sha256 != '' ORDER BY sha256", (case_id,))]
+
+    def _remove_unused_originals(self, connection: sqlite3.Connection,
+                                 hashes: list[str]) -> tuple[int, int, list[str]]:
+        """Remove the kept originals of ``hashes`` that no finding uses any more: (how many, bytes, paths
+        that could not be removed). Inside the deleting transaction, which holds the database's write
+        lock, so a session saving a finding of the same file waits and then keeps its original again
+        (the Verify page stores the original after the finding)."""
+        store, removed, size, left = self.evidence, 0, 0, []
+        for sha in hashes:
+            if connection.execute("SELECT 1 FROM findings WHERE sha256 = ? LIMIT 1", (sha,)).fetchone():
+                continue
+            try:
+                freed = store.delete(sha)
+            except OSError as exc:  # the rows still go: the analyst is told which file to remove by hand
+                left.append(f"{exc.filename or sha} ({exc.strerror or exc})")
+                continue
+            if freed is not None:
+                removed, size = removed + 1, size + freed
+        return removed, size, left
+
+    def _record_deletion(self, connection: sqlite3.Connection, case_id: int | None, case_name: str, kind: str,
+                         findings: int, originals: int, original_bytes: int, exports: int, analyst: str,
+                         left_behind: list[str], deleted_case_id: int | None = None) -> DeletionRecord:
+        created = _now()
+        row_id = connection.execute(
+            "INSERT INTO deletions (case_id, deleted_case_id, case_name, kind, findings, originals, original_bytes, "
+            "exports, analyst, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (case_id, deleted_case_id, case_name, kind, findings, originals, original_bytes, exports, analyst.strip(),
+             created)).lastrowid
+        return DeletionRecord(row_id, case_id, case_name, kind, findings, originals, original_bytes, exports,
+                              analyst.strip(), created, tuple(left_behind))
+
+    def deletions(self, case_id: int | None = None) -> list[DeletionRecord]:
+        """The deletion audit trail, oldest first: a case's own rows and the log's (deleted cases), or all."""
+        query = ("SELECT id, case_id, case_name, kind, findings, originals, original_bytes, exports, analyst, "
+                 "created_at FROM deletions")
+        params: tuple = ()
+        if case_id is not None:
+            query, params = query + " WHERE case_id = ? OR case_id IS NULL", (case_id,)
+        with self._connect() as connection:
+            rows = connection.execute(query + " ORDER BY id", params).fetchall()
+        return [DeletionRecord(*row) for row in rows]
 
     # ----- source URLs and the export audit trail (reports and bundles) ----------------------
     def set_source_url(self, finding_id: int, url: str) -> None:
@@ -333,12 +458,35 @@ class EvidenceStore:
             raise
         return target
 
-    def get(self, sha256: str) -> bytes | None:
-        """The kept original, or None when it was not kept."""
+    def _path(self, sha256: str) -> Path | None:
+        """Where the original of ``sha256`` is kept; None for anything that is not a SHA-256 hex digest."""
         if len(sha256) != 64 or not all(c in "0123456789abcdef" for c in sha256):
             return None
-        target = self.folder / sha256[:2] / sha256
-        return target.read_bytes() if target.is_file() else None
+        return self.folder / sha256[:2] / sha256
+
+    def get(self, sha256: str) -> bytes | None:
+        """The kept original, or None when it was not kept."""
+        target = self._path(sha256)
+        return target.read_bytes() if target is not None and target.is_file() else None
+
+    def size(self, sha256: str) -> int | None:
+        """The kept original's size in bytes, or None when it was not kept."""
+        target = self._path(sha256)
+        return target.stat().st_size if target is not None and target.is_file() else None
+
+    def delete(self, sha256: str) -> int | None:
+        """Remove the kept original: its size in bytes, or None when it was not kept. Raises ``OSError``
+        when it is there but cannot be removed. Callers decide that no finding still uses it
+        (``CaseLog.delete``); the store itself does not know the findings."""
+        target = self._path(sha256)
+        if target is None or not target.is_file():
+            return None
+        size = target.stat().st_size
+        try:
+            target.unlink()
+        except FileNotFoundError:  # removed meanwhile by another session
+            return None
+        return size
 
 
 def _now() -> str:
