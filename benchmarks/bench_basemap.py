@@ -1,10 +1,14 @@
-"""Local basemap extraction: python -m benchmarks.bench_basemap [--max-zoom 7]
+"""Local basemap extraction: python -m benchmarks.bench_basemap [--max-zoom 7] [--no-hostile]
 
 Generates an MBTiles and a PMTiles file holding the same distinct tiles (every tile of zooms
 0..max-zoom; raster-sized payloads, and gzip-compressed vector payloads), then times what the app
 does once per basemap file: extract every tile into static/ (``extract_basemap``), and the start-up
-after that (tiles already written: the file is only walked and counted). The PMTiles side is read
-with protomaps' ``pmtiles`` package, the MBTiles side with sqlite3.
+after that (tiles already written: only the manifest is read). PMTiles headers are decoded with
+protomaps' ``pmtiles`` package, its directories by geoloc's bounded walk; MBTiles with sqlite3.
+
+Then the hostile files of issue #31 at their reproduced sizes: bytes they make geoloc write and how
+long until the basemap is served or refused (before the budgets: 1 GiB in 18 s, 2 GB in 25 s, and
+MemoryError).
 """
 from __future__ import annotations
 
@@ -58,6 +62,7 @@ def make_files(folder: Path, max_zoom: int, vector: bool) -> tuple[Path, Path]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--max-zoom", type=int, default=7)
+    parser.add_argument("--no-hostile", action="store_true", help="skip the hostile files")
     args = parser.parse_args()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -77,6 +82,49 @@ def main() -> None:
                 rows.append((f"{kind}: later start-ups (already extracted)", f"{again:.2f} s"))
                 shutil.rmtree(static)
     print_table(f"Local basemap extraction (zooms 0..{args.max_zoom})", rows)
+    if not args.no_hostile:
+        print_table("Hostile basemap files (issue #31)", hostile_rows())
+
+
+def _disk_bytes(folder: Path) -> int:
+    inodes, total = set(), 0
+    for root, _, names in os.walk(folder):
+        for name in names:
+            stat = os.lstat(os.path.join(root, name))
+            if stat.st_ino not in inodes:
+                inodes.add(stat.st_ino)
+                total += stat.st_blocks * 512
+    return total
+
+
+def hostile_rows() -> list[tuple[str, str]]:
+    from pmtiles.tile import zxy_to_tileid
+
+    from geoloc_core.case.maps.basemap import BasemapError
+    from tests.test_basemap import HOSTILE_MBTILES, raw_pmtiles, sqlite_file
+
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        bomb = gzip.compress(bytes(16 * 2 ** 20))
+        files = {"PMTiles: one 16 MiB gzip tile, run length 64": raw_pmtiles(
+                     folder / "rle.pmtiles", [(zxy_to_tileid(3, 0, 0), 0, len(bomb), 64)], bomb),
+                 "MBTiles: tiles a view over zeroblob(50 MB) rows": sqlite_file(
+                     folder / "view.mbtiles", *HOSTILE_MBTILES["tiles view"]),
+                 "MBTiles: endless recursive metadata view": sqlite_file(
+                     folder / "meta.mbtiles", *HOSTILE_MBTILES["metadata view"])}
+        for label, path in files.items():
+            static = folder / "static"
+            started = time.perf_counter()
+            try:
+                outcome = f"served, {extract_basemap(path, static).tiles} tiles"
+            except BasemapError:
+                outcome = "refused"
+            seconds = time.perf_counter() - started
+            rows.append((f"{label} ({path.stat().st_size / 1024:,.1f} KB)", f"{outcome}, "
+                         f"{_disk_bytes(static) / 2 ** 20:,.1f} MiB written, {seconds:.2f} s"))
+            shutil.rmtree(static, ignore_errors=True)
+    return rows
 
 
 if __name__ == "__main__":

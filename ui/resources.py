@@ -28,7 +28,9 @@ def offline_map_assets() -> int:
 @st.cache_resource(show_spinner="Preparing the local basemap...")
 def local_basemap(path: str):
     """The configured basemap (MBTiles or PMTiles, raster or vector), extracted once into static/ and
-    served by this app. Returns a Basemap, or the reason it cannot be used (a sentence for people)."""
+    served by this app. Returns a Basemap, or the reason it cannot be used (a sentence for people):
+    either is cached, so a refused basemap is not read again on every map (extract_basemap also keeps
+    its refusal on disk for the next start). Nothing is raised: a stack trace is no message."""
     import mimetypes
 
     from geoloc_core.case.maps.basemap import TILE_MEDIA_TYPES, BasemapError, extract_basemap
@@ -39,6 +41,8 @@ def local_basemap(path: str):
         return extract_basemap(path, APP_DIR / "static")
     except BasemapError as exc:
         return str(exc)
+    except Exception as exc:  # noqa: BLE001  (extract_basemap turns every failure into BasemapError; in case not)
+        return f"{Path(path).name} could not be prepared as a basemap ({type(exc).__name__})"
 
 
 @st.cache_resource(show_spinner="Loading offline country outlines and places...")
