@@ -16,6 +16,7 @@ EPILOG = """examples:
   python -m geoloc_core scan photos/ --out findings.csv
   python -m geoloc_core scan a.jpg b.heic --format geojson --out findings.geojson
   python -m geoloc_core scan photos/ --out findings.kml      # Google Earth: a Placemark per located point
+  python -m geoloc_core scan photos/ --format csv-excel --out findings.csv   # for Excel: BOM, fewer columns
   python -m geoloc_core scan photos/ --model models/geoloc-vitl14 --out findings.csv
   python -m geoloc_core scan photos/ --model models/geoloc-vitl14 --model models/StreetCLIP --out findings.csv
   python -m geoloc_core fetch geolocal/StreetCLIP --to models/StreetCLIP   # downloads (asks nothing; prints size)
@@ -35,7 +36,8 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument("paths", nargs="+", metavar="PATH", help="image files or folders (searched recursively)")
     scan.add_argument("--out", required=True, metavar="FILE", help="output file; '-' writes to standard output")
     scan.add_argument("--format", choices=FORMATS, default=None,
-                      help="output format (default: from the --out extension, else csv)")
+                      help="output format (default: from the --out extension, else csv); csv-excel: the CSV for "
+                           "spreadsheets (UTF-8 byte-order mark, a short column set)")
     scan.add_argument("--model", metavar="PATH_OR_ID", action="append", default=None,
                       help="model folder: a trained geoloc regressor (from training/) or a full CLIP checkpoint "
                            "with its text tower (zero-shot, e.g. fetched geolocal/StreetCLIP). Give it twice, one "
@@ -253,7 +255,7 @@ def run_scan(args: argparse.Namespace) -> int:
     fmt = _format_for(args.out, args.format)
     # A CSV without reports is written row by row, so a 10,000-file scan holds no more findings in
     # memory than a 1,000-file one (issue #18); the other formats and the reports need them all.
-    streaming = fmt == "csv" and not (args.report or args.bundle)
+    streaming = fmt in ("csv", "csv-excel") and not (args.report or args.bundle)
     findings = []
     count = errors = 0
     partial = Path(f"{args.out}.partial") if streaming and args.out != "-" else None
@@ -267,7 +269,7 @@ def run_scan(args: argparse.Namespace) -> int:
                 fill_constrained(finding, constraint, offline)
             if streaming:
                 write_csv([finding] if args.include_serials else without_serials([finding]), handle,
-                          header=count == 0)
+                          header=count == 0, excel=fmt == "csv-excel")
             else:
                 findings.append(finding)
             count += 1

@@ -120,7 +120,7 @@ def test_batch_keeps_bad_files_and_exports_csv(data_dir):
     assert list(frame["exif_country"])[0] == "France"
     assert "text file" in frame["message"][1]
     labels = [b.proto.label for b in at.get("download_button")]
-    assert labels == ["Export CSV", "Export JSON", "Export GEOJSON", "Export KML"]  # the browser test downloads and reads them
+    assert labels == ["Export CSV", "Export CSV for Excel", "Export JSON", "Export GEOJSON", "Export KML"]  # the browser test downloads and reads them
     # resume: the same upload again skips what the case already holds
     at.button(key="batch_run").click().run()
     assert "3 skipped as already in the case" in "\n".join(str(p.proto.text) for p in at.get("progress"))

@@ -163,7 +163,7 @@ def test_batch_folder_and_csv_export(page, server, tmp_path):
     assert frame.evaluate("() => document.querySelectorAll('img[src=\"x\"]').length") == 0
     _shot(page, "batch")
     with page.expect_download() as download_info:
-        page.get_by_role("button", name="Export CSV").click()
+        page.get_by_role("button", name="Export CSV", exact=True).click()
     path = download_info.value.path()
     rows = {Path(r["file"].lstrip("'")).name: r for r in csv.DictReader(open(path, encoding="utf-8"))}
     assert len(rows) == 6
@@ -221,9 +221,9 @@ def test_concurrent_sessions_do_not_mix(browser, server, tmp_path, sessions):
     for s, page in enumerate(pages):
         page.get_by_text("Done:").wait_for(timeout=180_000)
         _shot(page, f"load_{sessions}_session{s}")
-        page.get_by_role("button", name="Export CSV").wait_for(timeout=120_000)
+        page.get_by_role("button", name="Export CSV", exact=True).wait_for(timeout=120_000)
         with page.expect_download(timeout=120_000) as download_info:
-            page.get_by_role("button", name="Export CSV").click(timeout=120_000)
+            page.get_by_role("button", name="Export CSV", exact=True).click(timeout=120_000)
         names = {Path(r["file"]).name for r in csv.DictReader(open(download_info.value.path(), encoding="utf-8"))}
         assert names == {p.name for p in folders[s].iterdir()}, (s, names)
         page.context.close()

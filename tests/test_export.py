@@ -92,3 +92,39 @@ def test_scan_cli_csv_neutralises_a_bare_cr_in_exif(tmp_path):
     assert "=cmd" in text
     for cell in _cells_read_line_by_line(text):
         assert not cell.lstrip('"').startswith(("=", "+", "@")), cell
+
+
+def test_csv_for_excel_has_a_byte_order_mark_and_the_short_columns(tmp_path):
+    """#32: Excel reads a CSV without a UTF-8 byte-order mark as a legacy code page ("°" became "Â°", every
+    non-Latin caption was mangled), and 107 columns of prose are no spreadsheet. "CSV for Excel" is the same
+    cells, neutralised the same way, with the mark and a short column set; the fixed-contract CSV is unchanged."""
+    import csv as csv_module
+    import io
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from geoloc_core.case.exports.export import EXCEL_COLUMNS, export
+    from geoloc_core.case.findings import Finding
+    from tests.imagegen import gps_exif, image_bytes
+
+    finding = Finding(file="Київ 50°27′.jpg", sha256="ab" * 32, caption="Майдан", claimed_place_text="Київ",
+                      software="=HYPERLINK(\"http://x\")", exif_lat=50.45, exif_lon=30.52, verdict="inconclusive")
+    text = export([finding], "csv-excel")
+    assert text.startswith("\ufeff") and not export([finding], "csv").startswith("\ufeff")
+    rows = list(csv_module.reader(io.StringIO(text.encode("utf-8").decode("utf-8-sig"))))
+    assert tuple(rows[0]) == EXCEL_COLUMNS and len(EXCEL_COLUMNS) < 30
+    row = dict(zip(rows[0], rows[1]))
+    assert row["file"] == "Київ 50°27′.jpg" and row["claimed_place_text"] == "Київ"
+    assert row["software"].startswith("'=")  # formula-neutralised like the contract CSV
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "kyiv.jpg").write_bytes(image_bytes(exif=gps_exif(50.45, 30.52)))
+    out = tmp_path / "f.csv"
+    result = subprocess.run([sys.executable, "-m", "geoloc_core", "scan", str(folder), "--format", "csv-excel", "--out",
+                             str(out), "--no-progress"], capture_output=True, text=True,
+                            cwd=Path(__file__).resolve().parents[1], timeout=300)
+    assert result.returncode == 0, result.stderr
+    data = out.read_bytes()
+    assert data.startswith(b"\xef\xbb\xbf") and data.count(b"\xef\xbb\xbf") == 1
+    assert data.decode("utf-8-sig").splitlines()[0].split(",")[0] == '"file"'

@@ -116,10 +116,11 @@ def test_serials_are_removed_from_copies_only():
 
 def test_each_format_is_what_it_says_and_unknown_formats_are_refused():
     findings = [_finding()]
-    assert FORMATS == ("csv", "json", "geojson", "kml")
+    assert FORMATS == ("csv", "csv-excel", "json", "geojson", "kml")
     assert export(findings, "csv") == to_csv(findings)
+    assert export(findings, "csv-excel") == to_csv(findings, excel=True)
     assert export(findings, "json") == to_json(findings)
     assert export(findings, "geojson") == to_geojson(findings)
     assert export(findings, "kml").startswith("<?xml")
-    with pytest.raises(ValueError, match=r"^unknown export format 'kmz'; choose one of csv, json, geojson, kml$"):
+    with pytest.raises(ValueError, match=r"^unknown export format 'kmz'; choose one of csv, csv-excel, json, geojson, kml$"):
         export(findings, "kmz")

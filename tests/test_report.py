@@ -385,7 +385,7 @@ def test_app_in_chromium_downloads_a_bundle_whose_hash_the_case_log_records(tiny
                 page.get_by_role("button", name="Download report (PDF)").click()
             pdf = Path(pdf_info.value.path()).read_bytes()
             with page.expect_download() as csv_info:
-                page.get_by_role("button", name="Export CSV").click()
+                page.get_by_role("button", name="Export CSV", exact=True).click()
             table = Path(csv_info.value.path()).read_bytes()
             page.wait_for_timeout(1000)
             body = page.inner_text("body")

@@ -36,8 +36,10 @@ CHECK_TITLES = {"time": "Time consistency", "timezone": "Time zone", "sun": "Sun
 # Material icons ship with Streamlit (no emoji font or CDN needed).
 CHECK_ICONS = {"ok": ":green[:material/check_circle:]", "warn": ":orange[:material/warning:]",
                "info": ":blue[:material/info:]", "n/a": ":gray[:material/radio_button_unchecked:]"}
-MIME = {"csv": "text/csv", "json": "application/json", "geojson": "application/geo+json",
+MIME = {"csv": "text/csv", "csv-excel": "text/csv", "json": "application/json", "geojson": "application/geo+json",
         "kml": "application/vnd.google-earth.kml+xml"}
+EXPORT_LABELS = {"csv-excel": "CSV for Excel"}  # the others: the format's name
+EXPORT_FILE_SUFFIX = {"csv-excel": "excel.csv"}
 
 
 
@@ -276,6 +278,7 @@ def download_buttons(findings: list[Finding], basename: str, key: str) -> None:
     for column, fmt in zip(columns, FORMATS):
         with column:
             text = export(findings, fmt, include_serials=include_serials())
-            st.download_button(f"Export {fmt.upper()}", data=text, file_name=f"{basename}.{fmt}",
+            name = f"{basename}.{EXPORT_FILE_SUFFIX.get(fmt, fmt)}"
+            st.download_button(f"Export {EXPORT_LABELS.get(fmt, fmt.upper())}", data=text, file_name=name,
                                mime=MIME[fmt], key=f"{key}-{fmt}", disabled=not findings, width="stretch",
-                               on_click=_record_table_export, args=(fmt, f"{basename}.{fmt}", text))
+                               on_click=_record_table_export, args=(fmt, name, text))

@@ -11,6 +11,11 @@ a lone CR as the end of a row (old Excel for Mac, many scripts) then starts a ne
 with ``=cmd|...``. So every text cell is quoted (``QUOTE_NONNUMERIC``: all control
 characters end up inside quotes), and a formula trigger that follows any line break
 inside a value gets the same ``'`` prefix as one at the start.
+
+"CSV for Excel" (``csv-excel``, issue #32) is the same cells with a UTF-8 byte-order mark, which Excel
+needs to read UTF-8 at all (without it "°" shows as "Â°" and every non-Latin caption is mangled), and a
+short column set an analyst reads in a spreadsheet (``EXCEL_COLUMNS``) instead of the 100-odd of the
+fixed-contract CSV, which scripts rely on and which stays as it is.
 """
 from __future__ import annotations
 
@@ -27,7 +32,14 @@ from ..findings import CORE_COLUMNS, Finding
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 # a formula trigger right after anything str.splitlines() treats as a line break
 _TRIGGER_AFTER_BREAK = re.compile(r"([\r\n\v\f\x1c-\x1e\x85\u2028\u2029])(?=[=+\-@\t\r])")
-FORMATS = ("csv", "json", "geojson", "kml")
+FORMATS = ("csv", "csv-excel", "json", "geojson", "kml")
+BYTE_ORDER_MARK = "\ufeff"
+EXCEL_COLUMNS = ("file", "sha256", "status", "verdict", "verdict_reason", "distance_km", "band", "exif_lat", "exif_lon",
+                 "exif_datetime_original", "exif_country", "camera_make", "camera_model", "software",
+                 "camera_serial",  # empty unless the export asked for serials (without_serials)
+                 "pred_lat",
+                 "pred_lon", "pred_radius_km", "pred_country", "checks_flagged", "claimed_place_text",
+                 "claim_exif_check", "second_verdict", "analyst_verdict", "analyst_tags", "note", "message")
 
 
 def spreadsheet_safe(value: object) -> object:
@@ -57,8 +69,11 @@ def _cell(value: object) -> object:
     return spreadsheet_safe(value)
 
 
-def write_csv(findings: Iterable[Finding], stream: io.TextIOBase, header: bool = True) -> None:
-    columns = column_order()
+def write_csv(findings: Iterable[Finding], stream: io.TextIOBase, header: bool = True, excel: bool = False) -> None:
+    """Rows of the fixed-contract CSV, or with ``excel`` the short column set after a byte-order mark."""
+    columns = list(EXCEL_COLUMNS) if excel else column_order()
+    if header and excel:
+        stream.write(BYTE_ORDER_MARK)
     writer = csv.DictWriter(stream, fieldnames=columns, extrasaction="ignore", lineterminator="\n",
                             quoting=csv.QUOTE_NONNUMERIC)
     if header:
@@ -68,9 +83,9 @@ def write_csv(findings: Iterable[Finding], stream: io.TextIOBase, header: bool =
         writer.writerow({c: _cell(row.get(c)) for c in columns})
 
 
-def to_csv(findings: Sequence[Finding]) -> str:
+def to_csv(findings: Sequence[Finding], excel: bool = False) -> str:
     buffer = io.StringIO()
-    write_csv(findings, buffer)
+    write_csv(findings, buffer, excel=excel)
     return buffer.getvalue()
 
 
@@ -114,8 +129,8 @@ def export(findings: Sequence[Finding], fmt: str, include_serials: bool = False)
     """Findings in ``fmt``; camera serial numbers only when ``include_serials`` (privacy)."""
     if not include_serials:
         findings = without_serials(findings)
-    if fmt == "csv":
-        return to_csv(findings)
+    if fmt in ("csv", "csv-excel"):
+        return to_csv(findings, excel=fmt == "csv-excel")
     if fmt == "json":
         return to_json(findings)
     if fmt == "geojson":
