@@ -110,3 +110,37 @@ def test_kml_carries_the_written_claim_and_the_second_witness():
     assert data["claimed_place_text"] == caption and data["creator"] == "<i>Staff</i>"
     assert data["claimed_country_code"] == "UA" and data["capture_time_source"] == "XMP-photoshop:DateCreated"
     assert data["second_verdict"] == "plausible"
+
+
+def test_kml_draws_regions_as_polygons_with_the_capture_time_and_candidates():
+    """#32: Google Earth's tools need the regions as polygons, the capture time as a TimeStamp (the time
+    slider) and the candidates as a folder; a region too large for one polygon is said, not drawn."""
+    import json
+
+    from geoloc_core.places.geodesy import geodesic_km
+
+    candidates = json.dumps([{"lat": 48.85, "lon": 2.35, "weight": 0.6}, {"lat": 45.76, "lon": 4.84, "weight": 0.3},
+                             {"lat": 43.3, "lon": 5.37, "weight": 0.1}])
+    near = Finding(file="paris.jpg", exif_lat=48.8584, exif_lon=2.2945, exif_datetime_original="2024-06-21T23:30:00+02:00",
+                   pred_lat=48.85, pred_lon=2.35, pred_radius50_km=120.0, pred_radius_km=480.0, pred_calibrated=True,
+                   pred_candidates=candidates, verdict="consistent")
+    vague = Finding(file="beach.jpg", pred_lat=10.0, pred_lon=-20.0, pred_radius50_km=2900.0, pred_radius_km=7400.0,
+                    exif_datetime_original="not a time")
+    root = _parse(export([near, vague], "kml"))
+    marks = {m.find("k:name", NS).text: m for m in root.iter("{http://www.opengis.net/kml/2.2}Placemark")}
+    for percent, radius in (("50 %", 120.0), ("90 %", 480.0)):
+        ring = marks[f"{percent} region: paris.jpg"].find(".//k:Polygon/k:outerBoundaryIs/k:LinearRing/k:coordinates", NS)
+        points = [tuple(map(float, p.split(","))) for p in ring.text.split()]
+        assert points[0] == points[-1] and len(points) >= 60  # closed
+        assert all(abs(geodesic_km(48.85, 2.35, lat, lon) - radius) < 0.01 * radius for lon, lat in points)
+        assert "(calibrated)" in marks[f"{percent} region: paris.jpg"].find("k:description", NS).text
+    assert marks["EXIF GPS: paris.jpg"].find("k:TimeStamp/k:when", NS).text == "2024-06-21T23:30:00+02:00"
+    assert marks["Predicted: paris.jpg"].find("k:TimeStamp/k:when", NS).text == "2024-06-21T23:30:00+02:00"
+    folder = next(f for f in root.iter("{http://www.opengis.net/kml/2.2}Folder")
+                  if f.find("k:name", NS).text == "Candidates: paris.jpg")
+    points = [p.find(".//k:coordinates", NS).text for p in folder.findall("k:Placemark", NS)]
+    assert points == ["2.350000,48.850000", "4.840000,45.760000", "5.370000,43.300000"]
+    # a 7,400 km region is named in its placemark, not drawn; an unreadable time gives no TimeStamp
+    wide = marks["90 % region: beach.jpg"]
+    assert wide.find(".//k:Polygon", NS) is None and "not drawn" in wide.find("k:description", NS).text
+    assert marks["Predicted: beach.jpg"].find("k:TimeStamp", NS) is None

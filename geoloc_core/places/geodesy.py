@@ -76,3 +76,20 @@ def unit_to_latlon(xyz) -> tuple[np.ndarray, np.ndarray]:
     lon = np.degrees(np.arctan2(y, x))
     lon = np.where(lon >= 180.0, lon - 360.0, lon)
     return lat, lon
+
+
+def geodesic_circle(lat: float, lon: float, radius_km: float, points: int = 120) -> tuple[np.ndarray, np.ndarray]:
+    """Points at ``radius_km`` around (lat, lon) on the sphere; longitudes unwrapped around ``lon``."""
+    centre = latlon_to_unit(lat, lon)
+    north = np.array([0.0, 0.0, 1.0])
+    east = np.cross(north, centre)
+    if np.linalg.norm(east) < 1e-12:  # centre at a pole: any east will do
+        east = np.array([0.0, 1.0, 0.0])
+    east /= np.linalg.norm(east)
+    up = np.cross(centre, east)
+    angle = min(radius_km / EARTH_RADIUS_KM, math.pi)
+    bearings = np.linspace(0.0, 2 * math.pi, points)
+    ring = (math.cos(angle) * centre[None, :]
+            + math.sin(angle) * (np.cos(bearings)[:, None] * up[None, :] + np.sin(bearings)[:, None] * east[None, :]))
+    lats, lons = unit_to_latlon(ring)
+    return lats, lon + ((lons - lon + 180.0) % 360.0) - 180.0

@@ -8,6 +8,11 @@ and the XML library escapes ``< > & "`` itself. Characters that XML 1.0 cannot c
 (control characters such as NUL or vertical tab, which a crafted file name can contain) are
 replaced with U+FFFD, so the file always parses.
 
+For Google Earth's own tools (issue #32): the prediction's 50 % and 90 % regions are polygons (geodesic
+circles, 72 points; a region too large to draw as one polygon, or holding a pole, is named in the
+description instead), the capture time is a ``TimeStamp`` on the EXIF and predicted points, so the time
+slider works, and the top-k candidates are a folder of their own.
+
 Google Earth renders a description (and the balloon's ExtendedData table) as HTML, so XML escaping
 alone let ``<img src=x onerror=...>`` from a file name reach it as markup (issue #31). Every text that
 a balloon shows is HTML-escaped first (``html.escape``) and then XML-escaped by ElementTree; the only
@@ -27,7 +32,10 @@ from ..findings import Finding, regions_word
 KML_NS = "http://www.opengis.net/kml/2.2"
 _NOT_XML = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 STYLES = {"exif": "ff2827d6", "predicted": "ffb4771f", "second_witness": "ff2ca02c", "claimed": "ffbd6794",
-          "distance": "ff444444"}  # aabbggrr
+          "distance": "ff444444", "candidate": "ffe8c7ae"}  # aabbggrr
+REGION_STYLES = {"region50": ("ffb4771f", "40b4771f"), "region90": ("ffb4771f", "1ab4771f")}  # line, fill (aabbggrr)
+REGION_POINTS = 72
+MAX_REGION_KM = 5000.0  # larger regions (or ones holding a pole) are described, not drawn: one polygon cannot hold them
 DATA_FIELDS = ("file", "sha256", "verdict", "verdict_reason", "distance_km", "band", "exif_country",
                "pred_country", "pred_radius_km", "pred_calibrated", "camera_make", "camera_model", "software",
                "exif_datetime_original", "checks_flagged", "analyst_verdict", "analyst_tags", "note",
@@ -69,10 +77,79 @@ def _description(finding: Finding, role: str) -> str:
     return "<br>".join(html.escape(line) for line in lines)  # HTML text for the balloon, then XML-escaped
 
 
+def capture_time(finding: Finding) -> str | None:
+    """The capture time as KML's ``xsd:dateTime`` (EXIF DateTimeOriginal, with its offset when written), or None."""
+    from datetime import datetime
+
+    value = finding.exif_datetime_original
+    if not value:
+        return None
+    try:
+        datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return value
+
+
+def _region_ring(lat: float, lon: float, radius_km: float) -> str | None:
+    """The region's boundary as KML coordinates, closed; None when one polygon cannot hold it."""
+    from ...places.geodesy import EARTH_RADIUS_KM, geodesic_circle
+
+    if radius_km > MAX_REGION_KM or abs(lat) + radius_km / EARTH_RADIUS_KM * 57.29577951308232 >= 90.0:
+        return None
+    lats, lons = geodesic_circle(lat, lon, radius_km, REGION_POINTS)
+    points = [f"{((x + 180.0) % 360.0) - 180.0:.5f},{y:.5f}" for y, x in zip(lats.tolist(), lons.tolist())]
+    return " ".join(points[:-1] + [points[0]])  # closed on the very first point
+
+
+def _regions(folder: ET.Element, finding: Finding) -> None:
+    """The prediction's 50 % and 90 % regions as polygons (or a note why one is not drawn)."""
+    name = Path(finding.file).name
+    for key, percent, radius in (("region90", "90 %", finding.pred_radius_km),
+                                 ("region50", "50 %", finding.pred_radius50_km)):
+        if not radius:
+            continue
+        ring = _region_ring(finding.pred_lat, finding.pred_lon, radius)
+        placemark = _sub(folder, "Placemark")
+        _sub(placemark, "name", f"{percent} region: {name}")
+        word = regions_word(finding.pred_calibrated)
+        text = f"The prediction's {percent} region{f' ({word})' if word else ''}: radius {radius:,.1f} km"
+        if ring is None:
+            text += f"; not drawn (wider than {MAX_REGION_KM:,.0f} km or holding a pole)"
+        _sub(placemark, "description", html.escape(text))
+        _sub(placemark, "styleUrl", f"#{key}")
+        if ring is not None:
+            polygon = _sub(placemark, "Polygon")
+            _sub(polygon, "tessellate", "1")
+            boundary = _sub(_sub(polygon, "outerBoundaryIs"), "LinearRing")
+            _sub(boundary, "coordinates", ring)
+
+
+def _candidates(folder: ET.Element, finding: Finding) -> None:
+    """The prediction's top-k candidates, best first, in a folder of their own."""
+    from ..candidates import parse_candidates
+
+    listed = parse_candidates(finding.pred_candidates)
+    if len(listed) < 2:
+        return
+    sub = _sub(folder, "Folder")
+    _sub(sub, "name", f"Candidates: {Path(finding.file).name}")
+    for rank, candidate in enumerate(listed, 1):
+        placemark = _sub(sub, "Placemark")
+        _sub(placemark, "name", f"#{rank} ({100 * candidate['weight']:.1f} %)")
+        _sub(placemark, "description", html.escape(f"Candidate {rank} of the prediction for {Path(finding.file).name}: "
+                                                   f"{100 * candidate['weight']:.1f} % of the model's mass"))
+        _sub(placemark, "styleUrl", "#candidate")
+        _sub(_sub(placemark, "Point"), "coordinates", f"{candidate['lon']:.6f},{candidate['lat']:.6f}")
+
+
 def _placemark(folder: ET.Element, finding: Finding, role: str, label: str, coordinates: str, geometry: str) -> None:
     placemark = _sub(folder, "Placemark")
     _sub(placemark, "name", f"{label}: {Path(finding.file).name}")
     _sub(placemark, "description", _description(finding, label))
+    when = capture_time(finding) if role in ("exif", "predicted") else None
+    if when is not None:  # Google Earth's time slider: when the photo was taken, as the camera says
+        _sub(_sub(placemark, "TimeStamp"), "when", when)
     _sub(placemark, "styleUrl", f"#{role}")
     extended = _sub(placemark, "ExtendedData")
     row = finding.to_dict()
@@ -100,6 +177,12 @@ def to_kml(findings: Sequence[Finding], name: str = "geoloc findings") -> str:
         else:
             icon = _sub(style, "IconStyle")
             _sub(icon, "color", colour)
+    for role, (line_colour, fill_colour) in REGION_STYLES.items():
+        style = _sub(document, "Style", id=role)
+        line = _sub(style, "LineStyle")
+        _sub(line, "color", line_colour)
+        _sub(line, "width", "1.5")
+        _sub(_sub(style, "PolyStyle"), "color", fill_colour)
     for finding in findings:
         if finding.exif_lat is None and finding.pred_lat is None and finding.claimed_lat is None \
                 and finding.second_lat is None:
@@ -112,6 +195,8 @@ def to_kml(findings: Sequence[Finding], name: str = "geoloc findings") -> str:
                        "Point")
         if finding.pred_lat is not None:
             _placemark(folder, finding, "predicted", "Predicted", f"{finding.pred_lon:.6f},{finding.pred_lat:.6f}", "Point")
+            _regions(folder, finding)
+            _candidates(folder, finding)
         if finding.second_lat is not None:
             _placemark(folder, finding, "second_witness", "Second witness",
                        f"{finding.second_lon:.6f},{finding.second_lat:.6f}", "Point")

@@ -20,7 +20,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from ...places.boundaries import world_outlines
-from ...places.geodesy import EARTH_RADIUS_KM, latlon_to_unit, unit_to_latlon
+from ...places.geodesy import EARTH_RADIUS_KM, geodesic_circle, latlon_to_unit, unit_to_latlon
 from ..findings import Finding
 
 EXIF_RGB = (214, 39, 40)
@@ -46,23 +46,6 @@ def _country_rings() -> list[np.ndarray]:
         for polygon in polygons:
             rings.extend(np.asarray(ring, dtype=float) for ring in polygon)
     return rings
-
-
-def geodesic_circle(lat: float, lon: float, radius_km: float, points: int = 120) -> tuple[np.ndarray, np.ndarray]:
-    """Points at ``radius_km`` around (lat, lon) on the sphere; longitudes unwrapped around ``lon``."""
-    centre = latlon_to_unit(lat, lon)
-    north = np.array([0.0, 0.0, 1.0])
-    east = np.cross(north, centre)
-    if np.linalg.norm(east) < 1e-12:  # centre at a pole: any east will do
-        east = np.array([0.0, 1.0, 0.0])
-    east /= np.linalg.norm(east)
-    up = np.cross(centre, east)
-    angle = min(radius_km / EARTH_RADIUS_KM, math.pi)
-    bearings = np.linspace(0.0, 2 * math.pi, points)
-    ring = (math.cos(angle) * centre[None, :]
-            + math.sin(angle) * (np.cos(bearings)[:, None] * up[None, :] + np.sin(bearings)[:, None] * east[None, :]))
-    lats, lons = unit_to_latlon(ring)
-    return lats, lon + ((lons - lon + 180.0) % 360.0) - 180.0
 
 
 def great_circle(lat1: float, lon1: float, lat2: float, lon2: float, points: int = 64):
