@@ -80,7 +80,7 @@ def test_two_models_of_the_same_kind_are_refused(data_dir, tiny_model_dir):
     at.session_state["second_model_path"] = str(tiny_model_dir)
     at.run()
     assert not at.exception
-    at.switch_page("pages/model.py").run()
+    at.switch_page("app_pages/model.py").run()
     assert any("a second witness must be of the other kind" in e.value for e in at.error)
 
 
@@ -91,7 +91,7 @@ def test_model_page_fetch_names_host_and_size_before_downloading(data_dir, world
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
     try:
         at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
-        at.switch_page("pages/model.py").run()
+        at.switch_page("app_pages/model.py").run()
         target = tmp_path / "models" / "TinyCLIP"
         at.text_input(key="fetch_model_id").input("geolocal/TinyCLIP").run()
         at.text_input(key="fetch_target").input(str(target)).run()

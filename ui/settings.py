@@ -173,3 +173,22 @@ def sidebar() -> SessionSettings:
         thresholds=VerdictThresholds(factor, consistent, plausible, unlikely, wide90, wide50),
     )
     return SessionSettings(case_id, case_name, analysis, model_error, keep_evidence, online_handoff)
+
+
+_FOR_THE_PAGE = "_settings_for_the_page"
+
+
+def entry_settings() -> SessionSettings:
+    """The entry script's call (app.py): draw the sidebar, build this run's settings, and hand them to the page
+    that runs next in this run (``page_settings``)."""
+    settings = sidebar()
+    st.session_state[_FOR_THE_PAGE] = settings
+    return settings
+
+
+def page_settings() -> SessionSettings:
+    """A page's one way to its settings: those the entry script built in this run, else built here (the page then
+    draws the sidebar itself). A page never depends on what another script set (#32: a page run without app.py
+    crashed on a missing key), nor on settings an earlier run built: the hand-over is taken, not read."""
+    handed = st.session_state.pop(_FOR_THE_PAGE, None)
+    return handed if handed is not None else sidebar()

@@ -261,21 +261,22 @@ def findings_frame(findings: list[Finding]) -> pd.DataFrame:
     return frame
 
 
-def _record_table_export(fmt: str, name: str, text: str) -> None:
+def _record_table_export(case_id: int, fmt: str, name: str, text: str) -> None:
     """Audit trail: a table export, recorded in the case log when its download button is clicked."""
     from geoloc_core.case.reports.reporting import sha256_of
     from ui.reporting import analyst_name
 
     data = text.encode("utf-8")
-    resources.current_case_log().record_export(st.session_state["settings"].case_id, fmt, name, sha256_of(data),
+    resources.current_case_log().record_export(case_id, fmt, name, sha256_of(data),
                                                len(data), analyst_name())
 
 
-def download_buttons(findings: list[Finding], basename: str, key: str) -> None:
+def download_buttons(findings: list[Finding], basename: str, key: str, case_id: int) -> None:
+    """One button per table format; a click is recorded in case ``case_id``'s export audit trail."""
     columns = st.columns(len(FORMATS))
     for column, fmt in zip(columns, FORMATS):
         with column:
             text = export(findings, fmt, include_serials=include_serials())
             st.download_button(f"Export {fmt.upper()}", data=text, file_name=f"{basename}.{fmt}",
                                mime=MIME[fmt], key=f"{key}-{fmt}", disabled=not findings, width="stretch",
-                               on_click=_record_table_export, args=(fmt, f"{basename}.{fmt}", text))
+                               on_click=_record_table_export, args=(case_id, fmt, f"{basename}.{fmt}", text))

@@ -13,10 +13,11 @@ from ui import reporting, resources
 from ui.candidates import candidates_panel, constrained_card, constraint_form, handoff_section, map_layers, witness_rows
 from ui.detail import copy_coordinates, seen_before, tag_table
 from ui.plaintext import markdown_literal
+from ui.settings import page_settings
 from ui.views import (analyzer_for, checks_panel, download_buttons, model_typical_km, result_card, save,
                       show_map)
 
-settings = st.session_state["settings"]
+settings = page_settings()
 st.title("Verify an image")
 st.caption("Drop a photo (JPEG, PNG, WebP, TIFF, HEIC). geoloc reads its metadata, predicts where the pixels "
            "were taken when a model is loaded, and compares the two.")
@@ -74,7 +75,7 @@ else:
     st.info("Nothing to map: the file has no usable EXIF GPS, no located written place and no prediction.")
 handoff_section(finding, settings.online_handoff)
 st.caption(f"Saved to case “{markdown_literal(settings.case_name)}”.")
-download_buttons([finding], "geoloc-finding", key="verify_dl")
+download_buttons([finding], "geoloc-finding", key="verify_dl", case_id=settings.case_id)
 seen_before(finding, settings.case_id, "verify")
 with st.expander("All metadata tags"):
     tag_table(data, "verify")

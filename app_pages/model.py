@@ -10,6 +10,7 @@ from geoloc_core.learning.metrics import THRESHOLDS_KM
 from ui import resources
 from ui.model_fetch import fetch_panel
 from ui.plaintext import markdown_literal
+from ui.settings import page_settings
 
 
 
@@ -55,7 +56,7 @@ def zero_shot_facts(predictor, path: str) -> None:
     st.dataframe(pd.DataFrame([(k, str(v)) for k, v in facts], columns=["property", "value"]), hide_index=True)
 
 
-settings = st.session_state["settings"]
+settings = page_settings()
 st.title("Model")
 if settings.model_error:
     st.error(markdown_literal(settings.model_error))  # it quotes the typed path (a link's ?model=)
