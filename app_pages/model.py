@@ -58,19 +58,19 @@ def zero_shot_facts(predictor, path: str) -> None:
 
 settings = page_settings()
 st.title("Model")
-if settings.model_error:
-    st.error(markdown_literal(settings.model_error))  # it quotes the typed path (a link's ?model=)
-if not settings.analysis.model_path:
+for error in (settings.model_error, settings.second_model_error):  # each witness's own
+    if error:
+        st.error(markdown_literal(error))  # it quotes the typed path (a link's ?model=)
+if not settings.analysis.model_path and not settings.analysis.second_model_path:
     st.info("No model is loaded. geoloc still reads metadata, geocodes, maps, verifies what it can and exports; "
             "it does not predict locations, and it never shows a placeholder point.")
-else:
-    for path in (settings.analysis.model_path, settings.analysis.second_model_path):
-        if path:
-            predictor = resources.predictor(path, settings.analysis.allow_model_download)
-            if predictor.kind == "zero-shot":
-                zero_shot_facts(predictor, path)
-            else:
-                regressor_facts(predictor, path)
+for path in (settings.analysis.model_path, settings.analysis.second_model_path):
+    if path:
+        predictor = resources.predictor(path, settings.analysis.allow_model_download)
+        if predictor.kind == "zero-shot":
+            zero_shot_facts(predictor, path)
+        else:
+            regressor_facts(predictor, path)
 st.markdown("""
 ### Loading a model
 Enter the path of a model folder in the sidebar, or start the app with ``GEOLOC_MODEL=/path/to/model make run``:
