@@ -7,7 +7,6 @@ from geoloc_core.evidence.sources import FileSource
 from geoloc_core.evidence.imaging import preview_png
 from geoloc_core.evidence.isolation import IsolatedCallError
 from geoloc_core.case.findings import for_people
-from geoloc_core.case.maps.finding_maps import finding_map
 from geoloc_core.case.verification import NOT_AN_IMAGE
 from ui import reporting, resources
 from ui.candidates import candidates_panel, constrained_card, constraint_form, handoff_section, map_layers, witness_rows
@@ -63,6 +62,8 @@ if finding.exif_lat is not None or finding.pred_lat is not None or finding.claim
                 "candidates with their own regions (faded: a duplicate of a more probable one); heat: a mixture's "
                 "density; orange: the constrained prediction. Switch layers at the top right. Place names and a "
                 "0.01° grid appear from city zoom.")
+    from geoloc_core.case.maps.finding_maps import finding_map  # folium: with the first map, not at start (#32)
+
     map_column, list_column = st.columns([3, 2]) if candidates else (st.container(), None)
     with map_column:
         show_map(finding_map(finding, settings.analysis.online_tiles, constrained=constrained,

@@ -41,3 +41,22 @@ def test_a_page_on_its_own_sees_each_runs_sidebar_not_the_first_ones(data_dir, t
     at.run()
     assert not at.exception
     assert any("model folder not found" in e.value for e in at.error)
+
+
+def test_a_cold_first_run_without_a_model_imports_nothing_heavy(data_dir):
+    """The first session's first run (the Verify page, no model) waited for torch, folium, pandas and fpdf to be
+    imported (3-7 s on 2 shared cores) before its uploader appeared; each now loads when first used: a model asked
+    for, a map drawn, a table or a report made. A fresh interpreter, as on a server that has just started."""
+    import subprocess
+    import sys
+
+    script = ("import sys\n"
+              "from streamlit.testing.v1 import AppTest\n"
+              f"at = AppTest.from_file({str(ROOT / 'app.py')!r}, default_timeout={TIMEOUT}).run()\n"
+              "assert not at.exception, at.exception\n"
+              "assert [u.label for u in at.get('file_uploader')] == ['Image']\n"
+              "print(sorted(m for m in ('torch', 'transformers', 'folium', 'streamlit_folium', 'pandas', 'fpdf')"
+              " if m in sys.modules))\n")
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.strip().splitlines()[-1] == "[]"

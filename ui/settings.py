@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import streamlit as st
 
 from geoloc_core.case.analysis_settings import AnalysisSettings
-from geoloc_core.model.inference import MODEL_ENV_VAR, ModelLoadError
+from geoloc_core.model.choice import MODEL_ENV_VAR, ModelLoadError  # not inference: no torch at start-up
 from geoloc_core.case.verification import UNINFORMATIVE_R50_KM, UNINFORMATIVE_R90_KM, VerdictThresholds
 from geoloc_core.case.log.workspace import Workspace, load_workspace, resolve_workspace, save_workspace, workspace_path
 from ui import reporting, resources
