@@ -1,7 +1,7 @@
 """Cold start: seconds from starting the server (what `make run` runs) to the Verify page's uploader being
 visible in a browser, and what the navigation showed meanwhile (issue #32).
 
-Run: python -m benchmarks.bench_coldstart [--runs 5] [--model PATH] [--path /batch]
+Run: python -m benchmarks.bench_coldstart [--runs 5] [--model PATH] [--path /batch] [--root DIR --root DIR2]
 
 Each run starts a new server process, `python -m ui.serve --server.port P` (the command `make run` runs),
 with a fresh data folder and no model unless ``--model`` names one; Chromium is started once, before the
@@ -9,7 +9,9 @@ first server, so its own start is not counted. The page is requested as soon as 
 connection and reloaded until it answers. Printed per run and as median (range): the server's health
 endpoint answering, the uploader visible, and the navigation labels seen in the sidebar before that
 (raw file names such as "app" or "batch" mean Streamlit's automatic `pages/` navigation was on show).
-Needs Debian's chromium (make test installs it).
+With two ``--root`` folders (this checkout and, say, an older commit unpacked with
+``git archive COMMIT | tar -x -C DIR``) the runs alternate between them, so both see the same load on a shared
+machine. Needs Debian's chromium (make test installs it).
 """
 from __future__ import annotations
 
@@ -53,7 +55,7 @@ def _healthy(url: str) -> bool:
         return False
 
 
-def one_cold_start(browser, model: str | None, path: str) -> dict:
+def one_cold_start(browser, root: Path, model: str | None, path: str) -> dict:
     """Start a server, open ``path`` as soon as it answers, and time the uploader's appearance."""
     port = _port()
     url = f"http://127.0.0.1:{port}"
@@ -65,7 +67,7 @@ def one_cold_start(browser, model: str | None, path: str) -> dict:
         command = [sys.executable, "-m", "ui.serve", "--server.port", str(port)]
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         started = time.perf_counter()
-        server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        server = subprocess.Popen(command, cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         healthy_s, labels = None, set()
         try:
             while healthy_s is None:
@@ -99,27 +101,36 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5, help="cold starts, each a new server process")
     parser.add_argument("--model", default=None, help="GEOLOC_MODEL for the server (default: none)")
     parser.add_argument("--path", default="/", help="the page opened first (/ is Verify)")
+    parser.add_argument("--root", action="append", type=Path, default=None,
+                        help="the app folder to start (default: this checkout); twice: alternate between two")
     args = parser.parse_args()
+    roots = args.root or [ROOT]
     from playwright.sync_api import sync_playwright
 
-    runs = []
+    runs: dict[Path, list[dict]] = {root: [] for root in roots}
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         try:
             for i in range(args.runs):
-                runs.append(one_cold_start(browser, args.model, args.path))
-                print(f"run {i + 1}: health {runs[-1]['healthy_s']:.2f} s, uploader visible {runs[-1]['usable_s']:.2f} s, "
-                      f"navigation seen: {', '.join(runs[-1]['labels']) or 'none'}", flush=True)
+                for root in roots:
+                    run = one_cold_start(browser, root, args.model, args.path)
+                    runs[root].append(run)
+                    print(f"run {i + 1} {root}: health {run['healthy_s']:.2f} s, uploader visible "
+                          f"{run['usable_s']:.2f} s, navigation seen: {', '.join(run['labels']) or 'none'}", flush=True)
         finally:
             browser.close()
     raw = {"app", "batch", "cases", "model", "shadows", "verify"}
-    rows = [("command", f"`{runs[0]['command']}` (port varies), then Chromium opens {args.path}"),
-            ("model", args.model or "none (GEOLOC_MODEL unset)"),
-            ("runs", str(len(runs))),
-            ("server start to /_stcore/health", median_range([r["healthy_s"] for r in runs], unit="s", digits=2)),
-            ("server start to Verify uploader visible", median_range([r["usable_s"] for r in runs], unit="s", digits=2)),
-            ("runs that showed raw page file names", f"{sum(bool(raw & set(r['labels'])) for r in runs)} / {len(runs)}")]
-    print_table("Cold start: server start to a usable Verify page", rows)
+    rows = [("command", f"`{runs[roots[0]][0]['command']}` (port varies), then Chromium opens {args.path}"),
+            ("model", args.model or "none (GEOLOC_MODEL unset)"), ("runs per folder", str(args.runs))]
+    for root in roots:
+        done = runs[root]
+        rows += [(f"{root}: server start to /_stcore/health", median_range([r["healthy_s"] for r in done], unit="s",
+                                                                             digits=2)),
+                 (f"{root}: server start to uploader visible", median_range([r["usable_s"] for r in done], unit="s",
+                                                                              digits=2)),
+                 (f"{root}: runs that showed raw page file names",
+                  f"{sum(bool(raw & set(r['labels'])) for r in done)} / {len(done)}")]
+    print_table("Cold start: server start to a usable page", rows)
 
 
 if __name__ == "__main__":
