@@ -38,7 +38,7 @@ def _batch(files: list[tuple[str, bytes]], session: dict | None = None) -> AppTe
     for key, value in (session or {}).items():
         at.session_state[key] = value
     at.run()
-    at.switch_page("pages/batch.py").run()
+    at.switch_page("app_pages/batch.py").run()
     uploader = at.file_uploader(key="batch_files")
     for name, data in files:
         uploader.upload(name, data, "image/jpeg")
@@ -68,7 +68,8 @@ def test_verify_bad_file_gives_a_specific_message(data_dir):
     assert not at.exception
     text = _texts(at)
     assert "not a supported image: the bytes are a PDF document" in text
-    assert "not an image \\(PDF\\)" in text and "no model" not in text  # (Markdown-escaped)
+    page = "\n".join(line for line in text.splitlines() if not line.startswith("Case: "))  # the case bar names the model
+    assert "not an image \\(PDF\\)" in page and "no model" not in page  # (Markdown-escaped)
 
 
 def test_verify_with_tiny_model_predicts_and_verifies(data_dir, tiny_model_dir):
@@ -106,7 +107,7 @@ def test_bad_model_path_is_explained(data_dir, tmp_path):
 
 def test_batch_keeps_bad_files_and_exports_csv(data_dir):
     at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
-    at.switch_page("pages/batch.py").run()
+    at.switch_page("app_pages/batch.py").run()
     uploader = at.file_uploader(key="batch_files")
     uploader.upload("paris.jpg", PARIS_JPEG, "image/jpeg")
     uploader.upload("notes.jpg", b"just text\n" * 10, "image/jpeg")
@@ -140,7 +141,7 @@ def test_batch_keeps_a_copy_of_each_original_when_asked(data_dir):
 def test_case_log_page_lists_and_searches(data_dir):
     at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
     at.file_uploader(key="verify_upload").upload("paris.jpg", PARIS_JPEG, "image/jpeg").run()
-    at.switch_page("pages/cases.py").run()
+    at.switch_page("app_pages/cases.py").run()
     assert not at.exception
     assert list(at.dataframe[0].value["file"]) == ["paris.jpg"]
     at.text_input(key="case_search").input("no-such-thing").run()
@@ -149,7 +150,7 @@ def test_case_log_page_lists_and_searches(data_dir):
 
 def test_model_page_without_model(data_dir):
     at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
-    at.switch_page("pages/model.py").run()
+    at.switch_page("app_pages/model.py").run()
     assert not at.exception
     assert "No model is loaded" in _texts(at) and "never shows a placeholder point" in _texts(at)
 
@@ -173,7 +174,7 @@ def test_metadata_checks_panel_and_duplicate_groups(data_dir):
     # the same photo re-shared with another GPS claim lands in one duplicate group with a conflict
     at.file_uploader(key="verify_upload").clear().upload("copy.jpg", image_bytes(size=(320, 240), exif=gps_exif(
         50.45, 30.52)), "image/jpeg").run()
-    at.switch_page("pages/cases.py").run()
+    at.switch_page("app_pages/cases.py").run()
     assert not at.exception
     assert "Near-duplicate images (1 group)" in "\n".join(h.value for h in at.subheader)
     assert any("EXIF GPS differs by" in w.value for w in at.warning)
@@ -213,7 +214,7 @@ def test_batch_page_says_how_to_analyse_a_folder_too_large_for_the_uploader(data
     """A 1,000-file folder never finished uploading in Streamlit's uploader (no button appeared in 600 s;
     streamlit#8534): the page must say so before the analyst tries, and name the ways that work."""
     at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
-    at.switch_page("pages/batch.py").run()
+    at.switch_page("app_pages/batch.py").run()
     captions = "\n".join(c.value for c in at.caption)
     assert "More than about 900 files" in captions
     assert "zip archives" in captions and "python -m geoloc_core scan FOLDER" in captions
@@ -226,7 +227,7 @@ def test_a_model_path_from_a_link_is_shown_as_text_on_the_model_page(data_dir):
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
     at.query_params["model"] = payload
     at.run()
-    at.switch_page("pages/model.py").run()
+    at.switch_page("app_pages/model.py").run()
     assert not at.exception
     errors = [e.value for e in at.error]
     assert errors and all("![m](https" not in e and "**x**" not in e for e in errors)  # escaped: no image, no bold

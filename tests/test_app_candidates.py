@@ -76,7 +76,7 @@ def test_batch_map_toggle_offers_exif_predictions_and_both(data_dir, tiny_model_
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
     at.session_state["model_path"] = str(tiny_model_dir)
     at.run()
-    at.switch_page("pages/batch.py").run()
+    at.switch_page("app_pages/batch.py").run()
     at.file_uploader(key="batch_files").upload("paris.jpg", PARIS_JPEG, "image/jpeg")
     at.run()
     at.button(key="batch_run").click().run()

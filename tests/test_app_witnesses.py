@@ -80,7 +80,7 @@ def test_two_models_of_the_same_kind_are_refused(data_dir, tiny_model_dir):
     at.session_state["second_model_path"] = str(tiny_model_dir)
     at.run()
     assert not at.exception
-    at.switch_page("pages/model.py").run()
+    at.switch_page("app_pages/model.py").run()
     assert any("a second witness must be of the other kind" in e.value for e in at.error)
 
 
@@ -91,7 +91,7 @@ def test_model_page_fetch_names_host_and_size_before_downloading(data_dir, world
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
     try:
         at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
-        at.switch_page("pages/model.py").run()
+        at.switch_page("app_pages/model.py").run()
         target = tmp_path / "models" / "TinyCLIP"
         at.text_input(key="fetch_model_id").input("geolocal/TinyCLIP").run()
         at.text_input(key="fetch_target").input(str(target)).run()
@@ -132,3 +132,44 @@ def test_country_names_from_a_model_folder_are_shown_as_text(data_dir, tmp_path)
     assert not any(payload in h.proto.body for h in at.html)  # the HTML carries it escaped (&lt;img ...)
     assert not any("![b](" in m.value for m in [*at.markdown, *at.caption, *at.info, *at.error, *at.warning])
     shutil.rmtree(clip)
+
+
+def _sidebar_after(at: AppTest, key: str) -> list:
+    """The sidebar's elements after the widget ``key``, in the order shown."""
+    elements = list(at.sidebar)
+    position = next(i for i, e in enumerate(elements) if getattr(e, "key", None) == key)
+    return elements[position + 1:]
+
+
+def test_a_bad_second_witness_leaves_the_first_one_working(data_dir, tiny_model_dir):
+    """#32: a Hugging Face id typed as the second witness with downloads off made the top bar say "model not
+    loaded" and Verify "cannot verify: no model" (findings saved without predictions) while the sidebar said
+    "Model loaded": the second witness's error switched off the first."""
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.session_state["model_path"] = str(tiny_model_dir)
+    at.session_state["second_model_path"] = "geolocal/StreetCLIP"  # not a folder here; downloads are off
+    at.run()
+    assert not at.exception
+    # the failure is red and beside its own field; the first witness still says it is loaded
+    after_second = _sidebar_after(at, "second_model_path_input")
+    assert type(after_second[0]).__name__ == "Error" and "Second witness not loaded" in after_second[0].value
+    assert "is not a folder on this machine" in after_second[0].value.replace("\\", "")
+    assert any(c.value == "Model loaded." for c in at.sidebar.caption)
+    bar = next(t.value for t in at.text if t.value.startswith("Case: "))
+    assert "model loaded" in bar and "model not loaded" not in bar and "second witness not loaded" in bar
+    at.file_uploader(key="verify_upload").upload("redonia.jpg", _redonia_jpeg(), "image/jpeg").run()
+    assert not at.exception
+    texts = "\n".join([*(m.value for m in at.markdown), *(i.value for i in at.info), *(e.value for e in at.main.error),
+                       *(c.value for c in at.caption)])
+    assert "no model" not in texts and "No location model is loaded" not in texts
+    from geoloc_core.case.log.caselog import CaseLog
+
+    log = CaseLog(data_dir / "caselog.sqlite3")
+    (case_id, _, _), = log.cases()
+    saved = log.findings(case_id)[0].finding
+    assert saved.pred_lat is not None and saved.pred_kind == "regressor" and not saved.second_model
+    # the Model page shows the first witness's facts and the second one's error
+    at.switch_page("app_pages/model.py").run()
+    assert not at.exception
+    assert any("Second witness not loaded" in e.value for e in at.main.error)
+    assert any(m.value.startswith("**Loaded**") for m in at.markdown)

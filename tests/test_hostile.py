@@ -57,7 +57,7 @@ def test_app_batch_survives_the_corpus_and_zips(tmp_path, monkeypatch):
     monkeypatch.setenv("GEOLOC_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.delenv("GEOLOC_MODEL", raising=False)
     at = AppTest.from_file(APP, default_timeout=300).run()
-    at.switch_page("pages/batch.py").run()
+    at.switch_page("app_pages/batch.py").run()
     uploader = at.file_uploader(key="batch_files")
     items = {**corpus_items(), **zip_items()}
     for name, (data, _) in items.items():

@@ -3,7 +3,7 @@
 Streamlit's text elements render Markdown (links, images the browser fetches, bold, colour directives),
 and ``st.table`` renders every cell that way. A model path from a link (``/model?model=![m](https://..)``)
 became an image request in the Model page's error box, and a typed time in the Shadows page's. This lint
-reads the app's source (``app.py``, ``ui/``, ``pages/``): the first argument of every
+reads the app's source (``app.py``, ``ui/``, ``app_pages/``): the first argument of every
 ``st.error/warning/info/success/caption/markdown/table/write/title/header/subheader/toast`` call must be
 geoloc's own words, shown safe by its form:
 
@@ -73,7 +73,7 @@ def unescaped_calls(files: list[Path]) -> list[str]:
 
 
 def _app_sources(root: Path) -> list[Path]:
-    return sorted([root / "app.py", *(root / "ui").glob("*.py"), *(root / "pages").glob("*.py")])
+    return sorted([root / "app.py", *(root / "ui").glob("*.py"), *(root / "app_pages").glob("*.py")])
 
 
 def test_every_shown_message_is_plain_text():
@@ -82,7 +82,7 @@ def test_every_shown_message_is_plain_text():
 
 def test_the_lint_catches_the_raw_calls_of_the_issue(tmp_path):
     """The two calls #31 found, planted in a copy of the page: each is caught."""
-    page = tmp_path / "pages" / "model.py"
+    page = tmp_path / "app_pages" / "model.py"
     page.parent.mkdir()
     page.write_text("import streamlit as st\n"
                     "st.error(settings.model_error)\n"
@@ -92,4 +92,4 @@ def test_the_lint_catches_the_raw_calls_of_the_issue(tmp_path):
                     "st.caption(f'{count:,} files')\n"
                     "st.caption(label)  # own text: two fixed words\n", encoding="utf-8")
     found = unescaped_calls([page])
-    assert [line.split(": ", 1)[0] for line in found] == ["pages/model.py:2", "pages/model.py:6", "pages/model.py:7"]
+    assert [line.split(": ", 1)[0] for line in found] == ["app_pages/model.py:2", "app_pages/model.py:6", "app_pages/model.py:7"]

@@ -331,7 +331,7 @@ def test_app_verify_and_case_log_make_reports_and_record_every_export(tmp_path, 
     assert 'src="data:image/jpeg;base64,' in archive_html(bundle)  # the thumbnail is inline
     # what the sidebar's "Keep a copy of each original file" does (AppTest loses sidebar widget values on reruns)
     EvidenceStore(tmp_path / "data" / "evidence").put(stored.finding.sha256, photo)
-    at.switch_page("pages/cases.py").run()
+    at.switch_page("app_pages/cases.py").run()
     at.session_state["analyst_name"] = "Ana <script>"
     at.button(key="case_report_make").click().run()
     assert not at.exception

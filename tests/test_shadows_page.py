@@ -16,7 +16,7 @@ def _paris_at(local_time: bytes) -> bytes:
 def _shadows_after_verify(jpeg: bytes) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
     at.file_uploader(key="verify_upload").upload("paris.jpg", jpeg, "image/jpeg").run()
-    at.switch_page("pages/shadows.py").run()
+    at.switch_page("app_pages/shadows.py").run()
     return at
 
 
@@ -42,7 +42,7 @@ def test_a_shadow_that_does_not_fit_the_claim_is_named(data_dir):
 
 def test_a_time_without_offset_is_refused_with_a_message(data_dir):
     at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
-    at.switch_page("pages/shadows.py").run()
+    at.switch_page("app_pages/shadows.py").run()
     at.text_input(key="shadow_time").input("2024-06-21 11:50").run()
     assert not at.exception
     assert "no UTC offset" in _texts(at)

@@ -27,7 +27,7 @@ def test_case_log_counts_follow_search_and_filters(data_dir):
     log = CaseLog(data_dir / "caselog.sqlite3")
     gamma = next(s for s in log.findings(None) if s.finding.file == "gamma.jpg")
     log.set_assessment([gamma.id], "confirmed", "", "")
-    at.switch_page("pages/cases.py").run()
+    at.switch_page("app_pages/cases.py").run()
     assert not at.exception
     assert "3 files, 4 analyses." in _captions(at)
     at.text_input(key="case_search").input("alpha").run()
@@ -66,7 +66,7 @@ def test_full_sha256_and_country_names_where_a_finding_is_shown(data_dir):
     card = _card_text(at)
     assert "New York, United States" in card and ", US " not in card + " "
     # reopened from the Case log: the same card, the same full hash
-    at.switch_page("pages/cases.py").run()
+    at.switch_page("app_pages/cases.py").run()
     _select_rows(at, [0])
     assert not at.exception
     assert digest in [c.value for c in at.code]

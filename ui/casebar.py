@@ -8,10 +8,22 @@ import streamlit as st
 from ui.settings import SessionSettings
 
 
-def case_bar(settings: SessionSettings) -> None:
-    model = "no model" if not settings.analysis.model_path else "model loaded"
+def witnesses_in_words(settings: SessionSettings) -> str:
+    """The top bar's words for the models: the first witness's state, then the second's when one was given.
+    Each witness says its own (#32: a failed second witness read as "model not loaded")."""
     if settings.model_error:
-        model = "model not loaded"
+        words = "model not loaded"
+    else:
+        words = "model loaded" if settings.analysis.model_path else "no model"
+    if settings.second_model_error:
+        words += " · second witness not loaded"
+    elif settings.analysis.second_model_path:
+        words += " · second witness loaded"
+    return words
+
+
+def case_bar(settings: SessionSettings) -> None:
     with st.container(key="case_bar"):
         # st.text renders the analyst's case name literally (no Markdown, no HTML)
-        st.text(f"Case: {settings.case_name}  ·  {model}  ·  change either in the sidebar (☰ menu on phones)")
+        st.text(f"Case: {settings.case_name}  ·  {witnesses_in_words(settings)}  ·  change either in the sidebar "
+                "(☰ menu on phones)")

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pandas as pd
 import streamlit as st
 
 from geoloc_core.case.log.caselog import ANALYST_VERDICTS, CaseLog
 from geoloc_core.case.duplicates import similar
 from geoloc_core.case.log.history import HistoryItem, history_rows
 from geoloc_core.case.findings import Finding
-from geoloc_core.case.maps.finding_maps import finding_map
 from geoloc_core.evidence.imaging import ImageDecodeError, load_rgb
 from geoloc_core.evidence.isolation import IsolatedCallError
 from geoloc_core.evidence.tagdump import tag_dump
@@ -45,6 +43,8 @@ def tag_table(data: bytes | None, key: str) -> None:
     except IsolatedCallError:
         st.warning("The file's tags could not be read: the parser gave up on this file.")
         return
+    import pandas as pd  # pandas and folium load at first use, not on a cold start's first page (#32)
+
     frame = pd.DataFrame(rows, columns=["group", "tag", "value"])
     groups = ", ".join(f"{g} ({n})" for g, n in frame["group"].value_counts(sort=False).items())
     st.caption(f"{len(frame):,} tags: {markdown_literal(groups)}" if len(frame) else "No tags found.")
@@ -69,6 +69,8 @@ def assessment_form(log: CaseLog, item: HistoryItem, key: str) -> None:
 
 
 def history_table(item: HistoryItem, key: str) -> None:
+    import pandas as pd
+
     count = len(item.analyses)
     st.markdown(f"**History** ({count:d} analys{'es' if count != 1 else 'is'} of this file, same SHA-256)")
     st.dataframe(pd.DataFrame(history_rows(item)), hide_index=True, width="stretch", key=f"{key}_history",
@@ -98,6 +100,8 @@ def finding_detail(finding: Finding, settings, key: str, item: HistoryItem | Non
         result_card(finding, None, loaded if same_model else None)
         checks_panel(finding)
     if finding.exif_lat is not None or finding.pred_lat is not None:
+        from geoloc_core.case.maps.finding_maps import finding_map
+
         show_map(finding_map(finding, settings.analysis.online_tiles), key=f"{key}_map")
         copy_coordinates(finding)
     if item is not None and log is not None:
@@ -131,6 +135,8 @@ def seen_before(finding: Finding, case_id: int, key: str) -> None:
              "verdict": stored[i].finding.verdict, "EXIF country": stored[i].finding.exif_country or ""}
             for i, bits in hits]
     st.caption(f"Seen before: {len(rows):,} near-duplicate(s) across {len({r['case'] for r in rows}):,} case(s).")
+    import pandas as pd
+
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key=f"{key}_seen_table")
 
 

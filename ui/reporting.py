@@ -9,13 +9,9 @@ from __future__ import annotations
 import re
 from datetime import datetime, timezone
 
-import pandas as pd
 import streamlit as st
 
-from geoloc_core.case.reports.bundle import build_bundle
 from geoloc_core.case.log.caselog import CaseLog, StoredFinding
-from geoloc_core.case.reports.report_content import model_info
-from geoloc_core.case.reports.reporting import items_from_case, record_exports, render_reports
 from ui import resources
 from ui.plaintext import markdown_literal
 
@@ -63,6 +59,11 @@ def report_section(settings, log: CaseLog, stored: list[StoredFinding], scope: s
                "`sha256sum -c MANIFEST.sha256`.")
     signature = (tuple((s.id, s.note, s.source_url) for s in stored), analyst, settings.case_id)
     if st.button("Make report and bundle", key=f"{key}_make", disabled=not stored, type="primary"):
+        # imported at the first click, not with the sidebar that shares this module (fpdf, folium: #32)
+        from geoloc_core.case.reports.bundle import build_bundle
+        from geoloc_core.case.reports.report_content import model_info
+        from geoloc_core.case.reports.reporting import items_from_case, record_exports, render_reports
+
         store = resources.evidence_store(str(log.path.parent / "evidence"))
         items = items_from_case(stored, store)
         for item in items:  # the page's own copy of the bytes (Verify), when the store did not keep one
@@ -104,6 +105,8 @@ def report_section(settings, log: CaseLog, stored: list[StoredFinding], scope: s
 
 def exports_table(log: CaseLog, case_id: int) -> None:
     """The case's export audit trail: every export, its SHA-256, who made it and when."""
+    import pandas as pd
+
     records = log.exports(case_id)
     st.subheader(f"Exports of this case ({len(records)})")
     if not records:

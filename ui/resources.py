@@ -2,15 +2,17 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import streamlit as st
 
 from geoloc_core.case.log.caselog import CaseLog, EvidenceStore, default_data_dir
 from geoloc_core.places.geocoding import NominatimGeocoder, OfflineGeocoder
 from geoloc_core.places.loading import shared_offline_geocoder
-from geoloc_core.model.inference import Predictor, load_predictor
 from geoloc_core.evidence.isolation import BESIDE_MODEL_NICENESS, WorkerPool
-from geoloc_core.case.maps.layers import vendor_leaflet_assets
+
+if TYPE_CHECKING:
+    from geoloc_core.model.inference import Predictor
 
 APP_DIR = Path(__file__).resolve().parents[1]
 STATIC_VENDOR_DIR = APP_DIR / "static" / "vendor"
@@ -20,6 +22,7 @@ STATIC_URL = "/app/static/"
 
 @st.cache_resource(show_spinner=False)
 def offline_map_assets() -> int:
+    from geoloc_core.case.maps.layers import vendor_leaflet_assets  # folium: imported with the first map
     from geoloc_core.case.maps.vector_basemap import vendor_vector_assets
 
     return len(vendor_leaflet_assets(STATIC_VENDOR_DIR)) + len(vendor_vector_assets(STATIC_VENDOR_DIR))
@@ -66,7 +69,10 @@ def parser_worker() -> WorkerPool:
 @st.cache_resource(show_spinner="Loading the geolocation model...")
 def predictor(model_path: str, allow_download: bool = False) -> Predictor:
     """Raises ModelLoadError (not cached) when the folder is not a usable model, or when it would
-    have to be downloaded and the online switch is off."""
+    have to be downloaded and the online switch is off. torch is imported here, when a model is first asked
+    for, not when the app starts (#32: a cold start without a model never waits for it)."""
+    from geoloc_core.model.inference import load_predictor
+
     return load_predictor(model_path, allow_download=allow_download)
 
 

@@ -7,10 +7,11 @@ from dataclasses import dataclass
 import streamlit as st
 
 from geoloc_core.case.analysis_settings import AnalysisSettings
-from geoloc_core.model.inference import MODEL_ENV_VAR, ModelLoadError
+from geoloc_core.model.choice import MODEL_ENV_VAR, ModelLoadError  # not inference: no torch at start-up
 from geoloc_core.case.verification import UNINFORMATIVE_R50_KM, UNINFORMATIVE_R90_KM, VerdictThresholds
 from geoloc_core.case.log.workspace import Workspace, load_workspace, resolve_workspace, save_workspace, workspace_path
 from ui import reporting, resources
+from ui.plaintext import markdown_literal
 
 PRIVACY_NOTE = ("**Offline by default.** Images, metadata and coordinates stay on this machine unless you "
                 "switch on an online option below.")
@@ -25,9 +26,12 @@ HANDOFF_NOTE = ("Shows links that open a finding's points in OpenStreetMap, Goog
                 "all.")
 
 
-def _second_witness(first_path: str) -> tuple[str, str | None]:
+def _second_witness(first_path: str, allow_download: bool) -> tuple[str, str | None]:
     """An optional second model of the other kind (a trained regressor beside a zero-shot CLIP checkpoint, or
-    the reverse): both predict, and the result card shows the two witnesses side by side."""
+    the reverse): both predict, and the result card shows the two witnesses side by side.
+
+    Returns (the path when it loaded, else "", its error). It loads, fails and says so on its own, in red
+    under its field; it never changes the first witness (``first_path``: the first model when it loaded)."""
     path = st.text_input("Second witness (optional)", value=st.session_state.get("second_model_path", ""),
                          key="second_model_path_input",
                          help="A model folder of the other kind: a trained geoloc model beside a full CLIP "
@@ -36,12 +40,16 @@ def _second_witness(first_path: str) -> tuple[str, str | None]:
     if not path:
         return "", None
     try:
-        second = resources.predictor(path, bool(st.session_state.get("allow_model_download", False)))
-        if first_path and resources.predictor(first_path, bool(st.session_state.get("allow_model_download", False))).kind == second.kind:
-            return "", (f"Both model folders hold a {second.kind} model: a second witness must be of the other "
-                        "kind (a trained geoloc model and a full CLIP checkpoint).")
+        second = resources.predictor(path, allow_download)
+        error = None
+        if first_path and resources.predictor(first_path, allow_download).kind == second.kind:
+            error = (f"Second witness not used: both model folders hold a {second.kind} model, and a second witness "
+                     "must be of the other kind (a trained geoloc model and a full CLIP checkpoint).")
     except ModelLoadError as exc:
-        return "", f"Second witness not loaded: {exc}"
+        error = f"Second witness not loaded: {exc}"
+    if error:
+        st.error(markdown_literal(error))  # it quotes the typed path
+        return "", error
     st.caption("Second witness loaded.")
     return path, None
 
@@ -51,9 +59,10 @@ class SessionSettings:
     case_id: int
     case_name: str
     analysis: AnalysisSettings
-    model_error: str | None
+    model_error: str | None  # the first witness's, when it did not load
     keep_evidence: bool
     online_handoff: bool = False  # opt-in: links to online tools (OSM, Google Maps, SunCalc, image search)
+    second_model_error: str | None = None  # the second witness's own, beside its field; the first is unaffected
 
 
 def _start_session(log) -> None:
@@ -132,8 +141,7 @@ def sidebar() -> SessionSettings:
                 st.caption("Model not loaded: see the page for details.")
         else:
             st.caption("No model: EXIF, geocoding, map and exports still work; no location is predicted.")
-        second_path, second_error = _second_witness(model_path.strip() if model_error is None else "")
-        model_error = model_error or second_error
+        second_path, second_error = _second_witness(model_path.strip() if model_error is None else "", allow_download)
 
         st.markdown("### Privacy")
         st.info(PRIVACY_NOTE)
@@ -166,10 +174,29 @@ def sidebar() -> SessionSettings:
                                      UNINFORMATIVE_R50_KM, key="t_wide50")
     analysis = AnalysisSettings(
         model_path=model_path.strip() if model_error is None else "",
-        second_model_path=second_path if model_error is None else "",
+        second_model_path=second_path,
         online_geocoder=online_geocoder,
         online_tiles=online_tiles,
         allow_model_download=allow_download,
         thresholds=VerdictThresholds(factor, consistent, plausible, unlikely, wide90, wide50),
     )
-    return SessionSettings(case_id, case_name, analysis, model_error, keep_evidence, online_handoff)
+    return SessionSettings(case_id, case_name, analysis, model_error, keep_evidence, online_handoff, second_error)
+
+
+_FOR_THE_PAGE = "_settings_for_the_page"
+
+
+def entry_settings() -> SessionSettings:
+    """The entry script's call (app.py): draw the sidebar, build this run's settings, and hand them to the page
+    that runs next in this run (``page_settings``)."""
+    settings = sidebar()
+    st.session_state[_FOR_THE_PAGE] = settings
+    return settings
+
+
+def page_settings() -> SessionSettings:
+    """A page's one way to its settings: those the entry script built in this run, else built here (the page then
+    draws the sidebar itself). A page never depends on what another script set (#32: a page run without app.py
+    crashed on a missing key), nor on settings an earlier run built: the hand-over is taken, not read."""
+    handed = st.session_state.pop(_FOR_THE_PAGE, None)
+    return handed if handed is not None else sidebar()

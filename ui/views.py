@@ -5,11 +5,9 @@ Streamlit takes only Markdown (banners, metrics, captions)."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import TYPE_CHECKING, Iterable, Iterator
 
-import pandas as pd
 import streamlit as st
-from streamlit_folium import st_folium
 
 from geoloc_core.case.analysis_settings import AnalysisSettings
 from geoloc_core.case.exports.export import FORMATS, export
@@ -17,14 +15,15 @@ from geoloc_core.case.analyzer import Analyzer
 from geoloc_core.case.findings import Finding, regions_word
 from geoloc_core.evidence.filefacts import sha256_hex
 from geoloc_core.evidence.sources import FileSource
-from geoloc_core.case.maps.layers import use_local_assets
-from geoloc_core.case.maps.basemap import add_basemap, configured_basemap
 from geoloc_core.case.banner import compose_banner, typical_error_km
 from geoloc_core.case.verification import NOT_AN_IMAGE, TOO_LITTLE_IMAGE
 from geoloc_core.places.country_words import country_in_words, place_in_words
 from ui import resources
 from ui.plaintext import markdown_literal, text_table, text_table_html
 from ui.settings import SessionSettings
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 TABLE_COLUMNS = ["file", "status", "verdict", "distance_km", "band", "checks_flagged", "exif_lat", "exif_lon",
                  "exif_country", "claimed_place_text", "pred_lat", "pred_lon", "pred_radius_km", "pred_country",
@@ -245,6 +244,12 @@ def checks_panel(finding: Finding) -> None:
 
 
 def show_map(fmap, key: str, height: int = 460) -> None:
+    # folium's and the map component's modules load with the first map, not on a cold start's first page (#32)
+    from streamlit_folium import st_folium
+
+    from geoloc_core.case.maps.basemap import add_basemap, configured_basemap
+    from geoloc_core.case.maps.layers import use_local_assets
+
     resources.offline_map_assets()
     if configured_basemap():  # the organisation's own tiles, served by this app ($GEOLOC_BASEMAP)
         basemap = resources.local_basemap(configured_basemap())
@@ -257,23 +262,26 @@ def show_map(fmap, key: str, height: int = 460) -> None:
 
 
 def findings_frame(findings: list[Finding]) -> pd.DataFrame:
+    import pandas as pd
+
     rows = [{c: getattr(f, c) for c in TABLE_COLUMNS} for f in findings]
     frame = pd.DataFrame(rows, columns=TABLE_COLUMNS)
     frame["file"] = frame["file"].map(lambda p: Path(str(p)).name if p else p)
     return frame
 
 
-def _record_table_export(fmt: str, name: str, text: str) -> None:
+def _record_table_export(case_id: int, fmt: str, name: str, text: str) -> None:
     """Audit trail: a table export, recorded in the case log when its download button is clicked."""
     from geoloc_core.case.reports.reporting import sha256_of
     from ui.reporting import analyst_name
 
     data = text.encode("utf-8")
-    resources.current_case_log().record_export(st.session_state["settings"].case_id, fmt, name, sha256_of(data),
+    resources.current_case_log().record_export(case_id, fmt, name, sha256_of(data),
                                                len(data), analyst_name())
 
 
-def download_buttons(findings: list[Finding], basename: str, key: str) -> None:
+def download_buttons(findings: list[Finding], basename: str, key: str, case_id: int) -> None:
+    """One button per table format; a click is recorded in case ``case_id``'s export audit trail."""
     columns = st.columns(len(FORMATS))
     for column, fmt in zip(columns, FORMATS):
         with column:
@@ -281,4 +289,4 @@ def download_buttons(findings: list[Finding], basename: str, key: str) -> None:
             name = f"{basename}.{EXPORT_FILE_SUFFIX.get(fmt, fmt)}"
             st.download_button(f"Export {EXPORT_LABELS.get(fmt, fmt.upper())}", data=text, file_name=name,
                                mime=MIME[fmt], key=f"{key}-{fmt}", disabled=not findings, width="stretch",
-                               on_click=_record_table_export, args=(fmt, name, text))
+                               on_click=_record_table_export, args=(case_id, fmt, name, text))

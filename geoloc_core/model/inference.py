@@ -19,7 +19,7 @@ from PIL import Image
 
 from .clip_input import ClipInputSpec
 from .prediction import Candidate, Prediction
-from .choice import MODEL_ENV_VAR, configured_model  # noqa: F401  (re-exported: callers import them from here)
+from .choice import MODEL_ENV_VAR, ModelLoadError, configured_model  # noqa: F401  (re-exported for callers)
 from .distributions import unit_to_latlon
 from .preprocessing import load_image_processor, model_input, model_input_side, square_size
 from .runtime import batch_invariant, decoder_pool, prepare_device
@@ -34,10 +34,6 @@ HOW_TO_GET_A_MODEL = (
 ONLINE_MODEL_HINT = ("Downloading is an online action (huggingface.co learns the model id and this machine's "
                      "address), so it is off unless asked for: switch on 'Download models from Hugging Face "
                      "(online)' in the app, or pass --allow-model-download to scan, or use a local model folder.")
-
-
-class ModelLoadError(RuntimeError):
-    """The model could not be loaded; the message says why and how to get one."""
 
 
 def load_failure(subject: str, exc: BaseException) -> ModelLoadError:

@@ -7,16 +7,16 @@ from geoloc_core.evidence.sources import FileSource
 from geoloc_core.evidence.imaging import preview_png
 from geoloc_core.evidence.isolation import IsolatedCallError
 from geoloc_core.case.findings import for_people
-from geoloc_core.case.maps.finding_maps import finding_map
 from geoloc_core.case.verification import NOT_AN_IMAGE
 from ui import reporting, resources
 from ui.candidates import candidates_panel, constrained_card, constraint_form, handoff_section, map_layers, witness_rows
 from ui.detail import copy_coordinates, seen_before, tag_table
 from ui.plaintext import markdown_literal
+from ui.settings import page_settings
 from ui.views import (analyzer_for, checks_panel, download_buttons, model_typical_km, result_card, save,
                       show_map)
 
-settings = st.session_state["settings"]
+settings = page_settings()
 st.title("Verify an image")
 st.caption("Drop a photo (JPEG, PNG, WebP, TIFF, HEIC). geoloc reads its metadata, predicts where the pixels "
            "were taken when a model is loaded, and compares the two.")
@@ -62,6 +62,8 @@ if finding.exif_lat is not None or finding.pred_lat is not None or finding.claim
                 "candidates with their own regions (faded: a duplicate of a more probable one); heat: a mixture's "
                 "density; orange: the constrained prediction. Switch layers at the top right. Place names and a "
                 "0.01° grid appear from city zoom.")
+    from geoloc_core.case.maps.finding_maps import finding_map  # folium: with the first map, not at start (#32)
+
     map_column, list_column = st.columns([3, 2]) if candidates else (st.container(), None)
     with map_column:
         show_map(finding_map(finding, settings.analysis.online_tiles, constrained=constrained,
@@ -74,7 +76,7 @@ else:
     st.info("Nothing to map: the file has no usable EXIF GPS, no located written place and no prediction.")
 handoff_section(finding, settings.online_handoff)
 st.caption(f"Saved to case “{markdown_literal(settings.case_name)}”.")
-download_buttons([finding], "geoloc-finding", key="verify_dl")
+download_buttons([finding], "geoloc-finding", key="verify_dl", case_id=settings.case_id)
 seen_before(finding, settings.case_id, "verify")
 with st.expander("All metadata tags"):
     tag_table(data, "verify")

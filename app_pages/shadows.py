@@ -11,9 +11,10 @@ from geoloc_core.case.maps.shadow_map import shadow_band_map
 from geoloc_core.places import shadows
 from ui import resources
 from ui.plaintext import markdown_literal
+from ui.settings import page_settings
 from ui.views import show_map
 
-settings = st.session_state["settings"]
+settings = page_settings()
 st.title("Sun and shadows")
 st.caption("Measure a vertical object and its shadow in the photo: the sun's elevation, at the capture time, "
            "allows only a band of places on Earth. Offline; nothing leaves this machine.")

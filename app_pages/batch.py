@@ -14,6 +14,7 @@ from ui import resources
 from ui.detail import case_item, finding_detail
 from ui.map_toggle import points_toggle
 from ui.pacing import PROGRESS_INTERVAL_S, TABLE_INTERVAL_S, Pacer
+from ui.settings import page_settings
 from ui.tables import findings_columns
 from ui.views import (CHECK_TITLES, analyzer_for, download_buttons, findings_frame, include_serials, keeping_originals,
                       show_map)
@@ -103,7 +104,7 @@ def results(findings: list, reused: list, settings) -> None:
     if located:
         show = points_toggle("batch_map_show")
         show_map(findings_map(located, settings.analysis.online_tiles, show=show), key="batch_map")
-    download_buttons(selected, "geoloc-batch", key="batch_dl")
+    download_buttons(selected, "geoloc-batch", key="batch_dl", case_id=settings.case_id)
     if picked and picked[0] < len(selected):
         finding = selected[picked[0]]
         st.divider()
@@ -111,7 +112,7 @@ def results(findings: list, reused: list, settings) -> None:
         finding_detail(finding, settings, key="batch_detail", item=case_item(log, settings.case_id, finding), log=log)
 
 
-settings = st.session_state["settings"]
+settings = page_settings()
 st.title("Batch")
 st.caption("Upload a whole folder, many files, or zip archives. Every finding is saved to the current case as it "
            "is made; files that fail stay in the table with their reason.")

@@ -10,6 +10,7 @@ from geoloc_core.learning.metrics import THRESHOLDS_KM
 from ui import resources
 from ui.model_fetch import fetch_panel
 from ui.plaintext import markdown_literal
+from ui.settings import page_settings
 
 
 
@@ -55,21 +56,21 @@ def zero_shot_facts(predictor, path: str) -> None:
     st.dataframe(pd.DataFrame([(k, str(v)) for k, v in facts], columns=["property", "value"]), hide_index=True)
 
 
-settings = st.session_state["settings"]
+settings = page_settings()
 st.title("Model")
-if settings.model_error:
-    st.error(markdown_literal(settings.model_error))  # it quotes the typed path (a link's ?model=)
-if not settings.analysis.model_path:
+for error in (settings.model_error, settings.second_model_error):  # each witness's own
+    if error:
+        st.error(markdown_literal(error))  # it quotes the typed path (a link's ?model=)
+if not settings.analysis.model_path and not settings.analysis.second_model_path:
     st.info("No model is loaded. geoloc still reads metadata, geocodes, maps, verifies what it can and exports; "
             "it does not predict locations, and it never shows a placeholder point.")
-else:
-    for path in (settings.analysis.model_path, settings.analysis.second_model_path):
-        if path:
-            predictor = resources.predictor(path, settings.analysis.allow_model_download)
-            if predictor.kind == "zero-shot":
-                zero_shot_facts(predictor, path)
-            else:
-                regressor_facts(predictor, path)
+for path in (settings.analysis.model_path, settings.analysis.second_model_path):
+    if path:
+        predictor = resources.predictor(path, settings.analysis.allow_model_download)
+        if predictor.kind == "zero-shot":
+            zero_shot_facts(predictor, path)
+        else:
+            regressor_facts(predictor, path)
 st.markdown("""
 ### Loading a model
 Enter the path of a model folder in the sidebar, or start the app with ``GEOLOC_MODEL=/path/to/model make run``:

@@ -17,6 +17,7 @@ from ui.case_filters import filter_controls
 from ui.detail import finding_detail
 from ui.map_toggle import points_toggle
 from ui.plaintext import markdown_literal
+from ui.settings import page_settings
 from ui.tables import findings_columns
 from ui.views import download_buttons, findings_frame, show_map
 
@@ -49,7 +50,8 @@ def detail(log: CaseLog, selected: list[HistoryItem], settings) -> None:
 
 def exports_and_map(chosen: list[HistoryItem], case_id: int, online_tiles: bool) -> None:
     """Exports hold every analysis of the chosen files; the map shows each file's latest."""
-    download_buttons([a.finding for item in chosen for a in item.analyses], f"geoloc-case-{case_id}", key="case_dl")
+    download_buttons([a.finding for item in chosen for a in item.analyses], f"geoloc-case-{case_id}", key="case_dl",
+                     case_id=case_id)
     latest = [item.latest.finding for item in chosen]
     located = [f for f in latest if f.exif_lat is not None or f.pred_lat is not None]
     if located:
@@ -80,7 +82,7 @@ def near_duplicates(stored: list[StoredFinding]) -> None:
                 st.caption("Copies agree on EXIF GPS and capture time.")
 
 
-settings = st.session_state["settings"]
+settings = page_settings()
 log = resources.current_case_log()
 st.title("Case log")
 st.caption(f"Case “{markdown_literal(settings.case_name)}” — stored in {markdown_literal(log.path)} (SQLite, saved as each "
