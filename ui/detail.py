@@ -9,8 +9,9 @@ import streamlit as st
 from geoloc_core.case.log.caselog import ANALYST_VERDICTS, CaseLog
 from geoloc_core.case.duplicates import similar
 from geoloc_core.case.log.history import HistoryItem, history_rows
-from geoloc_core.case.findings import Finding
-from geoloc_core.evidence.imaging import ImageDecodeError, load_rgb
+from geoloc_core.case.findings import Finding, for_people
+from geoloc_core.case.verification import NOT_AN_IMAGE
+from geoloc_core.evidence.imaging import preview_png
 from geoloc_core.evidence.isolation import IsolatedCallError
 from geoloc_core.evidence.tagdump import tag_dump
 from ui import resources
@@ -29,6 +30,16 @@ def case_item(log: CaseLog, case_id: int, finding: Finding) -> HistoryItem | Non
 def kept_original(finding: Finding) -> bytes | None:
     log = resources.current_case_log()
     return resources.evidence_store(str(log.path.parent / "evidence")).get(finding.sha256) if finding.sha256 else None
+
+
+def kept_preview(data: bytes) -> tuple[bytes | None, str]:
+    """(a bounded PNG of the kept original, "") or (None, why not). A kept original is file bytes like an
+    upload: decoded in the isolated worker, under the analysis's pixel limit, never here (#31: a kept
+    13000 x 13000 PNG took the server from 1,072 to 3,010 MiB when its finding was opened)."""
+    try:
+        return resources.parser_worker().call(preview_png, data), ""
+    except IsolatedCallError as exc:
+        return None, for_people(str(exc)) or "the image could not be decoded"
 
 
 def tag_table(data: bytes | None, key: str) -> None:
@@ -85,12 +96,15 @@ def finding_detail(finding: Finding, settings, key: str, item: HistoryItem | Non
     image_column, card_column = st.columns([1, 3])
     with image_column:
         if data is not None:
-            try:
-                st.image(load_rgb(data, draft_side=1024), width="stretch",
+            preview, why_not = kept_preview(data)
+            if preview is not None:
+                st.image(preview, width="stretch",
                          caption=f"The kept original (EXIF orientation applied); SHA-256 {finding.sha256}",
                          alt=f"The kept original of {Path(finding.file).name}")
-            except ImageDecodeError:
-                st.caption("The kept original cannot be shown as an image.")
+            elif finding.verdict == NOT_AN_IMAGE:  # the banner already says so
+                st.caption(f"No preview: {markdown_literal(why_not)}")
+            else:
+                st.warning(f"No preview: {markdown_literal(why_not)}")
         else:
             st.caption("Image not kept with this finding.")
     with card_column:

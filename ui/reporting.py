@@ -77,7 +77,7 @@ def report_section(settings, log: CaseLog, stored: list[StoredFinding], scope: s
         include_serials = bool(st.session_state.get("include_serials", False))
         with st.spinner("Making the report and bundle..."):
             files = render_reports(items, settings.case_name, analyst, scope, models, settings.analysis.thresholds,
-                                   include_serials)
+                                   include_serials, worker=resources.parser_worker())  # thumbnails decoded there
             bundle = build_bundle(items, files.report, files.html, files.pdf, include_serials)
         for problem in files.problems:  # one writer failed: the other format and the bundle are still offered
             st.warning(markdown_literal(problem))

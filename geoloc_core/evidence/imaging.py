@@ -59,10 +59,22 @@ def preview_png(data: bytes, max_side: int = PREVIEW_SIDE) -> bytes:
     13000 x 13000 PNG once took the server from 553 to 3,886 MiB). Call this inside the isolated
     worker; it applies Pillow's pixel limit as a hard error (``filefacts`` does the same), so the
     picture shown is exactly what the analysis accepted, and only a small PNG crosses back."""
+    buffer = io.BytesIO()
+    _bounded(data, max_side).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def preview_jpeg(data: bytes, max_side: int, quality: int = 80) -> bytes:
+    """``preview_png`` as a JPEG (a report's thumbnail); call it inside the isolated worker likewise."""
+    buffer = io.BytesIO()
+    _bounded(data, max_side).save(buffer, "JPEG", quality=quality)
+    return buffer.getvalue()
+
+
+def _bounded(data: bytes, max_side: int) -> Image.Image:
+    """The oriented RGB picture, longest side at most ``max_side``; a decompression bomb is an error."""
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         image = load_rgb(data, draft_side=max_side)
     image.thumbnail((max_side, max_side))
-    buffer = io.BytesIO()
-    image.save(buffer, "PNG")
-    return buffer.getvalue()
+    return image

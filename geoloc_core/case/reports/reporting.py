@@ -12,7 +12,7 @@ import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 from ...evidence.sources import FileSource
 from .bundle import Bundle, build_bundle
@@ -38,11 +38,12 @@ class ReportFiles:
 
 def render_reports(items: Sequence[ReportItem], case_name: str, analyst: str, scope: str,
                    models: Sequence[ModelInfo] = (), thresholds: VerdictThresholds = VerdictThresholds(),
-                   include_serials: bool = False) -> ReportFiles:
+                   include_serials: bool = False, worker: Any = None) -> ReportFiles:
     """Both formats from one content. Each writer runs on its own: one that fails is replaced by a page
     saying so (``problems`` names it), and the other format is kept (#31: a long caption once made the PDF
-    writer raise, and no report at all was written)."""
-    report = build_report(items, case_name, analyst, scope, models, thresholds, include_serials)
+    writer raise, and no report at all was written). Thumbnails are decoded in ``worker`` (an isolated
+    worker or pool; one of the report's own when None), never in this process."""
+    report = build_report(items, case_name, analyst, scope, models, thresholds, include_serials, worker=worker)
     problems = []
     try:
         html = render_html(report)
