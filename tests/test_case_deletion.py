@@ -25,7 +25,7 @@ def _keep(log: CaseLog, case_id: int, name: str, data: bytes) -> Path:
 
 
 def _case_log_page(query: dict[str, str]) -> AppTest:
-    return _app(query).switch_page("pages/cases.py").run()
+    return _app(query).switch_page("app_pages/cases.py").run()
 
 
 def _click(at: AppTest, key: str) -> AppTest:
@@ -116,7 +116,7 @@ def test_delete_case_behind_a_confirmation_then_another_case_is_current(data_dir
     (record,) = log.deletions(kept)
     assert (record.case_id, record.kind, record.case_name, record.findings, record.originals, record.exports,
             record.analyst) == (None, "case", HOSTILE_NAME, 3, 2, 1, "Ana")
-    at.switch_page("pages/cases.py").run()
+    at.switch_page("app_pages/cases.py").run()
     assert not at.exception
     trail = _deletions_shown(at)
     assert list(trail["case"]) == [HOSTILE_NAME] and list(trail["analyst"]) == ["Ana"]
@@ -135,7 +135,7 @@ def test_deleting_the_last_case_starts_a_fresh_default_case(data_dir):
     ((fresh, name, findings),) = log.cases()
     assert (name, findings) == ("Default case", 0) and fresh != only and not original.exists()
     assert at.selectbox(key="case_select").value == fresh
-    at.switch_page("pages/cases.py").run()
+    at.switch_page("app_pages/cases.py").run()
     assert not at.exception
     assert "No findings in this case yet." in _texts(at)
     assert [(r.case_name, r.findings, r.analyst) for r in log.deletions(fresh)] == [("Only case", 1, "Ana")]

@@ -75,7 +75,7 @@ def test_case_log_opens_and_reports_a_kept_bomb_without_decoding_it_in_the_serve
     digest = hashlib.sha256(bomb).hexdigest()
     log.add(case, Finding(file="huge.png", sha256=digest, file_type="png", status="ok", verdict="cannot verify"))
     EvidenceStore(log.path.parent / "evidence").put(digest, bomb)  # "Keep a copy of each original file"
-    at = _app({"case": str(case)}).switch_page("pages/cases.py").run()
+    at = _app({"case": str(case)}).switch_page("app_pages/cases.py").run()
     assert not at.exception
     with never_decoded_here(monkeypatch):
         _select_rows(at, [0])  # opens the finding, with its kept original
