@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import io
 import json
-import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import PurePath
@@ -24,6 +23,7 @@ from typing import Callable, Iterable, Sequence
 from ... import __version__
 from ...evidence.imaging import ImageDecodeError, load_rgb
 from ...evidence.filefacts import sha256_hex
+from ...evidence.visible_text import visible
 from ..banner import compose_banner
 from ..findings import Finding, regions_word
 from .report_map import candidates, render_map_png
@@ -40,22 +40,6 @@ WITNESS_STATEMENT = (
     "evidence. \"Consistent\" does not prove the photo was taken there, and \"contradicts\" does not prove the "
     "metadata false: it tells the analyst where to look harder. Metadata can be edited; the SHA-256 values fix "
     "which exact bytes were examined.")
-_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t", "\x00": "\\0"}
-
-
-def visible(value: object) -> str:
-    """Text with control and format characters made visible (``\\n``, ``\\u202e``); everything else unchanged."""
-    text = "" if value is None else str(value)
-    out = []
-    for char in text:
-        if char in _ESCAPES:
-            out.append(_ESCAPES[char])
-        elif unicodedata.category(char) in ("Cc", "Cf", "Cs", "Zl", "Zp"):
-            out.append(f"\\u{ord(char):04x}" if ord(char) <= 0xFFFF else f"\\U{ord(char):08x}")
-        else:
-            out.append(char)
-    return "".join(out)
-
 
 @dataclass
 class ModelInfo:
