@@ -345,3 +345,21 @@ def test_freed_database_pages_are_overwritten(tmp_path):
     log = CaseLog(tmp_path / "c.sqlite3")
     with log._connect() as connection:
         assert connection.execute("PRAGMA secure_delete").fetchone()[0] == 1
+
+
+def test_settings_file_is_private_like_the_case_log(tmp_path):
+    """Issue #31: settings.json (the current case and model) was written 0644 in a 0755 folder."""
+    import stat
+
+    from geoloc_core.case.log.workspace import Workspace, load_workspace, save_workspace, workspace_path
+
+    data = tmp_path / "fresh" / "data"
+    path = workspace_path(data)
+    save_workspace(path, Workspace(3, "/models/secret-op"))
+    mode = lambda p: stat.S_IMODE(p.stat().st_mode)  # noqa: E731
+    assert mode(data) == 0o700 and mode(data.parent) == 0o700 and mode(path) == 0o600
+    assert load_workspace(path) == Workspace(3, "/models/secret-op")
+    path.chmod(0o644)  # left readable by an older version: the next save replaces it with a private file
+    save_workspace(path, Workspace(4, None))
+    assert mode(path) == 0o600 and load_workspace(path) == Workspace(4, None)
+    assert [p.name for p in data.iterdir()] == ["settings.json"]  # no temporary file left behind

@@ -269,3 +269,32 @@ def test_markdown_literal_leaves_no_syntax_for_streamlit():
         assert not regex.search(r"(?<!\\)[\[\]()<>`*_$#|!~{}]", out), key  # all syntax characters escaped
         assert not regex.search(r"https?://|www\.|:[\w+/-]+:|\w@\w", out.replace("\\", "")), key  # no linkify/shortcode
     assert markdown_literal("cannot verify: no model") == "cannot verify: no model"
+
+
+RLO_NAME = "photo\u202egpj.exe"  # shows as "photoexe.jpg" when the override is honoured
+
+
+def test_bidi_controls_are_shown_as_escapes_in_html_and_markdown():
+    """Issue #31: a right-to-left override in a file name reordered it on screen (the reports already showed
+    it as ``\\u202e``); the screen uses the reports' one function."""
+    from geoloc_core.case.reports.report_content import visible
+    from ui.plaintext import html_text, markdown_literal, text_table_html
+
+    table = text_table_html([("File", RLO_NAME)], header=["Field", "Value"])
+    assert "\u202e" not in table and "photo\\u202egpj.exe" in table
+    assert html_text(RLO_NAME) == visible(RLO_NAME) == "photo\\u202egpj.exe"
+    assert markdown_literal(RLO_NAME) == "photo\\\\u202egpj\\.exe"  # Markdown shows photo\u202egpj.exe
+    for control in "\u202a\u202b\u202c\u202d\u2066\u2067\u2068\u2069\u200e\u200f\u061c":
+        assert control not in html_text(f"a{control}b") + markdown_literal(f"a{control}b")
+    assert html_text("two\nlines") == "two\nlines"  # line breaks stay where the element keeps them
+
+
+def test_verify_page_shows_a_bidi_override_as_an_escape(tmp_path, monkeypatch):
+    monkeypatch.setenv("GEOLOC_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("GEOLOC_MODEL", raising=False)
+    at = AppTest.from_file(APP, default_timeout=120).run()
+    at.file_uploader(key="verify_upload").upload(RLO_NAME, image_bytes(color=(10, 20, 30))).run()
+    assert not at.exception
+    shown = [e.value for e in at.subheader] + [str(e.proto) for e in at.get("html")]
+    assert any("photo\\\\u202egpj\\.exe" in value for value in shown[:len(at.subheader)]), shown[:3]
+    assert not any("\u202e" in value for value in shown), [v for v in shown if "\u202e" in v][:1]

@@ -200,3 +200,69 @@ def test_a_hugging_face_model_id_is_refused_offline_with_no_lookup(tmp_path, tin
                           timeout=300)
     assert scan.returncode == 2 and "--allow-model-download" in scan.stderr and "Traceback" not in scan.stderr
     assert not log.exists(), log.read_text()
+
+
+def _http_status(port: int, path: str, host: str) -> int:
+    """The status the server answers to a plain GET of ``path`` sent with ``Host: host``."""
+    import socket
+
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as connection:
+        connection.sendall(f"GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode())
+        return int(connection.recv(4096).decode("latin-1").split("\r\n", 1)[0].split()[1])
+
+
+@pytest.mark.browser
+def test_every_route_checks_host_and_websockets_need_the_apps_exact_origin(tmp_path):
+    """Issue #31: HTTP routes ignored the Host header (``/_stcore/metrics`` readable through DNS rebinding),
+    and a WebSocket from any ``http://localhost:<port>`` origin was accepted. ``ui.serve`` answers only its
+    own names (localhost, 127.0.0.1, [::1] and the configured address, at its port) and opens a WebSocket
+    only for the app's exact origin (scheme, host and port); the page still loads in Chromium."""
+    import socket
+    import time
+    import urllib.request
+
+    from playwright.sync_api import sync_playwright
+
+    from tests.test_browser import CHROMIUM, CHROMIUM_ARGS
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "GEOLOC_DATA_DIR": str(tmp_path / "data")}
+    output = open(tmp_path / "server.log", "w")
+    server = subprocess.Popen([sys.executable, "-m", "ui.serve", "--server.port", str(port)], cwd=ROOT, env=env,
+                              stdout=output, stderr=output)
+    try:
+        deadline = time.time() + 120
+        while True:
+            try:
+                if urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2).read() == b"ok":
+                    break
+            except OSError:
+                if time.time() > deadline or server.poll() is not None:
+                    pytest.fail("server did not start: " + (tmp_path / "server.log").read_text()[-2000:])
+                time.sleep(0.5)
+        for path in ("/_stcore/metrics", "/_stcore/health", "/"):
+            for host in ("evil.example", f"evil.example:{port}", "localhost:9", f"127.0.0.2:{port}"):
+                assert _http_status(port, path, host) in (400, 403), (path, host)
+        for host in (f"127.0.0.1:{port}", f"localhost:{port}", f"[::1]:{port}", f"LOCALHOST:{port}"):
+            assert _http_status(port, "/_stcore/health", host) == 200, host
+        here = f"127.0.0.1:{port}"
+        assert _websocket_status(port, here, f"http://{here}").split()[1] == "101"  # the check can pass
+        for origin in ("http://localhost:9", f"http://localhost:{port + 1}", f"https://{here}", "null",
+                       f"http://{here}.evil.example"):
+            assert _websocket_status(port, here, origin).split()[1] != "101", origin
+        assert _websocket_status(port, f"evil.example:{port}", f"http://evil.example:{port}").split()[1] != "101"
+
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            page = browser.new_page()
+            page.goto(f"http://{here}")
+            page.get_by_text("Drop a photo").wait_for(timeout=120_000)  # drawn over the WebSocket
+            page.goto(f"http://localhost:{port}")
+            page.get_by_text("Drop a photo").wait_for(timeout=120_000)
+            browser.close()
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        output.close()

@@ -171,7 +171,53 @@ def test_damaged_cache_is_recomputed(clip_dir, synthetic_config, tmp_path):
     first = ZeroShotPredictor.from_pretrained(clip_dir, config=synthetic_config, cache_dir=tmp_path)
     first.cache_path().write_bytes(b"not a safetensors file")
     again = ZeroShotPredictor.from_pretrained(clip_dir, config=synthetic_config, cache_dir=tmp_path)
-    assert again.text_cache_status == "computed"
+    assert again.text_cache_status.startswith("recomputed")
+
+
+def test_tampered_cache_is_detected_and_recomputed(clip_dir, synthetic_config, tmp_path):
+    """Issue #31: swapping two rows of the cached prompt embeddings (shapes unchanged) moved a prediction to
+    another country and was reported as "loaded". The file's content hash no longer matches: recomputed."""
+    from safetensors import safe_open
+    from safetensors.torch import load_file, save_file
+
+    first = ZeroShotPredictor.from_pretrained(clip_dir, config=synthetic_config, cache_dir=tmp_path)
+    path = first.cache_path()
+    with safe_open(str(path), "pt") as handle:
+        metadata = handle.metadata()
+    tensors = load_file(str(path))
+    tensors["country"] = tensors["country"][[1, 0, 2, 3]].contiguous()  # Redland <-> Greenmark, same shape
+    save_file(tensors, str(path), metadata=metadata)  # the metadata as written, untouched
+    again = ZeroShotPredictor.from_pretrained(clip_dir, config=synthetic_config, cache_dir=tmp_path)
+    assert again.text_cache_status.startswith("recomputed") and "content" in again.text_cache_status
+    assert np.allclose(again.country_embeds.numpy(), first.country_embeds.numpy())
+    third = ZeroShotPredictor.from_pretrained(clip_dir, config=synthetic_config, cache_dir=tmp_path)
+    assert third.text_cache_status == "loaded"  # the recomputed file was written back whole
+
+
+def test_stale_cache_of_other_prompts_is_recomputed(clip_dir, synthetic_config, tmp_path):
+    """A cache file of another prompt set with the same shapes (another template), put under this prompt set's
+    name, is recognised by the prompts' hash it carries and recomputed, never used."""
+    first = ZeroShotPredictor.from_pretrained(clip_dir, config=synthetic_config, cache_dir=tmp_path)
+    other_config = ZeroShotConfig(**{**synthetic_config.to_dict(), "country_template": "A photo taken in {country}."})
+    other = ZeroShotPredictor.from_pretrained(clip_dir, config=other_config, cache_dir=tmp_path)
+    assert other.cache_path() != first.cache_path()
+    first.cache_path().write_bytes(other.cache_path().read_bytes())
+    again = ZeroShotPredictor.from_pretrained(clip_dir, config=synthetic_config, cache_dir=tmp_path)
+    assert again.text_cache_status.startswith("recomputed") and "prompt" in again.text_cache_status
+    assert np.allclose(again.country_embeds.numpy(), first.country_embeds.numpy())
+
+
+def test_cache_folders_and_files_are_private(clip_dir, synthetic_config, tmp_path, monkeypatch):
+    import stat
+
+    cache = tmp_path / "fresh" / "cache"
+    monkeypatch.setenv("GEOLOC_CACHE_DIR", str(cache))
+    predictor = ZeroShotPredictor.from_pretrained(clip_dir, config=synthetic_config)
+    mode = lambda p: stat.S_IMODE(p.stat().st_mode)  # noqa: E731
+    assert predictor.cache_path().parent == cache / "zeroshot"
+    assert mode(cache) == 0o700 and mode(cache / "zeroshot") == 0o700 and mode(cache.parent) == 0o700
+    files = list((cache / "zeroshot").iterdir())
+    assert files == [predictor.cache_path()] and mode(files[0]) == 0o600
 
 
 def test_default_places_cover_the_world(clip_dir, scan_cache, monkeypatch):

@@ -18,6 +18,10 @@ reads. Two tools, used at the point of output (the strings stay raw in records):
   bare-URL and e-mail linkification works the same way (a transform of the text, not syntax), so
   the same invisible joiner goes after the colon of ``scheme://``, between ``www`` and its dot,
   and after ``@``: "http://host/x" stays text, never a link the browser could fetch.
+
+Both show control and format characters as escapes (``photo\\u202egpj.exe``, not a name that a
+right-to-left override reorders into "photoexe.jpg"), by the reports' own function
+(``geoloc_core.evidence.visible_text.visible``).
 """
 from __future__ import annotations
 
@@ -28,12 +32,15 @@ from typing import Iterable, Sequence
 
 import streamlit as st
 
+from geoloc_core.evidence.visible_text import visible
+
 WORD_JOINER = "\u2060"
 # every ASCII punctuation character, except a colon followed by a space (never syntax; keeps
 # "cannot verify: no model" readable in the Markdown source)
 _PUNCTUATION = re.compile("(:(?! )|[" + re.escape(string.punctuation.replace(":", "")) + "])")
 _SHORTCODE_COLON = re.compile(r":(?=(?!\d{1,2}:)[\w+/\-]+:)")
 _LINKIFIED = re.compile(r"(:(?=//)|(?<![\w.])www(?=\.)|@)", re.IGNORECASE)
+_KEPT_IN_HTML = "\n\r\t"
 _LINE_BREAKS = re.compile(r"[\r\n\v\f\x1c-\x1e\x85\u2028\u2029]+")
 
 _CELL = ("border:1px solid rgba(49,51,63,0.15);padding:0.25rem 0.5rem;text-align:left;vertical-align:top;"
@@ -43,15 +50,18 @@ _TABLE = '<table class="geoloc-text-table" style="border-collapse:collapse;width
 
 def markdown_literal(text: object) -> str:
     """``str(text)`` escaped so that Streamlit Markdown shows it character for character (line
-    breaks become spaces; shortcode-shaped colons carry an invisible U+2060)."""
-    text = _SHORTCODE_COLON.sub(":" + WORD_JOINER, _LINE_BREAKS.sub(" ", str(text)))
+    breaks become spaces; other control and format characters, bidi overrides included, show as
+    escapes such as ``\\u202e``; shortcode-shaped colons carry an invisible U+2060)."""
+    text = _SHORTCODE_COLON.sub(":" + WORD_JOINER, visible(_LINE_BREAKS.sub(" ", str(text))))
     text = _LINKIFIED.sub(lambda match: match.group(0) + WORD_JOINER, text)
     return _PUNCTUATION.sub(r"\\\1", text)
 
 
 def html_text(text: object) -> str:
-    """``str(text)`` escaped for HTML element content and quoted attribute values."""
-    return html.escape(str(text), quote=True)
+    """``str(text)`` escaped for HTML element content and quoted attribute values; control and format
+    characters (bidi overrides, zero-width characters) shown as escapes such as ``\\u202e``, except line
+    breaks and tabs, which the app's text elements keep (``white-space:pre-wrap``)."""
+    return html.escape(visible(text, keep=_KEPT_IN_HTML), quote=True)
 
 
 def text_table_html(rows: Sequence[tuple[object, object]], header: Sequence[str] | None = None) -> str:

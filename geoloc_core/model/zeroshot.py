@@ -43,6 +43,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from ..evidence.private_files import write_private
 from ..places.geodesy import haversine_km
 from .clip_input import ClipInputSpec
 from .prediction import Candidate, CountryProbability, Prediction
@@ -52,7 +53,7 @@ from .zeroshot_places import CONFIG_FILE, CandidatePlaces, ZeroShotConfig, candi
 
 CACHE_ENV_VAR = "GEOLOC_CACHE_DIR"
 TEXT_BATCH = 256
-CACHE_FORMAT = 2  # 2: countries, regions and cities
+CACHE_FORMAT = 3  # 2: countries, regions and cities; 3: with the hashes of its checkpoint, prompts and content
 WEIGHT_SUFFIXES = (".safetensors", ".bin")
 EDGE_BYTES = 1 << 20
 
@@ -81,6 +82,16 @@ def checkpoint_fingerprint(folder: str | Path) -> str:
     return digest.hexdigest()
 
 
+def embeddings_digest(tensors: dict[str, torch.Tensor]) -> str:
+    """SHA-256 of prompt-embedding tables: each table's name, dtype, shape and bytes, in name order."""
+    digest = hashlib.sha256()
+    for name in sorted(tensors):
+        table = tensors[name].detach().cpu().contiguous()
+        digest.update(f"{name}:{table.dtype}:{tuple(table.shape)}\n".encode())
+        digest.update(table.numpy().tobytes())
+    return digest.hexdigest()
+
+
 class ZeroShotPredictor:
     """A full CLIP checkpoint used as a location predictor (the ``LocationPredictor`` protocol)."""
 
@@ -104,7 +115,9 @@ class ZeroShotPredictor:
         self.logit_scale = float(model.logit_scale.detach().float().exp().clamp(max=100.0))
         self.cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
         self.checkpoint_id = checkpoint_id or name
-        self.text_cache_status = ""  # "loaded" or "computed": which way the prompt embeddings came
+        # which way the prompt embeddings came: "loaded", "computed", or "recomputed: ..." saying why a cache
+        # file there was not used (damaged, changed, or of other prompts)
+        self.text_cache_status = ""
         self.text_seconds = 0.0  # the one-time prompt cost, when computed
         self._decoder = decoder_pool()
         self.text_embeds = self._text_embeddings()
@@ -160,22 +173,38 @@ class ZeroShotPredictor:
 
     def _text_embeddings(self) -> torch.Tensor:
         """Countries, regions and cities, one unit-length row each (in that order), from the disk cache when it
-        holds this checkpoint's embeddings of this prompt set, else through the text tower (then cached)."""
-        from safetensors import SafetensorError
-        from safetensors.torch import load_file, save_file
+        holds this checkpoint's embeddings of this prompt set, else through the text tower (then cached).
+
+        The file name is a key of checkpoint and prompts, but a name proves nothing: the file carries the
+        checkpoint's and the prompts' full hashes and a SHA-256 of its own tensors, and is used only when all
+        three match (matching shapes are not enough: two swapped rows move a prediction to another country).
+        Anything else is recomputed and ``text_cache_status`` says why."""
+        from safetensors import SafetensorError, safe_open
+        from safetensors.torch import load_file, save
 
         path = self.cache_path()
         places = self.candidates
+        expected = {"checkpoint": self.checkpoint_id, "prompts": places.fingerprint(self.config),
+                    "format": str(CACHE_FORMAT)}
         sizes = {"country": len(places.country_codes), "region": len(places.region_names),
                  "city": len(places.city_names)}
+        problem = ""
         if path.is_file():
             try:
+                with safe_open(str(path), "pt") as handle:
+                    metadata = handle.metadata() or {}
                 tensors = load_file(str(path))
-                if all(tensors[key].shape[0] == n for key, n in sizes.items()):
+                if any(metadata.get(key) != value for key, value in expected.items()):
+                    problem = "it was written for other prompts or another checkpoint"
+                elif set(tensors) != set(sizes) or any(tensors[key].shape[0] != n for key, n in sizes.items()):
+                    problem = "its tables do not fit these prompts"
+                elif metadata.get("content") != embeddings_digest(tensors):
+                    problem = "its content does not match its content hash (changed after it was written)"
+                else:
                     self.text_cache_status = "loaded"
                     return torch.cat([tensors[key] for key in sizes]).to(self.device)
-            except (SafetensorError, KeyError, OSError):
-                pass  # a damaged cache file is recomputed, never trusted
+            except (SafetensorError, OSError, ValueError, RuntimeError):
+                problem = "it could not be read"  # a damaged cache file is recomputed, never trusted
         import time
 
         start = time.perf_counter()
@@ -183,13 +212,11 @@ class ZeroShotPredictor:
                  "region": self.embed_texts(places.region_prompts(self.config)),
                  "city": self.embed_texts(places.city_prompts(self.config))}
         self.text_seconds = time.perf_counter() - start
-        self.text_cache_status = "computed"
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            partial = path.with_suffix(f".{os.getpid()}.partial")
-            save_file({key: value.cpu().contiguous() for key, value in parts.items()}, str(partial),
-                      metadata={"checkpoint": self.checkpoint_id[:200], "config": json.dumps(self.config.to_dict())})
-            os.replace(partial, path)
+        self.text_cache_status = f"recomputed: the cache file was not used, {problem}" if problem else "computed"
+        tensors = {key: value.cpu().contiguous() for key, value in parts.items()}
+        try:  # owner-only (0700 folders, a 0600 file): nobody else may read or swap it
+            write_private(path, save(tensors, metadata={**expected, "content": embeddings_digest(tensors),
+                                                         "config": json.dumps(self.config.to_dict())}))
         except OSError:
             pass  # a read-only cache folder costs time on the next start, not correctness
         return torch.cat(list(parts.values()))

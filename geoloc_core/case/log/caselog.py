@@ -32,6 +32,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterator
 
+from ...evidence.private_files import private_dir
+from ...evidence.private_files import private_file as _private_file
 from ..findings import Finding
 from .deletion import CASE, FINDINGS, CaseChanged, CaseDeletionPlan, DeletionRecord
 
@@ -65,31 +67,6 @@ MIGRATIONS: dict[int, list[str]] = {
         "CREATE INDEX findings_sha ON findings(sha256)"],  # "does any finding still use this original?"
 }
 ANALYST_VERDICTS = ("", "confirmed", "refuted", "unresolved")  # "" = not assessed yet
-
-
-DIR_MODE = 0o700
-FILE_MODE = 0o600
-
-
-def private_dir(path: Path) -> Path:
-    """``path`` and any missing parents created owner-only (0700; existing folders are left as they are)."""
-    missing = [p for p in [path, *path.parents] if not p.exists()]
-    for folder in reversed(missing):
-        try:
-            folder.mkdir(mode=DIR_MODE)
-        except FileExistsError:
-            pass
-        os.chmod(folder, DIR_MODE)  # mkdir's mode is filtered by the umask
-    return path
-
-
-def _private_file(path: Path) -> None:
-    """Create ``path`` owner-only if missing; tighten it if it is ours and readable by others."""
-    descriptor = os.open(path, os.O_RDWR | os.O_CREAT, FILE_MODE)
-    os.close(descriptor)
-    status = path.stat()
-    if status.st_uid == os.getuid() and status.st_mode & 0o077:
-        os.chmod(path, FILE_MODE)
 
 
 def default_data_dir() -> Path:

@@ -10,9 +10,10 @@ tab opened from scratch resumes the last choice). The URL wins when both are pre
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
+
+from ...evidence.private_files import write_private
 
 WORKSPACE_FILE = "settings.json"
 
@@ -42,12 +43,9 @@ def load_workspace(path: str | Path) -> Workspace:
 
 
 def save_workspace(path: str | Path, workspace: Workspace) -> None:
-    """Atomic replace, so two tabs writing at once never leave a half-written file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temporary.write_text(json.dumps(asdict(workspace)), encoding="utf-8")
-    os.replace(temporary, path)
+    """Atomic replace, so two tabs writing at once never leave a half-written file; owner-only like the case
+    log beside it (0600 in a 0700 folder): it names the analyst's case and model."""
+    write_private(path, json.dumps(asdict(workspace)).encode("utf-8"))
 
 
 def resolve_workspace(query: dict[str, str], saved: Workspace, case_ids: list[int],

@@ -14,7 +14,6 @@ such as ``\\n`` or ``\\u202e`` instead of silently changing how the evidence rea
 from __future__ import annotations
 
 import json
-import unicodedata
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -25,6 +24,7 @@ from ... import __version__
 from ...evidence.imaging import preview_jpeg
 from ...evidence.filefacts import sha256_hex
 from ...evidence.isolation import IsolatedCallError, IsolatedWorker
+from ...evidence.visible_text import visible
 from ..banner import compose_banner
 from ..findings import Finding, for_people, regions_word
 from .report_map import candidates, render_map_png
@@ -41,22 +41,6 @@ WITNESS_STATEMENT = (
     "evidence. \"Consistent\" does not prove the photo was taken there, and \"contradicts\" does not prove the "
     "metadata false: it tells the analyst where to look harder. Metadata can be edited; the SHA-256 values fix "
     "which exact bytes were examined.")
-_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t", "\x00": "\\0"}
-
-
-def visible(value: object) -> str:
-    """Text with control and format characters made visible (``\\n``, ``\\u202e``); everything else unchanged."""
-    text = "" if value is None else str(value)
-    out = []
-    for char in text:
-        if char in _ESCAPES:
-            out.append(_ESCAPES[char])
-        elif unicodedata.category(char) in ("Cc", "Cf", "Cs", "Zl", "Zp"):
-            out.append(f"\\u{ord(char):04x}" if ord(char) <= 0xFFFF else f"\\U{ord(char):08x}")
-        else:
-            out.append(char)
-    return "".join(out)
-
 
 @dataclass
 class ModelInfo:
