@@ -86,22 +86,11 @@ def main() -> None:
         print_table("Hostile basemap files (issue #31)", hostile_rows())
 
 
-def _disk_bytes(folder: Path) -> int:
-    inodes, total = set(), 0
-    for root, _, names in os.walk(folder):
-        for name in names:
-            stat = os.lstat(os.path.join(root, name))
-            if stat.st_ino not in inodes:
-                inodes.add(stat.st_ino)
-                total += stat.st_blocks * 512
-    return total
-
-
 def hostile_rows() -> list[tuple[str, str]]:
     from pmtiles.tile import zxy_to_tileid
 
     from geoloc_core.case.maps.basemap import BasemapError
-    from tests.test_basemap import HOSTILE_MBTILES, raw_pmtiles, sqlite_file
+    from tests.test_basemap import HOSTILE_MBTILES, disk_bytes, raw_pmtiles, sqlite_file
 
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -122,7 +111,7 @@ def hostile_rows() -> list[tuple[str, str]]:
                 outcome = "refused"
             seconds = time.perf_counter() - started
             rows.append((f"{label} ({path.stat().st_size / 1024:,.1f} KB)", f"{outcome}, "
-                         f"{_disk_bytes(static) / 2 ** 20:,.1f} MiB written, {seconds:.2f} s"))
+                         f"{disk_bytes(static) / 2 ** 20:,.1f} MiB written, {seconds:.2f} s"))
             shutil.rmtree(static, ignore_errors=True)
     return rows
 

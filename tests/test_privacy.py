@@ -67,6 +67,22 @@ def test_training_smoke_makes_no_outbound_connection(tmp_path):
 
 # ----- the real server, started the way `make run` starts it ----------------------------------------------
 
+def _wait_until_healthy(port: int, server: subprocess.Popen, log: Path, timeout_s: float = 120) -> None:
+    """Poll the server's health route until it answers "ok"; fail with the end of its log if it never does."""
+    import time
+    import urllib.request
+
+    deadline = time.time() + timeout_s
+    while True:
+        try:
+            if urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2).read() == b"ok":
+                return
+        except OSError:
+            if time.time() > deadline or server.poll() is not None:
+                pytest.fail("server did not start: " + log.read_text()[-2000:])
+            time.sleep(0.5)
+
+
 def _make_run_command(port: int) -> list[str]:
     """The `run` recipe of the Makefile, with $(PY) and $(PORT) filled in."""
     import shlex
@@ -108,7 +124,6 @@ def test_make_run_listens_on_loopback_and_reaches_nothing(tmp_path, tiny_model_d
     makes no outbound attempt during start-up, a hostile cross-origin WebSocket, a Verify and a Batch."""
     import socket
     import time
-    import urllib.request
 
     from playwright.sync_api import sync_playwright
 
@@ -122,15 +137,7 @@ def test_make_run_listens_on_loopback_and_reaches_nothing(tmp_path, tiny_model_d
     output = open(tmp_path / "server.log", "w")
     server = subprocess.Popen(_make_run_command(port), cwd=ROOT, env=env, stdout=output, stderr=output)
     try:
-        deadline = time.time() + 120
-        while True:
-            try:
-                if urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2).read() == b"ok":
-                    break
-            except OSError:
-                if time.time() > deadline or server.poll() is not None:
-                    pytest.fail("server did not start: " + (tmp_path / "server.log").read_text()[-2000:])
-                time.sleep(0.5)
+        _wait_until_healthy(port, server, tmp_path / "server.log")
         time.sleep(2)  # the start-up banner (where Streamlit would look up its external IP) is printed by now
         assert _listening_addresses(port) == {"0100007F"}, _listening_addresses(port)  # 127.0.0.1 only
         assert not log.exists(), "start-up: " + log.read_text()
@@ -218,8 +225,6 @@ def test_every_route_checks_host_and_websockets_need_the_apps_exact_origin(tmp_p
     own names (localhost, 127.0.0.1, [::1] and the configured address, at its port) and opens a WebSocket
     only for the app's exact origin (scheme, host and port); the page still loads in Chromium."""
     import socket
-    import time
-    import urllib.request
 
     from playwright.sync_api import sync_playwright
 
@@ -233,15 +238,7 @@ def test_every_route_checks_host_and_websockets_need_the_apps_exact_origin(tmp_p
     server = subprocess.Popen([sys.executable, "-m", "ui.serve", "--server.port", str(port)], cwd=ROOT, env=env,
                               stdout=output, stderr=output)
     try:
-        deadline = time.time() + 120
-        while True:
-            try:
-                if urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2).read() == b"ok":
-                    break
-            except OSError:
-                if time.time() > deadline or server.poll() is not None:
-                    pytest.fail("server did not start: " + (tmp_path / "server.log").read_text()[-2000:])
-                time.sleep(0.5)
+        _wait_until_healthy(port, server, tmp_path / "server.log")
         for path in ("/_stcore/metrics", "/_stcore/health", "/"):
             for host in ("evil.example", f"evil.example:{port}", "localhost:9", f"127.0.0.2:{port}"):
                 assert _http_status(port, path, host) in (400, 403), (path, host)
