@@ -16,7 +16,7 @@ from ui import deletion, reporting, resources
 from ui.case_filters import filter_controls
 from ui.detail import finding_detail
 from ui.map_toggle import points_toggle
-from ui.plaintext import markdown_literal
+from ui.plaintext import markdown_literal, plain_text
 from ui.settings import page_settings
 from ui.tables import findings_columns
 from ui.views import download_buttons, findings_frame, show_map
@@ -75,7 +75,7 @@ def near_duplicates(stored: list[StoredFinding]) -> None:
     for number, group in enumerate(groups, 1):
         names = ", ".join(stored[i].finding.file for i in group.members)
         with st.container(border=True):
-            st.text(f"Group {number}: {names}")
+            st.text(plain_text(f"Group {number}: {names}"))
             for conflict in group.conflicts:
                 st.warning(markdown_literal(conflict))
             if not group.conflicts:

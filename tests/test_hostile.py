@@ -298,3 +298,20 @@ def test_verify_page_shows_a_bidi_override_as_an_escape(tmp_path, monkeypatch):
     shown = [e.value for e in at.subheader] + [str(e.proto) for e in at.get("html")]
     assert any("photo\\\\u202egpj\\.exe" in value for value in shown[:len(at.subheader)]), shown[:3]
     assert not any("\u202e" in value for value in shown), [v for v in shown if "\u202e" in v][:1]
+
+
+def test_st_text_shows_a_bidi_override_as_an_escape_too(tmp_path, monkeypatch):
+    """``st.text`` renders no Markdown, but the browser still honours a right-to-left override: the case bar
+    (the case's name), the notes, the Case log's file names and duplicate groups go through ``plain_text``."""
+    from geoloc_core.case.log.caselog import CaseLog
+
+    monkeypatch.setenv("GEOLOC_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("GEOLOC_MODEL", raising=False)
+    case = CaseLog(tmp_path / "data" / "caselog.sqlite3").ensure_case(RLO_NAME)
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.query_params["case"] = str(case)
+    at.run()
+    assert not at.exception
+    texts = [t.value for t in at.text]
+    assert any("Case: photo\\u202egpj.exe" in t for t in texts), texts
+    assert not any("\u202e" in t for t in texts)

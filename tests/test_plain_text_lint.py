@@ -22,8 +22,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 SHOWN = {"error", "warning", "info", "success", "caption", "markdown", "table", "write", "title", "header",
-         "subheader", "toast"}
-SAFE_CALLS = {"markdown_literal"}
+         "subheader", "toast", "text"}  # st.text renders no Markdown, but a bidi override reorders it: plain_text
+SAFE_CALLS = {"markdown_literal", "plain_text"}
 NUMBERS = {"len", "int", "round"}  # calls that can only give a number
 MARKER = "# own text"
 
@@ -90,6 +90,9 @@ def test_the_lint_catches_the_raw_calls_of_the_issue(tmp_path):
                     "st.table(frame)\n"
                     "st.error(markdown_literal(settings.model_error))\n"
                     "st.caption(f'{count:,} files')\n"
-                    "st.caption(label)  # own text: two fixed words\n", encoding="utf-8")
+                    "st.caption(label)  # own text: two fixed words\n"
+                    "st.text(Path(finding.file).name)\n"
+                    "st.text(plain_text(Path(finding.file).name))\n", encoding="utf-8")
     found = unescaped_calls([page])
-    assert [line.split(": ", 1)[0] for line in found] == ["app_pages/model.py:2", "app_pages/model.py:6", "app_pages/model.py:7"]
+    assert [line.split(": ", 1)[0] for line in found] == ["app_pages/model.py:2", "app_pages/model.py:6",
+                                                          "app_pages/model.py:7", "app_pages/model.py:11"]

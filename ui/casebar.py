@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from ui.plaintext import plain_text
 from ui.settings import SessionSettings
 
 
@@ -25,5 +26,5 @@ def witnesses_in_words(settings: SessionSettings) -> str:
 def case_bar(settings: SessionSettings) -> None:
     with st.container(key="case_bar"):
         # st.text renders the analyst's case name literally (no Markdown, no HTML)
-        st.text(f"Case: {settings.case_name}  ·  {witnesses_in_words(settings)}  ·  change either in the sidebar "
-                "(☰ menu on phones)")
+        st.text(plain_text(f"Case: {settings.case_name}  ·  {witnesses_in_words(settings)}  ·  change either in the "
+                           "sidebar (☰ menu on phones)"))

@@ -15,7 +15,7 @@ from geoloc_core.evidence.imaging import preview_png
 from geoloc_core.evidence.isolation import IsolatedCallError
 from geoloc_core.evidence.tagdump import tag_dump
 from ui import resources
-from ui.plaintext import markdown_literal
+from ui.plaintext import markdown_literal, plain_text
 from ui.views import checks_panel, model_typical_km, result_card, show_map
 
 
@@ -91,7 +91,7 @@ def history_table(item: HistoryItem, key: str) -> None:
 def finding_detail(finding: Finding, settings, key: str, item: HistoryItem | None = None,
                    log: CaseLog | None = None, data: bytes | None = None) -> None:
     st.subheader("Finding")
-    st.text(Path(finding.file).name)
+    st.text(plain_text(Path(finding.file).name))
     data = data if data is not None else kept_original(finding)
     image_column, card_column = st.columns([1, 3])
     with image_column:

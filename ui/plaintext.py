@@ -57,6 +57,12 @@ def markdown_literal(text: object) -> str:
     return _PUNCTUATION.sub(r"\\\1", text)
 
 
+def plain_text(text: object) -> str:
+    """For ``st.text`` (no Markdown, no HTML): control and bidirectional-format characters shown as escapes, so
+    a right-to-left override in a file or case name cannot reorder what is read (line breaks kept)."""
+    return visible(text, keep="\n")
+
+
 def html_text(text: object) -> str:
     """``str(text)`` escaped for HTML element content and quoted attribute values; control and format
     characters (bidi overrides, zero-width characters) shown as escapes such as ``\\u202e``, except line

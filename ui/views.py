@@ -19,7 +19,7 @@ from geoloc_core.case.banner import compose_banner, typical_error_km
 from geoloc_core.case.verification import NOT_AN_IMAGE, TOO_LITTLE_IMAGE
 from geoloc_core.places.country_words import country_in_words, place_in_words
 from ui import resources
-from ui.plaintext import markdown_literal, text_table, text_table_html
+from ui.plaintext import markdown_literal, plain_text, text_table, text_table_html
 from ui.settings import SessionSettings
 
 if TYPE_CHECKING:
@@ -184,7 +184,7 @@ def result_card(finding: Finding, model_error: str | None = None, typical_km: fl
     if finding.message:
         st.markdown("**Notes on this file**")
         for line in finding.message.split("; "):
-            st.text(f"• {line}")
+            st.text(plain_text(f"• {line}"))
 
 
 def sha256_block(sha256: str | None) -> None:
