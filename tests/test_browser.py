@@ -58,6 +58,26 @@ def _start_server(data: Path, model_dir: Path):
     pytest.fail("streamlit did not start: " + (data / "server.log").read_text()[-2000:])
 
 
+def _stop_server(process: subprocess.Popen, log) -> None:
+    """Stop a server from ``_start_server``: terminate, wait a minute, then kill; close its log."""
+    process.terminate()
+    try:
+        process.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        process.kill()
+    log.close()
+
+
+def _recording(page, own_url: str):
+    """Record the page's dialogs (dismissed) and every request to anything but ``own_url`` (and data:, blob:,
+    about:) in ``page.dialogs`` and ``page.offsite``: the payload tests assert both stay empty."""
+    page.dialogs, page.offsite = [], []
+    page.on("dialog", lambda d: (page.dialogs.append(d.message), d.dismiss()))
+    page.on("request", lambda r: None if r.url.startswith((own_url, "data:", "blob:", "about:"))
+            else page.offsite.append(r.url))
+    return page
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, tiny_model_dir):
     data = tmp_path_factory.mktemp("browser-data")
@@ -377,11 +397,7 @@ def test_hostile_strings_stay_text_on_verify_batch_and_a_fresh_case_log(browser,
 
     def new_page():
         context = browser.new_context(viewport={"width": 1400, "height": 2200})
-        page = context.new_page()
-        page.dialogs, page.offsite = [], []
-        page.on("dialog", lambda d: (page.dialogs.append(d.message), d.dismiss()))
-        page.on("request", lambda r: None if r.url.startswith((server["url"], "data:", "blob:", "about:"))
-                else page.offsite.append(r.url))
+        page = _recording(context.new_page(), server["url"])
         page.goto(server["url"], wait_until="networkidle")
         page.get_by_text("Drop a photo").wait_for(timeout=120_000)
         return page

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, _shot, _start_server
+from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, _shot, _start_server, _stop_server
 
 pytestmark = pytest.mark.browser
 TITLES = {"Verify an image", "Batch", "Case log", "Sun and shadows", "Model"}
@@ -38,12 +38,7 @@ def fresh_server(tmp_path, tiny_model_dir):
     """A server that has just started: health answers, no session has run app.py yet."""
     process, url, log = _start_server(tmp_path, tiny_model_dir)
     yield url
-    process.terminate()
-    try:
-        process.wait(timeout=60)
-    except Exception:
-        process.kill()
-    log.close()
+    _stop_server(process, log)
 
 
 def test_a_page_address_on_a_cold_server_shows_that_page_and_its_titles(fresh_server):

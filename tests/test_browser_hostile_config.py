@@ -19,7 +19,7 @@ import pytest
 
 from tests.hostile_corpus import TEXT_PAYLOADS, hostile_exif_image, payload_file_name
 from tests.test_basemap import HOSTILE as TILE_LAYER, make_mbtiles
-from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, ROOT, _map_frame, _shot, _start_server
+from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, ROOT, _map_frame, _recording, _shot, _start_server, _stop_server
 from tests.tiny_models import SYNTHETIC_COUNTRIES, save_tiny_clip, write_synthetic_places
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -105,12 +105,7 @@ def hostile_server(tmp_path_factory):
     with _environment(GEOLOC_CACHE_DIR=str(data / "cache"), GEOLOC_BASEMAP=str(basemap)):
         process, url, log = _start_server(data, clip)
     yield {"url": url, "data": data}
-    process.terminate()
-    try:
-        process.wait(timeout=60)
-    except Exception:  # noqa: BLE001
-        process.kill()
-    log.close()
+    _stop_server(process, log)
     shutil.rmtree(_folder(basemap, ROOT / "static")[0], ignore_errors=True)  # the extracted tiles
 
 
@@ -173,11 +168,8 @@ def test_hostile_model_folder_and_basemap_stay_text(hostile_server, tmp_path):
     red = SYNTHETIC_COUNTRIES["XA"][1]
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_context(viewport={"width": 1400, "height": 2600}).new_page()
-        page.dialogs, page.offsite = [], []
-        page.on("dialog", lambda d: (page.dialogs.append(d.message), d.dismiss()))
-        page.on("request", lambda r: None if r.url.startswith((hostile_server["url"], "data:", "blob:", "about:"))
-                else page.offsite.append(r.url))
+        page = _recording(browser.new_context(viewport={"width": 1400, "height": 2600}).new_page(),
+                          hostile_server["url"])
         page.goto(hostile_server["url"], wait_until="networkidle")
         page.get_by_text("Drop a photo").wait_for(timeout=300_000)
         page.locator("input[type=file]").first.wait_for(state="attached", timeout=300_000)

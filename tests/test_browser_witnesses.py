@@ -9,7 +9,7 @@ import os
 import pytest
 
 from tests.imagegen import gps_exif
-from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, _shot, _start_server
+from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, _shot, _start_server, _stop_server
 from tests.tiny_models import save_tiny_clip, synthetic_country_image, write_synthetic_places
 
 pytestmark = pytest.mark.browser
@@ -28,12 +28,7 @@ def witness_server(tmp_path_factory, tiny_model_dir):
     finally:
         os.environ.pop("GEOLOC_CACHE_DIR") if before is None else os.environ.update(GEOLOC_CACHE_DIR=before)
     yield {"url": url, "regressor": str(tiny_model_dir)}
-    process.terminate()
-    try:
-        process.wait(timeout=60)
-    except Exception:
-        process.kill()
-    log.close()
+    _stop_server(process, log)
 
 
 def test_result_card_shows_two_witnesses_and_country_probabilities(witness_server, tmp_path):

@@ -21,7 +21,7 @@ from .clip_input import ClipInputSpec
 from .prediction import Candidate, Prediction
 from .choice import MODEL_ENV_VAR, ModelLoadError, configured_model  # noqa: F401  (re-exported for callers)
 from .distributions import unit_to_latlon
-from .preprocessing import load_image_processor, model_input, model_input_side, square_size
+from .preprocessing import as_model_input, load_image_processor, model_input, model_input_side, square_size
 from .runtime import batch_invariant, decoder_pool, prepare_device
 HOW_TO_GET_A_MODEL = (
     "Train one with the training/ entry points (see training/README.md), or copy a trained geoloc model "
@@ -173,14 +173,8 @@ class Predictor:
         return model_input(data, self.image_processor, self.input_spec)
 
     def _load(self, item):
-        """A path -> its model input; a decoded picture -> its crop when the workers' crop recipe applies
-        (the same pixels the processor would make), else the RGB picture itself."""
-        if isinstance(item, (str, os.PathLike)):
-            return self.model_input(Path(item).read_bytes())
-        if isinstance(item, np.ndarray):
-            return item
-        image = item if item.mode == "RGB" else item.convert("RGB")  # the Analyzer already decoded to RGB
-        return self.input_spec.crop_of(image) if self.input_spec is not None else image
+        """One item of ``predict`` -> the model's input (``preprocessing.as_model_input``)."""
+        return as_model_input(item, self.image_processor, self.input_spec)
 
     def _prepare_batch(self, items: Sequence[Image.Image | np.ndarray | str | os.PathLike]) -> torch.Tensor:
         """Decode (in parallel threads: Pillow releases the GIL) and preprocess one batch; crops made by

@@ -66,3 +66,19 @@ def model_input(data: bytes, image_processor, input_spec: ClipInputSpec | None =
     if input_spec is not None:
         return input_spec.crop_from_bytes(data)
     return decode_for_model(data, image_processor)
+
+
+def as_model_input(item, image_processor, input_spec: ClipInputSpec | None = None):
+    """What ``predict`` was given -> the model's input: a path by ``model_input`` (the one path from bytes),
+    a crop as it is, a decoded picture (oriented by the caller) as its crop when the recipe applies (the
+    same pixels the processor would make), else as an RGB picture. Shared by both predictor kinds."""
+    import os
+
+    import numpy as np
+
+    if isinstance(item, (str, os.PathLike)):
+        return model_input(Path(item).read_bytes(), image_processor, input_spec)
+    if isinstance(item, np.ndarray):
+        return item
+    image = item if item.mode == "RGB" else item.convert("RGB")
+    return input_spec.crop_of(image) if input_spec is not None else image

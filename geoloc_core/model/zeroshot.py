@@ -47,7 +47,7 @@ from ..evidence.private_files import write_private
 from ..places.geodesy import haversine_km
 from .clip_input import ClipInputSpec
 from .prediction import Candidate, CountryProbability, Prediction
-from .preprocessing import load_image_processor, model_input, model_input_side, square_size
+from .preprocessing import as_model_input, load_image_processor, model_input, model_input_side, square_size
 from .runtime import decoder_pool, prepare_device
 from .zeroshot_places import CONFIG_FILE, CandidatePlaces, ZeroShotConfig, candidates_for
 
@@ -248,13 +248,8 @@ class ZeroShotPredictor:
         return model_input(data, self.image_processor, self.input_spec)
 
     def _load(self, item):
-        """As ``Predictor._load``: a path -> its model input; a picture -> its crop when the recipe applies."""
-        if isinstance(item, (str, os.PathLike)):
-            return self.model_input(Path(item).read_bytes())
-        if isinstance(item, np.ndarray):
-            return item
-        image = item if item.mode == "RGB" else item.convert("RGB")
-        return self.input_spec.crop_of(image) if self.input_spec is not None else image
+        """One item of ``predict`` -> the model's input (``preprocessing.as_model_input``)."""
+        return as_model_input(item, self.image_processor, self.input_spec)
 
     @torch.inference_mode()
     def image_embeddings(self, images: Sequence[Image.Image | np.ndarray | str | os.PathLike]) -> torch.Tensor:

@@ -348,13 +348,8 @@ class CaseLog:
 
     def deletions(self, case_id: int | None = None) -> list[DeletionRecord]:
         """The deletion audit trail, oldest first: a case's own rows and the log's (deleted cases), or all."""
-        query = ("SELECT id, case_id, case_name, kind, findings, originals, original_bytes, exports, analyst, "
-                 "created_at FROM deletions")
-        params: tuple = ()
-        if case_id is not None:
-            query, params = query + " WHERE case_id = ? OR case_id IS NULL", (case_id,)
-        with self._connect() as connection:
-            rows = connection.execute(query + " ORDER BY id", params).fetchall()
+        rows = self._trail("SELECT id, case_id, case_name, kind, findings, originals, original_bytes, exports, "
+                           "analyst, created_at FROM deletions", "case_id = ? OR case_id IS NULL", case_id)
         return [DeletionRecord(*row) for row in rows]
 
     # ----- source URLs and the export audit trail (reports and bundles) ----------------------
@@ -388,14 +383,15 @@ class CaseLog:
 
     def exports(self, case_id: int | None = None) -> list[ExportRecord]:
         """The audit trail, oldest first: one case's exports, or all of them."""
-        query = ("SELECT id, case_id, case_name, kind, file_name, sha256, size_bytes, analyst, finding_ids, created_at "
-                 "FROM exports")
-        params: tuple = ()
-        if case_id is not None:
-            query, params = query + " WHERE case_id = ?", (case_id,)
-        with self._connect() as connection:
-            rows = connection.execute(query + " ORDER BY id", params).fetchall()
+        rows = self._trail("SELECT id, case_id, case_name, kind, file_name, sha256, size_bytes, analyst, finding_ids, "
+                           "created_at FROM exports", "case_id = ?", case_id)
         return [ExportRecord(*r[:8], json.loads(r[8]), r[9]) for r in rows]
+
+    def _trail(self, select: str, of_case: str, case_id: int | None) -> list[tuple]:
+        """An audit trail's rows, oldest first: those ``of_case`` (a WHERE clause on ``case_id``) or all."""
+        where, params = (f" WHERE {of_case}", (case_id,)) if case_id is not None else ("", ())
+        with self._connect() as connection:
+            return connection.execute(select + where + " ORDER BY id", params).fetchall()
 
     def integrity_check(self) -> str:
         with self._connect() as connection:
