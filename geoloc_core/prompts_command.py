@@ -13,6 +13,8 @@ import threading
 import time
 from typing import TextIO
 
+from .evidence.visible_text import visible
+
 LINE_EVERY_S = 5.0
 
 PROMPTS_EPILOG = """examples:
@@ -46,7 +48,8 @@ class PromptProgressLines:
             if self._label is None:
                 self._started = now
             if state.label != self._label or now - self._last >= self.every_s:
-                tqdm.write(state.text(), file=self.stream)
+                # place names come from a model folder's tables: no escape sequence reaches the terminal
+                tqdm.write(visible(state.text()), file=self.stream)
                 self._label, self._last = state.label, now
 
 

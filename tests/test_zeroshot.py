@@ -656,3 +656,20 @@ def test_prompts_command_prepares_everything_and_resumes_after_a_kill(world_clip
     assert f"{sum(len(g.texts) for g in groups)} of {sum(len(g.texts) for g in groups)} prompts prepared" \
         in result.stdout
     assert len(_group_files(cache)) == len(groups)
+
+
+def test_progress_lines_keep_escape_sequences_out_of_the_terminal():
+    """Place names come from a model folder's tables (hostile, #31): a name holding an ANSI escape or a bidi
+    override is printed as visible escapes, never as the control characters themselves."""
+    import io
+
+    from geoloc_core.model.zeroshot import PromptProgress
+    from geoloc_core.prompts_command import PromptProgressLines
+
+    stream = io.StringIO()
+    lines = PromptProgressLines(stream)
+    lines(PromptProgress("regions of \x1b[2J\x1b[31mRed\u202eland", 0, 10, 0.0, True))
+    lines(PromptProgress(rate=5.0))
+    text = stream.getvalue()
+    assert "\x1b" not in text and "\u202e" not in text
+    assert "regions of \\u001b[2J\\u001b[31mRed\\u202eland" in text and "Zero-shot prompts ready" in text

@@ -46,8 +46,8 @@ def showing_prompt_progress(predictors: Iterable) -> Iterator[None]:
         while not done.wait(REDRAW_S):
             states = [m.progress.snapshot() for m in models]
             text = next((s.text() for s in states if s.active), "")
-            if text and text != shown:
-                line.info(text, icon="⏳")  # own text: counts, rates and place names of our own tables
+            if text and text != shown:  # place names come from the model folder's tables: hostile (#31)
+                line.info(markdown_literal(text), icon="⏳")
                 shown = text
 
     watcher = threading.Thread(target=watch, name="geoloc-prompt-progress", daemon=True)
