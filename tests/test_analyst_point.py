@@ -277,3 +277,30 @@ def test_a_report_without_a_point_says_none_was_placed():
 
     parsed = _text_of_html(render_html(build_report([ReportItem(_finding())], "case", "", "one")))
     assert "no point placed by the analyst" in parsed.text
+
+
+# ----- maps ------------------------------------------------------------------------------------------------
+def test_report_map_picture_draws_the_point_as_a_diamond_where_it_is(pinned):
+    from PIL import Image
+
+    from geoloc_core.case.reports.report_map import ANALYST_RGB, marker_pixel, render_map_png
+
+    far = place_point(_finding(), AnalystPoint(48.8584, 2.2945))  # Paris, clear of the EXIF point in Aachen
+    image = Image.open(io.BytesIO(render_map_png(far))).convert("RGB")
+    x, y = marker_pixel(far, "analyst")
+    assert sum(abs(a - b) for a, b in zip(image.getpixel((x, y)), ANALYST_RGB)) < 60
+    assert marker_pixel(far, "analyst")[0] < marker_pixel(far, "exif")[0]  # Paris is west of Aachen
+    only = place_point(Finding(file="x.jpg"), AnalystPoint(*AACHEN))
+    assert render_map_png(only) is not None  # the analyst's point alone is still a map
+
+
+def test_app_map_draws_the_point_labelled_with_every_string_inert(pinned):
+    from geoloc_core.case.maps.finding_maps import finding_map
+    from geoloc_core.case.maps.layers import js_text_literal
+
+    page = finding_map(pinned).get_root().render()
+    assert "geoloc-analyst" in page and js_text_literal("Analyst's point: aachen.jpg") in page
+    assert js_text_literal(NOTE) in page  # the note reaches the page only as an inert literal (textContent)
+    for payload in TEXT_PAYLOADS.values():
+        if any(c in payload for c in "<>`$"):
+            assert payload not in page
