@@ -14,7 +14,7 @@ import pytest
 from geoloc_core.case.analyst_point import AnalystPoint, CoordinateError, clear_point, parse_coordinates, place_point
 from geoloc_core.case.exports.export import CORE_COLUMNS, column_order, export
 from geoloc_core.case.findings import Finding
-from geoloc_core.case.log.caselog import SCHEMA_VERSION, CaseLog
+from geoloc_core.case.log.caselog import MIGRATIONS, SCHEMA_VERSION, CaseLog
 from geoloc_core.case.reports.report_content import ReportItem, build_report
 from geoloc_core.case.reports.report_html import render_html
 from geoloc_core.case.verification import CONSISTENT, CONTRADICTS, NO_GPS, PLAUSIBLE
@@ -175,17 +175,19 @@ def test_a_point_in_the_tool_record_never_passes_for_the_analysts(tmp_path, geoc
     assert log.findings(case)[0].finding.analyst_point_lat is None
 
 
-def test_a_schema_5_case_log_is_migrated_and_keeps_its_findings(tmp_path):
+def test_a_case_log_from_before_the_point_is_migrated_and_keeps_its_findings(tmp_path):
     path = tmp_path / "old.sqlite3"
-    CaseLog(path)
+    ours = next(v for v, statements in MIGRATIONS.items() if any("analyst_point" in s for s in statements))
     with sqlite3.connect(path) as connection:  # as geoloc before the analyst's point wrote it
-        connection.execute("ALTER TABLE findings DROP COLUMN analyst_point")
-        connection.execute("PRAGMA user_version = 5")
+        for version in range(1, ours):
+            for statement in MIGRATIONS[version]:
+                connection.execute(statement)
+        connection.execute(f"PRAGMA user_version = {ours - 1}")
         connection.execute("INSERT INTO cases (id, name, created_at) VALUES (1, 'old', 'x')")
         connection.execute("INSERT INTO findings (case_id, sha256, file, verdict, data, created_at) "
                            "VALUES (1, 'ab', 'a.jpg', '', '{\"file\": \"a.jpg\"}', 'x')")
     log = CaseLog(path)
-    assert log.schema_version == SCHEMA_VERSION >= 6
+    assert log.schema_version == SCHEMA_VERSION >= ours
     assert log.findings(1)[0].finding.file == "a.jpg" and log.findings(1)[0].finding.analyst_point_lat is None
 
 
