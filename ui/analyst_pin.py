@@ -16,7 +16,7 @@ from geoloc_core.case.analyst_point import AnalystPoint, CoordinateError, clear_
     place_point, summary_lines
 from geoloc_core.case.findings import Finding, analyst_point_record, with_analyst_point
 from ui import resources
-from ui.plaintext import markdown_literal, text_table_html
+from ui.plaintext import markdown_literal, text_table
 from ui.reporting import analyst_name
 
 PLACEHOLDER = "50.7753, 6.0839  or  50°46'31\"N 6°05'02\"E"
@@ -56,7 +56,7 @@ def pin_form(settings, finding: Finding, finding_ids: list[int], key: str, map_k
     if saved:
         st.success(markdown_literal(saved))
     if finding.analyst_point_lat is not None:
-        st.html(text_table_html(summary_lines(finding)))  # literal text: the note is the analyst's, as typed
+        text_table(summary_lines(finding))  # literal text: the note is the analyst's, as typed
     if not finding_ids:
         st.caption("This finding is not in the case log, so a point cannot be kept with it.")
         return

@@ -259,7 +259,8 @@ def show_map(fmap, key: str, height: int = 460, clicks: bool = False) -> None:
             add_basemap(fmap, basemap, resources.STATIC_URL, resources.STATIC_VENDOR_URL)
     use_local_assets(fmap, resources.STATIC_VENDOR_URL)
     # clicks: the last click comes back in st.session_state[key] (the analyst's point, ui/analyst_pin.py)
-    st_folium(fmap, height=height, returned_objects=["last_clicked"] if clicks else [], key=key, use_container_width=True)
+    st_folium(fmap, height=height, returned_objects=["last_clicked"] if clicks else [], key=key,
+              use_container_width=True)
 
 
 def findings_frame(findings: list[Finding]) -> pd.DataFrame:

@@ -242,9 +242,10 @@ def add_analyst_point(target, finding: Finding) -> list[float]:
     lat, lon = finding.analyst_point_lat, finding.analyst_point_lon
     icon = folium.DivIcon(html=ANALYST_PIN_HTML, icon_size=(18, 18), icon_anchor=(9, 9), class_name="geoloc-analyst")
     labelled(folium.Marker([lat, lon], icon=icon),
-             [(f"{ANALYST_POINT_LABEL} (the analyst's own)", Path(finding.file).name), ("lat, lon", f"{lat:.6f}, {lon:.6f}"),
-              ("country", finding.analyst_point_country), ("placed by", finding.analyst_point_by),
-              ("note", finding.analyst_point_note), ("EXIF GPS vs the analyst's point", finding.analyst_point_exif_verdict),
+             [(f"{ANALYST_POINT_LABEL} (the analyst's own)", Path(finding.file).name),
+              ("lat, lon", f"{lat:.6f}, {lon:.6f}"), ("country", finding.analyst_point_country),
+              ("placed by", finding.analyst_point_by), ("note", finding.analyst_point_note),
+              ("EXIF GPS vs the analyst's point", finding.analyst_point_exif_verdict),
               ("written place vs the analyst's point", finding.analyst_point_claim_verdict)],
              tooltip=f"{ANALYST_POINT_LABEL}: {Path(finding.file).name}").add_to(target)
     return [lat, lon]
