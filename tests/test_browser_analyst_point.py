@@ -30,7 +30,7 @@ def test_a_map_click_fills_the_field_and_the_saved_point_is_drawn_with_an_inert_
     page.goto(server["url"], wait_until="networkidle")
     page.locator("input[type=file]").first.wait_for(state="attached", timeout=180_000)
     page.locator("input[type=file]").first.set_input_files(str(photo))
-    field = page.get_by_label(FIELD)
+    field = page.get_by_label(FIELD, exact=True)
     field.wait_for(timeout=180_000)
     frame = _map_frame(page)
     frame.evaluate(f"() => window.map.setView([{PARIS[0] + 0.5}, {PARIS[1] + 0.5}], 8)")
@@ -42,7 +42,7 @@ def test_a_map_click_fills_the_field_and_the_saved_point_is_drawn_with_an_inert_
     lat, lon = (float(v) for v in clicked.split(", "))
     assert abs(lat - (PARIS[0] + 0.5)) < 0.2 and abs(lon - (PARIS[1] + 0.5)) < 0.3, clicked
     note = " ".join(TEXT_PAYLOADS.values())
-    page.get_by_label("How you found it (your note)").fill(note)
+    page.get_by_label("How you found it (your note)", exact=True).fill(note)
     page.get_by_role("button", name="Save my point").click()
     page.get_by_text("is saved with this finding").wait_for(timeout=120_000)
     for _ in range(60):  # the map is drawn again with the point
