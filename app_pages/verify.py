@@ -8,7 +8,7 @@ from geoloc_core.evidence.imaging import preview_png
 from geoloc_core.evidence.isolation import IsolatedCallError
 from geoloc_core.case.findings import for_people
 from geoloc_core.case.verification import NOT_AN_IMAGE
-from ui import reporting, resources
+from ui import analyst_pin, reporting, resources
 from ui.candidates import candidates_panel, constrained_card, constraint_form, handoff_section, map_layers, witness_rows
 from ui.detail import copy_coordinates, seen_before, tag_table
 from ui.plaintext import markdown_literal
@@ -57,7 +57,8 @@ with card_column:
     if constrained is not None:
         constrained_card(constrained)
     checks_panel(finding)
-if finding.exif_lat is not None or finding.pred_lat is not None or finding.claimed_lat is not None:
+if (finding.exif_lat is not None or finding.pred_lat is not None or finding.claimed_lat is not None
+        or finding.analyst_point_lat is not None):
     st.markdown("**Map** — red: EXIF GPS (with the camera's direction and GPS error when recorded); blue: "
                 "prediction with its 50 % and 90 % regions; green: the second witness, when one is loaded; purple: "
                 "the place claimed in the caption/IPTC/XMP; dashed: the distance. Numbered: each witness's "
@@ -69,13 +70,14 @@ if finding.exif_lat is not None or finding.pred_lat is not None or finding.claim
     map_column, list_column = st.columns([3, 2]) if candidates else (st.container(), None)
     with map_column:
         show_map(finding_map(finding, settings.analysis.online_tiles, constrained=constrained,
-                             **map_layers(finding, candidates)), key="verify_map")
+                             **map_layers(finding, candidates)), key="verify_map", clicks=True)
     if list_column is not None:
         with list_column:
             candidates_panel(finding, candidates)
     copy_coordinates(finding)
 else:
     st.info("Nothing to map: the file has no usable EXIF GPS, no located written place and no prediction.")
+analyst_pin.verify_pin(settings, finding, "verify_map")
 handoff_section(finding, settings.online_handoff)
 st.caption(f"Saved to case “{markdown_literal(settings.case_name)}”.")
 download_buttons([finding], "geoloc-finding", key="verify_dl", case_id=settings.case_id)

@@ -14,7 +14,7 @@ from geoloc_core.case.verification import NOT_AN_IMAGE
 from geoloc_core.evidence.imaging import preview_png
 from geoloc_core.evidence.isolation import IsolatedCallError
 from geoloc_core.evidence.tagdump import tag_dump
-from ui import resources
+from ui import analyst_pin, resources
 from ui.plaintext import markdown_literal, plain_text
 from ui.views import checks_panel, model_typical_km, result_card, show_map
 
@@ -92,6 +92,7 @@ def finding_detail(finding: Finding, settings, key: str, item: HistoryItem | Non
                    log: CaseLog | None = None, data: bytes | None = None) -> None:
     st.subheader("Finding")
     st.text(plain_text(Path(finding.file).name))
+    finding = analyst_pin.with_logged_point(finding, item)
     data = data if data is not None else kept_original(finding)
     image_column, card_column = st.columns([1, 3])
     with image_column:
@@ -113,12 +114,13 @@ def finding_detail(finding: Finding, settings, key: str, item: HistoryItem | Non
             finding.model if settings.analysis.model_path else False
         result_card(finding, None, loaded if same_model else None)
         checks_panel(finding)
-    if finding.exif_lat is not None or finding.pred_lat is not None:
+    if finding.exif_lat is not None or finding.pred_lat is not None or finding.analyst_point_lat is not None:
         from geoloc_core.case.maps.finding_maps import finding_map
 
-        show_map(finding_map(finding, settings.analysis.online_tiles), key=f"{key}_map")
+        show_map(finding_map(finding, settings.analysis.online_tiles), key=f"{key}_map", clicks=item is not None)
         copy_coordinates(finding)
     if item is not None and log is not None:
+        analyst_pin.pin_form(settings, finding, item.ids, f"{key}_pin_{item.latest.id}", f"{key}_map")
         assessment_form(log, item, key)
         history_table(item, key)
     seen_before(finding, settings.case_id, key)

@@ -243,7 +243,7 @@ def checks_panel(finding: Finding) -> None:
                    "'Include camera serial numbers in exports' is on)")
 
 
-def show_map(fmap, key: str, height: int = 460) -> None:
+def show_map(fmap, key: str, height: int = 460, clicks: bool = False) -> None:
     # folium's and the map component's modules load with the first map, not on a cold start's first page (#32)
     from streamlit_folium import st_folium
 
@@ -258,7 +258,9 @@ def show_map(fmap, key: str, height: int = 460) -> None:
         else:
             add_basemap(fmap, basemap, resources.STATIC_URL, resources.STATIC_VENDOR_URL)
     use_local_assets(fmap, resources.STATIC_VENDOR_URL)
-    st_folium(fmap, height=height, returned_objects=[], key=key, use_container_width=True)
+    # clicks: the last click comes back in st.session_state[key] (the analyst's point, ui/analyst_pin.py)
+    st_folium(fmap, height=height, returned_objects=["last_clicked"] if clicks else [], key=key,
+              use_container_width=True)
 
 
 def findings_frame(findings: list[Finding]) -> pd.DataFrame:

@@ -2,8 +2,8 @@
 
 Here, at the bottom: the ``Finding`` record (one per file, ``findings``), the ``Analyzer`` pipeline
 that fills it (``analyzer``) with the user's analysis settings, verdicts (``verification``), the
-banner, the written claim (``claims``), constraints, candidates, near-duplicate groups and hand-off
-links. Above it, each in its folder:
+banner, the written claim (``claims``), the analyst's own point (``analyst_point``), constraints,
+candidates, near-duplicate groups and hand-off links. Above it, each in its folder:
 
 - ``log/``: the SQLite case log and evidence store, its writer, history and workspace;
 - ``maps/``: Folium maps, basemaps and their layers;

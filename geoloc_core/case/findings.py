@@ -7,6 +7,7 @@ never changes name between screen and spreadsheet. The pipeline that fills it is
 """
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import asdict, dataclass, field, fields
 
@@ -138,6 +139,24 @@ class Finding:
     constraint_mass_inside: float | None = None  # the model's mass inside before renormalising
     constrained_lat: float | None = None  # the constrained point; empty when nothing of the posterior lies inside
     constrained_lon: float | None = None
+    # the analyst's own point (#32): a manual geolocation (a Street View match, a landmark), the analyst's and
+    # never geoloc's; kept in the case log's own column, verified like a witness (case/analyst_point.py)
+    analyst_point_lat: float | None = None
+    analyst_point_lon: float | None = None
+    analyst_point_note: str = ""  # the analyst's words: how they found it
+    analyst_point_by: str = ""  # the analyst's name (sidebar) when the point was placed
+    analyst_point_at_utc: str = ""
+    analyst_point_country: str | None = None
+    analyst_point_country_code: str | None = None
+    analyst_point_nearest_place: str | None = None
+    analyst_point_exif_distance_km: float | None = None  # EXIF GPS vs the analyst's point
+    analyst_point_exif_band: str | None = None
+    analyst_point_exif_verdict: str = ""  # the words of ``verdict``, the analyst's point in the witness's role
+    analyst_point_exif_reason: str = ""
+    analyst_point_claim_distance_km: float | None = None  # the written (claimed) place vs the analyst's point
+    analyst_point_claim_band: str | None = None
+    analyst_point_claim_verdict: str = ""
+    analyst_point_claim_reason: str = ""
 
     @classmethod
     def columns(cls) -> list[str]:
@@ -156,6 +175,39 @@ class Finding:
         text = for_people(text)
         if text and text not in self.message.split("; "):
             self.message = f"{self.message}; {text}" if self.message else text
+
+
+ANALYST_POINT_PREFIX = "analyst_point_"
+ANALYST_POINT_LABEL = "Analyst's point"  # its label wherever it is shown or exported: the analyst's, never geoloc's
+
+
+def analyst_point_fields() -> tuple[str, ...]:
+    """The fields of the analyst's own point: the case log keeps them in a column of their own."""
+    return tuple(name for name in Finding.columns() if name.startswith(ANALYST_POINT_PREFIX))
+
+
+def analyst_point_record(finding: Finding) -> str:
+    """The analyst's point of ``finding`` as the case log stores it (JSON), or "" when none is placed."""
+    if finding.analyst_point_lat is None:
+        return ""
+    return json.dumps({name: getattr(finding, name) for name in analyst_point_fields()}, ensure_ascii=False)
+
+
+def with_analyst_point(finding: Finding, record: str) -> Finding:
+    """``finding`` with its analyst's point set from the case log's ``record`` (JSON): every field is reset
+    first, so only the log's column, never a value in the tool's own record, says where the analyst put it.
+    A record that cannot be read leaves no point (never a crash)."""
+    defaults = {f.name: f.default for f in fields(Finding) if f.name.startswith(ANALYST_POINT_PREFIX)}
+    try:
+        stored = json.loads(record) if record else {}
+    except ValueError:
+        stored = {}
+    if not isinstance(stored, dict) or not all(isinstance(stored.get(k), (int, float)) for k in
+                                               ("analyst_point_lat", "analyst_point_lon")):
+        stored = {}
+    for name, default in defaults.items():
+        setattr(finding, name, stored.get(name, default))
+    return finding
 
 
 _REPR = re.compile(r"<[\w.]+ object at 0x[0-9a-fA-F]+>")

@@ -143,9 +143,13 @@ def verify(
     thresholds: VerdictThresholds = VerdictThresholds(),
     subject: str = "EXIF GPS",
     witness: str = "the model",
+    point: str = "the predicted location",
+    point_country: str = "predicted",
 ) -> Verification:
     """Compare EXIF GPS (or another claimed point, named by ``subject``) with a prediction (made by
-    ``witness``: "the model", "the second witness (zero-shot)") and explain the verdict in one sentence."""
+    ``witness``: "the model", "the second witness (zero-shot)") and explain the verdict in one sentence.
+    ``point`` and ``point_country`` name the compared point in that sentence: the analyst's own point
+    (``case.analyst_point``) is verified by these same rules, as a point without regions."""
     if prediction is None:
         verdict = NO_MODEL if not model_available else PREDICTION_FAILED
         reason = ("no location model is loaded, so the pixels were not analysed"
@@ -158,7 +162,7 @@ def verify(
     band = band_for(distance)
     country_match = _match(exif_place and exif_place.country_code, predicted_place and predicted_place.country_code)
     continent_match = _match(exif_place and exif_place.continent, predicted_place and predicted_place.continent)
-    where = f"{subject} lies {distance:,.1f} km from the predicted location ({band} band)"
+    where = f"{subject} lies {distance:,.1f} km from {point} ({band} band)"
     too_wide = uninformative(prediction, thresholds)
     if too_wide is not None:
         return Verification(distance, band, country_match, continent_match, INCONCLUSIVE,
@@ -188,5 +192,5 @@ def verify(
     reason = f"{where}, {why}"
     if country_match is False and exif_place and predicted_place:
         label = "EXIF" if subject == "EXIF GPS" else "claimed"
-        reason += f"; {label} country {exif_place.country} vs predicted {predicted_place.country}"
+        reason += f"; {label} country {exif_place.country} vs {point_country} {predicted_place.country}"
     return Verification(distance, band, country_match, continent_match, verdict, reason)

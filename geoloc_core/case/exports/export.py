@@ -27,7 +27,7 @@ import re
 from functools import lru_cache
 from typing import Iterable, Sequence
 
-from ..findings import CORE_COLUMNS, Finding
+from ..findings import ANALYST_POINT_LABEL, CORE_COLUMNS, Finding
 
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 # a formula trigger right after anything str.splitlines() treats as a line break
@@ -39,7 +39,8 @@ EXCEL_COLUMNS = ("file", "sha256", "status", "verdict", "verdict_reason", "dista
                  "camera_serial",  # empty unless the export asked for serials (without_serials)
                  "pred_lat",
                  "pred_lon", "pred_radius_km", "pred_country", "checks_flagged", "claimed_place_text",
-                 "claim_exif_check", "second_verdict", "analyst_verdict", "analyst_tags", "note", "message")
+                 "claim_exif_check", "second_verdict", "analyst_verdict", "analyst_tags", "note", "message",
+                 "analyst_point_lat", "analyst_point_lon")  # the analyst's own point (#32)
 
 
 def spreadsheet_safe(value: object) -> object:
@@ -94,8 +95,9 @@ def to_json(findings: Sequence[Finding]) -> str:
 
 
 def to_geojson(findings: Sequence[Finding]) -> str:
-    """One Point feature per located point: role "exif", "predicted", "second_witness" or "claimed" (the
-    written place, forward-geocoded), plus the line between EXIF and prediction."""
+    """One Point feature per located point: role "exif", "predicted", "second_witness", "claimed" (the
+    written place, forward-geocoded) or "analyst" (the analyst's own point, with ``label`` "Analyst's point"),
+    plus the line between EXIF and prediction."""
     features = []
     for f in findings:
         props = f.to_dict()
@@ -108,6 +110,9 @@ def to_geojson(findings: Sequence[Finding]) -> str:
                                      "second_witness"))
         if f.claimed_lat is not None:
             features.append(_feature({"type": "Point", "coordinates": [f.claimed_lon, f.claimed_lat]}, props, "claimed"))
+        if f.analyst_point_lat is not None:
+            point = {"type": "Point", "coordinates": [f.analyst_point_lon, f.analyst_point_lat]}
+            features.append(_feature(point, {**props, "label": ANALYST_POINT_LABEL}, "analyst"))
         if f.exif_lat is not None and f.pred_lat is not None:
             line = {"type": "LineString", "coordinates": [[f.exif_lon, f.exif_lat], [f.pred_lon, f.pred_lat]]}
             features.append(_feature(line, props, "distance"))

@@ -1,7 +1,8 @@
 """Findings -> KML, for Google Earth (where analysts continue).
 
-One Placemark per located point: the EXIF GPS point, the predicted point, the second witness and
-the place written in the caption/IPTC/XMP (when located), each with the
+One Placemark per located point: the EXIF GPS point, the predicted point, the second witness,
+the place written in the caption/IPTC/XMP (when located) and the analyst's own point (named "Analyst's
+point", with its verification against EXIF GPS and the written place and the analyst's note), each with the
 verdict and its reason in the description, plus the line between them. Built with the standard
 library's ElementTree, never by string concatenation: file names and EXIF strings are hostile,
 and the XML library escapes ``< > & "`` itself. Characters that XML 1.0 cannot carry at all
@@ -27,12 +28,12 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Sequence
 
-from ..findings import Finding, regions_word
+from ..findings import ANALYST_POINT_LABEL, Finding, regions_word
 
 KML_NS = "http://www.opengis.net/kml/2.2"
 _NOT_XML = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 STYLES = {"exif": "ff2827d6", "predicted": "ffb4771f", "second_witness": "ff2ca02c", "claimed": "ffbd6794",
-          "distance": "ff444444", "candidate": "ffe8c7ae"}  # aabbggrr
+          "distance": "ff444444", "candidate": "ffe8c7ae", "analyst": "ff00d7ff"}  # aabbggrr
 REGION_STYLES = {"region50": ("ffb4771f", "40b4771f"), "region90": ("ffb4771f", "1ab4771f")}  # line, fill (aabbggrr)
 REGION_POINTS = 72
 MAX_REGION_KM = 5000.0  # larger regions (or ones holding a pole) are described, not drawn: one polygon cannot hold them
@@ -45,7 +46,11 @@ DATA_FIELDS = ("file", "sha256", "verdict", "verdict_reason", "distance_km", "ba
                "claimed_lat", "claimed_lon", "claim_source", "creator", "caption", "capture_time_source",
                "claim_exif_check", "claim_pred_verdict",
                # the second witness (#14)
-               "second_model", "second_verdict", "second_distance_km", "witnesses_distance_km")
+               "second_model", "second_verdict", "second_distance_km", "witnesses_distance_km",
+               # the analyst's own point (#32)
+               "analyst_point_lat", "analyst_point_lon", "analyst_point_note", "analyst_point_by",
+               "analyst_point_at_utc", "analyst_point_exif_distance_km", "analyst_point_exif_verdict",
+               "analyst_point_claim_distance_km", "analyst_point_claim_verdict")
 
 
 def xml_text(value: object) -> str:
@@ -75,6 +80,16 @@ def _description(finding: Finding, role: str) -> str:
         lines.append(f"Metadata checks flagged: {finding.checks_flagged}")
     lines.append(f"SHA-256: {finding.sha256}")
     return "<br>".join(html.escape(line) for line in lines)  # HTML text for the balloon, then XML-escaped
+
+
+def _analyst_description(finding: Finding) -> str:
+    """The analyst's point's balloon: the same rows as the report's section, each HTML-escaped."""
+    from ..analyst_point import summary_lines
+
+    lines = [f"{ANALYST_POINT_LABEL} (the analyst's own, not geoloc's): {Path(finding.file).name}"]
+    lines += [f"{label}: {text}" for label, text in summary_lines(finding) if text]
+    lines.append(f"SHA-256: {finding.sha256}")
+    return "<br>".join(html.escape(line) for line in lines)
 
 
 def capture_time(finding: Finding) -> str | None:
@@ -143,10 +158,11 @@ def _candidates(folder: ET.Element, finding: Finding) -> None:
         _sub(_sub(placemark, "Point"), "coordinates", f"{candidate['lon']:.6f},{candidate['lat']:.6f}")
 
 
-def _placemark(folder: ET.Element, finding: Finding, role: str, label: str, coordinates: str, geometry: str) -> None:
+def _placemark(folder: ET.Element, finding: Finding, role: str, label: str, coordinates: str, geometry: str,
+               description: str | None = None) -> None:
     placemark = _sub(folder, "Placemark")
     _sub(placemark, "name", f"{label}: {Path(finding.file).name}")
-    _sub(placemark, "description", _description(finding, label))
+    _sub(placemark, "description", description if description is not None else _description(finding, label))
     when = capture_time(finding) if role in ("exif", "predicted") else None
     if when is not None:  # Google Earth's time slider: when the photo was taken, as the camera says
         _sub(_sub(placemark, "TimeStamp"), "when", when)
@@ -185,7 +201,7 @@ def to_kml(findings: Sequence[Finding], name: str = "geoloc findings") -> str:
         _sub(_sub(style, "PolyStyle"), "color", fill_colour)
     for finding in findings:
         if finding.exif_lat is None and finding.pred_lat is None and finding.claimed_lat is None \
-                and finding.second_lat is None:
+                and finding.second_lat is None and finding.analyst_point_lat is None:
             continue
         folder = _sub(document, "Folder")
         _sub(folder, "name", Path(finding.file).name)
@@ -203,6 +219,10 @@ def to_kml(findings: Sequence[Finding], name: str = "geoloc findings") -> str:
         if finding.claimed_lat is not None:
             _placemark(folder, finding, "claimed", "Claimed place (written)",
                        f"{finding.claimed_lon:.6f},{finding.claimed_lat:.6f}", "Point")
+        if finding.analyst_point_lat is not None:
+            _placemark(folder, finding, "analyst", ANALYST_POINT_LABEL,
+                       f"{finding.analyst_point_lon:.6f},{finding.analyst_point_lat:.6f}", "Point",
+                       _analyst_description(finding))
         if finding.exif_lat is not None and finding.pred_lat is not None:
             _placemark(folder, finding, "distance", "Distance", f"{finding.exif_lon:.7f},{finding.exif_lat:.7f} "
                        f"{finding.pred_lon:.6f},{finding.pred_lat:.6f}", "LineString")

@@ -34,12 +34,12 @@ from typing import Iterator
 
 from ...evidence.private_files import private_dir
 from ...evidence.private_files import private_file as _private_file
-from ..findings import Finding
+from ..findings import Finding, analyst_point_record, with_analyst_point
 from .deletion import CASE, FINDINGS, CaseChanged, CaseDeletionPlan, DeletionRecord
 
 DATA_DIR_ENV = "GEOLOC_DATA_DIR"
 EVIDENCE_FOLDER = "evidence"  # the evidence store's folder, beside the case log
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 MIGRATIONS: dict[int, list[str]] = {
     1: [
         "CREATE TABLE cases (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, created_at TEXT NOT NULL)",
@@ -65,6 +65,8 @@ MIGRATIONS: dict[int, list[str]] = {
         "case_name TEXT NOT NULL, kind TEXT NOT NULL, findings INTEGER NOT NULL, originals INTEGER NOT NULL, "
         "original_bytes INTEGER NOT NULL, exports INTEGER NOT NULL, analyst TEXT NOT NULL, created_at TEXT NOT NULL)",
         "CREATE INDEX findings_sha ON findings(sha256)"],  # "does any finding still use this original?"
+    # the analyst's own point (#32): JSON of the Finding's analyst_point_* fields, the analyst's like the note
+    6: ["ALTER TABLE findings ADD COLUMN analyst_point TEXT NOT NULL DEFAULT ''"],
 }
 ANALYST_VERDICTS = ("", "confirmed", "refuted", "unresolved")  # "" = not assessed yet
 
@@ -229,22 +231,23 @@ class CaseLog:
 
     def findings(self, case_id: int | None, search: str = "") -> list[StoredFinding]:
         """Findings of one case (``None``: of every case), oldest first."""
-        query = ("SELECT id, case_id, note, created_at, data, source_url, analyst_verdict, analyst_tags FROM findings "
-                 "WHERE (? IS NULL OR case_id = ?)")
+        query = ("SELECT id, case_id, note, created_at, data, source_url, analyst_verdict, analyst_tags, analyst_point "
+                 "FROM findings WHERE (? IS NULL OR case_id = ?)")
         params: list = [case_id, case_id]
         if search.strip():
             # the analyst's text is matched literally: "IMG_41" must not match "IMGx41" (LIKE's _ and %)
             query += (" AND (" + " OR ".join(f"{column} LIKE ? ESCAPE '\\'" for column in (
-                "file", "note", "verdict", "data", "analyst_verdict", "analyst_tags")) + ")")
+                "file", "note", "verdict", "data", "analyst_verdict", "analyst_tags", "analyst_point")) + ")")
             literal = search.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
             like = f"%{literal}%"
-            params += [like] * 6
+            params += [like] * 7
         with self._connect() as connection:
             rows = connection.execute(query + " ORDER BY id", params).fetchall()
         stored = [StoredFinding(r[0], r[1], r[2], r[3], _finding_from_json(r[4]), r[5]) for r in rows]
         for item, row in zip(stored, rows):
             item.finding.note, item.finding.source_url = item.note, item.source_url
             item.finding.analyst_verdict, item.finding.analyst_tags = row[6], row[7]
+            with_analyst_point(item.finding, row[8])
         return stored
 
     def earlier_findings(self, case_id: int, model: str, settings: str) -> dict[str, Finding]:
@@ -265,6 +268,14 @@ class CaseLog:
         with self._transaction() as connection:
             connection.executemany("UPDATE findings SET analyst_verdict = ?, analyst_tags = ?, note = ? WHERE id = ?",
                                    [(verdict, tags.strip(), note, i) for i in finding_ids])
+
+    def set_analyst_point(self, finding_ids: list[int], finding: Finding) -> None:
+        """The analyst's own point as ``finding`` carries it (``case.analyst_point.place_point``; none after
+        ``clear_point``), kept apart from the tool's record like the note."""
+        record = analyst_point_record(finding)
+        with self._transaction() as connection:
+            connection.executemany("UPDATE findings SET analyst_point = ? WHERE id = ?",
+                                   [(record, i) for i in finding_ids])
 
     def set_note(self, finding_id: int, note: str) -> None:
         with self._transaction() as connection:
@@ -361,12 +372,13 @@ class CaseLog:
     def latest_finding(self, case_id: int, sha256: str) -> StoredFinding | None:
         """The newest finding of these bytes in the case (the one the Verify page just saved)."""
         with self._connect() as connection:
-            row = connection.execute("SELECT id, case_id, note, created_at, data, source_url FROM findings "
-                                     "WHERE case_id = ? AND sha256 = ? ORDER BY id DESC LIMIT 1",
+            row = connection.execute("SELECT id, case_id, note, created_at, data, source_url, analyst_point FROM "
+                                     "findings WHERE case_id = ? AND sha256 = ? ORDER BY id DESC LIMIT 1",
                                      (case_id, sha256)).fetchone()
         if row is None:
             return None
-        stored = StoredFinding(row[0], row[1], row[2], row[3], _finding_from_json(row[4]), row[5])
+        stored = StoredFinding(row[0], row[1], row[2], row[3], with_analyst_point(_finding_from_json(row[4]), row[6]),
+                               row[5])
         stored.finding.note, stored.finding.source_url = stored.note, stored.source_url
         return stored
 

@@ -28,7 +28,7 @@ import numpy as np
 from branca.element import MacroElement
 from jinja2 import Template
 
-from ..findings import Finding
+from ..findings import ANALYST_POINT_LABEL, Finding
 from ...places.geodesy import latlon_to_unit, unit_to_latlon
 from ...places.boundaries import fine_boundaries, world_outlines
 
@@ -38,6 +38,9 @@ SECOND_WITNESS_COLOR = "#2ca02c"  # green: the second witness
 CLAIM_COLOR = "#9467bd"  # purple: the place written in the caption / IPTC / XMP
 LINE_COLOR = "#444444"
 CONSTRAINED_COLOR = "#ff7f0e"  # orange: the prediction after the analyst's constraint
+# the analyst's own point (#32): a black diamond, a shape no other point has (the others are circles)
+ANALYST_PIN_HTML = ('<div style="width:14px;height:14px;background:#111111;border:2px solid #ffffff;'
+                    'box-shadow:0 0 3px #000000;transform:rotate(45deg)"></div>')
 MAP_LAYERS = ("both", "exif", "predictions")  # the Batch / Case log toggle: what the points are
 MAX_ZOOM = 18  # no tile layer sets one offline; Leaflet.markercluster refuses a map without it
 
@@ -223,12 +226,29 @@ def add_finding(target, finding: Finding, with_regions: bool = True, show: str =
                    ("prediction vs claim", finding.claim_pred_verdict)],
                   tooltip=f"Claimed in the caption/IPTC: {name}").add_to(target)
         bounds.append([finding.claimed_lat, finding.claimed_lon])
+    if finding.analyst_point_lat is not None:  # the analyst's conclusion: shown whichever points are chosen
+        bounds.append(add_analyst_point(target, finding))
     if (finding.exif_lat is not None and finding.pred_lat is not None and finding.distance_km is not None
             and show == "both"):
         labelled(folium.PolyLine(great_circle_path(finding.exif_lat, finding.exif_lon, finding.pred_lat,
                                                     finding.pred_lon), color=LINE_COLOR, weight=2, dash_array="4 6"),
                   tooltip=f"{finding.distance_km:,.1f} km ({finding.band})").add_to(target)
     return bounds
+
+
+def add_analyst_point(target, finding: Finding) -> list[float]:
+    """The analyst's own point as a labelled black diamond (its HTML is geoloc's constant; the note and
+    every other string reach the page only through ``SafeLabels``)."""
+    lat, lon = finding.analyst_point_lat, finding.analyst_point_lon
+    icon = folium.DivIcon(html=ANALYST_PIN_HTML, icon_size=(18, 18), icon_anchor=(9, 9), class_name="geoloc-analyst")
+    labelled(folium.Marker([lat, lon], icon=icon),
+             [(f"{ANALYST_POINT_LABEL} (the analyst's own)", Path(finding.file).name),
+              ("lat, lon", f"{lat:.6f}, {lon:.6f}"), ("country", finding.analyst_point_country),
+              ("placed by", finding.analyst_point_by), ("note", finding.analyst_point_note),
+              ("EXIF GPS vs the analyst's point", finding.analyst_point_exif_verdict),
+              ("written place vs the analyst's point", finding.analyst_point_claim_verdict)],
+             tooltip=f"{ANALYST_POINT_LABEL}: {Path(finding.file).name}").add_to(target)
+    return [lat, lon]
 
 
 def circle_bounds(lat: float, lon: float, radius_km: float) -> list[list[float]]:

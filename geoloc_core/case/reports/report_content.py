@@ -26,7 +26,8 @@ from ...evidence.filefacts import sha256_hex
 from ...evidence.isolation import IsolatedCallError, IsolatedWorker
 from ...evidence.visible_text import visible
 from ..banner import compose_banner
-from ..findings import Finding, for_people, regions_word
+from ..analyst_point import summary_lines
+from ..findings import ANALYST_POINT_LABEL, Finding, for_people, regions_word
 from .report_map import candidates, render_map_png
 from ...learning.metrics import THRESHOLDS_KM
 from ..verification import BANDS_KM, VerdictThresholds, verdict_rules
@@ -252,6 +253,8 @@ def file_report(number: int, item: ReportItem, include_serials: bool = False, wo
             ("Analyst's verdict", visible(f.analyst_verdict) or "not assessed"),
             ("Analyst's tags", visible(f.analyst_tags) or "none"),
             ("Analyst's note", visible(item.note or f.note) or "none")]),
+        Section(f"{ANALYST_POINT_LABEL} (the analyst's own, not geoloc's)",
+                _rows(summary_lines(f)) or [(ANALYST_POINT_LABEL, "no point placed by the analyst")]),
     ]
     if f.message:
         sections.append(Section("Notes from the analysis", [("", visible(line)) for line in f.message.split("; ")]))

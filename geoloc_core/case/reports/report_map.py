@@ -26,6 +26,7 @@ from ..findings import Finding
 EXIF_RGB = (214, 39, 40)
 PREDICTION_RGB = (31, 119, 180)
 CLAIM_RGB = (148, 103, 189)  # the place written in the file (#9467bd, as on the app's maps)
+ANALYST_RGB = (17, 17, 17)  # the analyst's own point: a black diamond, as on the app's maps
 LAND_RGB = (244, 241, 234)
 SEA_RGB = (214, 230, 242)
 BORDER_RGB = (150, 150, 150)
@@ -98,6 +99,8 @@ def view_for(finding: Finding, width: int = 720, height: int = 360) -> MapView:
         add(finding.exif_lat, finding.exif_lon)
     if finding.claimed_lat is not None:
         add(finding.claimed_lat, finding.claimed_lon)
+    if finding.analyst_point_lat is not None:
+        add(finding.analyst_point_lat, finding.analyst_point_lon)
     if finding.pred_lat is not None:
         add(finding.pred_lat, finding.pred_lon)
         for candidate in candidates(finding)[:5]:
@@ -146,7 +149,8 @@ def _grid_step(span: float) -> float:
 
 def render_map_png(finding: Finding, width: int = 720, height: int = 360) -> bytes | None:
     """PNG bytes of the finding's map picture; None when there is nothing to place on a map."""
-    if finding.exif_lat is None and finding.pred_lat is None and finding.claimed_lat is None:
+    if finding.exif_lat is None and finding.pred_lat is None and finding.claimed_lat is None \
+            and finding.analyst_point_lat is None:
         return None
     view = view_for(finding, width, height)
     s = SUPERSAMPLE
@@ -183,6 +187,11 @@ def render_map_png(finding: Finding, width: int = 720, height: int = 360) -> byt
         _marker(draw, big, finding.claimed_lat, finding.claimed_lon, CLAIM_RGB, s)
     if finding.exif_lat is not None:
         _marker(draw, big, finding.exif_lat, finding.exif_lon, EXIF_RGB, s)
+    if finding.analyst_point_lat is not None:  # on top: the analyst's conclusion is never hidden under a point
+        x, y = big.xy(finding.analyst_point_lat, _near(finding.analyst_point_lon, big.centre_lon))
+        r = 9 * s
+        draw.polygon([(x, y - r), (x + r, y), (x, y + r), (x - r, y)], fill=ANALYST_RGB, outline=(255, 255, 255),
+                     width=2 * s)
     picture = image.convert("RGB").reduce(SUPERSAMPLE)  # box filter: fast, and smooth enough for lines
     _legend(picture, finding)
     buffer = io.BytesIO()
@@ -191,10 +200,12 @@ def render_map_png(finding: Finding, width: int = 720, height: int = 360) -> byt
 
 
 def marker_pixel(finding: Finding, which: str, width: int = 720, height: int = 360) -> tuple[int, int]:
-    """Where ``render_map_png`` puts the "exif", "claimed" or "prediction" marker (for tests and captions)."""
+    """Where ``render_map_png`` puts the "exif", "claimed", "prediction" or "analyst" marker (for tests and
+    captions)."""
     view = view_for(finding, width, height)
     lat, lon = {"exif": (finding.exif_lat, finding.exif_lon), "claimed": (finding.claimed_lat, finding.claimed_lon),
-                "prediction": (finding.pred_lat, finding.pred_lon)}[which]
+                "prediction": (finding.pred_lat, finding.pred_lon),
+                "analyst": (finding.analyst_point_lat, finding.analyst_point_lon)}[which]
     x, y = view.xy(lat, _near(lon, view.centre_lon))
     return int(round(float(x))), int(round(float(y)))
 
@@ -286,6 +297,8 @@ def _legend(picture: Image.Image, finding: Finding) -> None:
         entries.append((PREDICTION_RGB, "prediction"))
         if finding.pred_radius50_km:
             entries.append((None, "solid circle: 50 % region, dashed: 90 % region"))
+    if finding.analyst_point_lat is not None:
+        entries.append((ANALYST_RGB, "the analyst's point (diamond)"))
     x, y = 8, 8
     box_width = 16 + max(draw.textlength(text, font=font) for _, text in entries) + 16
     draw.rectangle([x - 4, y - 4, x + box_width, y + 18 * len(entries)], fill=(255, 255, 255), outline=BORDER_RGB)

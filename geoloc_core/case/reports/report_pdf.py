@@ -165,7 +165,8 @@ def _file_pages(pdf: _ReportPDF, report: Report, f: FileReport) -> None:
         pdf.set_xy(MARGIN_MM + 50, top + 62.5)
         pdf.set_font(pdf.sans, "", 7)
         pdf.multi_cell(124, 3.2, "Red: EXIF GPS; blue: prediction with its 50 % (solid) and 90 % (dashed) regions; "
-                                 "hollow: other candidates; dashed line: the distance.")
+                                 "hollow: other candidates; purple: the place written in the file; black diamond: "
+                                 "the analyst's own point; dashed line: the distance.")
         height = max(height, pdf.get_y() - top)
     else:
         pdf.set_xy(MARGIN_MM + 50, top)
