@@ -22,6 +22,7 @@ import json
 import threading
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -55,8 +56,8 @@ class PromptGroup:
     label: str
     texts: tuple[str, ...]
 
-    @property
-    def digest(self) -> str:
+    @cached_property
+    def digest(self) -> str:  # computed once: every image of a batch asks for its groups by it
         return texts_digest(self.texts)
 
 

@@ -297,6 +297,7 @@ class ZeroShotPredictor:
         self._warmup: WarmUp | None = None
         self._decoder = decoder_pool()
         self._flat = _FlatCandidates(candidates)
+        self._groups: dict[tuple[str, int], PromptGroup] = {}  # built once: texts formatted and hashed once
         places, recipe = candidates, self.config
         if recipe.paper:
             refine = (f"top {recipe.top_countries} countries refined into their "
@@ -396,6 +397,19 @@ class ZeroShotPredictor:
             if missing_texts:
                 self.progress.finish()
 
+    def group(self, kind: str, index: int = 0) -> PromptGroup:
+        """One prompt group of this recipe: ``countries``, ``regions`` of a country, ``region_cities`` of a
+        region or ``country_cities`` of a country (the paper recipe), built once."""
+        group = self._groups.get((kind, index))
+        if group is None:
+            places, config = self.candidates, self.config
+            group = {"countries": lambda: places.country_group(config),
+                     "regions": lambda: places.region_group(index, config),
+                     "region_cities": lambda: places.region_city_group(index, config),
+                     "country_cities": lambda: places.country_city_group(index, config)}[kind]()
+            self._groups[(kind, index)] = group
+        return group
+
     def warm_up(self) -> WarmUp:
         """Start (or return the running) background warm-up of every prompt the recipe can reach."""
         if self._warmup is None or not self._warmup.thread.is_alive():
@@ -443,19 +457,18 @@ class ZeroShotPredictor:
         with self._gate:
             vectors = (self.logit_scale * embeds).float().cpu().numpy()
             places, config = self.candidates, self.config
-            self._prepare([places.country_group(config)])
-            countries = self.store.table(places.country_group(config))
+            self._prepare([self.group("countries")])
+            countries = self.store.table(self.group("countries"))
             scores = [_GroupScores(self, countries @ vector, vector) for vector in vectors]
             if config.top_countries > 0:
                 refined = {c for row in scores for c in _refined(_softmax(row.country()), places, config)}
                 if config.paper:
-                    self._prepare([places.country_city_group(c, config) for c in sorted(refined)])
+                    self._prepare([self.group("country_cities", c) for c in sorted(refined)])
                 else:
-                    self._prepare([places.region_group(c, config) for c in sorted(refined)])
+                    self._prepare([self.group("regions", c) for c in sorted(refined)])
                     if config.uses_cities:
-                        self._prepare([places.region_city_group(r, config)
-                                       for r in sorted({r for row in scores for r in _split_regions(row, places,
-                                                                                                  config)})])
+                        reached = {r for row in scores for r in _split_regions(row, places, config)}
+                        self._prepare([self.group("region_cities", r) for r in sorted(reached)])
             return [self._posterior(row) for row in scores]
 
     def _posterior(self, scores) -> Prediction:
@@ -563,13 +576,13 @@ class _GroupScores:
         return self._country
 
     def regions(self, c: int) -> np.ndarray:
-        return self._scores(self.predictor.candidates.region_group(c, self.predictor.config))
+        return self._scores(self.predictor.group("regions", c))
 
     def region_cities(self, r: int) -> np.ndarray:
-        return self._scores(self.predictor.candidates.region_city_group(r, self.predictor.config))
+        return self._scores(self.predictor.group("region_cities", r))
 
     def country_cities(self, c: int) -> np.ndarray:
-        return self._scores(self.predictor.candidates.country_city_group(c, self.predictor.config))
+        return self._scores(self.predictor.group("country_cities", c))
 
 
 class _FlatScores:
