@@ -41,6 +41,7 @@ NAMESPACES = {
     "http://ns.adobe.com/tiff/1.0/": "XMP-tiff",
     "http://cipa.jp/exif/1.0/": "XMP-exifEX",
     "http://ns.adobe.com/exif/1.0/aux/": "XMP-aux",
+    "http://ns.camerabits.com/photomechanic/1.0/": "XMP-photomech",  # Photo Mechanic's TimeCreated
 }
 # IPTC-IIM application record (2:xx) datasets geoloc reads, with exiftool's names
 IPTC_DATASETS = {
