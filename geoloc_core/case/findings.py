@@ -138,6 +138,7 @@ class Finding:
     constraint_mass_inside: float | None = None  # the model's mass inside before renormalising
     constrained_lat: float | None = None  # the constrained point; empty when nothing of the posterior lies inside
     constrained_lon: float | None = None
+    pixels_from: str = ""  # camera RAW files: "preview" (embedded JPEG) or "raw" (demosaiced), evidence/raw_pixels.py
 
     @classmethod
     def columns(cls) -> list[str]:
