@@ -139,6 +139,7 @@ class Finding:
     constrained_lat: float | None = None  # the constrained point; empty when nothing of the posterior lies inside
     constrained_lon: float | None = None
     pixels_from: str = ""  # camera RAW files: "preview" (embedded JPEG) or "raw" (demosaiced), evidence/raw_pixels.py
+    check_blocks: str = ""  # "metadata blocks disagree": camera, times, GPS, serial per block (checks.check_blocks)
 
     @classmethod
     def columns(cls) -> list[str]:

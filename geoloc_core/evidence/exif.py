@@ -75,6 +75,7 @@ class ExifFacts:
     LensModelSource: str | None = None  # "ExifIFD:LensModel" or "Canon:LensModel" (maker note)
     thumbnail: bytes | None = field(default=None, repr=False)  # embedded EXIF thumbnail (JPEG bytes)
     claims: MetadataClaims | None = None  # EXIF + IPTC + XMP reconciled (mwg.py); set by inspection.inspect_file
+    blocks: list = field(default_factory=list)  # metadata_blocks.BlockValue per block and fact; set likewise
     warnings: list[str] = field(default_factory=list)
 
     @property
