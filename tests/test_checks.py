@@ -132,8 +132,8 @@ def test_duplicates_with_conflicting_gps_are_grouped():
 
 
 def test_every_check_handles_missing_fields():
-    from geoloc_core.evidence.checks import run_checks
+    from geoloc_core.evidence.checks import CHECK_NAMES, run_checks
 
     for exif in (ExifFacts(), _exif(), None):
         results = run_checks(exif, None, None, None)
-        assert len(results) == 6 and all(r.status in ("ok", "warn", "info", "n/a") for r in results)
+        assert len(results) == len(CHECK_NAMES) == 7 and all(r.status in ("ok", "warn", "info", "n/a") for r in results)

@@ -248,11 +248,11 @@ def test_spans_are_written_in_the_unit_an_analyst_reads():
         ["59 s", "1 min", "59 min", "1.0 h", "24.0 h", "1.0 days"]
 
 
-def test_run_checks_returns_the_six_named_checks_in_order():
+def test_run_checks_returns_the_seven_named_checks_in_order():
     results = run_checks(_exif(DateTimeOriginal="2024-07-04T10:00:00", OffsetTimeOriginal="-04:00"), None,
                          NEW_YORK, None)
-    assert [r.name for r in results] == ["time", "timezone", "sun", "editing", "thumbnail", "provenance"]
-    assert [r.status for r in results] == ["ok", "ok", "ok", "ok", "n/a", "n/a"]
+    assert [r.name for r in results] == ["time", "timezone", "sun", "editing", "thumbnail", "provenance", "blocks"]
+    assert [r.status for r in results] == ["ok", "ok", "ok", "ok", "n/a", "n/a", "n/a"]
     missing = run_checks(None, None, NEW_YORK, None)
     assert [(r.name, r.status, r.summary) for r in missing][0] == ("time", "n/a", "not an analysable image")
     assert results[0].cell() == f"ok: {results[0].summary}"
@@ -336,13 +336,13 @@ def test_run_checks_passes_each_check_its_evidence():
     facts = ForensicFacts(markers=["Photoshop IRB (APP13)"], thumbnail_distance=3,
                           c2pa={"present": False, "error": "none found"})
     photo = _exif(DateTimeOriginal="2024-07-04T10:00:00", OffsetTimeOriginal="-04:00")
-    time, zone, sun, editing, thumbnail, provenance = run_checks(photo, facts, NEW_YORK, SYDNEY)
+    time, zone, sun, editing, thumbnail, provenance, _blocks = run_checks(photo, facts, NEW_YORK, SYDNEY)
     assert "at the predicted point" in zone.summary and "predicted point: " in sun.summary
     assert editing.status == "warn" and thumbnail.status == "ok" and provenance.status == "info"
     names = [r.name for r in run_checks(_exif(), ForensicFacts(c2pa={"present": False}), None, None)]
-    assert names == ["time", "timezone", "sun", "editing", "thumbnail", "provenance"]
+    assert names == ["time", "timezone", "sun", "editing", "thumbnail", "provenance", "blocks"]
     signed = run_checks(_exif(), ForensicFacts(c2pa={"present": True, "validation_state": "valid"}), None, None)
-    assert [r.name for r in signed] == names and signed[-1].status == "ok"
+    assert [r.name for r in signed] == names and signed[5].status == "ok"
 
 
 def test_several_findings_are_joined_into_one_readable_line():

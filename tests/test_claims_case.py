@@ -182,7 +182,7 @@ def test_scan_cli_carries_the_written_claim(tmp_path):
     assert (iptc["exif_datetime_original"], iptc["capture_time_source"]) == ("2004-02-26",
                                                                               "IPTC:DateCreated+TimeCreated")
     mechanic = rows["PhotoMechanic.jpg"]
-    assert mechanic["capture_time_source"] == "XMP-photoshop:DateCreated" and mechanic["creator"] == "Photographer"
+    assert mechanic["capture_time_source"] == "XMP-photoshop:DateCreated+IPTC:TimeCreated" and mechanic["creator"] == "Photographer"
     # Photo Mechanic's sample writes Country "Country" and code "COD" (ISO alpha-3 of DR Congo): the code is used
     assert mechanic["claimed_country_code"] == "CD" and mechanic["claimed_lat"] == ""
     assert "'Country' not recognised" in mechanic["claim_note"] and "no GeoNames place named 'kingston'" in \

@@ -26,6 +26,9 @@ needs_exiftool = pytest.mark.skipif(shutil.which("exiftool") is None, reason="ex
 KNOWN_DIFFERENCES: dict[tuple[str, str], str] = {
     ("FLIR.jpg", "LensModel"): "FLIR writes the lens in its own APP1 'FLIR' record (FFF format), not in EXIF or its "
                                "maker note; neither exifread nor Pillow reads that record",
+    ("PhotoMechanic.jpg", "capture time"): "MWG's composite stops at XMP-photoshop:DateCreated's day; geoloc joins "
+                                           "IPTC:TimeCreated of the same day, as exiftool's Composite:"
+                                           "DateTimeOriginal does (tests/test_iptc_time.py)",
 }
 
 

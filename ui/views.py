@@ -31,7 +31,7 @@ TABLE_COLUMNS = ["file", "status", "verdict", "distance_km", "band", "checks_fla
                  "message"]
 CHECK_TITLES = {"time": "Time consistency", "timezone": "Time zone", "sun": "Sun at the claimed place and time",
                 "editing": "Editing traces", "thumbnail": "Embedded thumbnail", "provenance": "Provenance (C2PA)",
-                "claim": "Written place (caption / IPTC / XMP)"}
+                "claim": "Written place (caption / IPTC / XMP)", "blocks": "Metadata blocks agree (one file, two stories)"}
 # Material icons ship with Streamlit (no emoji font or CDN needed).
 CHECK_ICONS = {"ok": ":green[:material/check_circle:]", "warn": ":orange[:material/warning:]",
                "info": ":blue[:material/info:]", "n/a": ":gray[:material/radio_button_unchecked:]"}

@@ -362,6 +362,7 @@ def _describe_read_error(exc: Exception) -> str:
 def _fill_file_facts(finding: Finding, facts: FileFacts) -> None:
     finding.sha256, finding.size_bytes, finding.file_type = facts.sha256, facts.size_bytes, facts.file_type
     finding.width, finding.height = facts.width, facts.height
+    finding.pixels_from = getattr(facts, "pixels_from", "")
     if facts.error:
         finding.status = "error"
         finding.add_message(facts.error)

@@ -25,7 +25,7 @@ from .verification import (CONSISTENT, CONTRADICTS, INCONCLUSIVE, NO_GPS, NO_MOD
 
 CHECK_NAMES = {"time": "time", "timezone": "time zone", "sun": "sun", "editing": "editing traces",
                "thumbnail": "embedded thumbnail", "provenance": "provenance",
-               "claim": "written place"}  # every check the Analyzer counts into checks_flagged
+               "claim": "written place", "blocks": "metadata blocks"}  # every check the Analyzer counts into checks_flagged
 LEVELS = ("success", "info", "warning", "error")  # ascending concern
 
 

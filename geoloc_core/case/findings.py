@@ -157,6 +157,8 @@ class Finding:
     analyst_point_claim_band: str | None = None
     analyst_point_claim_verdict: str = ""
     analyst_point_claim_reason: str = ""
+    pixels_from: str = ""  # camera RAW files: "preview" (embedded JPEG) or "raw" (demosaiced), evidence/raw_pixels.py
+    check_blocks: str = ""  # "metadata blocks disagree": camera, times, GPS, serial per block (checks.check_blocks)
 
     @classmethod
     def columns(cls) -> list[str]:

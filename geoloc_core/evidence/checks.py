@@ -24,7 +24,11 @@ NIGHT_ELEVATION_DEG = -6.0  # below civil twilight: no daylight
 EDITORS = ("photoshop", "lightroom", "gimp", "snapseed", "affinity", "pixelmator", "paint.net", "canva", "picsart",
            "vsco", "facetune", "luminar", "capture one", "darktable", "rawtherapee", "imagemagick", "photoscape",
            "fotor", "meitu", "airbrush", "photopea", "picasa", "acdsee", "corel", "krita", "remini")
-CHECK_NAMES = ("time", "timezone", "sun", "editing", "thumbnail", "provenance")
+CHECK_NAMES = ("time", "timezone", "sun", "editing", "thumbnail", "provenance", "blocks")
+# "metadata blocks disagree" (check_blocks): what counts as the same value in two blocks
+BLOCK_TIME_TOLERANCE = timedelta(seconds=2)  # after offsets, when both blocks write one; XMP keeps fractions
+BLOCK_GPS_TOLERANCE_M = 100.0  # XMP's DDD,MM.mmmm notation and EXIF's rationals round by under a metre
+BRAND_ALIASES = {"konica": "minolta", "asahi": "pentax", "om": "olympus"}  # one maker, two names
 
 
 @dataclass
@@ -300,6 +304,84 @@ def check_provenance(facts: ForensicFacts | None) -> CheckResult:
                                              f"claim generator {c2pa.get('claim_generator')}; actions: {actions}")
 
 
+def _brand(make: str) -> str:
+    """"NIKON CORPORATION" and "Nikon" -> "nikon": the first word, lowercased, aliases merged."""
+    word = re.sub(r"[^a-z0-9 ]", " ", make.lower()).split()
+    first = word[0] if word else ""
+    return BRAND_ALIASES.get(first, first)
+
+
+def _model_key(model: str, brands: set[str]) -> str:
+    key = re.sub(r"[^a-z0-9]", "", model.lower())
+    for brand in brands:
+        key = key.replace(brand, "")
+    return key
+
+
+def _block_time(text: str) -> datetime | None:
+    return _parse_local(text)
+
+
+def _time_gap(a: datetime, b: datetime) -> timedelta:
+    if a.tzinfo is not None and b.tzinfo is not None:
+        return abs(a - b)
+    return abs(a.replace(tzinfo=None) - b.replace(tzinfo=None))  # one block without an offset: wall clocks
+
+
+def _gps_gap_m(a: str, b: str) -> float:
+    from math import asin, cos, radians, sin, sqrt
+
+    (lat1, lon1), (lat2, lon2) = (tuple(map(float, v.split(","))) for v in (a, b))
+    h = sin(radians(lat2 - lat1) / 2) ** 2 + cos(radians(lat1)) * cos(radians(lat2)) * sin(radians(lon2 - lon1) / 2) ** 2
+    return 2 * 6371008.8 * asin(min(1.0, sqrt(h)))
+
+
+def _quoted(value) -> str:
+    return f"'{value.value}'"
+
+
+def _disagreement(fact: str, values: list) -> str | None:
+    """The first pair of blocks that disagree on ``fact`` beyond its tolerance, in words; None if they agree."""
+    brands = {_brand(v.value) for v in values if v.fact == "make"}
+    for i, a in enumerate(values):
+        for b in values[i + 1:]:
+            if fact == "make" and _brand(a.value) != _brand(b.value):
+                return f"camera make: {a.tag} {_quoted(a)} vs {b.tag} {_quoted(b)}"
+            if fact == "model" and len(brands) <= 1:
+                key_a, key_b = _model_key(a.value, brands), _model_key(b.value, brands)
+                if key_a and key_b and key_a not in key_b and key_b not in key_a:
+                    return f"camera model: {a.tag} {_quoted(a)} vs {b.tag} {_quoted(b)}"
+            if fact in ("capture time", "digitised time"):
+                ta, tb = _block_time(a.value), _block_time(b.value)
+                if ta and tb and _time_gap(ta, tb) > BLOCK_TIME_TOLERANCE:
+                    return f"{fact}: {a.tag} {a.value} vs {b.tag} {b.value} ({_span(_time_gap(ta, tb))} apart)"
+            if fact == "gps":
+                gap = _gps_gap_m(a.value, b.value)
+                if gap > BLOCK_GPS_TOLERANCE_M:
+                    shown = f"{gap / 1000:.1f} km" if gap >= 1000 else f"{gap:.0f} m"
+                    return f"GPS: {a.tag} {a.value} vs {b.tag} {b.value} ({shown} apart)"
+            if fact == "serial" and a.value.lstrip("0").replace(" ", "") != b.value.lstrip("0").replace(" ", ""):
+                return f"serial number: {a.tag} {_quoted(a)} vs {b.tag} {_quoted(b)}"
+    return None
+
+
+def check_blocks(exif: ExifFacts) -> CheckResult:
+    """"Metadata blocks disagree": the camera, times, GPS and serial as every block writes them
+    (``metadata_blocks.py``), compared within BLOCK_TIME_TOLERANCE and BLOCK_GPS_TOLERANCE_M."""
+    values = getattr(exif, "blocks", None) or []
+    facts = ("make", "model", "capture time", "digitised time", "gps", "serial")
+    by_fact = {fact: [v for v in values if v.fact == fact] for fact in facts}
+    compared = [fact for fact in facts if len({v.block for v in by_fact[fact]}) >= 2 or len(by_fact[fact]) >= 2]
+    if not compared:
+        return CheckResult("blocks", NA, "no fact is written by two metadata blocks")
+    found = [d for d in (_disagreement(fact, by_fact[fact]) for fact in compared) if d]
+    blocks = ", ".join(dict.fromkeys(v.block for fact in compared for v in by_fact[fact]))
+    if found:
+        return CheckResult("blocks", WARN, "metadata blocks disagree (one file, two stories): " + "; ".join(found) +
+                           " (a block rewritten by one tool, or blocks copied from another file)")
+    return CheckResult("blocks", OK, f"{blocks} agree on {', '.join(compared)}")
+
+
 def run_checks(exif: ExifFacts | None, facts: ForensicFacts | None, exif_point, pred_point,
                claimed_point=None) -> list[CheckResult]:
     """All checks; ``claimed_point`` is the written (IPTC/XMP) place when it was located."""
@@ -307,4 +389,4 @@ def run_checks(exif: ExifFacts | None, facts: ForensicFacts | None, exif_point, 
         return [CheckResult(name, NA, "not an analysable image") for name in CHECK_NAMES]
     return [check_time(exif), check_timezone(exif, exif_point, pred_point, claimed_point),
             check_sun(exif, exif_point, pred_point, claimed_point),
-            check_editing(exif, facts), check_thumbnail(facts), check_provenance(facts)]
+            check_editing(exif, facts), check_thumbnail(facts), check_provenance(facts), check_blocks(exif)]

@@ -41,6 +41,7 @@ NAMESPACES = {
     "http://ns.adobe.com/tiff/1.0/": "XMP-tiff",
     "http://cipa.jp/exif/1.0/": "XMP-exifEX",
     "http://ns.adobe.com/exif/1.0/aux/": "XMP-aux",
+    "http://ns.camerabits.com/photomechanic/1.0/": "XMP-photomech",  # Photo Mechanic's TimeCreated
 }
 # IPTC-IIM application record (2:xx) datasets geoloc reads, with exiftool's names
 IPTC_DATASETS = {
@@ -312,11 +313,24 @@ def read_embedded_metadata(data: bytes) -> EmbeddedMetadata:
 
     from . import filefacts  # noqa: F401  (registers the HEIF opener)
 
+    from .raw_formats import detect_raw, exif_tiffs, xmp_and_iptc
+
     meta = EmbeddedMetadata()
+    raw = detect_raw(data)
+    if raw in ("raf", "x3f"):  # their XMP/IPTC, if any, sits in the embedded JPEG, read as a JPEG
+        jpegs = [block for _, block in exif_tiffs(data, raw)]
+        return read_embedded_metadata(jpegs[0]) if jpegs and jpegs[0][:2] == b"\xff\xd8" else meta
     try:
-        with Image.open(io.BytesIO(data)) as image:
-            packet = _xmp_packet(image, data, meta.warnings)
-            block, digest = _iptc_block(image)
+        if raw:
+            packet, block = xmp_and_iptc(data, raw)
+            digest = None
+            if packet is not None and len(packet) > MAX_XMP_BYTES:
+                meta.warnings.append(f"XMP packet of {len(packet):,} bytes refused (over {MAX_XMP_BYTES:,}); not read")
+                packet = None
+        else:
+            with Image.open(io.BytesIO(data)) as image:
+                packet = _xmp_packet(image, data, meta.warnings)
+                block, digest = _iptc_block(image)
     except Exception as exc:
         meta.warnings.append(f"XMP/IPTC could not be read ({type(exc).__name__})")
         return meta

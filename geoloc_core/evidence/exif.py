@@ -75,6 +75,7 @@ class ExifFacts:
     LensModelSource: str | None = None  # "ExifIFD:LensModel" or "Canon:LensModel" (maker note)
     thumbnail: bytes | None = field(default=None, repr=False)  # embedded EXIF thumbnail (JPEG bytes)
     claims: MetadataClaims | None = None  # EXIF + IPTC + XMP reconciled (mwg.py); set by inspection.inspect_file
+    blocks: list = field(default_factory=list)  # metadata_blocks.BlockValue per block and fact; set likewise
     warnings: list[str] = field(default_factory=list)
 
     @property
@@ -246,6 +247,60 @@ def _exifread_tags(data: bytes) -> dict:
     return {k: v for k, v in (tags or {}).items() if hasattr(v, "values") or k == "JPEGThumbnail"}
 
 
+@dataclass
+class WrittenValue:
+    """A text value read outside exifread (CIFF, X3F properties), shaped like an exifread tag."""
+
+    values: str
+    field_type: int = 2
+    printable: str = ""
+
+
+def _bare_ifd_tags(block: bytes, ifd_name: str, tag_dict=None) -> dict:
+    """exifread's tags of a TIFF whose first IFD is ``ifd_name`` ("EXIF", "GPS"): CR3 stores its ExifIFD
+    and GPS IFD as TIFFs of their own (``raw_formats.cr3_blocks``), which process_file would name "Image"."""
+    from exifread.core.exif_header import ExifHeader
+
+    endian = "I" if block[:2] == b"II" else "M"
+    header = ExifHeader(io.BytesIO(block), endian, 0, 0, False, False, False, True)
+    header.dump_ifd(ifd=header.s2n(4, 4), ifd_name=ifd_name, tag_dict=tag_dict)
+    return {k: v for k, v in header.tags.items() if hasattr(v, "values")}
+
+
+def raw_exif_tags(data: bytes, fmt: str) -> dict:
+    """exifread-shaped tags of a RAW file, read from where its container keeps them (``raw_formats``)."""
+    from datetime import timezone
+
+    from exifread.tags.exif import GPS_TAGS
+
+    from .ciff import read_ciff
+    from .raw_formats import exif_tiffs, x3f_properties
+
+    tags: dict = {}
+    for name, block in exif_tiffs(data, fmt):
+        if name == "CMT2":
+            tags.update(_bare_ifd_tags(block, "EXIF"))
+        elif name == "CMT4":
+            tags.update(_bare_ifd_tags(block, "GPS", GPS_TAGS))
+        elif name != "CMT3":
+            tags.update(_exifread_tags(block))
+    if fmt == "crw":
+        ciff = read_ciff(data)
+        for key, value in (("Image Make", ciff.make), ("Image Model", ciff.model),
+                           ("EXIF DateTimeOriginal", ciff.datetime_original)):
+            if value:
+                tags[key] = WrittenValue(value.replace("-", ":").replace("T", " ") if key.startswith("EXIF") else value)
+    if fmt == "x3f" and "Image Make" not in tags:
+        props = x3f_properties(data)
+        for key, prop in (("Image Make", "CAMMANUF"), ("Image Model", "CAMMODEL")):
+            if props.get(prop):
+                tags[key] = WrittenValue(props[prop])
+        if props.get("TIME", "").isdigit():
+            stamp = datetime.fromtimestamp(int(props["TIME"]), tz=timezone.utc)
+            tags["EXIF DateTimeOriginal"] = WrittenValue(stamp.strftime("%Y:%m:%d %H:%M:%S"))
+    return tags
+
+
 def _maker_note_lens_model(data: bytes) -> str | None:
     """Canon writes the lens name only in its maker note (tag 0x0095), which exifread decodes
     when asked for details. Only then, and only for Canon files without an EXIF LensModel:
@@ -264,13 +319,16 @@ def read_exif(data: bytes) -> ExifFacts:
     HEIF support misses common layouts), the EXIF block that Pillow / pillow-heif
     extract from the container is parsed by exifread as a bare TIFF structure.
     """
+    from .raw_formats import detect_raw
+
     facts = ExifFacts()
     error: Exception | None = None
+    raw_format = detect_raw(data)
     try:
-        tags = _exifread_tags(data)
+        tags = raw_exif_tags(data, raw_format) if raw_format else _exifread_tags(data)
     except Exception as exc:  # exifread raises many types on hostile input
         tags, error = {}, exc
-    if not tags:
+    if not tags and not raw_format:
         blob = _exif_blob_via_pillow(data)
         if blob:
             try:

@@ -22,8 +22,11 @@ try:  # HEIC/HEIF support is optional at import time but pinned in requirements
 except ImportError:  # pragma: no cover - reported as "unsupported" per file instead
     pass
 
+from .raw_formats import RAW_FORMATS, detect_raw
+
 # Image types geoloc analyses. Others are detected and reported, not analysed.
-SUPPORTED_IMAGE_TYPES = {"jpeg", "png", "webp", "tiff", "heic", "heif", "avif", "gif", "bmp"}
+RAW_IMAGE_TYPES = set(RAW_FORMATS)  # camera RAW: metadata from the container, pixels from raw_pixels.py
+SUPPORTED_IMAGE_TYPES = {"jpeg", "png", "webp", "tiff", "heic", "heif", "avif", "gif", "bmp"} | RAW_IMAGE_TYPES
 _EXTENSION_TO_TYPE = {"jpg": "jpeg", "tif": "tiff"}
 _MIME_DESCRIPTIONS = {
     "application/pdf": "a PDF document",
@@ -51,6 +54,7 @@ class FileFacts:
     height: int | None = None
     error: str | None = None  # set when the file cannot be analysed as an image
     warnings: list[str] = field(default_factory=list)
+    pixels_from: str = ""  # camera RAW only: "preview" (embedded JPEG) or "raw" (demosaiced sensor data)
 
 
 def sha256_hex(data: bytes) -> str:
@@ -71,6 +75,9 @@ def detect_type(data: bytes) -> tuple[str, str]:
     """(short type name, human description) from the leading bytes."""
     if not data:
         return "empty", "an empty file (0 bytes)"
+    raw = detect_raw(data)  # before filetype, which calls a CR3 "mp4" and a NEF "tif"
+    if raw:
+        return raw, f"a {RAW_FORMATS[raw]} camera RAW file"
     kind = filetype.guess(data[:8192])
     if kind is not None:
         name = _EXTENSION_TO_TYPE.get(kind.extension, kind.extension)
@@ -110,6 +117,8 @@ def inspect_bytes_keeping_pixels(data: bytes, decode_check: bool = True,
     if facts.file_type not in SUPPORTED_IMAGE_TYPES:
         facts.error = f"not a supported image: the bytes are {description}"
         return facts, None
+    if facts.file_type in RAW_IMAGE_TYPES:
+        return _inspect_raw(data, facts, decode_check, keep_scale)
     decoded = None
     limit = Image.MAX_IMAGE_PIXELS
     try:
@@ -149,3 +158,22 @@ def inspect_bytes_keeping_pixels(data: bytes, decode_check: bool = True,
     except Exception as exc:  # decoders of hostile input raise anything
         facts.error = f"image could not be decoded ({type(exc).__name__}: {str(exc)[:120]})"
     return facts, None
+
+
+def _inspect_raw(data: bytes, facts: FileFacts, decode_check: bool, keep_scale: bool):
+    """A RAW file's picture (embedded preview or half-size demosaic, ``raw_pixels``) serves the decode check,
+    the perceptual hash and the information check, as a JPEG's reduced-scale decode does."""
+    from .raw_pixels import RawDecodeError, raw_picture
+
+    if not decode_check:
+        return facts, None
+    try:
+        picture = raw_picture(data, draft_side=CHECK_DRAFT_SIZE[0] if keep_scale else 64)
+    except RawDecodeError as exc:
+        facts.error = str(exc)
+        return facts, None
+    except MemoryError:
+        facts.error = f"{facts.file_type.upper()} too large to decode within the memory limit"
+        return facts, None
+    facts.width, facts.height, facts.pixels_from = picture.width, picture.height, picture.pixels_from
+    return facts, picture.image

@@ -21,7 +21,19 @@ class ImageDecodeError(ValueError):
 
 def load_rgb(data: bytes, draft_side: int | None = 512) -> Image.Image:
     """Oriented 8-bit RGB image. ``draft_side`` lets JPEG decode at reduced scale (fast, still
-    at least that many pixels on the short side); pass None for full resolution."""
+    at least that many pixels on the short side); pass None for full resolution. A camera RAW file gives
+    its embedded preview or a bounded demosaic (``raw_pixels``)."""
+    from .raw_formats import detect_raw
+
+    if detect_raw(data):
+        from .raw_pixels import RawDecodeError, raw_picture
+
+        try:
+            return raw_picture(data, draft_side).image
+        except RawDecodeError as exc:
+            raise ImageDecodeError(str(exc)) from None
+        except MemoryError:
+            raise ImageDecodeError("camera RAW file too large to decode within the memory limit") from None
     try:
         with Image.open(io.BytesIO(data)) as image:
             if draft_side and image.format == "JPEG":

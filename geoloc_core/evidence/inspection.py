@@ -11,6 +11,7 @@ from .exif import ExifFacts, read_exif
 from .filefacts import SUPPORTED_IMAGE_TYPES, FileFacts, inspect_bytes, inspect_bytes_keeping_pixels
 from .embedded_metadata import read_embedded_metadata
 from .forensic_facts import ForensicFacts, read_forensic_facts
+from .metadata_blocks import read_blocks
 from .mwg import reconcile
 
 
@@ -33,6 +34,10 @@ def inspect_file(data: bytes) -> tuple[FileFacts, ExifFacts | None, ForensicFact
         embedded = read_embedded_metadata(data)
         exif.claims = reconcile(exif, embedded)
         exif.warnings.extend(embedded.warnings)
+        try:
+            exif.blocks = read_blocks(data, exif, embedded)
+        except Exception as exc:  # a block shape nobody foresaw must not cost the file's other facts
+            exif.warnings.append(f"metadata blocks not compared ({type(exc).__name__})")
         forensic = (read_forensic_facts(data, facts.file_type, exif.thumbnail, decoded=decoded)
                     if facts.error is None else None)
         exif.thumbnail = None  # compared already; not carried further

@@ -18,7 +18,9 @@ MWG module is the reference implementation, and these rules follow it line by li
 * For places, XMP's Iptc4xmpExt LocationShown fields come before the legacy
   photoshop:City/State/Country and Iptc4xmpCore:Location.
 
-The capture time goes one step further than MWG's DateTimeOriginal (which stops at
+A day-only XMP photoshop:DateCreated is completed with the IPTC TimeCreated (or Photo Mechanic's
+XMP TimeCreated) of the same day, as exiftool's Composite:DateTimeOriginal joins them
+(``complete_time``). The capture time goes one step further than MWG's DateTimeOriginal (which stops at
 IPTC DateCreated): XMP-exif:DateTimeOriginal, then MWG's CreateDate chain (EXIF
 DateTimeDigitized, XMP-xmp:CreateDate, IPTC DigitalCreationDate), always with the
 source named, because a digitisation date is a weaker claim than a capture date.
@@ -125,21 +127,37 @@ class _Reconciler:
                 claims.sources["gps"] = "XMP-exif:GPSLatitude/GPSLongitude"
         return claims
 
-    def _capture_time(self) -> None:
-        exif, meta = self.exif, self.meta
+    def _written_date(self) -> tuple[str | None, str]:
+        """MWG's pick between XMP photoshop:DateCreated and IPTC DateCreated+TimeCreated, with a
+        date-only pick completed by the other copy's time of the same day (see ``complete_time``)."""
+        meta = self.meta
         xmp_date = xmp_datetime(_first(meta.xmp.get("XMP-photoshop:DateCreated")))
         iptc_date = iptc_datetime(_first(meta.iptc.get("IPTC:DateCreated")), _first(meta.iptc.get("IPTC:TimeCreated")))
+        photomech = iptc_datetime(xmp_date.replace("-", "") if xmp_date and len(xmp_date) == 10 else None,
+                                  _first(meta.xmp.get("XMP-photomech:TimeCreated")))
         if xmp_date and (meta.iptc_digest_current is None or self.digest_matches):
-            self.claims.written_date, self.claims.written_date_source = xmp_date, "XMP-photoshop:DateCreated"
-        elif iptc_date:
-            self.claims.written_date, self.claims.written_date_source = iptc_date, "IPTC:DateCreated+TimeCreated"
+            for other, other_tag in ((iptc_date, "IPTC:TimeCreated"), (photomech, "XMP-photomech:TimeCreated")):
+                completed = complete_time(xmp_date, other)
+                if completed != xmp_date:
+                    return completed, f"XMP-photoshop:DateCreated+{other_tag}"
+            return xmp_date, "XMP-photoshop:DateCreated"
+        if iptc_date:
+            completed = complete_time(iptc_date, xmp_date)
+            if completed != iptc_date:
+                return completed, "IPTC:DateCreated+XMP-photoshop:DateCreated (time)"
+            return iptc_date, "IPTC:DateCreated+TimeCreated"
+        return None, ""
+
+    def _capture_time(self) -> None:
+        exif, meta = self.exif, self.meta
+        written, written_source = self._written_date()
+        if written:
+            self.claims.written_date, self.claims.written_date_source = written, written_source
         if exif is not None and exif.DateTimeOriginal:
             self._set("capture_time", exif.datetime_original_with_offset, "ExifIFD:DateTimeOriginal")
         else:
-            if xmp_date and (meta.iptc_digest_current is None or self.digest_matches):
-                self._set("capture_time", xmp_date, "XMP-photoshop:DateCreated")
-            elif iptc_date:
-                self._set("capture_time", iptc_date, "IPTC:DateCreated+TimeCreated")
+            if written:
+                self._set("capture_time", written, written_source)
             elif xmp_datetime(_first(meta.xmp.get("XMP-exif:DateTimeOriginal"))):
                 self._set("capture_time", xmp_datetime(_first(meta.xmp["XMP-exif:DateTimeOriginal"])),
                           "XMP-exif:DateTimeOriginal")
@@ -200,6 +218,20 @@ def iptc_datetime(date: str | None, time: str | None) -> str | None:
     if not match or int(match.group(1)) > 23 or int(match.group(2)) > 59 or int(match.group(3)) > 59:
         return iso
     return f"{iso}T{match.group(1)}:{match.group(2)}:{match.group(3)}{_offset_text(match.group(4))}"
+
+
+def complete_time(date: str | None, other: str | None) -> str | None:
+    """``date`` with the time (and offset) of ``other`` when ``date`` is a day alone and ``other``
+    is the same day with a time; else ``date`` unchanged.
+
+    Why: IPTC-IIM keeps the day (2:55) and the time (2:60) apart, and writers that sync IPTC to XMP
+    often copy only the day into photoshop:DateCreated (Photo Mechanic keeps the time in its own
+    XMP-photomech:TimeCreated). MWG's composite then stops at the day, while exiftool's
+    Composite:DateTimeOriginal joins DateCreated and TimeCreated: the time and sun checks need the
+    hour and the offset, and a copy of the same day cannot contradict the chosen one."""
+    if date and other and len(date) == 10 and "T" in other and other.startswith(date + "T"):
+        return other
+    return date
 
 
 def reconcile(exif: ExifFacts | None, meta: EmbeddedMetadata) -> MetadataClaims:

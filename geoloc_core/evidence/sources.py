@@ -16,7 +16,8 @@ from .filefacts import sha256_hex
 
 MAX_FILE_BYTES = 512 * 1024**2
 IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".jpe", ".png", ".webp", ".tif", ".tiff", ".heic", ".heif", ".avif",
-                    ".gif", ".bmp"}
+                    ".gif", ".bmp", ".cr2", ".cr3", ".crw", ".nef", ".nrw", ".arw", ".dng", ".raf", ".orf", ".rw2",
+                    ".pef", ".srw", ".mrw", ".iiq", ".x3f"}
 
 
 @dataclass

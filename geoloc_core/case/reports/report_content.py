@@ -35,7 +35,7 @@ from ..verification import BANDS_KM, VerdictThresholds, verdict_rules
 THUMBNAIL_SIDE = 320  # pixels, the longer side: bounded whatever the original's size
 CHECK_TITLES = {"time": "Time consistency", "timezone": "Time zone", "sun": "Sun at the claimed place and time",
                 "editing": "Editing traces", "thumbnail": "Embedded thumbnail", "provenance": "Provenance (C2PA)",
-                "claim": "Written place (caption / IPTC / XMP)"}
+                "claim": "Written place (caption / IPTC / XMP)", "blocks": "Metadata blocks agree (one file, two stories)"}
 WITNESS_STATEMENT = (
     "A model is a witness, not proof. The predicted location is one more statement about where the photo was "
     "taken, made from the pixels by a statistical model that can be wrong; weigh it with every other piece of "
