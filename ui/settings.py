@@ -19,6 +19,7 @@ NOMINATIM_NOTE = ("Sends each point's coordinates to OpenStreetMap's Nominatim s
                   "second, their usage policy); falls back to offline on failure.")
 MODEL_DOWNLOAD_NOTE = ("Lets the model field take a Hugging Face id: the model is downloaded from huggingface.co, "
                        "which learns the id and this machine's address. Off: only folders on this machine load.")
+MODEL_DOWNLOAD_SWITCH = "Download models from Hugging Face (online)"  # every hub action's switch (ui/model_fetch.py)
 TILES_NOTE = "Your browser loads OpenStreetMap tiles: the map area you view is sent to their tile servers."
 HANDOFF_NOTE = ("Shows links that open a finding's points in OpenStreetMap, Google Maps / Street View and SunCalc, and "
                 "the upload pages of reverse-image search services. Clicking a link sends that point's coordinates "
@@ -126,7 +127,7 @@ def sidebar() -> SessionSettings:
                                    help=f"A trained geoloc model folder; default from ${MODEL_ENV_VAR}. Kept in "
                                         "the page's address and for the next session.")
         st.session_state["model_path"] = model_path
-        allow_download = st.toggle("Download models from Hugging Face (online)", key="allow_model_download",
+        allow_download = st.toggle(MODEL_DOWNLOAD_SWITCH, key="allow_model_download",
                                    help=MODEL_DOWNLOAD_NOTE)
         if allow_download:
             st.warning(MODEL_DOWNLOAD_NOTE)
