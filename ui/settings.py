@@ -120,7 +120,7 @@ def sidebar() -> SessionSettings:
             st.button("Create case", key="create_case", on_click=_create_case, args=(log,),
                       help="Creates the case and makes it the current one.")
         case_name = names[case_id]
-        reporting.analyst_name_input()
+        reporting.analyst_name_input(log, case_id)
 
         st.markdown("### Model")
         model_path = st.text_input("Model folder", key="model_path_input",
