@@ -10,7 +10,7 @@ from geoloc_core.case.analysis_settings import AnalysisSettings
 from geoloc_core.model.choice import MODEL_ENV_VAR, ModelLoadError  # not inference: no torch at start-up
 from geoloc_core.case.verification import UNINFORMATIVE_R50_KM, UNINFORMATIVE_R90_KM, VerdictThresholds
 from geoloc_core.case.log.workspace import Workspace, load_workspace, resolve_workspace, save_workspace, workspace_path
-from ui import reporting, resources
+from ui import originals, reporting, resources
 from ui.plaintext import markdown_literal
 
 PRIVACY_NOTE = ("**Offline by default.** Images, metadata and coordinates stay on this machine unless you "
@@ -155,9 +155,7 @@ def sidebar() -> SessionSettings:
         online_handoff = st.toggle("Links to online tools (hand-off)", key="online_handoff", help=HANDOFF_NOTE)
         if online_handoff:
             st.warning(HANDOFF_NOTE)
-        keep_evidence = st.toggle("Keep a copy of each original file", key="keep_evidence",
-                                  help="Stored under the data folder, named by SHA-256, so the exact bytes can be "
-                                       "produced and re-hashed later.")
+        keep_evidence = originals.keep_switch(log, case_id)
         st.toggle("Include camera serial numbers in exports", key="include_serials",
                   help="Body and lens serial numbers identify a person's device: shown on screen, left out of "
                        "exports unless this is on.")
