@@ -36,8 +36,8 @@ def _act(log: CaseLog, selected: list[HistoryItem], action: str) -> None:
 def show_outcome() -> None:
     """What the last action did, once, at the top of the page (a filter may hide the files it changed)."""
     if done := st.session_state.pop(_DONE, None):
-        st.success(done)
-        st.toast(done, icon=":material/check_circle:")
+        st.success(done)  # own text: geoloc's sentence with counts and a verdict's fixed label
+        st.toast(done, icon=":material/check_circle:")  # own text: the same sentence
 
 
 def bulk_actions(log: CaseLog, selected: list[HistoryItem]) -> None:
@@ -46,7 +46,7 @@ def bulk_actions(log: CaseLog, selected: list[HistoryItem]) -> None:
         return
     with st.container(border=True):
         st.markdown(f"**The {_files(len(selected))} selected, at once** (every analysis of each file; one audit row "
-                    "per finding, with your name from the sidebar)")
+                    "per finding, with your name from the sidebar)")  # own text: a count
         c1, c2, c3, c4 = st.columns([2, 1, 1, 1], vertical_alignment="bottom")
         c1.selectbox("Your verdict", ANALYST_VERDICTS[1:] + ("",), format_func=LABELS.get, key="bulk_verdict")
         c2.button("Set verdict", key="bulk_set_verdict", on_click=_act, args=(log, selected, "verdict"))

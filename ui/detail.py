@@ -120,8 +120,8 @@ def assessment_form(log: CaseLog, item: HistoryItem, key: str) -> None:
         del st.session_state[_SAVED]
         count = len(item.ids)
         words = f"Assessment saved to the case log ({count} analys{'es' if count != 1 else 'is'} of this file)."
-        st.success(words)
-        st.toast(words, icon=":material/check_circle:")
+        st.success(words)  # own text: a count
+        st.toast(words, icon=":material/check_circle:")  # own text: a count
 
 
 def history_table(item: HistoryItem, key: str) -> None:

@@ -94,17 +94,17 @@ def keep_switch(log: CaseLog, case_id: int) -> bool:
         count, size = store.usage()
         st.warning(f"Originals are not kept: findings made now cannot show their image when reopened, and their "
                    f"reports and bundles hold no original or thumbnail. The {count:,} original(s) kept so far use "
-                   f"{human_bytes(size)} on this disk (the evidence folder beside the case log).")
+                   f"{human_bytes(size)} on this disk (the evidence folder beside the case log).")  # own text: numbers
         return False
     if kept := st.session_state.pop(_KEPT_NOW, None):
-        st.success(f"Kept {kept[0]:,} original(s) of this session ({human_bytes(kept[1])}).")
+        st.success(f"Kept {kept[0]:,} original(s) of this session ({human_bytes(kept[1])}).")  # own text: numbers
     if st.session_state.get(_OFFER):
         unkept = unkept_session_files(log, case_id)
         if not unkept.files:
             st.session_state.pop(_OFFER, None)
             return True
         st.info(f"{len(unkept.files):,} file(s) of this session ({human_bytes(unkept.size)}) were analysed while "
-                "originals were not kept, and are still here. Keep their originals now?")
+                "originals were not kept, and are still here. Keep their originals now?")  # own text: numbers
         left, right = st.columns(2)
         left.button(f"Keep these {len(unkept.files):,}", key="keep_session_files", on_click=_keep,
                     args=(log, case_id), type="primary")
