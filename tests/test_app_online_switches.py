@@ -109,3 +109,23 @@ def test_a_size_checked_before_the_switch_went_off_downloads_nothing(data_dir, h
     assert not at.exception
     assert attempts == [] and len(hub.requests) == asked and not (tmp_path / "clip").exists()
     assert "Nothing was sent" in _said(at)
+
+
+def test_with_every_online_switch_off_the_pages_attempt_no_connection(data_dir, hub):
+    """The other online actions (Nominatim, map tiles, links to online tools, a hub model id) each sit behind
+    their own switch; with all of them off (the default), verifying a photo with GPS and a written place, the
+    Case log and the Model page attempt no connection at all, not even to the loopback hub."""
+    from tests.imagegen import gps_exif, image_bytes
+
+    at = AppTest.from_file(APP, default_timeout=120)
+    with recording() as attempts:
+        at.run()
+        assert not any(t.value for t in at.toggle if t.key in ("allow_model_download", "online_geocoder",
+                                                                 "online_tiles", "online_handoff"))
+        at.text_input(key="model_path_input").input(REPO).run()  # a hub id: refused offline, never looked up
+        at.file_uploader(key="verify_upload").upload("paris.jpg", image_bytes(exif=gps_exif(48.8584, 2.2945)),
+                                                     "image/jpeg").run()
+        at.switch_page("app_pages/cases.py").run()
+        at.switch_page("app_pages/model.py").run()
+    assert not at.exception
+    assert attempts == [] and hub.requests == []
