@@ -12,6 +12,7 @@ from streamlit.testing.v1 import AppTest
 from geoloc_core.case.log.caselog import CaseLog, EvidenceStore
 from geoloc_core.model.fetch import human_bytes
 from tests.imagegen import gps_exif, image_bytes
+from tests.test_app import _batch
 from tests.test_workflow import _select_rows
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
@@ -95,3 +96,24 @@ def test_switched_on_later_it_offers_to_keep_the_sessions_files(data_dir):
     assert not any(b.key == "keep_session_files" for b in at.button)  # answered: not offered again
     log = CaseLog(data_dir / "caselog.sqlite3")
     assert len(log.findings(log.cases()[0][0])) == 1  # keeping the originals analysed nothing again
+
+
+def test_switched_on_later_on_the_batch_page_it_offers_the_batchs_files_zip_entries_included(data_dir):
+    import io
+    import zipfile
+
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr("inside/a.jpg", PHOTO)
+        z.writestr("inside/b.jpg", OTHER)
+    third = image_bytes(size=(320, 240), color=(10, 200, 30))
+    at = _batch([("two.zip", archive.getvalue()), ("third.jpg", third)], session={"keep_evidence": False})
+    assert not at.exception
+    store = EvidenceStore(data_dir / "evidence")
+    assert all(store.get(hashlib.sha256(d).hexdigest()) is None for d in (PHOTO, OTHER, third))
+    at.toggle(key="keep_evidence").set_value(True).run()
+    size = human_bytes(len(PHOTO) + len(OTHER) + len(third))
+    assert f"3 file(s) of this session ({size}) were analysed while originals were not kept" in _said(at)
+    at.button(key="keep_session_files").click().run()
+    assert not at.exception
+    assert all(store.get(hashlib.sha256(d).hexdigest()) == d for d in (PHOTO, OTHER, third))
