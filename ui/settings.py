@@ -17,8 +17,9 @@ PRIVACY_NOTE = ("**Offline by default.** Images, metadata and coordinates stay o
                 "switch on an online option below.")
 NOMINATIM_NOTE = ("Sends each point's coordinates to OpenStreetMap's Nominatim service (one request per "
                   "second, their usage policy); falls back to offline on failure.")
-MODEL_DOWNLOAD_NOTE = ("Lets the model field take a Hugging Face id: the model is downloaded from huggingface.co, "
-                       "which learns the id and this machine's address. Off: only folders on this machine load.")
+MODEL_DOWNLOAD_NOTE = ("Lets the model field take a Hugging Face id, and the Model page check a model's size and "
+                       "download it: huggingface.co learns the id and this machine's address. Off: only folders on "
+                       "this machine load, and nothing is asked of the hub.")
 MODEL_DOWNLOAD_SWITCH = "Download models from Hugging Face (online)"  # every hub action's switch (ui/model_fetch.py)
 TILES_NOTE = "Your browser loads OpenStreetMap tiles: the map area you view is sent to their tile servers."
 HANDOFF_NOTE = ("Shows links that open a finding's points in OpenStreetMap, Google Maps / Street View and SunCalc, and "
