@@ -7,7 +7,7 @@ from dataclasses import replace
 import pandas as pd
 import streamlit as st
 
-from geoloc_core.evidence.sources import count_files, expand_uploads
+from geoloc_core.evidence.sources import count_files, expand_uploads, utc_now
 from geoloc_core.case.log.writer import CaseLogWriter
 from geoloc_core.case.maps.finding_maps import findings_map
 from ui import resources
@@ -48,8 +48,8 @@ def run_batch(uploads, settings, skip_known: bool) -> tuple[list, list]:
     # committed on a writer thread; the count shown is what is saved (a killed server lost nothing shown)
     with CaseLogWriter(log, settings.case_id, keep_serials=include_serials()) as writer, \
             showing_prompt_progress([analyzer.predictor, analyzer.second_predictor]):
-        for finding in analyzer.analyze_stream(keeping_originals(
-                settings, expand_uploads(((u.name, u.getvalue()) for u in uploads), known, skipped, skipped_hashes))):
+        sources = expand_uploads(((u.name, u.getvalue(), received(u)) for u in uploads), known, skipped, skipped_hashes)
+        for finding in analyzer.analyze_stream(keeping_originals(settings, sources)):
             writer.put(finding)
             findings.append(finding)
             errors += finding.status == "error"
@@ -67,6 +67,11 @@ def run_batch(uploads, settings, skip_known: bool) -> tuple[list, list]:
     # files skipped because the case holds them: shown with their earlier finding (under this upload's name)
     reused = [replace(earlier[h], file=name) for name, h in zip(skipped, skipped_hashes) if h in earlier]
     return findings, reused
+
+
+def received(upload) -> str:
+    """When the upload reached the server (first seen by this page): the report's "Acquired"."""
+    return st.session_state.setdefault("batch_received", {}).setdefault(upload.file_id, utc_now())
 
 
 def filtered(frame: pd.DataFrame, findings: list) -> pd.Series:
@@ -125,6 +130,8 @@ skip_known = st.checkbox("Skip files already analysed in this case with the same
                          key="batch_skip", help="Resume an interrupted batch without analysing a file twice; "
                          "skipped files stay in the table and exports with their earlier finding.")
 uploads = list(folder or []) + list(files or [])
+for upload in uploads:  # stamped on arrival, not when "Analyse" is pressed
+    received(upload)
 
 if uploads and st.button(f"Analyse {len(uploads):,} upload(s)", type="primary", key="batch_run"):
     st.session_state["batch_findings"], st.session_state["batch_reused"] = run_batch(uploads, settings, skip_known)

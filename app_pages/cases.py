@@ -13,6 +13,7 @@ from geoloc_core.case.duplicates import group_near_duplicates
 from geoloc_core.case.log.history import HistoryItem, group_by_file
 from geoloc_core.case.maps.finding_maps import findings_map
 from ui import deletion, reporting, resources
+from ui import bulk_assessment
 from ui.case_filters import filter_controls
 from ui.detail import finding_detail
 from ui.map_toggle import points_toggle
@@ -31,6 +32,7 @@ def case_table(items: list[HistoryItem], view: str) -> list[HistoryItem]:
     frame.insert(2, "your verdict", [item.latest.finding.analyst_verdict for item in items])
     frame.insert(3, "tags", [item.latest.finding.analyst_tags for item in items])
     frame.insert(4, "note", [item.latest.note for item in items])
+    frame.insert(5, "reviewed (UTC)", [item.latest.reviewed_at for item in items])
     frame.insert(0, "saved (UTC)", [item.latest.created_at for item in items])
     rows_shown = ",".join(str(i) for item in items for i in item.ids)
     key = "case_table_" + hashlib.sha1(f"{view}|{rows_shown}".encode("utf-8")).hexdigest()[:12]
@@ -88,6 +90,7 @@ st.title("Case log")
 st.caption(f"Case “{markdown_literal(settings.case_name)}” — stored in {markdown_literal(log.path)} (SQLite, saved as each "
            "finding is made). Switch or create cases in the sidebar.")
 deletion.show_outcome()
+bulk_assessment.show_outcome()
 search = st.text_input("Search file names, verdicts, notes and metadata", key="case_search")
 everything = log.findings(settings.case_id)
 if not everything:
@@ -108,10 +111,12 @@ if not items:
 selected = case_table(items, f"{search}|{filters!r}")
 st.caption(f"{len(selected)} selected of {len(items):,} shown — exports, the report and the map use the selection, "
            "or every file shown when none is selected.")
+bulk_assessment.bulk_actions(log, selected)
 deletion.delete_selected(log, selected)
 exports_and_map(selected or items, settings.case_id, settings.analysis.online_tiles)
 report(log, selected, items, settings, whole=len(items) == len(all_items))
 detail(log, selected, settings)
 near_duplicates([item.latest for item in items])
+bulk_assessment.assessments_table(log, settings.case_id)
 deletion.deletions_table(log, settings.case_id)
 deletion.delete_case_section(log, settings.case_id)

@@ -88,4 +88,4 @@ per server and is shared by every browser session.
 See ``training/README.md``: a CSV of geotagged images, ``python -m training.train --config ...`` on a GPU,
 then ``python -m training.evaluate`` for the table in the thesis's form (% within 1 / 25 / 200 / 750 / 2500 km).
 """)
-fetch_panel()
+fetch_panel(settings.analysis.allow_model_download)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from geoloc_core.evidence.sources import FileSource
+from geoloc_core.evidence.sources import FileSource, utc_now
 from geoloc_core.evidence.imaging import preview_png
 from geoloc_core.evidence.isolation import IsolatedCallError
 from geoloc_core.case.findings import for_people
@@ -27,11 +27,12 @@ if uploaded is None:
     st.stop()
 
 data = uploaded.getvalue()
+received = st.session_state.setdefault("verify_received", {}).setdefault(uploaded.file_id, utc_now())  # "Acquired"
 cache_key = (uploaded.file_id, settings.case_id, settings.analysis)
 if st.session_state.get("verify_key") != cache_key:
     analyzer = analyzer_for(settings.analysis)
     with st.spinner("Analysing..."), showing_prompt_progress([analyzer.predictor, analyzer.second_predictor]):
-        finding = analyzer.analyze(FileSource(uploaded.name, data=data))
+        finding = analyzer.analyze(FileSource(uploaded.name, data=data, acquired_utc=received))
     save(settings, finding, data)
     try:  # decoded in the isolated worker, under the same pixel limit as the analysis: never here
         preview, preview_error = resources.parser_worker().call(preview_png, data), None

@@ -90,7 +90,9 @@ def test_model_page_fetch_names_host_and_size_before_downloading(data_dir, world
     monkeypatch.setenv("HF_ENDPOINT", hub.endpoint)
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
     try:
-        at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+        at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+        at.session_state["allow_model_download"] = True  # the hub is online: behind its switch (#32)
+        at.run()
         at.switch_page("app_pages/model.py").run()
         target = tmp_path / "models" / "TinyCLIP"
         at.text_input(key="fetch_model_id").input("geolocal/TinyCLIP").run()

@@ -37,6 +37,7 @@ def _photo(i: int) -> bytes:
 def _comparable(finding) -> dict:
     row = asdict(finding)
     row.pop("analysed_at_utc")
+    row.pop("acquired_at_utc")
     return row
 
 

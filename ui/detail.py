@@ -11,6 +11,7 @@ from geoloc_core.case.duplicates import similar
 from geoloc_core.case.log.history import HistoryItem, history_rows
 from geoloc_core.case.findings import Finding, for_people
 from geoloc_core.case.verification import NOT_AN_IMAGE
+from geoloc_core.evidence.filefacts import sha256_hex
 from geoloc_core.evidence.imaging import preview_png
 from geoloc_core.evidence.isolation import IsolatedCallError
 from geoloc_core.evidence.tagdump import tag_dump
@@ -32,14 +33,34 @@ def kept_original(finding: Finding) -> bytes | None:
     return resources.evidence_store(str(log.path.parent / "evidence")).get(finding.sha256) if finding.sha256 else None
 
 
+_DECODED = "_detail_decoded"  # (what, SHA-256) -> result: decoded once per session, not on every rerun
+_DECODED_KEPT = 32  # results kept per session (previews are bounded PNGs, tag lists a few thousand rows)
+
+
+def _once(what: str, data: bytes, decode):
+    """``decode(data)``'s result, remembered per session by the bytes' SHA-256. Every widget change reruns the
+    page, and each rerun decoded the original again in the isolated worker (#32: 1.5 s a run of the 7.3 s an
+    assessment took to save); the same bytes give the same preview and tags."""
+    memo = st.session_state.setdefault(_DECODED, {})
+    key = (what, sha256_hex(data))
+    if key not in memo:
+        while len(memo) >= _DECODED_KEPT:
+            memo.pop(next(iter(memo)))
+        memo[key] = decode(data)
+    return memo[key]
+
+
 def kept_preview(data: bytes) -> tuple[bytes | None, str]:
     """(a bounded PNG of the kept original, "") or (None, why not). A kept original is file bytes like an
     upload: decoded in the isolated worker, under the analysis's pixel limit, never here (#31: a kept
     13000 x 13000 PNG took the server from 1,072 to 3,010 MiB when its finding was opened)."""
-    try:
-        return resources.parser_worker().call(preview_png, data), ""
-    except IsolatedCallError as exc:
-        return None, for_people(str(exc)) or "the image could not be decoded"
+    def decode(data: bytes) -> tuple[bytes | None, str]:
+        try:
+            return resources.parser_worker().call(preview_png, data), ""
+        except IsolatedCallError as exc:
+            return None, for_people(str(exc)) or "the image could not be decoded"
+
+    return _once("preview", data, decode)
 
 
 def tag_table(data: bytes | None, key: str) -> None:
@@ -49,9 +70,14 @@ def tag_table(data: bytes | None, key: str) -> None:
         st.caption("The original file was not kept, so its tags cannot be listed again. Switch on 'Keep a copy of "
                    "each original file' in the sidebar to keep originals with future findings.")
         return
-    try:
-        rows = resources.parser_worker().call(tag_dump, data)
-    except IsolatedCallError:
+    def decode(data: bytes) -> list | None:
+        try:
+            return resources.parser_worker().call(tag_dump, data)
+        except IsolatedCallError:
+            return None
+
+    rows = _once("tags", data, decode)
+    if rows is None:
         st.warning("The file's tags could not be read: the parser gave up on this file.")
         return
     import pandas as pd  # pandas and folium load at first use, not on a cold start's first page (#32)
@@ -62,21 +88,40 @@ def tag_table(data: bytes | None, key: str) -> None:
     st.dataframe(frame, hide_index=True, width="stretch", key=f"{key}_tags")
 
 
+_SAVED = "_assessment_saved"  # the finding id whose assessment was just saved, confirmed once beside its form
+
+
+def _save_assessment(log: CaseLog, item: HistoryItem, key: str) -> None:
+    """The Save button's callback: runs before the page's one rerun, so that rerun already shows what was saved
+    (#32: the button saved, then ``st.rerun()`` ran the whole page a second time, maps, previews and report
+    included: 7.3 s, and the rerun wiped the "saved" line, so nothing confirmed it)."""
+    from ui.reporting import analyst_name
+
+    latest = item.latest
+    log.set_assessment(item.ids, st.session_state[f"{key}_verdict_{latest.id}"],
+                       st.session_state[f"{key}_tags_{latest.id}"], st.session_state[f"{key}_note_{latest.id}"],
+                       analyst_name())
+    st.session_state[_SAVED] = latest.id
+
+
 def assessment_form(log: CaseLog, item: HistoryItem, key: str) -> None:
     """The analyst's own verdict, tags and note; kept in the case log, exported as their own columns."""
     latest = item.latest
     st.markdown("**Your assessment** (kept in the case log; exported as analyst_verdict, analyst_tags, note)")
     labels = {"": "not assessed", "confirmed": "confirmed", "refuted": "refuted", "unresolved": "unresolved"}
     c1, c2 = st.columns([1, 2])
-    verdict = c1.selectbox("Your verdict", ANALYST_VERDICTS, format_func=labels.get, key=f"{key}_verdict_{latest.id}",
-                           index=ANALYST_VERDICTS.index(latest.finding.analyst_verdict)
-                           if latest.finding.analyst_verdict in ANALYST_VERDICTS else 0)
-    tags = c2.text_input("Tags (comma-separated)", value=latest.finding.analyst_tags, key=f"{key}_tags_{latest.id}")
-    note = st.text_area("Note", value=latest.note, key=f"{key}_note_{latest.id}")
-    if st.button("Save assessment", key=f"{key}_save_{latest.id}"):
-        log.set_assessment(item.ids, verdict, tags, note)
-        st.success("Assessment saved.")
-        st.rerun()
+    c1.selectbox("Your verdict", ANALYST_VERDICTS, format_func=labels.get, key=f"{key}_verdict_{latest.id}",
+                 index=ANALYST_VERDICTS.index(latest.finding.analyst_verdict)
+                 if latest.finding.analyst_verdict in ANALYST_VERDICTS else 0)
+    c2.text_input("Tags (comma-separated)", value=latest.finding.analyst_tags, key=f"{key}_tags_{latest.id}")
+    st.text_area("Note", value=latest.note, key=f"{key}_note_{latest.id}")
+    st.button("Save assessment", key=f"{key}_save_{latest.id}", on_click=_save_assessment, args=(log, item, key))
+    if st.session_state.get(_SAVED) == latest.id:
+        del st.session_state[_SAVED]
+        count = len(item.ids)
+        words = f"Assessment saved to the case log ({count} analys{'es' if count != 1 else 'is'} of this file)."
+        st.success(words)  # own text: a count
+        st.toast(words, icon=":material/check_circle:")  # own text: a count
 
 
 def history_table(item: HistoryItem, key: str) -> None:

@@ -16,10 +16,26 @@ from ui import resources
 from ui.plaintext import markdown_literal
 
 
-def analyst_name_input() -> None:
-    """The analyst's name, for reports, bundles and the export audit trail (sidebar)."""
-    st.text_input("Analyst name", key="analyst_name", max_chars=200,
-                  help="Shown in reports and bundles, and recorded with every export in the case log.")
+def analyst_name_input(log: CaseLog, case_id: int) -> None:
+    """The analyst's name, for reports, bundles and the audit trails (sidebar), kept with the case in the case log.
+
+    Per case, not per log or per browser (#32: a reload lost it and reports said "Analyst: not given"): a report
+    says who analysed *that* case, a case handed to a colleague keeps its own name, and a new session or another
+    tab opens the case with it filled in. A case without a name takes the one in the field (the same person
+    going on to a new case), and the field's name is saved as it is typed."""
+    if st.session_state.get(_NAME_OF_CASE) != case_id:  # a new session, or another case chosen
+        kept = log.case_analyst(case_id)
+        if kept:
+            st.session_state["analyst_name"] = kept
+        st.session_state[_NAME_OF_CASE] = case_id
+    name = st.text_input("Analyst name", key="analyst_name", max_chars=200,
+                         help="Shown in reports and bundles, and recorded with every export and assessment in the "
+                              "case log. Kept with the case: a reload or a new tab fills it in.").strip()
+    if name and name != log.case_analyst(case_id):
+        log.set_case_analyst(case_id, name)
+
+
+_NAME_OF_CASE = "_analyst_name_case"  # the case whose kept name the field was filled from
 
 
 def analyst_name() -> str:

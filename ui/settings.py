@@ -10,15 +10,17 @@ from geoloc_core.case.analysis_settings import AnalysisSettings
 from geoloc_core.model.choice import MODEL_ENV_VAR, ModelLoadError  # not inference: no torch at start-up
 from geoloc_core.case.verification import UNINFORMATIVE_R50_KM, UNINFORMATIVE_R90_KM, VerdictThresholds
 from geoloc_core.case.log.workspace import Workspace, load_workspace, resolve_workspace, save_workspace, workspace_path
-from ui import reporting, resources
+from ui import originals, reporting, resources
 from ui.plaintext import markdown_literal
 
 PRIVACY_NOTE = ("**Offline by default.** Images, metadata and coordinates stay on this machine unless you "
                 "switch on an online option below.")
 NOMINATIM_NOTE = ("Sends each point's coordinates to OpenStreetMap's Nominatim service (one request per "
                   "second, their usage policy); falls back to offline on failure.")
-MODEL_DOWNLOAD_NOTE = ("Lets the model field take a Hugging Face id: the model is downloaded from huggingface.co, "
-                       "which learns the id and this machine's address. Off: only folders on this machine load.")
+MODEL_DOWNLOAD_NOTE = ("Lets the model field take a Hugging Face id, and the Model page check a model's size and "
+                       "download it: huggingface.co learns the id and this machine's address. Off: only folders on "
+                       "this machine load, and nothing is asked of the hub.")
+MODEL_DOWNLOAD_SWITCH = "Download models from Hugging Face (online)"  # every hub action's switch (ui/model_fetch.py)
 TILES_NOTE = "Your browser loads OpenStreetMap tiles: the map area you view is sent to their tile servers."
 HANDOFF_NOTE = ("Shows links that open a finding's points in OpenStreetMap, Google Maps / Street View and SunCalc, and "
                 "the upload pages of reverse-image search services. Clicking a link sends that point's coordinates "
@@ -119,14 +121,14 @@ def sidebar() -> SessionSettings:
             st.button("Create case", key="create_case", on_click=_create_case, args=(log,),
                       help="Creates the case and makes it the current one.")
         case_name = names[case_id]
-        reporting.analyst_name_input()
+        reporting.analyst_name_input(log, case_id)
 
         st.markdown("### Model")
         model_path = st.text_input("Model folder", key="model_path_input",
                                    help=f"A trained geoloc model folder; default from ${MODEL_ENV_VAR}. Kept in "
                                         "the page's address and for the next session.")
         st.session_state["model_path"] = model_path
-        allow_download = st.toggle("Download models from Hugging Face (online)", key="allow_model_download",
+        allow_download = st.toggle(MODEL_DOWNLOAD_SWITCH, key="allow_model_download",
                                    help=MODEL_DOWNLOAD_NOTE)
         if allow_download:
             st.warning(MODEL_DOWNLOAD_NOTE)
@@ -154,9 +156,7 @@ def sidebar() -> SessionSettings:
         online_handoff = st.toggle("Links to online tools (hand-off)", key="online_handoff", help=HANDOFF_NOTE)
         if online_handoff:
             st.warning(HANDOFF_NOTE)
-        keep_evidence = st.toggle("Keep a copy of each original file", key="keep_evidence",
-                                  help="Stored under the data folder, named by SHA-256, so the exact bytes can be "
-                                       "produced and re-hashed later.")
+        keep_evidence = originals.keep_switch(log, case_id)
         st.toggle("Include camera serial numbers in exports", key="include_serials",
                   help="Body and lens serial numbers identify a person's device: shown on screen, left out of "
                        "exports unless this is on.")

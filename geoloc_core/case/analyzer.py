@@ -201,6 +201,7 @@ class Analyzer:
 
     def _prepare(self, source: FileSource, inspected: "_Inspected") -> _Pending:
         finding = Finding(file=source.name, analysed_at_utc=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                          acquired_at_utc=source.acquired_utc,
                           model=self.predictor.description if self.predictor else "",
                           second_model=self.second_predictor.description if self.second_predictor else "",
                           analysis_settings=self.settings_label)

@@ -70,6 +70,7 @@ class Finding:
     height: int | None = None
     model: str = ""
     analysed_at_utc: str = ""
+    acquired_at_utc: str = ""  # when geoloc received the bytes (upload received, file read): never after analysed
     geoloc_version: str = __version__
     note: str = ""  # the analyst's note, from the case log
     analyst_verdict: str = ""  # the analyst's own assessment: confirmed / refuted / unresolved (case log)

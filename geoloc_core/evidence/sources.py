@@ -3,11 +3,17 @@
 A ``FileSource`` is a name plus either a path or the bytes; a problem found before
 reading (a refused zip entry) travels with it so the file still gets its error row
 and a batch never loses its neighbours.
+
+It also carries when geoloc acquired the bytes (``acquired_utc``), the report's "Acquired": the moment an
+upload was received (the page passes it: an upload can wait minutes before it is analysed, and is analysed
+again under other settings), else when the bytes were handed over or the file is read. It used to be the case
+log's save time, after the analysis (#32: "Acquired" was 1 s after "Analysed").
 """
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterable, Iterator
 
@@ -20,6 +26,11 @@ IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".jpe", ".png", ".webp", ".tif", ".tiff", "
                     ".pef", ".srw", ".mrw", ".iiq", ".x3f"}
 
 
+def utc_now() -> str:
+    """The acquisition clock, to the second like the finding's "Analysed" (one place, so a test can set it)."""
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
 @dataclass
 class FileSource:
     """A file to analyse: a display name and either a path or the bytes themselves (uploads)."""
@@ -28,6 +39,11 @@ class FileSource:
     path: Path | None = None
     data: bytes | None = None
     error: str | None = None  # a problem found before reading (e.g. a refused zip entry)
+    acquired_utc: str = ""  # when the bytes arrived: the caller's (upload received), else stamped on arrival here
+
+    def __post_init__(self) -> None:
+        if self.data is not None and not self.acquired_utc:  # the bytes are in hand now
+            self.acquired_utc = utc_now()
 
     def read(self) -> bytes:
         path = self.checked_path()
@@ -45,6 +61,8 @@ class FileSource:
         size = self.path.stat().st_size
         if size > MAX_FILE_BYTES:
             raise ValueError(f"file too large: {size / 1024**2:,.0f} MB exceeds the {MAX_FILE_BYTES / 1024**2:,.0f} MB limit")
+        if not self.acquired_utc:  # read right after this (here or by a parser process)
+            self.acquired_utc = utc_now()
         return self.path
 
 
@@ -73,14 +91,16 @@ def count_files(name: str, data: bytes) -> int:
     return count_entries(data) if is_zip(name, data) else 1
 
 
-def expand_uploads(uploads: Iterable[tuple[str, bytes]], known: set[str] | None = None,
+def expand_uploads(uploads: Iterable[tuple[str, bytes] | tuple[str, bytes, str]], known: set[str] | None = None,
                    skipped: list[str] | None = None, skipped_hashes: list[str] | None = None) -> Iterator[FileSource]:
     """FileSources one at a time, zip entries expanded lazily.
 
-    With ``known`` (SHA-256s already in the case), files whose hash is in it, or that
+    Each upload is (name, bytes) or (name, bytes, when it was received, UTC); a zip's entries were received
+    with it. With ``known`` (SHA-256s already in the case), files whose hash is in it, or that
     repeat within this upload, are not yielded; their names are appended to ``skipped``.
     """
-    for name, data in uploads:
+    for name, data, *received in uploads:
+        acquired = received[0] if received else utc_now()
         items = iter_zip(data, name) if is_zip(name, data) else [None]
         for entry in items:
             if entry is None:
@@ -96,4 +116,4 @@ def expand_uploads(uploads: Iterable[tuple[str, bytes]], known: set[str] | None 
                         skipped_hashes.append(digest)
                     continue
                 known.add(digest)
-            yield FileSource(entry_name, data=entry_data, error=error)
+            yield FileSource(entry_name, data=entry_data, error=error, acquired_utc=acquired)

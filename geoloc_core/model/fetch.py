@@ -87,6 +87,16 @@ def endpoint() -> str:
     return (os.environ.get("HF_ENDPOINT") or DEFAULT_ENDPOINT).rstrip("/")
 
 
+def _only_the_hub_asked() -> None:
+    """huggingface_hub 1.x+ builds its User-Agent by fetching an "agent harnesses" list from the endpoint it read
+    at import time (huggingface.co, whatever ``HF_ENDPOINT`` says now): one more request, to a host the analyst
+    may not have chosen (#32: seen asking huggingface.co while the app used the loopback hub). Its telemetry
+    switch, read at call time, turns that off; nothing geoloc needs is in the User-Agent."""
+    from huggingface_hub import constants
+
+    constants.HF_HUB_DISABLE_TELEMETRY = True
+
+
 def _offline() -> bool:
     return any(os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
                for name in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"))
@@ -125,6 +135,7 @@ def plan_fetch(repo_id: str, revision: str | None = None, repo_type: str = "mode
     what = f"{repo_type} {repo_id!r}"
     if _offline():
         raise FetchError(f"offline mode is on (HF_HUB_OFFLINE): {what} was not fetched. Unset it to download.")
+    _only_the_hub_asked()
     api = HfApi(endpoint=url)
     try:
         if repo_type == "dataset":
@@ -205,6 +216,7 @@ def download(plan: FetchPlan, to: str | Path, say: Callable[[str], None] = print
     free = shutil.disk_usage(to).free
     if needed > free:
         raise FetchError(f"{human_bytes(needed)} still to download but only {human_bytes(free)} free on {to}")
+    _only_the_hub_asked()
     headers = build_hf_headers()
     for remote in files:
         target = to / remote.path

@@ -39,7 +39,7 @@ from .deletion import CASE, FINDINGS, CaseChanged, CaseDeletionPlan, DeletionRec
 
 DATA_DIR_ENV = "GEOLOC_DATA_DIR"
 EVIDENCE_FOLDER = "evidence"  # the evidence store's folder, beside the case log
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 MIGRATIONS: dict[int, list[str]] = {
     1: [
         "CREATE TABLE cases (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, created_at TEXT NOT NULL)",
@@ -67,6 +67,15 @@ MIGRATIONS: dict[int, list[str]] = {
         "CREATE INDEX findings_sha ON findings(sha256)"],  # "does any finding still use this original?"
     # the analyst's own point (#32): JSON of the Finding's analyst_point_* fields, the analyst's like the note
     6: ["ALTER TABLE findings ADD COLUMN analyst_point TEXT NOT NULL DEFAULT ''"],
+    # #32: the analyst's name kept with each case (reports said "Analyst: not given" after a reload); when a
+    # finding was marked reviewed; and one audit row per finding whose assessment or review changed. The audit
+    # rows name the finding by id, file and hash without a foreign key, so they outlive a deleted finding;
+    # they go with their case, like the case's deletion rows.
+    7: ["ALTER TABLE cases ADD COLUMN analyst TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE findings ADD COLUMN reviewed_at TEXT NOT NULL DEFAULT ''",
+        "CREATE TABLE assessments (id INTEGER PRIMARY KEY, case_id INTEGER REFERENCES cases(id) ON DELETE CASCADE, "
+        "finding_id INTEGER NOT NULL, file TEXT NOT NULL, sha256 TEXT NOT NULL, action TEXT NOT NULL, "
+        "analyst_verdict TEXT NOT NULL, reviewed_at TEXT NOT NULL, analyst TEXT NOT NULL, created_at TEXT NOT NULL)"],
 }
 ANALYST_VERDICTS = ("", "confirmed", "refuted", "unresolved")  # "" = not assessed yet
 
@@ -87,6 +96,23 @@ class StoredFinding:
     created_at: str
     finding: Finding
     source_url: str = ""
+    reviewed_at: str = ""  # when the analyst marked it reviewed (UTC); "" = not yet
+
+
+@dataclass(frozen=True)
+class AssessmentRecord:
+    """One finding's assessment or review as changed, in the audit trail: what it became, by whom and when."""
+
+    id: int
+    case_id: int
+    finding_id: int
+    file: str
+    sha256: str
+    action: str  # "assessment" (verdict, tags, note), "verdict" (verdict only), "reviewed", "not reviewed"
+    analyst_verdict: str
+    reviewed_at: str
+    analyst: str
+    created_at: str
 
 
 @dataclass
@@ -186,6 +212,17 @@ class CaseLog:
                 "SELECT c.id, c.name, COUNT(f.id) FROM cases c LEFT JOIN findings f ON f.case_id = c.id "
                 "GROUP BY c.id ORDER BY c.id DESC").fetchall()
 
+    def case_analyst(self, case_id: int) -> str:
+        """The analyst's name kept with the case ("" when none was given, or no such case)."""
+        with self._connect() as connection:
+            row = connection.execute("SELECT analyst FROM cases WHERE id = ?", (case_id,)).fetchone()
+        return row[0] if row else ""
+
+    def set_case_analyst(self, case_id: int, analyst: str) -> None:
+        """Keep the analyst's name with the case, for reports, bundles and the audit trails of later sessions."""
+        with self._transaction() as connection:
+            connection.execute("UPDATE cases SET analyst = ? WHERE id = ?", (analyst.strip()[:200], case_id))
+
     def case_deletion_plan(self, case_id: int) -> CaseDeletionPlan | None:
         """What ``delete_case`` would remove now (None: no such case), for the analyst to confirm."""
         with self._connect() as connection:
@@ -231,7 +268,8 @@ class CaseLog:
 
     def findings(self, case_id: int | None, search: str = "") -> list[StoredFinding]:
         """Findings of one case (``None``: of every case), oldest first."""
-        query = ("SELECT id, case_id, note, created_at, data, source_url, analyst_verdict, analyst_tags, analyst_point "
+        query = ("SELECT id, case_id, note, created_at, data, source_url, analyst_verdict, analyst_tags, analyst_point, "
+                 "reviewed_at "
                  "FROM findings WHERE (? IS NULL OR case_id = ?)")
         params: list = [case_id, case_id]
         if search.strip():
@@ -243,7 +281,7 @@ class CaseLog:
             params += [like] * 7
         with self._connect() as connection:
             rows = connection.execute(query + " ORDER BY id", params).fetchall()
-        stored = [StoredFinding(r[0], r[1], r[2], r[3], _finding_from_json(r[4]), r[5]) for r in rows]
+        stored = [StoredFinding(r[0], r[1], r[2], r[3], _finding_from_json(r[4]), r[5], r[9]) for r in rows]
         for item, row in zip(stored, rows):
             item.finding.note, item.finding.source_url = item.note, item.source_url
             item.finding.analyst_verdict, item.finding.analyst_tags = row[6], row[7]
@@ -261,13 +299,52 @@ class CaseLog:
                 (case_id, model, settings)).fetchall()
         return {sha: _finding_from_json(data) for sha, data in rows}
 
-    def set_assessment(self, finding_ids: list[int], verdict: str, tags: str, note: str) -> None:
-        """The analyst's own verdict, tags and note, kept apart from the tool's verdict."""
-        if verdict not in ANALYST_VERDICTS:
-            raise ValueError(f"assessment must be one of {', '.join(v for v in ANALYST_VERDICTS if v)}")
+    def set_assessment(self, finding_ids: list[int], verdict: str, tags: str, note: str, analyst: str = "") -> None:
+        """The analyst's own verdict, tags and note, kept apart from the tool's verdict; one audit row per finding."""
+        _check_verdict(verdict)
         with self._transaction() as connection:
             connection.executemany("UPDATE findings SET analyst_verdict = ?, analyst_tags = ?, note = ? WHERE id = ?",
                                    [(verdict, tags.strip(), note, i) for i in finding_ids])
+            self._audit_assessments(connection, finding_ids, "assessment", analyst)
+
+    def set_verdicts(self, finding_ids: list[int], verdict: str, analyst: str = "") -> int:
+        """Several findings' own verdict at once (the Case log's selection); their tags and notes stay. One
+        audit row per finding; returns how many findings there were."""
+        _check_verdict(verdict)
+        with self._transaction() as connection:
+            connection.executemany("UPDATE findings SET analyst_verdict = ? WHERE id = ?",
+                                   [(verdict, i) for i in finding_ids])
+            return self._audit_assessments(connection, finding_ids, "verdict", analyst)
+
+    def set_reviewed(self, finding_ids: list[int], reviewed: bool, analyst: str = "") -> int:
+        """Mark findings reviewed now (or not reviewed); one audit row per finding. A finding already reviewed
+        keeps its first review time."""
+        with self._transaction() as connection:
+            if reviewed:
+                connection.executemany("UPDATE findings SET reviewed_at = ? WHERE id = ? AND reviewed_at = ''",
+                                       [(_now(), i) for i in finding_ids])
+            else:
+                connection.executemany("UPDATE findings SET reviewed_at = '' WHERE id = ?", [(i,) for i in finding_ids])
+            return self._audit_assessments(connection, finding_ids, "reviewed" if reviewed else "not reviewed",
+                                           analyst)
+
+    def _audit_assessments(self, connection: sqlite3.Connection, finding_ids: list[int], action: str,
+                           analyst: str) -> int:
+        """One audit row per finding (as it is after the change), in the changing transaction."""
+        rows = [connection.execute("SELECT id, case_id, file, sha256, analyst_verdict, reviewed_at FROM findings "
+                                   "WHERE id = ?", (i,)).fetchone() for i in dict.fromkeys(finding_ids)]
+        created = _now()
+        connection.executemany(
+            "INSERT INTO assessments (case_id, finding_id, file, sha256, action, analyst_verdict, reviewed_at, "
+            "analyst, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [(r[1], r[0], r[2], r[3], action, r[4], r[5], analyst.strip(), created) for r in rows if r])
+        return sum(1 for r in rows if r)
+
+    def assessments(self, case_id: int | None = None) -> list[AssessmentRecord]:
+        """The assessment audit trail, oldest first: one case's rows, or all."""
+        rows = self._trail("SELECT id, case_id, finding_id, file, sha256, action, analyst_verdict, reviewed_at, "
+                           "analyst, created_at FROM assessments", "case_id = ?", case_id)
+        return [AssessmentRecord(*row) for row in rows]
 
     def set_analyst_point(self, finding_ids: list[int], finding: Finding) -> None:
         """The analyst's own point as ``finding`` carries it (``case.analyst_point.place_point``; none after
@@ -459,6 +536,17 @@ class EvidenceStore:
         target = self._path(sha256)
         return target.stat().st_size if target is not None and target.is_file() else None
 
+    def usage(self) -> tuple[int, int]:
+        """(how many originals are kept, their bytes on disk): what "Keep a copy of each original file" costs."""
+        count = size = 0
+        if self.folder.is_dir():
+            for shard in self.folder.iterdir():
+                if shard.is_dir() and len(shard.name) == 2:
+                    for kept in shard.iterdir():
+                        if kept.is_file() and self._path(kept.name) == kept:
+                            count, size = count + 1, size + kept.stat().st_size
+        return count, size
+
     def delete(self, sha256: str) -> int | None:
         """Remove the kept original: its size in bytes, or None when it was not kept. Raises ``OSError``
         when it is there but cannot be removed. Callers decide that no finding still uses it
@@ -472,6 +560,11 @@ class EvidenceStore:
         except FileNotFoundError:  # removed meanwhile by another session
             return None
         return size
+
+
+def _check_verdict(verdict: str) -> None:
+    if verdict not in ANALYST_VERDICTS:
+        raise ValueError(f"assessment must be one of {', '.join(v for v in ANALYST_VERDICTS if v)}")
 
 
 def _now() -> str:

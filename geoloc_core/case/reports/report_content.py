@@ -66,8 +66,8 @@ def model_info(predictor) -> ModelInfo | None:
 class ReportItem:
     """One finding to report, with where it came from.
 
-    ``acquired_utc``: when geoloc received the bytes (the case log's save time, or the scan's
-    read time). ``original``: a callable returning the original bytes when they are available
+    ``acquired_utc``: when geoloc received the bytes (the finding's ``acquired_at_utc``; for findings
+    saved before it existed, the case log's save time). ``original``: a callable returning the original bytes when they are available
     (evidence store, the uploaded file, the scanned path); used for the thumbnail and the
     bundle, and only when the bytes still hash to the finding's SHA-256."""
 

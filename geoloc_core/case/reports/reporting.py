@@ -63,7 +63,7 @@ def render_reports(items: Sequence[ReportItem], case_name: str, analyst: str, sc
 
 def items_from_case(stored: Sequence[StoredFinding], store: EvidenceStore | None) -> list[ReportItem]:
     """Report items for findings of the case log; originals from the evidence store when kept."""
-    return [ReportItem(s.finding, acquired_utc=s.created_at, source_url=s.source_url, note=s.note, finding_id=s.id,
+    return [ReportItem(s.finding, acquired_utc=s.finding.acquired_at_utc or s.created_at, source_url=s.source_url, note=s.note, finding_id=s.id,
                        original=(lambda sha=s.finding.sha256: store.get(sha)) if store is not None else None)
             for s in stored]
 
@@ -71,7 +71,7 @@ def items_from_case(stored: Sequence[StoredFinding], store: EvidenceStore | None
 def items_from_scan(findings: Sequence[Finding], sources: Sequence[FileSource]) -> list[ReportItem]:
     """Report items for a scan: the originals are read again from their paths (and used only if
     they still hash to what was analysed)."""
-    return [ReportItem(f, acquired_utc=f.analysed_at_utc, original=source.read) for f, source in zip(findings, sources)]
+    return [ReportItem(f, acquired_utc=f.acquired_at_utc or f.analysed_at_utc, original=source.read) for f, source in zip(findings, sources)]
 
 
 def sha256_of(data: bytes | str) -> str:
