@@ -203,7 +203,8 @@ def test_csv_carries_the_point_in_columns_after_the_fixed_ones(pinned):
     columns = column_order()
     assert columns[: len(CORE_COLUMNS)] == list(CORE_COLUMNS)
     ours = [c for c in columns if c.startswith("analyst_point_")]
-    assert ours and columns[-len(ours):] == ours  # added at the end: scripts reading by position keep working
+    start = columns.index(ours[0])  # added after every column that existed before: positions keep working
+    assert ours and columns[start:start + len(ours)] == ours and start > columns.index("constrained_lon")
     row = next(csv.DictReader(io.StringIO(export([pinned], "csv"))))
     assert float(row["analyst_point_lat"]) == AACHEN[0] and float(row["analyst_point_lon"]) == AACHEN[1]
     assert row["analyst_point_exif_verdict"] == CONSISTENT and row["analyst_point_by"] == "A. Analyst"

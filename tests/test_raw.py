@@ -211,7 +211,8 @@ def test_scan_rows_say_format_pixels_and_camera(tmp_path):
     assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
     rows = {Path(r["file"]).name: r for r in csv.DictReader(out.open(encoding="utf-8"))}
     header = out.read_text(encoding="utf-8").splitlines()[0]
-    assert header.endswith('"constrained_lon","pixels_from","check_blocks"')  # new columns go at the end
+    names = header.replace('"', "").split(",")  # new columns go after every column that existed before
+    assert names[-2:] == ["pixels_from", "check_blocks"] and names.index("pixels_from") > names.index("constrained_lon")
     nef_row, dng_row, cr3_row = rows["preview.nef"], rows["sensor.dng"], rows["CanonRaw.cr3"]
     assert (nef_row["file_type"], nef_row["pixels_from"], nef_row["camera_make"], nef_row["camera_model"]) == \
         ("nef", "preview", "NIKON CORPORATION", "NIKON D70")

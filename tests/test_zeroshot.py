@@ -673,3 +673,38 @@ def test_progress_lines_keep_escape_sequences_out_of_the_terminal():
     text = stream.getvalue()
     assert "\x1b" not in text and "\u202e" not in text
     assert "regions of \\u001b[2J\\u001b[31mRed\\u202eland" in text and "Zero-shot prompts ready" in text
+
+
+@pytest.mark.parametrize("eos_rule", ["eos token", "legacy highest id"])
+def test_the_shared_start_computed_once_gives_the_library_forward(clip_dir, places_csv, eos_rule):
+    """#29: the prompts' common start ("<bos> a street view photo in") goes through the text tower once and each
+    prompt's own tokens attend to its cached keys and values; the pooled output equals transformers' own
+    forward (float noise), under both of the library's pooling rules."""
+    import torch
+    from transformers import AutoTokenizer, CLIPModel
+
+    from geoloc_core.model.shared_prefix import common_prefix_length, pooled_text, usable_prefix
+
+    model = CLIPModel.from_pretrained(str(clip_dir)).eval()
+    if eos_rule == "legacy highest id":
+        model.text_model.config.eos_token_id = model.text_model.eos_token_id = 2
+    tokenizer = AutoTokenizer.from_pretrained(str(clip_dir))
+    config = ZeroShotConfig(places_csv=str(places_csv), cities_csv=str(places_csv))
+    places = load_candidates(str(places_csv), str(places_csv), 15000)
+    texts = places.country_prompts(config) + places.region_prompts(config) + places.city_prompts(config)
+    ids = tokenizer(texts)["input_ids"]
+    prefix = common_prefix_length(ids)
+    assert prefix == 6 and len({len(s) for s in ids}) > 2  # "<bos> a street view photo in", texts of several lengths
+    padded = tokenizer.pad({"input_ids": ids}, padding=True, return_tensors="pt")
+    with torch.inference_mode():
+        library = model.text_model(**padded).pooler_output
+    shared = usable_prefix(model.text_model, ids, prefix)
+    if eos_rule == "eos token":
+        assert shared == prefix
+    else:  # the highest id may be a word of the start: pooled inside it, so less (or nothing) is shared
+        assert shared < prefix
+    if shared:
+        assert torch.allclose(pooled_text(model.text_model, ids, shared), library, atol=1e-5)
+    assert common_prefix_length([[2, 5, 3], [2, 5, 3]]) == 2  # every text keeps a token of its own
+    with pytest.raises(ValueError, match="pooled token"):
+        pooled_text(model.text_model, [[2, 5, 3], [2, 5, 7, 3]], 3)
