@@ -37,10 +37,11 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _start_server(data: Path, model_dir: Path):
-    """`streamlit run app.py` on a free port, with outbound connections recorded (tests/netguard)."""
+def _start_server(data: Path, model_dir: Path, site: Path | None = None):
+    """`streamlit run app.py` on a free port, with outbound connections recorded (tests/netguard). ``site``: a
+    folder whose own sitecustomize.py runs instead (it must run tests/netguard's first)."""
     port = _free_port()
-    netguard = Path(__file__).resolve().parent / "netguard"
+    netguard = site or Path(__file__).resolve().parent / "netguard"
     env = {**os.environ, "GEOLOC_DATA_DIR": str(data), "GEOLOC_MODEL": str(model_dir),
            "PYTHONPATH": os.pathsep.join([str(netguard), str(ROOT)]), "GEOLOC_NETGUARD_LOG": str(data / "net.log")}
     log = open(data / "server.log", "a")

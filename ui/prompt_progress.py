@@ -47,7 +47,7 @@ def showing_prompt_progress(predictors: Iterable) -> Iterator[None]:
             states = [m.progress.snapshot() for m in models]
             text = next((s.text() for s in states if s.active), "")
             if text and text != shown:  # place names come from the model folder's tables: hostile (#31)
-                line.info(markdown_literal(text), icon="⏳")
+                line.info(markdown_literal(text), icon=":material/hourglass_top:")
                 shown = text
 
     watcher = threading.Thread(target=watch, name="geoloc-prompt-progress", daemon=True)
