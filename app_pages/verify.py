@@ -42,6 +42,17 @@ def analyse(uploaded, settings, cache_key) -> None:
     st.session_state["verify_preview"] = (preview, preview_error)
 
 
+@st.fragment
+def side_panels(finding, data: bytes, settings) -> None:
+    """Exports, "seen before", the tag dump and the report. A fragment: their buttons and fields rerun only
+    this part of the page, never the analysis or the map above (#32)."""
+    download_buttons([finding], "geoloc-finding", key="verify_dl", case_id=settings.case_id)
+    seen_before(finding, settings.case_id, "verify")
+    with st.expander("All metadata tags"):
+        tag_table(data, "verify")
+    reporting.verify_report_section(settings, resources.current_case_log(), finding, data)
+
+
 uploaded = st.file_uploader("Image", key="verify_upload", on_change=forget_previous_file,
                             help="Any file is accepted; its real type is read from its bytes, not its name.")
 if uploaded is None:
@@ -90,8 +101,10 @@ with result:
 
         map_column, list_column = st.columns([3, 2]) if candidates else (st.container(), None)
         with map_column:
-            show_map(finding_map(finding, settings.analysis.online_tiles, constrained=constrained,
-                                 **map_layers(finding, candidates)), key="verify_map")
+            # built once per file and constraint: a change elsewhere on the page does not rebuild it (#32)
+            show_map(lambda: finding_map(finding, settings.analysis.online_tiles, constrained=constrained,
+                                         **map_layers(finding, candidates)), key="verify_map",
+                     identity=(cache_key, constrained and (constrained.which, constrained.constraint)))
         if list_column is not None:
             with list_column:
                 candidates_panel(finding, candidates)
@@ -100,8 +113,4 @@ with result:
         st.info("Nothing to map: the file has no usable EXIF GPS, no located written place and no prediction.")
     handoff_section(finding, settings.online_handoff)
     st.caption(f"Saved to case “{markdown_literal(settings.case_name)}”.")
-    download_buttons([finding], "geoloc-finding", key="verify_dl", case_id=settings.case_id)
-    seen_before(finding, settings.case_id, "verify")
-    with st.expander("All metadata tags"):
-        tag_table(data, "verify")
-    reporting.verify_report_section(settings, resources.current_case_log(), finding, data)
+    side_panels(finding, data, settings)

@@ -92,3 +92,42 @@ def test_shadows_new_inputs_replace_the_previous_band_before_computing(data_dir,
     written, = seen
     left = first_positions - written
     assert not left, f"positions {sorted(left)} of the previous band were still on screen while the new one was computed"
+
+
+def test_a_side_panel_change_does_not_rebuild_the_map(data_dir, monkeypatch):
+    """#32: the Verify page rebuilt its whole map on each widget change. Changes below the map ("Have we seen this
+    before?", the source URL of the report section) must not build it again; they run in a fragment, which
+    Streamlit reruns alone (AppTest reruns the whole page, so the fragment is checked as where they run)."""
+    import geoloc_core.case.maps.finding_maps as finding_maps
+    import ui.detail
+
+    built, fragments = [], {}
+    build, seen_before = finding_maps.finding_map, ui.detail.seen_before
+
+    def counted_build(*args, **kwargs):
+        built.append(1)
+        return build(*args, **kwargs)
+
+    def where_seen_before(*args, **kwargs):
+        result = seen_before(*args, **kwargs)
+        runner = get_script_run_ctx()._enqueue.__self__
+        fragments["seen_before"] = [m.delta.fragment_id for m in runner.forward_msg_queue._queue
+                                    if m.HasField("delta") and "verify_seen" in m.delta.new_element.button.id]
+        return result
+
+    monkeypatch.setattr(finding_maps, "finding_map", counted_build)
+    monkeypatch.setattr(ui.detail, "seen_before", where_seen_before)
+    at = AppTest.from_file(APP, default_timeout=120).run()
+    at.file_uploader(key="verify_upload").upload("aachen.jpg", AACHEN, "image/jpeg").run()
+    assert len(built) == 1
+    at.button(key="verify_seen").click().run()
+    assert not at.exception and any("Not seen before" in i.value for i in at.info)
+    url_field, = [t for t in at.text_input if str(t.key).startswith("verify_provenance_url_")]
+    url_field.input("https://example.org/post/1").run()
+    assert not at.exception
+    assert len(built) == 1, f"the map was built {len(built)} times for one file"
+    assert fragments["seen_before"] and all(fragments["seen_before"]), \
+        "the side panels are not in a fragment: each of their clicks reruns the page and its map"
+    # a change that does concern the map (its tiles) builds it again, once
+    at.toggle(key="online_tiles").set_value(True).run()
+    assert not at.exception and len(built) == 2

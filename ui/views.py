@@ -5,7 +5,7 @@ Streamlit takes only Markdown (banners, metrics, captions)."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable, Iterator
+from typing import TYPE_CHECKING, Hashable, Iterable, Iterator
 
 import streamlit as st
 
@@ -243,22 +243,47 @@ def checks_panel(finding: Finding) -> None:
                    "'Include camera serial numbers in exports' is on)")
 
 
-def show_map(fmap, key: str, height: int = 460) -> None:
+def show_map(fmap, key: str, height: int = 460, identity: Hashable | None = None) -> None:
+    """Show a folium map. ``fmap`` is a map, or, with ``identity``, a function that builds one: the map is then
+    built and prepared once per identity (what it shows) and kept in session state, so a rerun that changes
+    nothing on it does not build it again (#32: the Verify page rebuilt its map on every widget change)."""
+    basemap = _local_basemap()
+    if identity is None:
+        prepared = _prepared_map(fmap, basemap)
+    else:
+        kept = st.session_state.get(f"map_kept_{key}")
+        if kept is None or kept[0] != identity:
+            kept = (identity, _prepared_map(fmap(), basemap))
+            st.session_state[f"map_kept_{key}"] = kept
+        prepared = kept[1]
     # folium's and the map component's modules load with the first map, not on a cold start's first page (#32)
     from streamlit_folium import st_folium
 
-    from geoloc_core.case.maps.basemap import add_basemap, configured_basemap
+    st_folium(prepared, height=height, returned_objects=[], key=key, use_container_width=True)
+
+
+def _local_basemap():
+    """The organisation's own tiles, served by this app ($GEOLOC_BASEMAP), or None; says why one is not used."""
+    from geoloc_core.case.maps.basemap import configured_basemap
+
+    if not configured_basemap():
+        return None
+    basemap = resources.local_basemap(configured_basemap())
+    if isinstance(basemap, str):
+        st.caption(f"Local basemap not used: {markdown_literal(basemap)}")
+        return None
+    return basemap
+
+
+def _prepared_map(fmap, basemap):
+    """The map with the local basemap under it and its scripts served by this app (once per map: both add to it)."""
+    from geoloc_core.case.maps.basemap import add_basemap
     from geoloc_core.case.maps.layers import use_local_assets
 
     resources.offline_map_assets()
-    if configured_basemap():  # the organisation's own tiles, served by this app ($GEOLOC_BASEMAP)
-        basemap = resources.local_basemap(configured_basemap())
-        if isinstance(basemap, str):
-            st.caption(f"Local basemap not used: {markdown_literal(basemap)}")
-        else:
-            add_basemap(fmap, basemap, resources.STATIC_URL, resources.STATIC_VENDOR_URL)
-    use_local_assets(fmap, resources.STATIC_VENDOR_URL)
-    st_folium(fmap, height=height, returned_objects=[], key=key, use_container_width=True)
+    if basemap is not None:
+        add_basemap(fmap, basemap, resources.STATIC_URL, resources.STATIC_VENDOR_URL)
+    return use_local_assets(fmap, resources.STATIC_VENDOR_URL)
 
 
 def findings_frame(findings: list[Finding]) -> pd.DataFrame:
