@@ -13,6 +13,7 @@ from geoloc_core.case.analysis_settings import AnalysisSettings
 from geoloc_core.case.exports.export import FORMATS, export
 from geoloc_core.case.analyzer import Analyzer
 from geoloc_core.case.findings import Finding, regions_word
+from geoloc_core.case.notes import note_lines
 from geoloc_core.evidence.filefacts import sha256_hex
 from geoloc_core.evidence.sources import FileSource
 from geoloc_core.case.banner import compose_banner, typical_error_km
@@ -39,6 +40,10 @@ MIME = {"csv": "text/csv", "csv-excel": "text/csv", "json": "application/json", 
         "kml": "application/vnd.google-earth.kml+xml"}
 EXPORT_LABELS = {"csv-excel": "CSV for Excel"}  # the others: the format's name
 EXPORT_FILE_SUFFIX = {"csv-excel": "excel.csv"}
+# A metric's value is cut with an ellipsis when it is wider than its column ("Russian Fed…" in a third of the
+# card, #32): place names wrap instead.
+WRAPPING_METRICS = ("<style>[data-testid='stMetricValue'], [data-testid='stMetricValue'] * {white-space: normal "
+                    "!important; overflow: visible; text-overflow: clip; overflow-wrap: break-word}</style>")
 
 
 
@@ -114,6 +119,7 @@ def result_card(finding: Finding, model_error: str | None = None, typical_km: fl
         st.caption("This file could not be fully analysed: see the notes below.")
     exif_where = finding.exif_country or ("open water" if finding.exif_lat is not None else "no EXIF GPS")
     pred_where = finding.pred_country or ("open water" if finding.pred_lat is not None else "no prediction")
+    st.html(WRAPPING_METRICS)  # style only: it takes no place on the page
     m1, m2, m3 = st.columns(3)
     m1.metric(markdown_literal(f"EXIF GPS says{f' ({finding.exif_continent})' if finding.exif_continent else ''}"),
               markdown_literal(exif_where))
@@ -183,8 +189,9 @@ def result_card(finding: Finding, model_error: str | None = None, typical_km: fl
     country_probabilities(finding)
     if finding.message:
         st.markdown("**Notes on this file**")
-        for line in finding.message.split("; "):
+        for line in note_lines(finding.message):
             st.text(plain_text(f"• {line}"))
+
 
 
 def sha256_block(sha256: str | None) -> None:
