@@ -63,37 +63,50 @@ if exif_time is not None:
 if elevation is None:
     st.warning("Object height and shadow length must both be positive.")
     st.stop()
-st.metric("Sun elevation", f"{elevation:.2f}°")
-if not time_text.strip():
-    st.stop()
-try:
-    when = shadows.parse_utc_time(time_text)
-    band = shadows.shadow_band(when, elevation, elevation_tolerance_deg=tolerance, time_tolerance_min=minutes,
-                               shadow_bearing_deg=bearing if use_bearing else None)
-    if restrict_region:
-        shadows.restrict_to_circle(band, finding.pred_lat, finding.pred_lon, finding.pred_radius_km)
-    if restrict_zone:
-        shadows.restrict_to_utc_offset(band, when.utcoffset() or timedelta(0))
-except ValueError as exc:
-    st.error(markdown_literal(str(exc)))  # it quotes what was typed
-    st.stop()
+band_inputs = (time_text, elevation, tolerance, minutes, bearing if use_bearing else None, restrict_region,
+               restrict_zone, finding.sha256 if finding is not None else None, settings.analysis.online_tiles)
+# Streamlit leaves the previous run's elements on screen, faded, until the new run draws over their positions: the
+# previous band and its map stayed while the new band was computed (#32). When the inputs change, one element first
+# replaces the whole result, before the computation; for the same inputs the container is kept (no map redraw).
+if st.session_state.get("shadow_drawn") != band_inputs:
+    slot = st.empty()
+    slot.caption("Computing the band...")
+    result = slot.container()
+else:
+    result = st.container()
+st.session_state["shadow_drawn"] = band_inputs
+with result:
+    st.metric("Sun elevation", f"{elevation:.2f}°")
+    if not time_text.strip():
+        st.stop()
+    try:
+        when = shadows.parse_utc_time(time_text)
+        band = shadows.shadow_band(when, elevation, elevation_tolerance_deg=tolerance, time_tolerance_min=minutes,
+                                   shadow_bearing_deg=bearing if use_bearing else None)
+        if restrict_region:
+            shadows.restrict_to_circle(band, finding.pred_lat, finding.pred_lon, finding.pred_radius_km)
+        if restrict_zone:
+            shadows.restrict_to_utc_offset(band, when.utcoffset() or timedelta(0))
+    except ValueError as exc:
+        st.error(markdown_literal(str(exc)))  # it quotes what was typed
+        st.stop()
 
-countries = shadows.countries_crossed(band, resources.offline_geocoder())
-st.write(f"Band area: {band.area_km2():,.0f} km²; countries crossed: "
-         + (markdown_literal(", ".join(name for _, name in countries)) or "none (open water only)"))
-for note in band.notes:
-    st.caption(markdown_literal(note))
-exif_point = (finding.exif_lat, finding.exif_lon) if finding is not None and finding.exif_lat is not None else None
-if exif_point is not None:
-    gap = shadows.distance_to_band_km(band, *exif_point)
-    if gap == 0:
-        st.success("The EXIF GPS point lies inside the band: the shadow agrees with the claimed place and time.")
-    elif gap is not None:
-        st.warning(f"The EXIF GPS point lies {gap:,.0f} km outside the band: the shadow does not fit the claimed "
-                   "place and time (check the measurement, the clock and the offset).")
-collection = shadows.band_geojson(band, countries)
-predicted = ((finding.pred_lat, finding.pred_lon, finding.pred_radius_km)
-             if finding is not None and finding.pred_lat is not None else None)
-show_map(shadow_band_map(collection, exif_point, predicted, settings.analysis.online_tiles), key="shadow_map")
-st.download_button("Download the band (GeoJSON)", data=json.dumps(collection),
-                   file_name="shadow-band.geojson", mime="application/geo+json", key="shadow_dl")
+    countries = shadows.countries_crossed(band, resources.offline_geocoder())
+    st.write(f"Band area: {band.area_km2():,.0f} km²; countries crossed: "
+             + (markdown_literal(", ".join(name for _, name in countries)) or "none (open water only)"))
+    for note in band.notes:
+        st.caption(markdown_literal(note))
+    exif_point = (finding.exif_lat, finding.exif_lon) if finding is not None and finding.exif_lat is not None else None
+    if exif_point is not None:
+        gap = shadows.distance_to_band_km(band, *exif_point)
+        if gap == 0:
+            st.success("The EXIF GPS point lies inside the band: the shadow agrees with the claimed place and time.")
+        elif gap is not None:
+            st.warning(f"The EXIF GPS point lies {gap:,.0f} km outside the band: the shadow does not fit the claimed "
+                       "place and time (check the measurement, the clock and the offset).")
+    collection = shadows.band_geojson(band, countries)
+    predicted = ((finding.pred_lat, finding.pred_lon, finding.pred_radius_km)
+                 if finding is not None and finding.pred_lat is not None else None)
+    show_map(shadow_band_map(collection, exif_point, predicted, settings.analysis.online_tiles), key="shadow_map")
+    st.download_button("Download the band (GeoJSON)", data=json.dumps(collection),
+                       file_name="shadow-band.geojson", mime="application/geo+json", key="shadow_dl")

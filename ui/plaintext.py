@@ -70,16 +70,24 @@ def html_text(text: object) -> str:
     return html.escape(visible(text, keep=_KEPT_IN_HTML), quote=True)
 
 
+def _head(text: object) -> str:
+    """A label cell, at least as wide as its longest word (up to 16 characters): cells wrap anywhere, so that a
+    hash or a hostile value never widens the page, and a table's automatic layout then gave a label column
+    the width of one letter beside a long value ("Claim/ed lat", "Count/ry", #32)."""
+    longest = max((len(word) for word in str(text).split()), default=0)
+    width = f"min-width:{min(longest, 16) * 1.2 + 1:.1f}ch;" if longest else ""
+    return f'<th style="{_CELL};font-weight:600;{width}">{html_text(text)}</th>'
+
+
 def text_table_html(rows: Sequence[tuple[object, object]], header: Sequence[str] | None = None) -> str:
     """A two-or-more-column HTML table whose every cell is escaped text."""
-    head, cell = f'<th style="{_CELL};font-weight:600">', f'<td style="{_CELL}">'
+    cell = f'<td style="{_CELL}">'
     parts = [_TABLE]
     if header:
-        parts.append("<tr>" + "".join(f"{head}{html_text(h)}</th>" for h in header) + "</tr>")
+        parts.append("<tr>" + "".join(_head(h) for h in header) + "</tr>")
     for row in rows:
         first, *rest = row
-        parts.append(f"<tr>{head}{html_text(first)}</th>" + "".join(f"{cell}{html_text(v)}</td>" for v in rest)
-                     + "</tr>")
+        parts.append(f"<tr>{_head(first)}" + "".join(f"{cell}{html_text(v)}</td>" for v in rest) + "</tr>")
     parts.append("</table>")
     return "".join(parts)
 

@@ -27,13 +27,20 @@ def _zero_shot(predictors: Iterable) -> list:
     return [p for p in predictors if p is not None and getattr(p, "kind", "") == "zero-shot"]
 
 
+class PreparedPrompts:
+    """What a run prepared, in one sentence ("" when nothing had to be embedded): set when the work returns."""
+
+    text = ""
+
+
 @contextmanager
-def showing_prompt_progress(predictors: Iterable) -> Iterator[None]:
-    """Around work that may predict: a live progress line while a zero-shot model embeds prompts, then a
-    caption of what was prepared (nothing at all when no prompt had to be embedded)."""
+def showing_prompt_progress(predictors: Iterable, caption: bool = True) -> Iterator[PreparedPrompts]:
+    """Around work that may predict: a live progress line while a zero-shot model embeds prompts, then (with
+    ``caption``; else the caller places ``.text``) a caption of what was prepared (nothing when nothing was)."""
+    prepared = PreparedPrompts()
     models = _zero_shot(predictors)
     if not models:
-        yield
+        yield prepared
         return
     from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ctx
 
@@ -54,7 +61,7 @@ def showing_prompt_progress(predictors: Iterable) -> Iterator[None]:
     add_script_run_ctx(watcher, get_script_run_ctx())
     watcher.start()
     try:
-        yield
+        yield prepared
     finally:
         done.set()
         watcher.join(timeout=5)
@@ -63,9 +70,11 @@ def showing_prompt_progress(predictors: Iterable) -> Iterator[None]:
             new_prompts = model.store.counts.prompts_computed - prompts
             if new_prompts:
                 took = model.store.counts.seconds_computing - seconds
-                st.caption(f"Zero-shot prompts prepared for this run: {new_prompts:,} in {took:,.1f} s "
-                           f"({new_prompts / max(took, 1e-9):,.0f} prompts/s); they are kept on disk for later "
-                           "images and restarts.")  # own text
+                prepared.text = (f"Zero-shot prompts prepared for this run: {new_prompts:,} in {took:,.1f} s "
+                                 f"({new_prompts / max(took, 1e-9):,.0f} prompts/s); they are kept on disk for "
+                                 "later images and restarts.")
+        if caption and prepared.text:
+            st.caption(prepared.text)  # own text: counts and a rate
 
 
 def prompt_panel(predictor) -> None:

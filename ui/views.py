@@ -5,7 +5,7 @@ Streamlit takes only Markdown (banners, metrics, captions)."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable, Iterator
+from typing import TYPE_CHECKING, Hashable, Iterable, Iterator
 
 import streamlit as st
 
@@ -13,6 +13,7 @@ from geoloc_core.case.analysis_settings import AnalysisSettings
 from geoloc_core.case.exports.export import FORMATS, export
 from geoloc_core.case.analyzer import Analyzer
 from geoloc_core.case.findings import Finding, regions_word
+from geoloc_core.case.notes import note_lines
 from geoloc_core.evidence.filefacts import sha256_hex
 from geoloc_core.evidence.sources import FileSource
 from geoloc_core.case.banner import compose_banner, typical_error_km
@@ -39,6 +40,10 @@ MIME = {"csv": "text/csv", "csv-excel": "text/csv", "json": "application/json", 
         "kml": "application/vnd.google-earth.kml+xml"}
 EXPORT_LABELS = {"csv-excel": "CSV for Excel"}  # the others: the format's name
 EXPORT_FILE_SUFFIX = {"csv-excel": "excel.csv"}
+# A metric's value is cut with an ellipsis when it is wider than its column ("Russian Fed…" in a third of the
+# card, #32): place names wrap instead.
+WRAPPING_METRICS = ("<style>[data-testid='stMetricValue'], [data-testid='stMetricValue'] * {white-space: normal "
+                    "!important; overflow: visible; text-overflow: clip; overflow-wrap: break-word}</style>")
 
 
 
@@ -114,6 +119,7 @@ def result_card(finding: Finding, model_error: str | None = None, typical_km: fl
         st.caption("This file could not be fully analysed: see the notes below.")
     exif_where = finding.exif_country or ("open water" if finding.exif_lat is not None else "no EXIF GPS")
     pred_where = finding.pred_country or ("open water" if finding.pred_lat is not None else "no prediction")
+    st.html(WRAPPING_METRICS)  # style only: it takes no place on the page
     m1, m2, m3 = st.columns(3)
     m1.metric(markdown_literal(f"EXIF GPS says{f' ({finding.exif_continent})' if finding.exif_continent else ''}"),
               markdown_literal(exif_where))
@@ -183,8 +189,9 @@ def result_card(finding: Finding, model_error: str | None = None, typical_km: fl
     country_probabilities(finding)
     if finding.message:
         st.markdown("**Notes on this file**")
-        for line in finding.message.split("; "):
+        for line in note_lines(finding.message):
             st.text(plain_text(f"• {line}"))
+
 
 
 def sha256_block(sha256: str | None) -> None:
@@ -243,24 +250,50 @@ def checks_panel(finding: Finding) -> None:
                    "'Include camera serial numbers in exports' is on)")
 
 
-def show_map(fmap, key: str, height: int = 460, clicks: bool = False) -> None:
+def show_map(fmap, key: str, height: int = 460, identity: Hashable | None = None,
+             clicks: bool = False) -> None:
+    """Show a folium map. ``fmap`` is a map, or, with ``identity``, a function that builds one: the map is then
+    built and prepared once per identity (what it shows) and kept in session state, so a rerun that changes
+    nothing on it does not build it again (#32: the Verify page rebuilt its map on every widget change). ``clicks``:
+    the last click comes back in st.session_state[key] (the analyst's point, ui/analyst_pin.py)."""
+    basemap = _local_basemap()
+    if identity is None:
+        prepared = _prepared_map(fmap, basemap)
+    else:
+        kept = st.session_state.get(f"map_kept_{key}")
+        if kept is None or kept[0] != identity:
+            kept = (identity, _prepared_map(fmap(), basemap))
+            st.session_state[f"map_kept_{key}"] = kept
+        prepared = kept[1]
     # folium's and the map component's modules load with the first map, not on a cold start's first page (#32)
     from streamlit_folium import st_folium
 
-    from geoloc_core.case.maps.basemap import add_basemap, configured_basemap
+    st_folium(prepared, height=height, returned_objects=["last_clicked"] if clicks else [], key=key,
+              use_container_width=True)
+
+
+def _local_basemap():
+    """The organisation's own tiles, served by this app ($GEOLOC_BASEMAP), or None; says why one is not used."""
+    from geoloc_core.case.maps.basemap import configured_basemap
+
+    if not configured_basemap():
+        return None
+    basemap = resources.local_basemap(configured_basemap())
+    if isinstance(basemap, str):
+        st.caption(f"Local basemap not used: {markdown_literal(basemap)}")
+        return None
+    return basemap
+
+
+def _prepared_map(fmap, basemap):
+    """The map with the local basemap under it and its scripts served by this app (once per map: both add to it)."""
+    from geoloc_core.case.maps.basemap import add_basemap
     from geoloc_core.case.maps.layers import use_local_assets
 
     resources.offline_map_assets()
-    if configured_basemap():  # the organisation's own tiles, served by this app ($GEOLOC_BASEMAP)
-        basemap = resources.local_basemap(configured_basemap())
-        if isinstance(basemap, str):
-            st.caption(f"Local basemap not used: {markdown_literal(basemap)}")
-        else:
-            add_basemap(fmap, basemap, resources.STATIC_URL, resources.STATIC_VENDOR_URL)
-    use_local_assets(fmap, resources.STATIC_VENDOR_URL)
-    # clicks: the last click comes back in st.session_state[key] (the analyst's point, ui/analyst_pin.py)
-    st_folium(fmap, height=height, returned_objects=["last_clicked"] if clicks else [], key=key,
-              use_container_width=True)
+    if basemap is not None:
+        add_basemap(fmap, basemap, resources.STATIC_URL, resources.STATIC_VENDOR_URL)
+    return use_local_assets(fmap, resources.STATIC_VENDOR_URL)
 
 
 def findings_frame(findings: list[Finding]) -> pd.DataFrame:

@@ -308,7 +308,7 @@ class Analyzer:
                 try:
                     claimed = locate_claim(f, claims, self.forward_geocoder or default_forward_geocoder())
                     verify_claim(f, claimed, prediction, pred_place, exif_place, self.predictor is not None,
-                                 self.thresholds)
+                                 self.thresholds, withheld=p.too_little)
                     claimed_point = claimed.point
                 except Exception as exc:  # the written place must never cost the file's other facts
                     f.add_message(f"written place could not be located ({type(exc).__name__})")

@@ -21,7 +21,7 @@ from ..places.forward_geocoding import ClaimedPlace, ForwardGeocoder
 from ..places.geocoding import Place, continent_for
 from ..places.geodesy import geodesic_km
 from .findings import Finding
-from .verification import VerdictThresholds, verify
+from .verification import TOO_LITTLE_IMAGE, VerdictThresholds, verify
 
 AGREE_KM = 25.0  # the city band
 NEAR_KM = 200.0  # the region band
@@ -86,11 +86,16 @@ def finding_label(claimed: ClaimedPlace) -> str | None:
 
 
 def verify_claim(finding: Finding, claimed: ClaimedPlace, prediction: Prediction | None, pred_place: Place | None,
-                 exif_place: Place | None, model_available: bool, thresholds: VerdictThresholds) -> None:
-    """Fill the claim_* verification fields: prediction vs claimed place, EXIF GPS vs claimed place."""
+                 exif_place: Place | None, model_available: bool, thresholds: VerdictThresholds,
+                 withheld: str | None = None) -> None:
+    """Fill the claim_* verification fields: prediction vs claimed place, EXIF GPS vs claimed place.
+    ``withheld``: why no prediction was made although a model is loaded (an image too small or flat,
+    evidence/information.py); the claim then says that, not "prediction failed" (#32)."""
     claimed_place = _place_for(claimed)
     written = finding.claimed_place_text or claimed.text
-    if claimed.point is not None:
+    if prediction is None and withheld:
+        finding.claim_pred_verdict, finding.claim_pred_reason = TOO_LITTLE_IMAGE, withheld
+    elif claimed.point is not None:
         result = verify(claimed.point, prediction, claimed_place, pred_place, model_available=model_available,
                         thresholds=thresholds, subject="the claimed place")
         finding.claim_pred_distance_km, finding.claim_pred_verdict = result.distance_km, result.verdict
