@@ -137,7 +137,12 @@ class FeatureCache:
     def pooled(self) -> np.ndarray:
         """(N, H) fp16 pooled embeddings of all items (zeros where invalid), for the retrieval index:
         the backbone's own pooler output, not recomputed from an fp16-rounded CLS token."""
-        return np.concatenate([np.load(p) for p in sorted(self.folder.glob("pooled_*.npy")) if ".tmp" not in p.name])
+        return np.concatenate(self.pooled_shards())
+
+    def pooled_shards(self) -> list[np.ndarray]:
+        """The same, one memory-mapped array per shard: the retrieval index is built from these without
+        loading the whole gallery into memory first (#30)."""
+        return [np.load(p, mmap_mode="r") for p in sorted(self.folder.glob("pooled_*.npy")) if ".tmp" not in p.name]
 
     def load(self) -> tuple[list[np.ndarray], np.ndarray]:
         """Memory-mapped feature shards and the validity mask (not loaded into RAM)."""

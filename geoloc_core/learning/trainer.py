@@ -476,7 +476,8 @@ def _build_retrieval(model: GeoLocator, caches: dict, outputs: dict[str, EvalOut
     train_cache = caches["train"]
     valid = train_cache.load()[1]
     labels = train_cache.labels()[valid]
-    index = RetrievalIndex.build(torch.from_numpy(train_cache.pooled()[valid]), labels[:, 0], labels[:, 1])
+    # from the memory-mapped shards, invalid rows skipped: the gallery is held once (#30)
+    index = RetrievalIndex.build(train_cache.pooled_shards(), labels[:, 0], labels[:, 1], keep=valid)
     results = {}
     cal = outputs.get("calibration")
     if cal is not None and "calibration" in caches:
@@ -499,8 +500,11 @@ def _build_retrieval(model: GeoLocator, caches: dict, outputs: dict[str, EvalOut
 
 
 def _queries(cache) -> torch.Tensor:
-    """Pooled embeddings of a held-out cache's valid items, in the order ``predict_loader`` saw them."""
-    return torch.from_numpy(cache.pooled()[cache.load()[1]]).float()
+    """Pooled embeddings of a held-out cache's valid items, in the order ``predict_loader`` saw them
+    (fp16 as cached, read shard by shard; ``RetrievalIndex.search`` normalises them)."""
+    shards, valid = cache.pooled_shards(), cache.load()[1]
+    masks = np.split(valid, np.cumsum([len(shard) for shard in shards])[:-1])
+    return torch.from_numpy(np.concatenate([shard[mask] for shard, mask in zip(shards, masks)]))
 
 
 def _append_csv(path: Path, row: dict) -> None:
