@@ -1,11 +1,17 @@
 """Evaluate a model, or someone else's predictions, on a geotagged test set in the thesis's table form.
 
-Missing predictions: a peer that predicts only the images it is sure of must not score as
-if it had predicted all. By default (``missing="miss"``) every test image without a valid
-prediction is scored as the worst possible answer, the antipode of its true point (a miss
-at every threshold, ~20,000 km of error, GeoScore ~0), and the count is reported;
-``missing="drop"`` (``--drop-missing``) scores only the predicted images, for comparison
-with papers that did so. A second prediction for an image already predicted is ignored.
+Missing predictions: one rule for a model (``evaluate_predictor``) and for a peer's CSV
+(``evaluate_prediction_csv``), so neither is flattered against the other. By default
+(``missing="miss"``) every test image without a valid prediction (a peer's row not given, or for
+a model an image file that is missing or cannot be decoded) is scored as the worst possible
+answer, the antipode of its true point: a miss at every threshold, ~20,000 km of error, GeoScore
+~0, inside no predicted region; the count is reported. ``missing="drop"`` (``--drop-missing``)
+scores only the predicted images, for comparison with papers that did so. A second prediction for
+an image already predicted is ignored.
+
+Images are read by the training data reader (``datasets.read_record_bytes``): a record is a file
+in a folder or a member inside a tar shard (CSV + tars, or WebDataset), so ``--images test.tar``
+evaluates what training would read.
 """
 from __future__ import annotations
 
@@ -16,7 +22,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from .datasets import GeoRecord, load_geo_csv
+from .datasets import GeoRecord, load_geo_csv, read_record_bytes
 from ..evidence.imaging import ImageDecodeError, load_rgb
 from .metrics import GeoMetrics, compute_metrics
 
@@ -53,35 +59,51 @@ def antipode(lat: float, lon: float) -> tuple[float, float]:
 
 
 def evaluate_predictor(predictor, records: list[GeoRecord], convention: str = "geodesic", batch_size: int = 32,
-                       progress: Callable[[int], None] | None = None) -> EvaluationResult:
-    """Predict every readable image; unreadable ones are listed, not fatal. Each image reaches the model by
-    the predictor's own ``model_input`` (the one path from bytes that Verify, Batch and ``scan`` take, so
-    a test image gets the prediction an analyst would see); a predictor without one gets the picture."""
-    true_lat, true_lon, pred_lat, pred_lon, radius90, skipped, predicted = [], [], [], [], [], [], []
+                       progress: Callable[[int], None] | None = None, missing: str = "miss") -> EvaluationResult:
+    """Predict every readable image; a missing or unreadable one is listed and, by default, scored as a miss
+    (``missing``: see the module docstring). Each image's bytes come from the data reader (file or tar
+    member) and reach the model by the predictor's own ``model_input`` (the one path from bytes that Verify,
+    Batch and ``scan`` take, so a test image gets the prediction an analyst would see); a predictor
+    without one gets the picture."""
+    if missing not in MISSING_POLICIES:
+        raise ValueError(f"missing must be one of {MISSING_POLICIES}, not {missing!r}")
+    skipped, predicted, unread = [], [], []
     calibrated = True
     prepare = getattr(predictor, "model_input", None) or load_rgb
-    for start in range(0, len(records), batch_size):
-        batch, images = [], []
-        for record in records[start:start + batch_size]:
-            try:
-                images.append(prepare(record.path.read_bytes()))
-                batch.append(record)
-            except (OSError, ImageDecodeError) as exc:
-                skipped.append((str(record.path), str(exc)))
-        for record, prediction in zip(batch, predictor.predict(images) if images else []):
-            true_lat.append(record.lat)
-            true_lon.append(record.lon)
-            pred_lat.append(prediction.lat)
-            pred_lon.append(prediction.lon)
-            radius90.append(prediction.radius90_km)
-            predicted.append((record, prediction))
-            calibrated = calibrated and getattr(prediction, "calibrated", True)
-        if progress:
-            progress(min(len(records), start + batch_size))
-    radii = None if any(r is None for r in radius90) or not radius90 else np.array(radius90)
-    metrics = compute_metrics(true_lat, true_lon, pred_lat, pred_lon, radii, convention)
-    metrics.extra |= {"unreadable_images": len(skipped), "regions_calibrated": calibrated}
-    return EvaluationResult(metrics, skipped, test_images=len(records), predictions=predicted)
+    handles: dict = {}  # one open file per tar shard, not one open per image
+    try:
+        for start in range(0, len(records), batch_size):
+            batch, images = [], []
+            for record in records[start:start + batch_size]:
+                try:
+                    images.append(prepare(read_record_bytes(record, handles)))
+                    batch.append(record)
+                except (OSError, ImageDecodeError) as exc:
+                    skipped.append((record.name, str(exc)))
+                    unread.append(record)
+            for record, prediction in zip(batch, predictor.predict(images) if images else []):
+                predicted.append((record, prediction))
+                calibrated = calibrated and getattr(prediction, "calibrated", True)
+            if progress:
+                progress(min(len(records), start + batch_size))
+    finally:
+        for handle in handles.values():
+            handle.close()
+    truth = [r for r, _ in predicted] + (unread if missing == "miss" else [])
+    points = [(p.lat, p.lon) for _, p in predicted] + [antipode(r.lat, r.lon) for r in truth[len(predicted):]]
+    radius50, radius90 = ([getattr(p, name, None) for _, p in predicted] + [0.0] * (len(truth) - len(predicted))
+                          for name in ("radius50_km", "radius90_km"))  # a miss lies inside no region
+    metrics = compute_metrics([r.lat for r in truth], [r.lon for r in truth], [p[0] for p in points],
+                              [p[1] for p in points], _radii(radius90), convention, radius50_km=_radii(radius50))
+    metrics.extra |= {"unreadable_images": len(unread), "missing_predictions": len(unread), "missing_policy": missing,
+                      "test_images": len(records), "regions_calibrated": calibrated}
+    return EvaluationResult(metrics, skipped, missing=len(unread), missing_policy=missing, test_images=len(records),
+                            predictions=predicted)
+
+
+def _radii(values: list) -> np.ndarray | None:
+    """Radii when the model gives them for every predicted image, else None (no coverage column)."""
+    return None if not values or any(v is None for v in values) else np.array(values, dtype=float)
 
 
 def evaluate_prediction_csv(predictions_csv: str | Path, test_csv: str | Path, images: str | Path,
