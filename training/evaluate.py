@@ -12,6 +12,9 @@ that is missing or cannot be decoded) counts as a miss (scored at the antipode o
 region) and their number is printed; --drop-missing leaves them out of the denominator instead.
 Options: --convention geodesic (default, GeoCLIP's <=) | haversine (OSV-5M's R=6371 km, <);
 --json FILE and --markdown FILE write the table.
+When the test CSV has OSV-5M's columns (country, region, sub-region, city), a second table gives OSV-5M's
+own metrics, the share of predictions in the right country / region / city (reverse geocoded offline;
+sub-region n/a: see geoloc_core/learning/area_accuracy.py for exactly how each level is compared).
 """
 from __future__ import annotations
 
@@ -20,7 +23,8 @@ import sys
 from pathlib import Path
 
 from geoloc_core.learning.datasets import DataError, load_geo_csv
-from geoloc_core.learning.evaluation import evaluate_prediction_csv, evaluate_predictor, write_predictions_csv
+from geoloc_core.learning.evaluation import (add_area_accuracy, evaluate_prediction_csv, evaluate_predictor,
+                                             write_predictions_csv)
 from geoloc_core.learning.metrics import CONVENTIONS, REFERENCE_RESULTS
 
 
@@ -62,6 +66,7 @@ def main(argv: list[str] | None = None) -> int:
             result = evaluate_predictor(predictor, records, args.convention, args.batch_size, missing=missing)
         else:
             result = evaluate_prediction_csv(args.predictions, args.csv, args.images, args.convention, missing=missing)
+        add_area_accuracy(result, args.csv)  # only when the CSV has OSV-5M's country/region/sub-region/city
     except (DataError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -80,6 +85,8 @@ def main(argv: list[str] | None = None) -> int:
                   f"unreadable): {how}.")
         if result.metrics.extra.get("regions_calibrated") is False:
             table += "\n50 % and 90 % coverage are of the model's uncalibrated regions (zero-shot)."
+    if result.areas is not None:
+        table += "\n\n" + result.areas.to_markdown(name)
     print(table)
     if args.predictions_out and args.model:
         write_predictions_csv(result, args.predictions_out)

@@ -24,6 +24,7 @@ import pandas as pd
 
 from .datasets import GeoRecord, load_geo_csv, read_record_bytes
 from ..evidence.imaging import ImageDecodeError, load_rgb
+from .area_accuracy import AreaAccuracy, area_accuracy, read_area_labels
 from .metrics import GeoMetrics, compute_metrics
 
 
@@ -38,6 +39,9 @@ class EvaluationResult:
     missing_policy: str = "miss"
     test_images: int = 0
     predictions: list = field(default_factory=list)  # (GeoRecord, Prediction) per predicted image, in test order
+    # every scored row: (true lat, true lon, predicted lat, lon), None for a miss; what area accuracy reads
+    scored: list[tuple[float, float, float | None, float | None]] = field(default_factory=list)
+    areas: "AreaAccuracy | None" = None  # OSV-5M's country/region/city accuracy, when the CSV has the columns
 
 
 def write_predictions_csv(result: EvaluationResult, path: str | Path) -> None:
@@ -97,8 +101,10 @@ def evaluate_predictor(predictor, records: list[GeoRecord], convention: str = "g
                               [p[1] for p in points], _radii(radius90), convention, radius50_km=_radii(radius50))
     metrics.extra |= {"unreadable_images": len(unread), "missing_predictions": len(unread), "missing_policy": missing,
                       "test_images": len(records), "regions_calibrated": calibrated}
+    scored = [(r.lat, r.lon, p.lat, p.lon) for r, p in predicted] + [(r.lat, r.lon, None, None)
+                                                                       for r in truth[len(predicted):]]
     return EvaluationResult(metrics, skipped, missing=len(unread), missing_policy=missing, test_images=len(records),
-                            predictions=predicted)
+                            predictions=predicted, scored=scored)
 
 
 def _radii(values: list) -> np.ndarray | None:
@@ -142,7 +148,9 @@ def evaluate_prediction_csv(predictions_csv: str | Path, test_csv: str | Path, i
         pred_lat.append(lat)
         pred_lon.append(lon)
     unpredicted = [r for r in records if id(r) not in predicted]
+    scored = [(t_lat, t_lon, p_lat, p_lon) for t_lat, t_lon, p_lat, p_lon in zip(true_lat, true_lon, pred_lat, pred_lon)]
     if missing == "miss":
+        scored += [(r.lat, r.lon, None, None) for r in unpredicted]
         for record in unpredicted:
             true_lat.append(record.lat)
             true_lon.append(record.lon)
@@ -152,4 +160,16 @@ def evaluate_prediction_csv(predictions_csv: str | Path, test_csv: str | Path, i
     metrics = compute_metrics(true_lat, true_lon, pred_lat, pred_lon, None, convention)
     metrics.extra |= {"missing_predictions": len(unpredicted), "missing_policy": missing, "test_images": len(records)}
     return EvaluationResult(metrics, skipped, missing=len(unpredicted), missing_policy=missing,
-                            test_images=len(records))
+                            test_images=len(records), scored=scored)
+
+
+def add_area_accuracy(result: EvaluationResult, test_csv: str | Path, geocoder=None) -> AreaAccuracy | None:
+    """OSV-5M's country / region / sub-region / city accuracy of the scored rows (misses wrong at every level),
+    when the test CSV has those columns (``area_accuracy``); stored on the result and in its metrics' extra."""
+    labels = read_area_labels(test_csv)
+    if labels is None:
+        return None
+    result.areas = area_accuracy([labels.get((t_lat, t_lon)) for t_lat, t_lon, _, _ in result.scored],
+                                 [row[2] for row in result.scored], [row[3] for row in result.scored], geocoder)
+    result.metrics.extra["osv5m_areas"] = result.areas.to_dict()
+    return result.areas
