@@ -184,3 +184,18 @@ def test_missing_and_unreadable_images_are_misses_for_a_model_too(tiny_model_dir
     code, out, err = _evaluate(tiny_model_dir, folder / "test.csv", folder, "--drop-missing")
     assert json.loads((folder / "test.json").read_text())["n"] == 4
     assert "2 of 6 test images could not be read (missing or unreadable): left out of the denominator" in out
+
+
+def test_a_peer_scored_on_a_tar_shard_matches_its_files_by_member_name(tmp_path):
+    """--predictions with --images test.tar: a peer names its files as the members are named (or by base name)."""
+    members = [(f"test/{i:04d}.jpg", image_bytes(size=(20, 20))) for i in range(len(PLACES))]
+    shard = _tar(tmp_path / "test.tar", members)
+    with (tmp_path / "test.csv").open("w", newline="") as handle:
+        csv.writer(handle).writerows([("id", "latitude", "longitude"),
+                                      *((f"{i:04d}", lat, lon) for i, (lat, lon) in enumerate(PLACES))])
+    with (tmp_path / "peer.csv").open("w", newline="") as handle:  # perfect, for all but the last image
+        csv.writer(handle).writerows([("file", "pred_lat", "pred_lon"), ("test/0000.jpg", *PLACES[0]),
+                                      *((f"{i:04d}.jpg", *PLACES[i]) for i in range(1, len(PLACES) - 1))])
+    result = evaluate_prediction_csv(tmp_path / "peer.csv", tmp_path / "test.csv", shard)
+    assert not result.skipped and result.missing == 1 and result.metrics.n == len(PLACES)
+    assert result.metrics.within_pct["street"] == pytest.approx(100.0 * (len(PLACES) - 1) / len(PLACES))

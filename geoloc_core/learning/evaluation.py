@@ -22,7 +22,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from .datasets import GeoRecord, load_geo_csv, read_record_bytes
+from .datasets import GeoRecord, index_tars, load_geo_csv, read_record_bytes, tar_shards
 from ..evidence.imaging import ImageDecodeError, load_rgb
 from .area_accuracy import AreaAccuracy, area_accuracy, read_area_labels
 from .metrics import GeoMetrics, compute_metrics
@@ -115,14 +115,15 @@ def _radii(values: list) -> np.ndarray | None:
 def evaluate_prediction_csv(predictions_csv: str | Path, test_csv: str | Path, images: str | Path,
                             convention: str = "geodesic", missing: str = "miss") -> EvaluationResult:
     """Score another model's ``file, pred_lat, pred_lon`` CSV against the same ground truth.
-    Files match by their path relative to the image root, else by base name. Test images without a valid
-    prediction are misses (``missing="miss"``) or left out (``"drop"``); see the module docstring."""
+    Files match by their path relative to the image root (inside tar shards: the member name), else by
+    base name. Test images without a valid prediction are misses (``missing="miss"``) or left out
+    (``"drop"``); see the module docstring."""
     if missing not in MISSING_POLICIES:
         raise ValueError(f"missing must be one of {MISSING_POLICIES}, not {missing!r}")
     records, _ = load_geo_csv(test_csv, images, check_files=False)
-    root = Path(images)
-    truth_by_relative = {r.path.relative_to(root).as_posix(): r for r in records}
-    truth_by_name = {r.path.name: r for r in records}
+    names = _file_names(records, images)
+    truth_by_relative = {name: r for name, r in zip(names, records)}
+    truth_by_name = {name.rsplit("/", 1)[-1]: r for name, r in zip(names, records)}
     frame = pd.read_csv(predictions_csv, dtype=str, keep_default_na=False)
     absent = {"file", "pred_lat", "pred_lon"} - set(frame.columns)
     if absent:
@@ -161,6 +162,16 @@ def evaluate_prediction_csv(predictions_csv: str | Path, test_csv: str | Path, i
     metrics.extra |= {"missing_predictions": len(unpredicted), "missing_policy": missing, "test_images": len(records)}
     return EvaluationResult(metrics, skipped, missing=len(unpredicted), missing_policy=missing,
                             test_images=len(records), scored=scored)
+
+
+def _file_names(records: list[GeoRecord], images: str | Path) -> list[str]:
+    """How a peer names each test image: its path under the image root, or inside a tar shard its member name."""
+    shards = tar_shards(images)
+    if shards is None:
+        root = Path(images)
+        return [r.path.relative_to(root).as_posix() for r in records]
+    members = {(m.shard, m.offset): m.name for m in index_tars(shards)}
+    return [members[(r.path, r.offset)] for r in records]
 
 
 def add_area_accuracy(result: EvaluationResult, test_csv: str | Path, geocoder=None) -> AreaAccuracy | None:
