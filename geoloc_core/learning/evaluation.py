@@ -93,16 +93,16 @@ def evaluate_predictor(predictor, records: list[GeoRecord], convention: str = "g
     finally:
         for handle in handles.values():
             handle.close()
-    truth = [r for r, _ in predicted] + (unread if missing == "miss" else [])
-    points = [(p.lat, p.lon) for _, p in predicted] + [antipode(r.lat, r.lon) for r in truth[len(predicted):]]
-    radius50, radius90 = ([getattr(p, name, None) for _, p in predicted] + [0.0] * (len(truth) - len(predicted))
-                          for name in ("radius50_km", "radius90_km"))  # a miss lies inside no region
+    misses = unread if missing == "miss" else []
+    truth = [r for r, _ in predicted] + misses
+    points = [(p.lat, p.lon) for _, p in predicted] + [antipode(r.lat, r.lon) for r in misses]
+    radius50 = [getattr(p, "radius50_km", None) for _, p in predicted] + [0.0] * len(misses)  # a miss: in no region
+    radius90 = [getattr(p, "radius90_km", None) for _, p in predicted] + [0.0] * len(misses)
     metrics = compute_metrics([r.lat for r in truth], [r.lon for r in truth], [p[0] for p in points],
                               [p[1] for p in points], _radii(radius90), convention, radius50_km=_radii(radius50))
     metrics.extra |= {"unreadable_images": len(unread), "missing_predictions": len(unread), "missing_policy": missing,
                       "test_images": len(records), "regions_calibrated": calibrated}
-    scored = [(r.lat, r.lon, p.lat, p.lon) for r, p in predicted] + [(r.lat, r.lon, None, None)
-                                                                       for r in truth[len(predicted):]]
+    scored = [(r.lat, r.lon, p.lat, p.lon) for r, p in predicted] + [(r.lat, r.lon, None, None) for r in misses]
     return EvaluationResult(metrics, skipped, missing=len(unread), missing_policy=missing, test_images=len(records),
                             predictions=predicted, scored=scored)
 
