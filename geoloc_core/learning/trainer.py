@@ -513,9 +513,11 @@ def _build_retrieval(model: GeoLocator, caches: dict, outputs: dict[str, EvalOut
 def _queries(cache) -> torch.Tensor:
     """Pooled embeddings of a held-out cache's valid items, in the order ``predict_loader`` saw them
     (fp16 as cached, read shard by shard; ``RetrievalIndex.search`` normalises them)."""
-    shards, valid = cache.pooled_shards(), cache.load()[1]
-    masks = np.split(valid, np.cumsum([len(shard) for shard in shards])[:-1])
-    return torch.from_numpy(np.concatenate([shard[mask] for shard, mask in zip(shards, masks)]))
+    valid, parts, offset = cache.load()[1], [], 0
+    for shard in cache.pooled_shards():
+        parts.append(shard[valid[offset:offset + len(shard)]])  # a copy of the valid rows only
+        offset += len(shard)
+    return torch.from_numpy(np.concatenate(parts))
 
 
 def _append_csv(path: Path, row: dict) -> None:

@@ -63,28 +63,36 @@ class RetrievalIndex:
 
     @classmethod
     def build(cls, embeddings, lat, lon, keep=None, **settings) -> "RetrievalIndex":
-        """Index (N, D) embeddings: a tensor, an array, or a list of such blocks read in order (a feature
-        cache's memory-mapped shards); ``keep`` an optional boolean mask over all their rows (valid items).
-        Rows are normalised ``chunk`` at a time into the one fp16 tensor the index keeps, so building
-        holds the gallery once (plus one float block), not a float32 copy and a second fp16 one."""
-        blocks = list(embeddings) if isinstance(embeddings, (list, tuple)) else [embeddings]
-        total = sum(int(block.shape[0]) for block in blocks)
+        """Index (N, D) embeddings: a tensor, an array, or an iterable of such blocks read in order (a feature
+        cache's memory-mapped shards, opened one at a time); ``keep`` an optional boolean mask over all their
+        rows (valid items). Rows are normalised ``chunk`` at a time into the one fp16 tensor the index keeps,
+        and each block is dropped once read, so building holds the gallery once (plus one float block), not
+        a float32 copy and a second fp16 one."""
+        if isinstance(embeddings, (torch.Tensor, np.ndarray)):
+            embeddings = [embeddings]
         mask = None if keep is None else torch.as_tensor(np.asarray(keep, dtype=bool))
-        if mask is not None and mask.numel() != total:
-            raise ValueError(f"keep has {mask.numel()} entries for {total} embeddings")
-        dim = int(blocks[0].shape[1]) if blocks else 0
+        if mask is None:
+            embeddings = list(embeddings)  # the row count must be known before the first block is read
+            total = sum(int(block.shape[0]) for block in embeddings)
+        else:
+            total = int(mask.sum())
         step = int(settings.get("chunk", cls.chunk))
-        out = torch.empty((total if mask is None else int(mask.sum()), dim), dtype=torch.float16)
-        offset = written = 0
-        for block in blocks:
+        out, offset, written = None, 0, 0
+        for block in embeddings:
+            if out is None:
+                out = torch.empty((total, int(block.shape[1])), dtype=torch.float16)
             for start in range(0, int(block.shape[0]), step):
-                rows = torch.as_tensor(np.asarray(block[start:start + step])) if not isinstance(block, torch.Tensor) \
-                    else block[start:start + step]
+                rows = block[start:start + step]
+                rows = rows if isinstance(rows, torch.Tensor) else torch.as_tensor(np.asarray(rows))
                 if mask is not None:
                     rows = rows[mask[offset + start:offset + start + rows.shape[0]]]
                 out[written:written + rows.shape[0]] = torch.nn.functional.normalize(rows.float(), dim=-1)
                 written += rows.shape[0]
             offset += int(block.shape[0])
+        if mask is not None and offset != mask.numel():
+            raise ValueError(f"keep has {mask.numel()} entries for {offset} embeddings")
+        if out is None:
+            out = torch.empty((0, 0), dtype=torch.float16)
         return cls(out, torch.as_tensor(lat, dtype=torch.float32), torch.as_tensor(lon, dtype=torch.float32),
                    **settings)
 
