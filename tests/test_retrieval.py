@@ -199,3 +199,8 @@ def test_build_holds_one_copy_of_the_gallery():
     every = torch.from_numpy(np.concatenate(shards)[keep]).float()
     expected = torch.nn.functional.normalize(every, dim=-1).to(torch.float16)
     assert torch.equal(index.embeddings, expected) and len(index) == int(keep.sum())
+    lazily = RetrievalIndex.build((shard for shard in shards), np.zeros(len(index)), np.zeros(len(index)), keep=keep,
+                                  chunk=chunk)  # shards opened one at a time, as FeatureCache.pooled_shards gives them
+    assert torch.equal(lazily.embeddings, expected)
+    with pytest.raises(ValueError, match="keep has"):
+        RetrievalIndex.build(shards[:2], np.zeros(1), np.zeros(1), keep=keep)
