@@ -135,3 +135,72 @@ def test_landmark_proxy_meets_the_street_level_target(tmp_path):
     assert landmark_hits >= 0.8 and regression_hits <= 0.05
     assert np.median(d_refined[~is_landmark]) <= np.median(d_plain[~is_landmark]) + 1e-6
     assert np.mean(d_refined[~is_landmark]) <= np.mean(d_plain[~is_landmark]) * 1.01
+
+
+class _LargestTensor(torch.utils._python_dispatch.TorchDispatchMode):
+    """Records the bytes of the largest tensor any torch operation produces while active: the
+    instrument for the memory bound (tracemalloc does not see torch's allocator)."""
+
+    def __init__(self):
+        super().__init__()
+        self.largest = 0
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        out = func(*args, **(kwargs or {}))
+        for tensor in torch.utils._pytree.tree_leaves(out):
+            if isinstance(tensor, torch.Tensor):
+                self.largest = max(self.largest, tensor.numel() * tensor.element_size())
+        return out
+
+
+def test_chunked_search_equals_one_unchunked_product():
+    """Queries and gallery both in chunks (sizes that do not divide the counts): the same top-k as
+    one matrix product over everything."""
+    generator = torch.Generator().manual_seed(3)
+    embeddings = torch.randn(2_345, 24, generator=generator)
+    queries = torch.randn(1_001, 24, generator=generator)
+    index = RetrievalIndex.build(embeddings, torch.zeros(2_345), torch.zeros(2_345), chunk=300, query_chunk=97)
+    sims, idx = index.search(queries, k=7)
+    reference = (torch.nn.functional.normalize(queries, dim=-1) @ index.embeddings.float().T).topk(7, dim=1)
+    assert torch.equal(idx, reference.indices)
+    assert torch.allclose(sims, reference.values, atol=1e-6)
+
+
+def test_search_memory_is_bounded_by_the_chunks_not_by_the_query_count():
+    """#30 defect 1: the largest tensor made during a search is one (query chunk x gallery chunk)
+    similarity block, whether 500 or 4,000 queries are asked; before, it was (all queries x chunk)."""
+    n, dim, chunk, query_chunk = 6_000, 8, 1_000, 128
+    generator = torch.Generator().manual_seed(4)
+    index = RetrievalIndex.build(torch.randn(n, dim, generator=generator), torch.zeros(n), torch.zeros(n),
+                                 chunk=chunk, query_chunk=query_chunk)
+    block_bytes = query_chunk * chunk * 4
+    largest = {}
+    for q in (500, 4_000):
+        queries = torch.randn(q, dim, generator=generator)
+        with _LargestTensor() as probe:
+            index.search(queries, k=4)
+        largest[q] = probe.largest
+    assert largest[500] <= block_bytes and largest[4_000] <= block_bytes, (largest, block_bytes)
+
+
+def test_build_holds_one_copy_of_the_gallery():
+    """Built from a memory-mapped cache in shards, with invalid rows left out: no full-size float32
+    or second fp16 copy of the gallery is ever made; the largest tensor is the index itself."""
+    import numpy as np
+
+    n, dim, chunk = 5_000, 16, 512
+    rng = np.random.default_rng(5)
+    shards = [rng.standard_normal((size, dim)).astype(np.float16) for size in (2_048, 2_048, 904)]
+    keep = rng.random(n) > 0.1
+    with _LargestTensor() as probe:
+        index = RetrievalIndex.build(shards, np.zeros(int(keep.sum())), np.zeros(int(keep.sum())), keep=keep,
+                                     chunk=chunk)
+    assert probe.largest <= index.embeddings.numel() * 2, (probe.largest, index.embeddings.numel() * 2)
+    every = torch.from_numpy(np.concatenate(shards)[keep]).float()
+    expected = torch.nn.functional.normalize(every, dim=-1).to(torch.float16)
+    assert torch.equal(index.embeddings, expected) and len(index) == int(keep.sum())
+    lazily = RetrievalIndex.build((shard for shard in shards), np.zeros(len(index)), np.zeros(len(index)), keep=keep,
+                                  chunk=chunk)  # shards opened one at a time, as FeatureCache.pooled_shards gives them
+    assert torch.equal(lazily.embeddings, expected)
+    with pytest.raises(ValueError, match="keep has"):
+        RetrievalIndex.build(shards[:2], np.zeros(1), np.zeros(1), keep=keep)

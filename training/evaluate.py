@@ -6,10 +6,15 @@ python -m training.evaluate --predictions other_model.csv --csv im2gps3k.csv --i
 python -m training.evaluate --model models/StreetCLIP --csv im2gps3k.csv --images im2gps3k/   # zero-shot CLIP
 
 --model takes a trained geoloc model or a full CLIP checkpoint (zero-shot, regions uncalibrated).
-With --predictions, test images the peer did not predict count as misses (scored at the antipode of the
-truth) and their number is printed; --drop-missing leaves them out of the denominator instead.
+--images is a folder, a .tar shard, a glob of shards or a folder of shards (read as training reads them).
+One rule for both sources: a test image without a prediction (a peer's missing row; for --model an image
+that is missing or cannot be decoded) counts as a miss (scored at the antipode of the truth, inside no
+region) and their number is printed; --drop-missing leaves them out of the denominator instead.
 Options: --convention geodesic (default, GeoCLIP's <=) | haversine (OSV-5M's R=6371 km, <);
 --json FILE and --markdown FILE write the table.
+When the test CSV has OSV-5M's columns (country, region, sub-region, city), a second table gives OSV-5M's
+own metrics, the share of predictions in the right country / region / city (reverse geocoded offline;
+sub-region n/a: see geoloc_core/learning/area_accuracy.py for exactly how each level is compared).
 """
 from __future__ import annotations
 
@@ -18,7 +23,8 @@ import sys
 from pathlib import Path
 
 from geoloc_core.learning.datasets import DataError, load_geo_csv
-from geoloc_core.learning.evaluation import evaluate_prediction_csv, evaluate_predictor, write_predictions_csv
+from geoloc_core.learning.evaluation import (add_area_accuracy, evaluate_prediction_csv, evaluate_predictor,
+                                             write_predictions_csv)
 from geoloc_core.learning.metrics import CONVENTIONS, REFERENCE_RESULTS
 
 
@@ -36,14 +42,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--name", default=None, help="row label for this model")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--drop-missing", action="store_true",
-                        help="with --predictions: score only the images that have a prediction (flatters a partial "
-                             "peer; the default counts each missing prediction as a miss)")
+                        help="score only the images that have a prediction (flatters a partial peer, or a model "
+                             "whose test images are partly unreadable; the default counts each as a miss)")
     parser.add_argument("--predictions-out", metavar="CSV",
                         help="with --model: write each test image's prediction and regions here (file, true_lat, "
                              "true_lon, pred_lat, pred_lon, pred_radius50_km, pred_radius_km)")
     parser.add_argument("--json", help="write the metrics as JSON here")
     parser.add_argument("--markdown", help="write the table as Markdown here")
     args = parser.parse_args(argv)
+    missing = "drop" if args.drop_missing else "miss"
     try:
         if args.model:
             from geoloc_core.model.inference import ModelLoadError, load_predictor
@@ -53,12 +60,13 @@ def main(argv: list[str] | None = None) -> int:
             except ModelLoadError as exc:
                 print(f"error: {exc}", file=sys.stderr)
                 return 2
-            records, report = load_geo_csv(args.csv, args.images)
+            # rows whose file is absent stay in: reading them fails and they count as --predictions counts them
+            records, report = load_geo_csv(args.csv, args.images, check_files=False)
             print(report.summary(), file=sys.stderr)
-            result = evaluate_predictor(predictor, records, args.convention, args.batch_size)
+            result = evaluate_predictor(predictor, records, args.convention, args.batch_size, missing=missing)
         else:
-            result = evaluate_prediction_csv(args.predictions, args.csv, args.images, args.convention,
-                                             missing="drop" if args.drop_missing else "miss")
+            result = evaluate_prediction_csv(args.predictions, args.csv, args.images, args.convention, missing=missing)
+        add_area_accuracy(result, args.csv)  # only when the CSV has OSV-5M's country/region/sub-region/city
     except (DataError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -68,12 +76,17 @@ def main(argv: list[str] | None = None) -> int:
         print(f"... and {len(result.skipped) - 20} more skipped", file=sys.stderr)
     name = args.name or Path(args.model or args.predictions).name
     table = result.metrics.to_markdown(name, args.dataset)
+    how = ("left out of the denominator (--drop-missing)" if args.drop_missing
+           else "counted as misses (scored at the antipode of the truth, inside no region)")
     if args.predictions:
-        how = ("left out of the denominator (--drop-missing)" if args.drop_missing
-               else "counted as misses (scored at the antipode of the truth)")
         table += f"\n{result.missing:,} of {result.test_images:,} test images have no prediction: {how}."
-    elif result.metrics.extra.get("regions_calibrated") is False:
-        table += "\n90 % coverage is of the model's uncalibrated regions (zero-shot)."
+    else:
+        table += (f"\n{result.missing:,} of {result.test_images:,} test images could not be read (missing or "
+                  f"unreadable): {how}.")
+        if result.metrics.extra.get("regions_calibrated") is False:
+            table += "\n50 % and 90 % coverage are of the model's uncalibrated regions (zero-shot)."
+    if result.areas is not None:
+        table += "\n\n" + result.areas.to_markdown(name)
     print(table)
     if args.predictions_out and args.model:
         write_predictions_csv(result, args.predictions_out)

@@ -42,7 +42,7 @@ import socket
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, Iterator, Sequence
 
 import numpy as np
 import torch
@@ -137,7 +137,14 @@ class FeatureCache:
     def pooled(self) -> np.ndarray:
         """(N, H) fp16 pooled embeddings of all items (zeros where invalid), for the retrieval index:
         the backbone's own pooler output, not recomputed from an fp16-rounded CLS token."""
-        return np.concatenate([np.load(p) for p in sorted(self.folder.glob("pooled_*.npy")) if ".tmp" not in p.name])
+        return np.concatenate(list(self.pooled_shards()))
+
+    def pooled_shards(self) -> Iterator[np.ndarray]:
+        """The same, one memory-mapped shard at a time, each opened only when asked for and unmapped once
+        dropped: the retrieval index is built from these holding the gallery once (#30)."""
+        for path in sorted(self.folder.glob("pooled_*.npy")):
+            if ".tmp" not in path.name:
+                yield np.load(path, mmap_mode="r")
 
     def load(self) -> tuple[list[np.ndarray], np.ndarray]:
         """Memory-mapped feature shards and the validity mask (not loaded into RAM)."""

@@ -44,7 +44,8 @@ from ..model.retrieval import RetrievalIndex, describe, fit_threshold
 from .datasets import GeoRecord, load_geo_csv, load_webdataset, read_record_bytes, split_for_training
 from .distributed import (DistContext, cleanup_distributed, ensure_shared_dir, init_distributed, reduce_max,
                           reduce_sums)
-from .feature_cache import CachedFeatureDataset, build_cache, default_image_loader, model_pixels, weights_fingerprint
+from .feature_cache import (CachedFeatureDataset, build_cache, default_image_loader, feature_shape, model_pixels,
+                            weights_fingerprint)
 from .metrics import GeoMetrics, compute_metrics
 from .sampling import ShardedBatchSampler
 from .train_config import TrainConfig
@@ -367,7 +368,7 @@ def _train(config: TrainConfig, resume: bool, ctx: DistContext, log) -> Path | N
         model, device_ids=[ctx.local_rank] if ctx.device.type == "cuda" else None) if ctx.enabled else model
     log(f"training {sum(p.numel() for p in trainable):,} head parameters on {ctx.device} x{ctx.world_size}, "
         f"{sampler.total:,} train / {len(held_out['validation'].dataset):,} val items, amp={amp_dtype} (head fp32), "
-        f"{'cached features' if input_key == 'features' else 'end-to-end'}")
+        f"{'cached features' if input_key == 'features' else _on_the_fly_text(model)}")
     writer = _tensorboard(out) if ctx.is_main else None
     interrupted = {"flag": False}
     previous_handler = signal.signal(signal.SIGTERM, lambda *_: interrupted.update(flag=True)) \
@@ -431,10 +432,20 @@ def _train(config: TrainConfig, resume: bool, ctx: DistContext, log) -> Path | N
     return _finalize(config, out, held_out, input_key, amp_dtype, ctx, processor, splits, caches, state, log)
 
 
+def _on_the_fly_text(model: GeoLocator) -> str:
+    """``data.use_cache: false``: the thesis-faithful path that fits (#30): the frozen backbone runs every
+    step under the amp dtype (bf16 where native), nothing is cached, and the head sees every token."""
+    shape = feature_shape(model)
+    return (f"backbone on the fly (frozen, no feature cache): the head sees "
+            f"{shape[0] if len(shape) == 2 else 1} tokens per image")
+
+
 def _finalize(config, out, held_out, input_key, amp_dtype, ctx, processor, splits, caches, state, log) -> Path:
     """Best checkpoint -> calibrated (on calibration), retrieval-equipped, tested (on test) model folder."""
     model = GeoLocator.from_pretrained(out / BEST, load_retrieval=False).to(ctx.device)
     want_retrieval = config.retrieval and "train" in caches
+    if config.retrieval and not want_retrieval:
+        log("retrieval: no index (it is built from the feature cache's pooled embeddings; data.use_cache is false)")
     outputs = {name: predict_loader(model, loader, ctx.device, input_key, amp_dtype) for name, loader in
                held_out.items()}
     calibrated = bool(config.calibrate and "calibration" in outputs and outputs["calibration"].kappa is not None)
@@ -476,7 +487,8 @@ def _build_retrieval(model: GeoLocator, caches: dict, outputs: dict[str, EvalOut
     train_cache = caches["train"]
     valid = train_cache.load()[1]
     labels = train_cache.labels()[valid]
-    index = RetrievalIndex.build(torch.from_numpy(train_cache.pooled()[valid]), labels[:, 0], labels[:, 1])
+    # from the memory-mapped shards, invalid rows skipped: the gallery is held once (#30)
+    index = RetrievalIndex.build(train_cache.pooled_shards(), labels[:, 0], labels[:, 1], keep=valid)
     results = {}
     cal = outputs.get("calibration")
     if cal is not None and "calibration" in caches:
@@ -499,8 +511,13 @@ def _build_retrieval(model: GeoLocator, caches: dict, outputs: dict[str, EvalOut
 
 
 def _queries(cache) -> torch.Tensor:
-    """Pooled embeddings of a held-out cache's valid items, in the order ``predict_loader`` saw them."""
-    return torch.from_numpy(cache.pooled()[cache.load()[1]]).float()
+    """Pooled embeddings of a held-out cache's valid items, in the order ``predict_loader`` saw them
+    (fp16 as cached, read shard by shard; ``RetrievalIndex.search`` normalises them)."""
+    valid, parts, offset = cache.load()[1], [], 0
+    for shard in cache.pooled_shards():
+        parts.append(shard[valid[offset:offset + len(shard)]])  # a copy of the valid rows only
+        offset += len(shard)
+    return torch.from_numpy(np.concatenate(parts))
 
 
 def _append_csv(path: Path, row: dict) -> None:

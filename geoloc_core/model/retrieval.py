@@ -21,6 +21,13 @@ no new dependency, no training of an approximate index, bit-reproducible. Memory
 2 bytes x dim + 8 bytes per image (2.06 GB per million images for ViT-L/14's 1024-d
 embedding); an exact query costs one pass over that memory. FAISS (IVF-PQ) becomes worth its
 weight only beyond tens of millions of images or for CPU-only servers with strict latency.
+
+Memory bounds (#30): besides the queries themselves (Q x dim floats) and their top k, a search
+holds one similarity block of ``query_chunk`` x ``chunk`` floats and one float copy of ``chunk``
+gallery rows, whatever the number of queries (the trainer asks tens of thousands at once: the
+whole calibration split), and ``build`` writes
+the fp16 index row block by row block from the cache's memory-mapped shards, so the gallery is
+held once. Peak memory per million images: ``benchmarks/bench_retrieval_memory.py``.
 Saved beside the model as ``retrieval.safetensors`` + ``retrieval.json``; optional.
 """
 from __future__ import annotations
@@ -30,6 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 
@@ -50,13 +58,43 @@ class RetrievalIndex:
     min_region_km: float = 25.0  # ... but never smaller than this
     min_support: int = 2  # retrieved photos of one place needed to move the point there
     cluster_km: float = 1.0  # how close photos must be to count as one place
-    chunk: int = 262_144
+    chunk: int = 32_768  # gallery rows per block (a float copy of one block: chunk x dim x 4 bytes)
+    query_chunk: int = 1_024  # queries per block (similarities: query_chunk x chunk x 4 bytes = 128 MiB)
 
     @classmethod
-    def build(cls, embeddings: torch.Tensor, lat, lon, **settings) -> "RetrievalIndex":
-        embeddings = torch.nn.functional.normalize(embeddings.float(), dim=-1).to(torch.float16)
-        return cls(embeddings.contiguous(), torch.as_tensor(lat, dtype=torch.float32),
-                   torch.as_tensor(lon, dtype=torch.float32), **settings)
+    def build(cls, embeddings, lat, lon, keep=None, **settings) -> "RetrievalIndex":
+        """Index (N, D) embeddings: a tensor, an array, or an iterable of such blocks read in order (a feature
+        cache's memory-mapped shards, opened one at a time); ``keep`` an optional boolean mask over all their
+        rows (valid items). Rows are normalised ``chunk`` at a time into the one fp16 tensor the index keeps,
+        and each block is dropped once read, so building holds the gallery once (plus one float block), not
+        a float32 copy and a second fp16 one."""
+        if isinstance(embeddings, (torch.Tensor, np.ndarray)):
+            embeddings = [embeddings]
+        mask = None if keep is None else torch.as_tensor(np.asarray(keep, dtype=bool))
+        if mask is None:
+            embeddings = list(embeddings)  # the row count must be known before the first block is read
+            total = sum(int(block.shape[0]) for block in embeddings)
+        else:
+            total = int(mask.sum())
+        step = int(settings.get("chunk", cls.chunk))
+        out, offset, written = None, 0, 0
+        for block in embeddings:
+            if out is None:
+                out = torch.empty((total, int(block.shape[1])), dtype=torch.float16)
+            for start in range(0, int(block.shape[0]), step):
+                rows = block[start:start + step]
+                rows = rows if isinstance(rows, torch.Tensor) else torch.as_tensor(np.asarray(rows))
+                if mask is not None:
+                    rows = rows[mask[offset + start:offset + start + rows.shape[0]]]
+                out[written:written + rows.shape[0]] = torch.nn.functional.normalize(rows.float(), dim=-1)
+                written += rows.shape[0]
+            offset += int(block.shape[0])
+        if mask is not None and offset != mask.numel():
+            raise ValueError(f"keep has {mask.numel()} entries for {offset} embeddings")
+        if out is None:
+            out = torch.empty((0, 0), dtype=torch.float16)
+        return cls(out, torch.as_tensor(lat, dtype=torch.float32), torch.as_tensor(lon, dtype=torch.float32),
+                   **settings)
 
     def __len__(self) -> int:
         return self.embeddings.shape[0]
@@ -78,21 +116,35 @@ class RetrievalIndex:
         q = torch.nn.functional.normalize(queries.float(), dim=-1).to(compute)
         best_sim = torch.full((q.shape[0], k), -2.0, device=q.device)
         best_idx = torch.zeros((q.shape[0], k), dtype=torch.long, device=q.device)
+        # gallery blocks outside (each converted once), query blocks inside: one similarity block at a time
         for start in range(0, len(self), self.chunk):
             block = self.embeddings[start:start + self.chunk].to(compute)
-            sims = (q @ block.T).float()
-            top_sim, top_idx = sims.topk(min(k, sims.shape[1]), dim=1)
-            merged_sim = torch.cat([best_sim, top_sim], 1)
-            merged_idx = torch.cat([best_idx, top_idx + start], 1)
-            best_sim, order = merged_sim.topk(k, dim=1)
-            best_idx = merged_idx.gather(1, order)
+            for first in range(0, q.shape[0], self.query_chunk):
+                rows = slice(first, first + self.query_chunk)
+                sims = (q[rows] @ block.T).float()
+                top_sim, top_idx = sims.topk(min(k, sims.shape[1]), dim=1)
+                del sims
+                merged_sim = torch.cat([best_sim[rows], top_sim], 1)
+                merged_idx = torch.cat([best_idx[rows], top_idx + start], 1)
+                best_sim[rows], order = merged_sim.topk(k, dim=1)
+                best_idx[rows] = merged_idx.gather(1, order)
         return best_sim, best_idx
 
     @torch.no_grad()
     def candidates(self, queries: torch.Tensor, unit: torch.Tensor, radius_km: torch.Tensor | None
                    ) -> tuple[torch.Tensor, torch.Tensor]:
         """The most similar retrieved image inside the predicted region that belongs to a place with
-        enough support: (similarity (B,), refined unit vector (B, 3)); similarity -2 where none."""
+        enough support: (similarity (B,), refined unit vector (B, 3)); similarity -2 where none.
+        Queries go ``query_chunk`` at a time (the (B, k, k) distances among the retrieved stay bounded)."""
+        parts = [self._candidates(queries[first:first + self.query_chunk], unit[first:first + self.query_chunk],
+                                  None if radius_km is None else radius_km[first:first + self.query_chunk])
+                 for first in range(0, queries.shape[0], self.query_chunk)]
+        if not parts:
+            return self._candidates(queries, unit, radius_km)
+        return torch.cat([p[0] for p in parts]), torch.cat([p[1] for p in parts])
+
+    def _candidates(self, queries: torch.Tensor, unit: torch.Tensor, radius_km: torch.Tensor | None
+                    ) -> tuple[torch.Tensor, torch.Tensor]:
         sims, idx = self.search(queries)
         where = latlon_to_unit(self.lat[idx], self.lon[idx])  # (B, k, 3)
         distance = angle_between(where, unit.float().to(where.device).unsqueeze(1).expand_as(where)) * EARTH_RADIUS_KM
