@@ -416,16 +416,53 @@ def split_records(records: list[GeoRecord], val_fraction: float, seed: int) -> t
 
 def split_for_training(records: list[GeoRecord], fractions: dict[str, float], seed: int) -> dict[str, list[GeoRecord]]:
     """Deterministic disjoint held-out splits by seed (e.g. validation / calibration / test) and the
-    rest as ``train``; each held-out split gets at least one item when its fraction is positive."""
-    order = list(range(len(records)))
-    random.Random(seed).shuffle(order)
-    splits, start = {}, 0
+    rest as ``train``; each held-out split gets at least one item when its fraction is positive.
+
+    Records that carry a ``group`` (an OSV-5M sequence, an MP-16 author) are split group by group: a
+    sequence shot seconds apart in one street, or one user's burst, never sits on both sides, which
+    would make calibration, the retrieval threshold and the test table optimistic. Each split then
+    holds its fraction to within about one group's size; records without a group count as their own."""
+    if not any(r.group for r in records):
+        order = list(range(len(records)))
+        random.Random(seed).shuffle(order)
+        splits, start = {}, 0
+        for name, fraction in fractions.items():
+            n = max(1, int(round(len(records) * fraction))) if fraction > 0 and len(records) > len(fractions) else 0
+            splits[name] = [records[i] for i in sorted(order[start:start + n])]
+            start += n
+        splits["train"] = [records[i] for i in sorted(order[start:])]
+        return splits
+    members: dict[str, list[int]] = {}
+    for i, record in enumerate(records):
+        members.setdefault(record.group or f"\0{i}", []).append(i)
+    pool = sorted(members)
+    random.Random(seed).shuffle(pool)
+    splits = {}
     for name, fraction in fractions.items():
-        n = max(1, int(round(len(records) * fraction))) if fraction > 0 and len(records) > len(fractions) else 0
-        splits[name] = [records[i] for i in sorted(order[start:start + n])]
-        start += n
-    splits["train"] = [records[i] for i in sorted(order[start:])]
+        target = max(1, int(round(len(records) * fraction))) if fraction > 0 and len(records) > len(fractions) else 0
+        chosen: list[int] = []
+        kept = []
+        for key in pool:
+            size = len(members[key])
+            # take a group while it brings the split closer to its target (a huge group stays in training)
+            if len(chosen) < target and abs(len(chosen) + size - target) < abs(len(chosen) - target) + (not chosen):
+                chosen += members[key]
+            else:
+                kept.append(key)
+        pool = kept
+        splits[name] = [records[i] for i in sorted(chosen)]
+    splits["train"] = [records[i] for i in sorted(i for key in pool for i in members[key])]
     return splits
+
+
+def describe_split(splits: dict[str, list[GeoRecord]], group_column: str) -> str:
+    """One line for the model card: how the held-out splits were cut."""
+    grouped = any(r.group for part in splits.values() for r in part)
+    if not grouped:
+        return "item by item (no group column)"
+    held = sum(len({r.group for r in part if r.group}) for name, part in splits.items() if name != "train")
+    return (f"by '{group_column or 'group'}' groups: {held:,} groups held out, none of them shared with training "
+            f"or another split")
 
 
 def write_plain_csv(records: list[GeoRecord], path: Path, root: Path) -> None:
