@@ -111,10 +111,10 @@ def test_a_latitude_sorted_csv_trains_as_well_as_a_shuffled_one(tmp_path):
         config = TrainConfig.from_yaml(ROOT / "training" / "configs" / "tiny_world.yaml")
         for key, value in {"model.backbone": str(backbone), "model.head_width": 32, "data.train_csv": str(csv_path),
                            "data.images": str(world.parent), "data.cache_dir": str(tmp_path / "cache"),
-                           "data.shard_size": 32, "data.num_workers": 0, "data.val_fraction": 0.1,
+                           "data.shard_size": 16, "data.num_workers": 0, "data.val_fraction": 0.1,
                            "data.calibration_fraction": 0.05, "data.test_fraction": 0.0,
                            "data.test_csv": str(test), "data.test_images": str(test.parent), "optim.epochs": 8,
-                           "optim.batch_size": 32, "retrieval": False, "progress": False,
+                           "optim.batch_size": 16, "retrieval": False, "progress": False,
                            "output_dir": str(tmp_path / name)}.items():
             config.set(key, value)
         final = train(config, log=lambda _: None)

@@ -177,32 +177,37 @@ class _FolderIndex:
         self.root, self._by_name, self._by_stem = root, None, None
 
     def _build(self) -> None:
+        # plain strings, not Path objects: 5M entries stay near a gigabyte
         self._by_name, self._by_stem = {}, {}
         for folder, dirs, files in os.walk(self.root):
             dirs.sort()
             for name in sorted(files):
-                lower = name.lower()
-                if not lower.endswith(IMAGE_EXTENSIONS) or name.startswith("."):
+                if name.startswith(".") or not name.lower().endswith(IMAGE_EXTENSIONS):
                     continue
-                path = Path(folder) / name
+                path = os.path.join(folder, name)
                 self._by_name.setdefault(name, path)
-                stem, extension = name.rsplit(".", 1)
-                previous = self._by_stem.get(stem)
-                rank = OSV5M_EXTENSIONS.index(f".{extension.lower()}") if f".{extension.lower()}" in \
-                    OSV5M_EXTENSIONS else len(OSV5M_EXTENSIONS)
-                if previous is None or rank < previous[0]:
-                    self._by_stem[stem] = (rank, path)
+                stem = name.rsplit(".", 1)[0]
+                if _id_rank(name) < _id_rank(self._by_stem.get(stem, "")):
+                    self._by_stem[stem] = path
 
     def by_stem(self, stem: str) -> Path | None:
+        """The file ``<stem>.jpg`` (or .jpeg, .png, .webp, in that order of preference)."""
         if self._by_stem is None:
             self._build()
         found = self._by_stem.get(stem)
-        return found[1] if found is not None and found[0] < len(OSV5M_EXTENSIONS) else None
+        return Path(found) if found is not None else None
 
     def by_name(self, name: str) -> Path | None:
         if self._by_name is None:
             self._build()
-        return self._by_name.get(name)
+        found = self._by_name.get(name)
+        return Path(found) if found is not None else None
+
+
+def _id_rank(name: str) -> int:
+    """Preference among files sharing an id: OSV-5M's extensions in order, anything else never."""
+    extension = "." + name.rsplit(".", 1)[-1].lower() if "." in name else ""
+    return OSV5M_EXTENSIONS.index(extension) if extension in OSV5M_EXTENSIONS else len(OSV5M_EXTENSIONS)
 
 
 @dataclass
