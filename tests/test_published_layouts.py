@@ -189,3 +189,16 @@ def test_osv5m_csv_columns_and_sequence_groups(tmp_path):
     records, report = load_geo_csv(csv_path, tmp_path / "images" / "train")
     assert report.kept == 8 and report.group_column == "sequence"
     assert sorted({r.group for r in records}) == ["seq0_0", "seq0_1", "seq1_0", "seq1_1"]
+
+
+def test_mp16_pro_extracted_tar_and_no_lookalikes_elsewhere(tmp_path):
+    """MP16-Pro's tar extracted (mp-16-images/ab_cd_123.jpg) with the CSV's slashed ids; a plain file name is never
+    matched to a file of the same name in another folder."""
+    folder = tmp_path / "mp-16-images"
+    folder.mkdir()
+    (folder / "0a_1b_5001.jpg").write_bytes(image_bytes())
+    (folder / "elsewhere.jpg").write_bytes(image_bytes())
+    (tmp_path / "p.csv").write_text("IMG_ID,LAT,LON\n0a/1b/5001.jpg,1,2\nelsewhere.jpg,3,4\n")
+    records, report = load_geo_csv(tmp_path / "p.csv", tmp_path)
+    assert [r.path for r in records] == [folder / "0a_1b_5001.jpg"]
+    assert report.skipped_by_reason == {"missing file": 1}

@@ -282,7 +282,8 @@ def _resolve(root: Path, value: str, layout: Layout, tree: _FolderIndex | None) 
     direct = root / value
     if tree is None or direct.is_file():
         return direct
-    return tree.by_name(value.replace("/", "_"))
+    # MP16-Pro's CSV keeps ab/cd/123.jpg; its extracted tar holds ab_cd_123.jpg (only ids with a slash)
+    return tree.by_name(value.replace("/", "_")) if "/" in value else None
 
 
 def load_geo_csv(csv_path: str | Path, image_root: str | Path, check_files: bool = True,
