@@ -146,3 +146,64 @@ def test_thesis_loss_comment_names_both_settings():
     text = (Path(__file__).resolve().parents[1] / "training" / "configs" / "vitl14_mp16.yaml").read_text()
     line = next(line for line in text.splitlines() if "output_mode:" in line)
     assert "latlon" in line and "uncertainty: false" in line and "MSE" in line
+
+
+# ----- issue 30: held-out splits keep sequences and user bursts whole -------------------------------------------------
+def _grouped_records(tmp_path, sizes):
+    from geoloc_core.learning.datasets import GeoRecord
+
+    records, n = [], 0
+    for g, size in enumerate(sizes):
+        for _ in range(size):
+            records.append(GeoRecord(tmp_path / f"{n}.jpg", 0.0, float(n % 180), group=f"seq{g}"))
+            n += 1
+    return records
+
+
+def test_held_out_splits_share_no_group_with_training(tmp_path):
+    """Defect 6: the split went item by item, so one OSV-5M sequence (or one Flickr user's burst) landed in
+    training and in calibration/test, and kappa_scale, the retrieval threshold and the test table were optimistic."""
+    from geoloc_core.learning.datasets import split_for_training
+
+    sizes = [1 + (7 * g) % 9 for g in range(60)]  # 60 sequences of 1 to 9 photos
+    records = _grouped_records(tmp_path, sizes)
+    fractions = {"validation": 0.1, "calibration": 0.05, "test": 0.05}
+    splits = split_for_training(records, fractions, seed=3)
+    groups = {name: {r.group for r in part} for name, part in splits.items()}
+    for held in fractions:
+        assert not groups[held] & groups["train"], held
+        for other in fractions:
+            assert held == other or not groups[held] & groups[other]
+        # fractions approximately kept: within one group's size of the target
+        assert abs(len(splits[held]) - fractions[held] * len(records)) <= max(sizes), (held, len(splits[held]))
+    assert sum(len(part) for part in splits.values()) == len(records)
+    assert split_for_training(records, fractions, seed=3) == splits
+    assert split_for_training(records, fractions, seed=4) != splits
+
+
+def test_osv5m_sequences_and_a_named_group_column(tmp_path):
+    """OSV-5M's CSV is grouped by its `sequence` column by default; any CSV by the column `data.group_column` names."""
+    from geoloc_core.learning.datasets import DataError, split_for_training
+
+    lines = ["id,latitude,longitude,sequence,country"]
+    for k in range(40):
+        (tmp_path / f"{k}.jpg").write_bytes(b"x")
+        lines.append(f"{k},{k},{k},s{k // 4},FR")
+    (tmp_path / "osv.csv").write_text("\n".join(lines) + "\n")
+    records, report = load_geo_csv(tmp_path / "osv.csv", tmp_path)
+    assert report.group_column == "sequence" and "grouped by 'sequence'" in report.summary()
+    splits = split_for_training(records, {"validation": 0.2, "test": 0.2}, seed=0)
+    train = {r.group for r in splits["train"]}
+    assert all(not {r.group for r in splits[n]} & train for n in ("validation", "test"))
+    by_country, report = load_geo_csv(tmp_path / "osv.csv", tmp_path, group_column="country")
+    assert {r.group for r in by_country} == {"FR"} and report.group_column == "country"
+    assert {r.group for r in load_geo_csv(tmp_path / "osv.csv", tmp_path, group_column="none")[0]} == {""}
+    with pytest.raises(DataError, match="group column 'user'"):
+        load_geo_csv(tmp_path / "osv.csv", tmp_path, group_column="user")
+
+
+def test_group_column_is_a_config_setting():
+    config = TrainConfig()
+    assert config.data.group_column == "auto"
+    config.apply_overrides(["data.group_column=photographer"])
+    assert config.data.group_column == "photographer"

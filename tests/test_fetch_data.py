@@ -58,7 +58,7 @@ def _fetch(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
 def test_fetch_osv5m_shards_into_the_layout_training_reads(osv5m_hub, tmp_path):
     out = tmp_path / "osv5m"
     env = {"HF_ENDPOINT": osv5m_hub.endpoint, "HF_HUB_OFFLINE": ""}
-    result = _fetch("--shards", "2", "--out", str(out), env=env)
+    result = _fetch("--shards", "2", "--test-shards", "1", "--out", str(out), env=env)
     assert result.returncode == 0, result.stderr
     lines = result.stderr.splitlines()
     plan_line = next(i for i, line in enumerate(lines) if "still to download; disk needed about" in line)
@@ -76,12 +76,24 @@ def test_fetch_osv5m_shards_into_the_layout_training_reads(osv5m_hub, tmp_path):
     assert not list((out / "raw").rglob("*.zip"))  # deleted once unpacked
 
     osv5m_hub.requests.clear()
-    again = _fetch("--shards", "3", "--out", str(out), env=env)  # one more shard: only it is downloaded
+    again = _fetch("--shards", "3", "--test-shards", "1", "--out", str(out), env=env)  # one more: only it is fetched
     assert again.returncode == 0, again.stderr
     assert "images/train/00.zip: already unpacked" in again.stderr
     zip_gets = [r for r in osv5m_hub.requests if r.startswith("GET") and r.split()[1].endswith(".zip")]
     assert len(zip_gets) == 1 and "images/train/02.zip" in zip_gets[0]
     assert load_geo_csv(out / "train.csv", out / "images" / "train")[1].kept == 6
+
+
+def test_the_whole_test_split_by_default(osv5m_hub, tmp_path):
+    """Published OSV-5M numbers are on the whole test split (5 shards on the hub): the default fetches every test
+    shard, so a table made from the fetched test.csv is comparable; the fetched test split reads whole."""
+    out = tmp_path / "osv5m"
+    result = _fetch("--shards", "1", "--out", str(out), env={"HF_ENDPOINT": osv5m_hub.endpoint, "HF_HUB_OFFLINE": ""})
+    assert result.returncode == 0, result.stderr
+    assert "images/test/00.zip" in result.stderr and "images/test/01.zip" in result.stderr
+    records, report = load_geo_csv(out / "test.csv", out / "images" / "test")
+    assert report.kept == report.rows == 2 and sorted(r.lat for r in records) == [-33.9, 40.7]
+    assert "whole test split" in result.stderr
 
 
 def test_fetch_data_offline_is_a_clear_error(tmp_path):

@@ -115,9 +115,6 @@ class FeatureCache:
         return json.loads((self.folder / "meta.json").read_text(encoding="utf-8"))
 
     def shard_paths(self) -> list[Path]:
-        return sorted(self.folder.glob("shard_*.npy"))
-
-    def shard_paths(self) -> list[Path]:
         return sorted(p for p in self.folder.glob("shard_*.npy") if ".tmp" not in p.name)
 
     def is_complete(self) -> bool:

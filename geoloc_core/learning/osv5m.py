@@ -5,7 +5,8 @@ OSV-5M (Astruc et al. 2024, CC-BY-SA 4.0, https://huggingface.co/datasets/osv5m/
 ships 5.1M street-view images as zip shards (``images/train/00.zip`` ... and
 ``images/test/00.zip`` ...) plus ``train.csv`` / ``test.csv`` (``id, latitude, longitude, ...``).
 
-``fetch_osv5m`` downloads the first N train shards (and M test shards) with the verified,
+``fetch_osv5m`` downloads the first N train shards (and every test shard by default: published
+OSV-5M numbers are on the whole test split, about 210,000 images in 5 shards; M to take fewer) with the verified,
 resumable downloader of ``model.fetch``, unpacks each shard's images flat into
 ``OUT/images/<split>/<id>.jpg`` (entry names reduced to their base name: no path from an
 archive ever reaches the file system; oversized or bomb-like entries are refused), deletes
@@ -42,8 +43,9 @@ class FetchReport:
     refused: list[str] = field(default_factory=list)  # archive entries not unpacked, with the reason
 
 
-def select_shards(files: list[RemoteFile], train_shards: int, test_shards: int) -> list[RemoteFile]:
-    """The CSVs of the wanted splits and the first ``train_shards`` / ``test_shards`` zips of each split."""
+def select_shards(files: list[RemoteFile], train_shards: int, test_shards: int | None) -> list[RemoteFile]:
+    """The CSVs of the wanted splits and the first ``train_shards`` / ``test_shards`` zips of each split
+    (``None``: all of that split's zips)."""
     by_split: dict[str, list[RemoteFile]] = {"train": [], "test": []}
     for f in files:
         match = SHARD_PATTERN.fullmatch(f.path)
@@ -51,7 +53,7 @@ def select_shards(files: list[RemoteFile], train_shards: int, test_shards: int) 
             by_split[match.group(1)].append(f)
     chosen = []
     for split, count in (("train", train_shards), ("test", test_shards)):
-        if count <= 0:
+        if count is not None and count <= 0:
             continue
         shards = sorted(by_split[split], key=lambda f: int(SHARD_PATTERN.fullmatch(f.path).group(2)))[:count]
         csv_file = next((f for f in files if f.path == f"{split}.csv"), None)
@@ -129,11 +131,16 @@ def estimate_disk(plan: FetchPlan, out: Path) -> tuple[int, int]:
     return todo, sum(csvs) * 2 + sum(zips) + (max(zips) if zips else 0)
 
 
-def fetch_osv5m(out: str | Path, train_shards: int, test_shards: int = 1, keep_zips: bool = False,
+def fetch_osv5m(out: str | Path, train_shards: int, test_shards: int | None = None, keep_zips: bool = False,
                 say: Callable[[str], None] = print) -> FetchReport:
-    """Download, verify, unpack and index OSV-5M shards (see the module docstring)."""
+    """Download, verify, unpack and index OSV-5M shards (see the module docstring); ``test_shards=None``
+    fetches the whole test split."""
     out = Path(out).expanduser()
     plan = plan_fetch(REPO_ID, repo_type="dataset", select=lambda files: select_shards(files, train_shards, test_shards))
+    if test_shards is None:
+        count = sum(1 for f in plan.files if SHARD_PATTERN.fullmatch(f.path) and f.path.startswith("images/test/"))
+        say(f"test: the whole test split ({count} shards), as OSV-5M's published numbers are measured; "
+            f"--test-shards M for fewer")
     todo, peak = estimate_disk(plan, out)
     say(f"OSV-5M, licence {LICENSE}")
     say(f"fetching {plan.describe()}; {human_bytes(todo)} still to download; disk needed about {human_bytes(peak)} "

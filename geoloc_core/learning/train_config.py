@@ -49,6 +49,8 @@ class DataSettings:
     use_cache: bool = True  # train the head from cached backbone features
     cache_dir: str = "cache"  # must be on storage every node shares (checked)
     shard_size: int = 4096  # items per cache shard
+    shuffle_buffer_shards: int = 8  # each epoch mixes items across this many shards at a time (learning/sampling.py)
+    group_column: str = "auto"  # held-out splits keep its groups whole: auto (OSV-5M sequence, MP-16 AUTHOR), none, NAME
     num_workers: int = 2  # DataLoader workers for image decoding (extraction, end-to-end) and cache reading
     extract_batch_size: int = 64
 

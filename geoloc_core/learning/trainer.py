@@ -41,7 +41,7 @@ from ..model.distributions import unit_to_latlon
 from ..model.preprocessing import load_image_processor
 from ..model.modeling_geolocator import GeoLocator, GeoLocatorOutput
 from ..model.retrieval import RetrievalIndex, describe, fit_threshold
-from .datasets import GeoRecord, load_geo_csv, load_webdataset, read_record_bytes, split_for_training
+from .datasets import GeoRecord, describe_split, load_geo_csv, load_webdataset, read_record_bytes, split_for_training
 from .distributed import (DistContext, cleanup_distributed, ensure_shared_dir, init_distributed, reduce_max,
                           reduce_sums)
 from .feature_cache import (CachedFeatureDataset, build_cache, default_image_loader, feature_shape, model_pixels,
@@ -211,7 +211,7 @@ def _load_records(config: TrainConfig, log) -> tuple[dict[str, list[GeoRecord]],
     fractions split off the training data by seed."""
     data = config.data
     if data.train_csv:
-        records, report = load_geo_csv(data.train_csv, data.images)
+        records, report = load_geo_csv(data.train_csv, data.images, group_column=data.group_column)
     else:
         records, report = load_webdataset(data.images)
     log(report.summary())
@@ -274,7 +274,8 @@ def _make_loaders(config: TrainConfig, model: GeoLocator, processor, splits: dic
         sets = {name: ImageDataset(records, processor) for name, records in splits.items() if records}
         key = "pixel_values"
         groups = [np.arange(len(sets["train"]))]
-    sampler = ShardedBatchSampler(groups, config.optim.batch_size, config.seed, ctx.rank, ctx.world_size)
+    sampler = ShardedBatchSampler(groups, config.optim.batch_size, config.seed, ctx.rank, ctx.world_size,
+                                  buffer_shards=data.shuffle_buffer_shards)
     # an explicit generator: DataLoader must not draw from the global RNG (exact resume)
     loader_kwargs = dict(num_workers=data.num_workers, collate_fn=collate_skip_none,
                          generator=torch.Generator().manual_seed(config.seed), pin_memory=ctx.device.type == "cuda",
@@ -429,7 +430,8 @@ def _train(config: TrainConfig, resume: bool, ctx: DistContext, log) -> Path | N
             writer.close()
     if not ctx.is_main:
         return None
-    return _finalize(config, out, held_out, input_key, amp_dtype, ctx, processor, splits, caches, state, log)
+    return _finalize(config, out, held_out, input_key, amp_dtype, ctx, processor, splits, caches, state, log,
+                     split_by=describe_split(splits, reports[0].group_column))
 
 
 def _on_the_fly_text(model: GeoLocator) -> str:
@@ -440,7 +442,8 @@ def _on_the_fly_text(model: GeoLocator) -> str:
             f"{shape[0] if len(shape) == 2 else 1} tokens per image")
 
 
-def _finalize(config, out, held_out, input_key, amp_dtype, ctx, processor, splits, caches, state, log) -> Path:
+def _finalize(config, out, held_out, input_key, amp_dtype, ctx, processor, splits, caches, state, log,
+              split_by: str = "") -> Path:
     """Best checkpoint -> calibrated (on calibration), retrieval-equipped, tested (on test) model folder."""
     model = GeoLocator.from_pretrained(out / BEST, load_retrieval=False).to(ctx.device)
     want_retrieval = config.retrieval and "train" in caches
@@ -464,7 +467,7 @@ def _finalize(config, out, held_out, input_key, amp_dtype, ctx, processor, split
         "train_images": len(splits["train"]), "val_images": len(splits["validation"]),
         "calibration_images": len(splits.get("calibration", [])), "test_images": len(splits.get("test", [])),
         "calibrated": calibrated, "epochs": config.optim.epochs, "best_epoch": state["best_epoch"],
-        "backbone": config.model.backbone, "seed": config.seed,
+        "backbone": config.model.backbone, "seed": config.seed, "held_out_split": split_by,
     }
     model.config.evaluation = evaluation
     final = out / FINAL
