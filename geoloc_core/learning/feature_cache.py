@@ -28,8 +28,9 @@ Scale (MP-16: 4.7 M images, 2.4 TB of ViT-L/14 tokens):
 The cache must be on storage all nodes share (checked by the trainer, ``ensure_shared_dir``).
 
 Reading (``CachedFeatureDataset.__getitems__``) takes a whole batch at once, sorted by
-position, and the trainer's ``ShardedBatchSampler`` keeps each batch inside one shard, so
-an epoch reads the cache shard by shard instead of at random over terabytes.
+position, and the trainer's ``ShardedBatchSampler`` draws each batch from a bounded buffer of a few shards
+(a new permutation of shards each epoch, #30), so an epoch reads the cache a few shards at a time instead
+of at random over terabytes, and no batch is one slice of the CSV's order.
 """
 from __future__ import annotations
 
