@@ -39,3 +39,14 @@ def test_small_image_with_a_written_country_says_why_there_is_no_prediction(data
     row = next(r for r in rows if r.startswith("Prediction vs claim"))
     assert "prediction failed" not in row
     assert "cannot verify: image too small or flat" in row and "8 x 8 px" in row, row
+
+
+def test_the_report_keeps_a_bracketed_note_whole():
+    """The report's "Notes from the analysis" split the same note in two (h-stale's review of #32)."""
+    from geoloc_core.case.findings import Finding
+    from geoloc_core.case.reports.report_content import ReportItem, file_report
+
+    finding = Finding(file="small.jpg", message=f"{SMALL_NOTE}; EXIF: no GPS")
+    report = file_report(1, ReportItem(finding=finding))
+    notes = next(s for s in report.sections if s.title == "Notes from the analysis")
+    assert [value for _, value in notes.rows] == [SMALL_NOTE, "EXIF: no GPS"]

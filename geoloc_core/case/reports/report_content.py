@@ -20,6 +20,7 @@ from datetime import datetime, timezone
 from pathlib import PurePath
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
+from ..notes import note_lines
 from ... import __version__
 from ...evidence.imaging import preview_jpeg
 from ...evidence.filefacts import sha256_hex
@@ -257,7 +258,7 @@ def file_report(number: int, item: ReportItem, include_serials: bool = False, wo
                 _rows(summary_lines(f)) or [(ANALYST_POINT_LABEL, "no point placed by the analyst")]),
     ]
     if f.message:
-        sections.append(Section("Notes from the analysis", [("", visible(line)) for line in f.message.split("; ")]))
+        sections.append(Section("Notes from the analysis", [("", visible(line)) for line in note_lines(f.message)]))
     return FileReport(number, display_name(f.file), f.sha256, visible(compose_banner(f).text), visible(f.verdict),
                       visible(f.verdict_reason),
                       f.status, thumb, thumb_note, render_map_png(f), sections)
