@@ -68,17 +68,19 @@ cache_key = (uploaded.file_id, settings.case_id, settings.analysis)
 # Everything of one file is drawn in one container. Streamlit leaves the previous run's elements on screen,
 # faded, until the new run draws over their positions: the previous file's map and "Copy coordinates" stayed
 # for seconds while the next file was analysed (#32). For a new file, one element first replaces that whole
-# container (one delta, before the analysis); for the same file the container is kept, so a side-panel change
-# does not redraw the map.
+# container (one delta, before the analysis). The container sits in the same slot on every run, so the map
+# keeps its place in the page: a rerun (a side panel, the map's own first report) neither redraws nor
+# remounts it, and a view the analyst zoomed to stays.
+slot = st.empty()
 if st.session_state.get("verify_key") != cache_key:
-    slot = st.empty()
     slot.caption(f"Analysing {markdown_literal(uploaded.name)}...")  # replaces the previous file's container
     analyse(uploaded, settings, cache_key, received)
-    result = slot.container()
-    if st.session_state.get("verify_prompts"):
-        result.caption(st.session_state["verify_prompts"])  # own text: counts and a rate
+    prepared_prompts = st.session_state.pop("verify_prompts", "")
 else:
-    result = st.container()
+    prepared_prompts = ""
+result = slot.container()
+if prepared_prompts:
+    result.caption(prepared_prompts)  # own text: counts and a rate
 finding = st.session_state["verify_finding"]
 preview, preview_error = st.session_state["verify_preview"]
 data = uploaded.getvalue()
@@ -110,11 +112,10 @@ with result:
 
         map_column, list_column = st.columns([3, 2]) if candidates else (st.container(), None)
         with map_column:
-            # built once per file and constraint: a change elsewhere on the page does not rebuild it (#32)
-            show_map(lambda: finding_map(finding, settings.analysis.online_tiles, constrained=constrained,
-                                         **map_layers(finding, candidates)), key="verify_map", clicks=True,
-                     identity=(cache_key, constrained and (constrained.which, constrained.constraint),
-                               finding.analyst_point_lat, finding.analyst_point_lon))
+            # rebuilt on a rerun of the page (a folium map kept across reruns lost the analyst's clicks in
+            # Chromium); the side panels below rerun alone (a fragment), so their widgets never rebuild it (#32)
+            show_map(finding_map(finding, settings.analysis.online_tiles, constrained=constrained,
+                                 **map_layers(finding, candidates)), key="verify_map", clicks=True)
         if list_column is not None:
             with list_column:
                 candidates_panel(finding, candidates)

@@ -125,9 +125,9 @@ def test_a_side_panel_change_does_not_rebuild_the_map(data_dir, monkeypatch):
     url_field, = [t for t in at.text_input if str(t.key).startswith("verify_provenance_url_")]
     url_field.input("https://example.org/post/1").run()
     assert not at.exception
-    assert len(built) == 1, f"the map was built {len(built)} times for one file"
+    # AppTest reruns the whole page where a browser reruns only the fragment, so the map's builds are not
+    # counted past the first: the map is rebuilt on a page rerun (a folium map kept across reruns lost the
+    # analyst's map clicks in Chromium, tests/test_browser_analyst_point.py); what keeps it from the side
+    # panels' reruns is that they run in a fragment
     assert fragments["seen_before"] and all(fragments["seen_before"]), \
         "the side panels are not in a fragment: each of their clicks reruns the page and its map"
-    # a change that does concern the map (its tiles) builds it again, once
-    at.toggle(key="online_tiles").set_value(True).run()
-    assert not at.exception and len(built) == 2

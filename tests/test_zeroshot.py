@@ -629,10 +629,10 @@ def test_prompts_command_prepares_everything_and_resumes_after_a_kill(world_clip
     slow = tmp_path / "slow"  # a sitecustomize that slows the text tower so the kill lands mid-run
     slow.mkdir()
     (slow / "sitecustomize.py").write_text(
-        "import time, transformers.models.clip.modeling_clip as m\n"
-        "_f = m.CLIPTextTransformer.forward\n"
-        "def forward(self, *a, **k):\n    time.sleep(0.4)\n    return _f(self, *a, **k)\n"
-        "m.CLIPTextTransformer.forward = forward\n", encoding="utf-8")
+        "import time\nfrom geoloc_core.model.zeroshot import ZeroShotPredictor as Z\n"
+        "_f = Z.embed_texts_numpy\n"
+        "def slow(self, texts):\n    time.sleep(0.4)\n    return _f(self, texts)\n"
+        "Z.embed_texts_numpy = slow\n", encoding="utf-8")
     process = subprocess.Popen([sys.executable, "-m", "geoloc_core", "prompts", str(world_clip_folder),
                                 "--no-progress"], cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                env={**os.environ, "GEOLOC_CACHE_DIR": str(cache),
