@@ -1,0 +1,13 @@
+"""Pixel forensics: what the picture itself says about editing, as numbers with their limits.
+
+One module per check (quantisation tables, double compression by JPEG ghosts, error level analysis,
+noise residual, copy-move), each returning a record from ``record``; each record says in ``meaning``
+what the check can and cannot show."""
+from .double_compression import check_double_compression
+from .quantisation import check_quantisation, estimate_quality, ijg_table, known_matches
+from .record import (CheckResult, ClonePair, CopyMoveResult, DoubleCompressionResult, PixelForensics,
+                     QuantisationResult, ViewResult)
+
+__all__ = ["CheckResult", "ClonePair", "CopyMoveResult", "DoubleCompressionResult", "PixelForensics",
+           "QuantisationResult", "ViewResult", "check_double_compression", "check_quantisation",
+           "estimate_quality", "ijg_table", "known_matches"]

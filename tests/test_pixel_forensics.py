@@ -1,0 +1,99 @@
+"""Pixel forensics (issue #37): each check on generated forgeries and on clean pictures of the other kind.
+
+The pictures are generated (tests/forensic_images.py: photograph-like texture, not camera files); the
+real camera files used are exiftool's samples, whose pictures are cut to 8 x 8 pixels but whose JPEG
+tables are the files' own."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from geoloc_core.evidence.pixel_forensics import (check_double_compression, check_quantisation, estimate_quality,
+                                                  ijg_table)
+from geoloc_core.evidence.pixel_forensics.quantisation import ANNEX_K_LUMINANCE, read_tables
+from tests.forensic_images import double_compressed, jpeg, photo_like
+
+SAMPLES = Path(__file__).parent / "data" / "exiftool_samples"
+
+
+@pytest.fixture(scope="module")
+def photo():
+    return photo_like(3, (256, 192))
+
+
+# --- quantisation ---------------------------------------------------------------------------------
+
+def test_ijg_scaling_reproduces_libjpeg_tables():
+    """The computed IJG tables equal what libjpeg (through Pillow) writes, at every quality tried."""
+    for quality in (1, 10, 49, 50, 51, 75, 90, 99, 100):
+        tables = read_tables(jpeg(photo_like(0, (32, 32)), quality))
+        assert tables[0] == ijg_table(ANNEX_K_LUMINANCE, quality)
+        assert estimate_quality(tables) == (quality, True)
+
+
+def test_libjpeg_tables_beside_a_camera_name_are_flagged_and_without_one_are_not(photo):
+    data = jpeg(photo, 85)
+    flagged = check_quantisation(data, "Canon", "Canon EOS 5D")
+    assert flagged.flagged and flagged.matches == ("IJG libjpeg quality 85",) and flagged.quality_estimate == 85
+    assert not check_quantisation(data, "", "").flagged  # no camera named: nothing to contradict
+
+
+def test_photoshop_tables_beside_a_camera_name_score_higher_than_libjpeg(photo):
+    result = check_quantisation(jpeg(photo, "web_high"), "NIKON CORPORATION", "NIKON D70")
+    assert result.flagged and result.score == 1.0
+    assert any(m.startswith("Photoshop Save for Web, high") for m in result.matches)
+    assert result.score > check_quantisation(jpeg(photo, 85), "NIKON", "D70").score
+
+
+def test_camera_like_tables_are_not_flagged(photo):
+    """The clean kind: a table no editor or IJG quality writes, beside a camera name."""
+    result = check_quantisation(jpeg(photo, camera_tables=True), "Canon", "Canon EOS 5D")
+    assert not result.flagged and result.matches == () and not result.quality_exact
+    assert result.quality_estimate is not None and 80 <= result.quality_estimate <= 100
+
+
+def test_real_files_exiftools_stub_pictures_carry_photoshop_tables():
+    """exiftool's Canon.jpg names a Canon camera, but its 8 x 8 stand-in picture was written with
+    Photoshop's "Save for Web, low" tables: exactly the re-save this check exists to catch."""
+    result = check_quantisation((SAMPLES / "Canon.jpg").read_bytes(), "Canon", "Canon EOS DIGITAL REBEL")
+    assert result.flagged and result.matches[0].startswith("Photoshop Save for Web, low")
+    own = check_quantisation((SAMPLES / "GPS.jpg").read_bytes(), "Canon", "x")  # tables of no known encoder
+    assert not own.flagged and own.matches == ()
+
+
+def test_not_a_jpeg_is_reported_not_raised():
+    result = check_quantisation((SAMPLES / "PNG.png").read_bytes(), "Canon", "")
+    assert not result.flagged and result.measure is None and "not a JPEG" in result.note
+
+
+# --- double compression (JPEG ghosts) -------------------------------------------------------------
+
+@pytest.mark.parametrize("first,second", [(60, 90), (75, 95)])
+def test_double_compressed_picture_shows_a_ghost_at_the_first_quality(photo, first, second):
+    result = check_double_compression(double_compressed(photo, first, second))
+    assert result.flagged and result.score > 0.5
+    assert abs(result.ghost_quality - first) <= 2
+    assert result.map and all(0.0 <= v <= 1.0 for row in result.map for v in row)
+
+
+@pytest.mark.parametrize("camera_tables", [False, True])
+def test_single_compressed_picture_has_no_ghost(photo, camera_tables):
+    result = check_double_compression(jpeg(photo, 92, camera_tables=camera_tables))
+    assert not result.flagged and result.ghost_quality is None and result.score < 0.5
+
+
+def test_ghost_map_shows_a_region_compressed_only_once():
+    """A region pasted from the uncompressed picture into a double-compressed one is bright on the map,
+    the rest dark: the map says where."""
+    from tests.forensic_images import decoded
+    original = photo_like(5, (320, 320))
+    background = decoded(jpeg(original, 60))
+    background.paste(original.crop((160, 160, 320, 320)), (160, 160))
+    result = check_double_compression(jpeg(background, 92))
+    assert result.flagged
+    rows = result.map
+    half = len(rows) // 2
+    pasted = [v for row in rows[half + 1:] for v in row[half + 1:]]
+    kept = [v for row in rows[:half - 1] for v in row[:half - 1]]
+    assert sum(pasted) / len(pasted) > 2 * sum(kept) / len(kept)
