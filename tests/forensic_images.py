@@ -40,17 +40,17 @@ def photo_like(seed: int, size: tuple[int, int] = (480, 360)) -> Image.Image:
     shapes = Image.new("RGB", (w, h), (0, 0, 0))
     mask = Image.new("L", (w, h), 0)
     draw, mask_draw = ImageDraw.Draw(shapes), ImageDraw.Draw(mask)
-    for _ in range(int(rng.integers(6, 14))):
+    for _ in range(int(rng.integers(60, 120))):
         x0, y0 = rng.uniform(0, w), rng.uniform(0, h)
-        box = [x0, y0, x0 + rng.uniform(w / 20, w / 4), y0 + rng.uniform(h / 20, h / 4)]
+        box = [x0, y0, x0 + w * rng.uniform(0.01, 0.12), y0 + h * rng.uniform(0.01, 0.12)]
         colour = tuple(int(v) for v in rng.uniform(20, 235, 3))
         round_shape = rng.random() < 0.5
         (draw.ellipse if round_shape else draw.rectangle)(box, fill=colour)
         (mask_draw.ellipse if round_shape else mask_draw.rectangle)(box, fill=255)
     radius = float(rng.uniform(0.8, 2.5))
     shapes = np.asarray(shapes.filter(ImageFilter.GaussianBlur(radius)), np.float32)
-    alpha = np.asarray(mask.filter(ImageFilter.GaussianBlur(radius)), np.float32)[..., None] / 255 * 0.8
-    picture = picture * (1 - alpha) + shapes * alpha
+    alpha = np.asarray(mask.filter(ImageFilter.GaussianBlur(radius)), np.float32)[..., None] / 255 * 0.9
+    picture = picture * (1 - alpha) + (shapes + 0.6 * (picture - picture.mean())) * alpha  # objects keep texture
     picture += rng.normal(0, 2.0, picture.shape)  # sensor grain
     return Image.fromarray(np.clip(picture, 0, 255).astype(np.uint8))
 

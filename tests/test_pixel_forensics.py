@@ -97,3 +97,67 @@ def test_ghost_map_shows_a_region_compressed_only_once():
     pasted = [v for row in rows[half + 1:] for v in row[half + 1:]]
     kept = [v for row in rows[:half - 1] for v in row[:half - 1]]
     assert sum(pasted) / len(pasted) > 2 * sum(kept) / len(kept)
+
+
+# --- error levels and noise residual (views: they show, they never flag) -----------------------------
+
+def _png_array(png: bytes):
+    import io
+
+    import numpy as np
+    from PIL import Image
+    with Image.open(io.BytesIO(png)) as image:
+        assert image.format == "PNG"
+        return np.asarray(image.convert("L"), dtype=float)
+
+
+def test_error_levels_are_brighter_where_an_uncompressed_part_was_pasted():
+    from geoloc_core.evidence.pixel_forensics.error_level import check_error_level
+    from tests.forensic_images import decoded
+    original = photo_like(7, (256, 256))
+    forged = decoded(jpeg(original, 70))
+    forged.paste(original.crop((128, 0, 256, 256)), (128, 0))  # right half never compressed
+    view = check_error_level(jpeg(forged, 95))
+    levels = _png_array(view.png)
+    assert levels[:, 136:].mean() > 1.5 * levels[:, :120].mean()
+    assert not view.flagged and view.score is None and "never flags" in view.meaning
+    clean = _png_array(check_error_level(jpeg(original, 95)).png)  # the clean kind: even halves
+    assert clean[:, 136:].mean() < 1.3 * clean[:, :120].mean()
+
+
+def test_noise_residual_is_darker_where_the_grain_was_smoothed_away():
+    from PIL import ImageFilter
+
+    from geoloc_core.evidence.pixel_forensics.noise import check_noise
+    original = photo_like(8, (256, 256))
+    forged = original.copy()
+    forged.paste(original.crop((0, 0, 128, 256)).filter(ImageFilter.GaussianBlur(1.5)), (0, 0))
+    residual = _png_array(check_noise(jpeg(forged, 95)).png)
+    assert residual[:, 136:].mean() > 1.5 * residual[:, :120].mean()
+    clean = _png_array(check_noise(jpeg(original, 95)).png)
+    assert clean[:, 136:].mean() < 1.3 * clean[:, :120].mean()
+    assert max(_png_array(check_noise(jpeg(photo_like(8, (1500, 300)), 90)).png).shape) <= 1024
+
+
+# --- copy-move --------------------------------------------------------------------------------------
+
+def _best_iou(result, source, target):
+    from tests.forensic_images import iou
+    return max([max(min(iou(p.source, source), iou(p.target, target)), min(iou(p.source, target), iou(p.target, source)))
+                for p in result.pairs] or [0.0])
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_copied_region_is_found_and_outlined(seed):
+    from geoloc_core.evidence.pixel_forensics.copy_move import check_copy_move
+    from tests.forensic_images import copy_moved
+    forged, source, target = copy_moved(photo_like(seed, (400, 300)), seed, fraction=0.25)
+    result = check_copy_move(jpeg(forged, 90))
+    assert result.flagged and result.count >= 1 and result.score >= 0.5
+    assert _best_iou(result, source, target) >= 0.5
+
+
+def test_unedited_picture_has_no_copy_move_pair():
+    from geoloc_core.evidence.pixel_forensics.copy_move import check_copy_move
+    result = check_copy_move(jpeg(photo_like(0, (400, 300)), 90))
+    assert not result.flagged and result.count == 0 and result.score == 0.0

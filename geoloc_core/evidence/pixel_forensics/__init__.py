@@ -3,11 +3,15 @@
 One module per check (quantisation tables, double compression by JPEG ghosts, error level analysis,
 noise residual, copy-move), each returning a record from ``record``; each record says in ``meaning``
 what the check can and cannot show."""
+from .copy_move import check_copy_move
 from .double_compression import check_double_compression
+from .error_level import check_error_level
+from .noise import check_noise
 from .quantisation import check_quantisation, estimate_quality, ijg_table, known_matches
 from .record import (CheckResult, ClonePair, CopyMoveResult, DoubleCompressionResult, PixelForensics,
                      QuantisationResult, ViewResult)
 
 __all__ = ["CheckResult", "ClonePair", "CopyMoveResult", "DoubleCompressionResult", "PixelForensics",
-           "QuantisationResult", "ViewResult", "check_double_compression", "check_quantisation",
+           "QuantisationResult", "ViewResult", "check_copy_move", "check_double_compression", "check_error_level",
+           "check_noise", "check_quantisation",
            "estimate_quality", "ijg_table", "known_matches"]
