@@ -37,11 +37,13 @@ class QuantisationResult(CheckResult):
 
 @dataclass(frozen=True)
 class DoubleCompressionResult(CheckResult):
-    """JPEG ghost curve (mean squared difference after resaving at each quality) and, when a ghost is
-    found, its quality and a coarse map (rows of 0..1 values, one per block; low = compressed before
-    at the ghost quality)."""
+    """``measure`` is the DCT histogram periodicity over counting noise; ``ghost_rise`` how far the JPEG
+    ghost curve (mean squared difference after resaving at each quality) rises after its deepest dip. When
+    either finds an earlier compression, ``map`` is a coarse map (rows of 0..1 values, one cell per
+    ``block_pixels`` square; low = carries the earlier compression, high = compressed once)."""
 
     ghost_quality: int | None = None
+    ghost_rise: float | None = None
     curve: tuple[tuple[int, float], ...] = ()
     map: tuple[tuple[float, ...], ...] = ()
     block_pixels: int = 0  # image pixels per map cell side
