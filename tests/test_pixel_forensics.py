@@ -77,10 +77,19 @@ def test_double_compressed_picture_shows_a_ghost_at_the_first_quality(photo, fir
     assert result.map and all(0.0 <= v <= 1.0 for row in result.map for v in row)
 
 
+def test_higher_then_lower_quality_is_seen_by_the_histograms_not_the_ghosts():
+    """Saved at 90, then at 70: no ghost can show below 70, the coefficient histograms still carry the
+    finer first grid (how often this works is the benchmark's "higher then lower" row, not this case)."""
+    result = check_double_compression(double_compressed(photo_like(3, (384, 288)), 90, 70))
+    assert result.flagged and result.ghost_quality is None and result.measure > 0.035
+    assert "periodic DCT histograms" in result.note and result.map
+
+
 @pytest.mark.parametrize("camera_tables", [False, True])
 def test_single_compressed_picture_has_no_ghost(photo, camera_tables):
-    result = check_double_compression(jpeg(photo, 92, camera_tables=camera_tables))
-    assert not result.flagged and result.ghost_quality is None and result.score < 0.5
+    for quality in (55, 75, 92):
+        result = check_double_compression(jpeg(photo, quality, camera_tables=camera_tables))
+        assert not result.flagged and result.ghost_quality is None and result.score < 0.5 and not result.map
 
 
 def test_ghost_map_shows_a_region_compressed_only_once():
@@ -161,3 +170,34 @@ def test_unedited_picture_has_no_copy_move_pair():
     from geoloc_core.evidence.pixel_forensics.copy_move import check_copy_move
     result = check_copy_move(jpeg(photo_like(0, (400, 300)), 90))
     assert not result.flagged and result.count == 0 and result.score == 0.0
+
+
+# --- all checks in the isolated worker ------------------------------------------------------------
+
+def test_analyse_pixels_runs_every_check_and_keeps_the_others_when_one_fails(monkeypatch):
+    from geoloc_core.evidence.pixel_forensics import analysis
+    from tests.forensic_images import copy_moved
+
+    forged, _, _ = copy_moved(photo_like(1, (400, 300)), 1, fraction=0.25)
+    data = jpeg(forged, 90)
+
+    def broken(_data):
+        raise ValueError("crafted")
+    monkeypatch.setattr(analysis, "check_noise", broken)
+    result = analysis.analyse_pixels(data, "Canon", "Canon EOS 5D")
+    assert result.noise is None and result.errors == {"noise": "ValueError: crafted"}
+    assert {"quantisation", "copy-move"} <= set(result.flagged_checks)  # libjpeg tables + the clone
+    assert result.double_compression is not None and result.error_level.png and not result.error_level.flagged
+
+
+def test_analyse_pixels_in_the_isolated_worker_reports_bad_files_as_errors():
+    from geoloc_core.evidence.isolation import IsolatedWorker
+    from geoloc_core.evidence.pixel_forensics.analysis import analyse_pixels_isolated
+
+    with IsolatedWorker() as worker:
+        good = analyse_pixels_isolated(jpeg(photo_like(2, (200, 150)), camera_tables=True), "Canon", "x", worker=worker)
+        assert good.errors == {} and len(good.checks()) == 5 and good.flagged_checks == []
+        junk = analyse_pixels_isolated(b"not a picture at all", "", "", worker=worker)
+        assert junk.checks() == [] and "not a picture the checks can read" in junk.errors["file"]
+        stalled = analyse_pixels_isolated(jpeg(photo_like(2, (200, 150)), 90), "", "", worker=worker, timeout_s=0.001)
+        assert stalled.checks() == [] and "stopped" in stalled.errors["file"]

@@ -1,0 +1,75 @@
+"""All pixel checks of one file in one call, made for the isolated worker (``evidence/isolation.py``).
+
+Why one call: the checks decode hostile bytes at full resolution (a JPEG's grid is lost at any reduced
+scale), so they must run where a crafted file can only kill or stall a worker process with a memory cap,
+never the app; one call is one pipe round trip. Why each check is caught on its own: a file that breaks
+one check (a CMYK JPEG, a picture too small to search) still gets the others (``PixelForensics.errors``).
+Why its own deadline: at 12 MP the checks together take tens of seconds on a loaded 2-core machine
+(benchmarks/README.md, "Pixel forensics"), more than a metadata parse's 20 s."""
+from __future__ import annotations
+
+import io
+import warnings
+
+from PIL import Image
+
+from .copy_move import check_copy_move
+from .double_compression import check_double_compression
+from .error_level import check_error_level
+from .noise import check_noise
+from .quantisation import check_quantisation
+from .record import PixelForensics
+
+PIXEL_TIMEOUT_S = 180.0
+CHECKS = ("quantisation", "double_compression", "error_level", "noise", "copy_move")
+
+
+def analyse_pixels(data: bytes, make: str = "", model: str = "") -> PixelForensics:
+    """Run every pixel check on the file's bytes (call it inside the isolated worker). ``make`` and
+    ``model`` are the EXIF Make and Model the caller read (the quantisation check compares them with the
+    tables). A picture over Pillow's pixel limit is refused before any check decodes it."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as image:
+                width, height = image.size
+                if Image.MAX_IMAGE_PIXELS and width * height > Image.MAX_IMAGE_PIXELS:
+                    raise Image.DecompressionBombError(f"{width}x{height} pixels")
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        return PixelForensics(errors={"file": f"refused as a possible decompression bomb ({str(exc)[:120]})"})
+    except Exception as exc:  # decoders of hostile input raise anything
+        return PixelForensics(errors={"file": f"not a picture the checks can read ({type(exc).__name__}: "
+                                              f"{str(exc)[:120]})"})
+    runs = {"quantisation": lambda: check_quantisation(data, make or "", model or ""),
+            "double_compression": lambda: check_double_compression(data),
+            "error_level": lambda: check_error_level(data),
+            "noise": lambda: check_noise(data),
+            "copy_move": lambda: check_copy_move(data)}
+    results, errors = {}, {}
+    for name in CHECKS:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", Image.DecompressionBombWarning)
+                results[name] = runs[name]()
+        except MemoryError:
+            errors[name] = "ran out of memory on this picture"
+        except Exception as exc:
+            errors[name] = f"{type(exc).__name__}: {str(exc)[:160]}"
+    return PixelForensics(**results, errors=errors)
+
+
+def analyse_pixels_isolated(data: bytes, make: str = "", model: str = "", worker=None,
+                            timeout_s: float = PIXEL_TIMEOUT_S) -> PixelForensics:
+    """``analyse_pixels`` run in ``worker`` (an ``IsolatedWorker`` or ``WorkerPool``; a fresh worker of
+    its own when None). A hang, crash or memory blow-up becomes ``errors["file"]``, never an exception."""
+    from ..isolation import IsolatedCallError, IsolatedWorker
+
+    own = worker is None
+    worker = IsolatedWorker() if own else worker
+    try:
+        return worker.call(analyse_pixels, data, make, model, timeout_s=timeout_s)
+    except IsolatedCallError as exc:
+        return PixelForensics(errors={"file": f"the pixel checks stopped: {exc}"})
+    finally:
+        if own:
+            worker.close()
