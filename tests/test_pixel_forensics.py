@@ -201,3 +201,28 @@ def test_analyse_pixels_in_the_isolated_worker_reports_bad_files_as_errors():
         assert junk.checks() == [] and "not a picture the checks can read" in junk.errors["file"]
         stalled = analyse_pixels_isolated(jpeg(photo_like(2, (200, 150)), 90), "", "", worker=worker, timeout_s=0.001)
         assert stalled.checks() == [] and "stopped" in stalled.errors["file"]
+
+
+def test_views_map_and_boxes_are_turned_like_the_photo_shown():
+    """A sideways-stored photo (EXIF Orientation 6) is shown turned 90 degrees clockwise: the clone's
+    boxes and the views must lie on the photo as shown, not on the stored pixels."""
+    import io
+
+    from PIL import Image
+
+    from geoloc_core.evidence.pixel_forensics import analyse_pixels
+    from tests.forensic_images import copy_moved, iou
+
+    forged, source, target = copy_moved(photo_like(1, (400, 300)), 1, fraction=0.25)
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    shown = analyse_pixels(jpeg(forged, 90, exif=exif.tobytes()), "", "")
+    plain = analyse_pixels(jpeg(forged, 90), "", "")
+
+    def turned(box):  # stored (x, y) -> shown (h - y, x) for a 400 x 300 picture
+        return (300 - box[3], box[0], 300 - box[1], box[2])
+    pair = shown.copy_move.pairs[0]
+    assert max(min(iou(pair.source, turned(source)), iou(pair.target, turned(target))),
+               min(iou(pair.source, turned(target)), iou(pair.target, turned(source)))) >= 0.5
+    with Image.open(io.BytesIO(shown.error_level.png)) as view, Image.open(io.BytesIO(plain.error_level.png)) as flat:
+        assert view.size == (flat.height, flat.width) == (300, 400)

@@ -8,6 +8,7 @@ Why its own deadline: at 12 MP the checks together take tens of seconds on a loa
 (benchmarks/README.md, "Pixel forensics"), more than a metadata parse's 20 s."""
 from __future__ import annotations
 
+import dataclasses
 import io
 import warnings
 
@@ -17,6 +18,7 @@ from .copy_move import check_copy_move
 from .double_compression import check_double_compression
 from .error_level import check_error_level
 from .noise import check_noise
+from .orientation import orient_box, orient_grid, orient_png, read_orientation
 from .quantisation import check_quantisation
 from .record import PixelForensics
 
@@ -27,7 +29,8 @@ CHECKS = ("quantisation", "double_compression", "error_level", "noise", "copy_mo
 def analyse_pixels(data: bytes, make: str = "", model: str = "") -> PixelForensics:
     """Run every pixel check on the file's bytes (call it inside the isolated worker). ``make`` and
     ``model`` are the EXIF Make and Model the caller read (the quantisation check compares them with the
-    tables). A picture over Pillow's pixel limit is refused before any check decodes it."""
+    tables). A picture over Pillow's pixel limit is refused before any check decodes it. The views, the
+    map and the boxes come back turned by the EXIF Orientation, lying on the photo as it is shown."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -55,7 +58,26 @@ def analyse_pixels(data: bytes, make: str = "", model: str = "") -> PixelForensi
             errors[name] = "ran out of memory on this picture"
         except Exception as exc:
             errors[name] = f"{type(exc).__name__}: {str(exc)[:160]}"
-    return PixelForensics(**results, errors=errors)
+    return _as_shown(PixelForensics(**results, errors=errors), read_orientation(data), (width, height))
+
+
+def _as_shown(found: PixelForensics, orientation: int, size: tuple[int, int]) -> PixelForensics:
+    if orientation == 1:
+        return found
+    changes = {}
+    for name in ("error_level", "noise"):
+        view = getattr(found, name)
+        if view is not None:
+            changes[name] = dataclasses.replace(view, png=orient_png(view.png, orientation))
+    if found.double_compression is not None:
+        changes["double_compression"] = dataclasses.replace(
+            found.double_compression, map=orient_grid(found.double_compression.map, orientation))
+    if found.copy_move is not None:
+        pairs = tuple(dataclasses.replace(p, source=orient_box(p.source, size, orientation),
+                                          target=orient_box(p.target, size, orientation))
+                      for p in found.copy_move.pairs)
+        changes["copy_move"] = dataclasses.replace(found.copy_move, pairs=pairs)
+    return dataclasses.replace(found, **changes)
 
 
 def analyse_pixels_isolated(data: bytes, make: str = "", model: str = "", worker=None,
