@@ -7,7 +7,7 @@ the file's own table gives the stored coefficients. Compressed once, each low-fr
 histogram is smooth (log counts close to a low-order curve in the value); quantised twice with different
 steps, the histogram has periodically empty or over-full bins. The measure is the mean absolute residual of
 a quartic fitted to the log counts of |value| 1..20, less what counting noise alone gives (so it does not
-grow or shrink with the picture's size), averaged over the strongest 3 of the first 9 AC frequencies. It sees both orders (lower then higher quality, and
+grow or shrink with the picture's size), averaged over the strongest 5 of the first 9 AC frequencies. It sees both orders (lower then higher quality, and
 higher then lower), but weakly when the first quality was high (steps of 1-3 are smeared by rounding
 the pixels in between), and not at all when the steps of both divide evenly. The per-block map follows
 Z. Lin et al. ("Fast, automatic and fine-grained tampered JPEG image detection via DCT coefficient
@@ -49,12 +49,12 @@ MAP_SIDE = 64
 # integer multiples of the last steps make small dips of their own.
 RISE_THRESHOLD = 0.10
 # Periodicity of the coefficient histograms above counting noise (see method 1), set from the same benchmark.
-PERIODICITY_THRESHOLD = 0.035
+PERIODICITY_THRESHOLD = 0.012
 HISTOGRAM_FREQUENCIES = (1, 8, 16, 9, 2, 3, 10, 17, 24)  # natural-order indices of zigzag AC 1..9
 HISTOGRAM_BINS = (1, 20)  # |value| 0 is the spike at zero; above 20 the counts are thin
 MIN_BIN_COUNT = 50  # a bin and its neighbours together hold at least 3 x this many coefficients
 FIT_DEGREE = 4  # a cubic left a bias of its own on some once-compressed histograms (benchmark --tune)
-STRONGEST = 3  # frequencies averaged: a second quantisation shows at the frequencies whose steps differ
+STRONGEST = 5  # frequencies averaged: a second quantisation shows at the frequencies whose steps differ
 
 MEANING = ("Periodic gaps or peaks in the histograms of the JPEG coefficients, or a dip in the JPEG ghost curve below "
            "the last quality, mean the pixels were JPEG-compressed before at another quality; the map shows where "
@@ -134,7 +134,7 @@ def histogram_periodicity(coefficients: np.ndarray) -> tuple[float, np.ndarray |
     precision): a once-compressed histogram is smooth, so the fit leaves only counting noise, while the
     gaps and peaks of a second quantisation stay in the residual. Each frequency's measure is its mean
     absolute residual less the mean that counting noise alone gives (sqrt(2 / pi / count)); the picture's
-    is the mean of the strongest three, because the two steps differ (and leave a pattern) only at some
+    is the mean of the strongest five, because the two steps differ (and leave a pattern) only at some
     frequencies."""
     low, high = HISTOGRAM_BINS
     excess = []
