@@ -62,6 +62,20 @@ def test_real_files_exiftools_stub_pictures_carry_photoshop_tables():
     assert not own.flagged and own.matches == ()
 
 
+def test_greyscale_jpeg_is_compared_by_its_one_table(photo):
+    result = check_quantisation(jpeg(photo.convert("L"), 80), "Canon", "x")
+    assert result.flagged and result.matches == ("IJG libjpeg quality 80 (luminance table; greyscale)",)
+    assert result.note.endswith(result.matches[0])
+
+
+def test_flat_picture_has_no_ghost_and_an_mpo_is_a_jpeg():
+    """exiftool's GPS.jpg is a flat 120 x 80 frame: resaving changes it by rounding only, which once read as
+    a ghost of infinite rise. ExifTool.jpg is an MPO (a JPEG with more pictures after it): it has tables."""
+    flat = check_double_compression((SAMPLES / "GPS.jpg").read_bytes())
+    assert not flat.flagged and flat.ghost_rise == 0.0
+    assert check_quantisation((SAMPLES / "ExifTool.jpg").read_bytes()).tables
+
+
 def test_not_a_jpeg_is_reported_not_raised():
     result = check_quantisation((SAMPLES / "PNG.png").read_bytes(), "Canon", "")
     assert not result.flagged and result.measure is None and "not a JPEG" in result.note
@@ -197,6 +211,8 @@ def test_analyse_pixels_in_the_isolated_worker_reports_bad_files_as_errors():
     with IsolatedWorker() as worker:
         good = analyse_pixels_isolated(jpeg(photo_like(2, (200, 150)), camera_tables=True), "Canon", "x", worker=worker)
         assert good.errors == {} and len(good.checks()) == 5 and good.flagged_checks == []
+        heic = analyse_pixels_isolated((SAMPLES / "QuickTime.heic").read_bytes(), "", "", worker=worker)
+        assert "file" not in heic.errors and heic.quantisation.note.startswith("not a JPEG")
         junk = analyse_pixels_isolated(b"not a picture at all", "", "", worker=worker)
         assert junk.checks() == [] and "not a picture the checks can read" in junk.errors["file"]
         stalled = analyse_pixels_isolated(jpeg(photo_like(2, (200, 150)), 90), "", "", worker=worker, timeout_s=0.001)

@@ -14,6 +14,7 @@ import warnings
 
 from PIL import Image
 
+from .. import filefacts  # noqa: F401  (registers the HEIF opener: the checks read HEIC too)
 from .copy_move import check_copy_move
 from .double_compression import check_double_compression
 from .error_level import check_error_level

@@ -48,6 +48,7 @@ MAP_SIDE = 64
 # benchmark's single-compressed pictures (benchmarks/bench_pixel_forensics.py), where IJG tables at
 # integer multiples of the last steps make small dips of their own.
 RISE_THRESHOLD = 0.10
+MIN_GHOST_DIFFERENCE = 2.0  # mean squared grey-level change at the lowest quality tried; below it, no curve
 # Periodicity of the coefficient histograms above counting noise (see method 1), set from the same benchmark.
 PERIODICITY_THRESHOLD = 0.012
 HISTOGRAM_FREQUENCIES = (1, 8, 16, 9, 2, 3, 10, 17, 24)  # natural-order indices of zigzag AC 1..9
@@ -94,13 +95,17 @@ def _coarse(map_: np.ndarray) -> np.ndarray:
 
 
 def ghost_rise(curve: list[tuple[int, float]]) -> tuple[int | None, float]:
-    """The strongest dip of the curve (quality, relative rise after it) among the candidates."""
+    """The strongest dip of the curve (quality, relative rise after it) among the candidates. A picture
+    that barely changes even at the lowest quality (flat: a sky, a blank frame) has no curve to read:
+    its differences are rounding, and a dip there is noise."""
     best_q, best_rise = None, 0.0
     values = [v for _, v in curve]
+    if not values or max(values) < MIN_GHOST_DIFFERENCE:
+        return None, 0.0
     for i in range(1, len(curve) - 1):
         value = values[i]
         if value < values[i - 1] and value < values[i + 1]:
-            rise = (max(values[i + 1:]) - value) / max(value, 1e-6)
+            rise = (max(values[i + 1:]) - value) / max(value, MIN_GHOST_DIFFERENCE / 10)
             if rise > best_rise:
                 best_q, best_rise = curve[i][0], rise
     return best_q, best_rise

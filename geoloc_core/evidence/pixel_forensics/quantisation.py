@@ -71,9 +71,10 @@ IJG_TABLES = {q: (ijg_table(ANNEX_K_LUMINANCE, q), ijg_table(ANNEX_K_CHROMINANCE
 
 
 def read_tables(data: bytes) -> tuple[tuple[int, ...], ...] | None:
-    """The file's tables in natural (row-major) order, by table number; None when not a JPEG."""
+    """The file's tables in natural (row-major) order, by table number; None when not a JPEG. An MPO
+    (a JPEG with further pictures after it: phones' depth maps, stereo pairs) is read by its first."""
     with Image.open(io.BytesIO(data)) as image:
-        if image.format != "JPEG":
+        if image.format not in ("JPEG", "MPO"):
             return None
         tables = getattr(image, "quantization", None) or {}
         return tuple(tuple(int(v) for v in tables[k]) for k in sorted(tables))
@@ -91,14 +92,16 @@ def estimate_quality(tables: tuple[tuple[int, ...], ...]) -> tuple[int, bool]:
 
 
 def known_matches(tables: tuple[tuple[int, ...], ...]) -> list[str]:
-    """Names of the known encoders whose tables these equal exactly (luminance and chrominance)."""
+    """Names of the known encoders whose tables these equal exactly: luminance and chrominance, or the
+    luminance alone for a greyscale JPEG (one table)."""
     found = []
+    compared = 2 if len(tables) >= 2 else 1
     quality, exact = estimate_quality(tables)
-    if exact and len(tables) >= 2:
-        found.append(f"IJG libjpeg quality {quality}")
+    if exact:
+        found.append(f"IJG libjpeg quality {quality}" + ("" if compared == 2 else " (luminance table; greyscale)"))
     for key, preset in JpegPresets.presets.items():
         wanted = tuple(tuple(t) for t in preset["quantization"])
-        if len(tables) >= 2 and tables[:2] == wanted[:2]:
+        if tables[:compared] == wanted[:compared]:
             found.append(f"{PHOTOSHOP_PRESET_NAMES.get(key, key)} (Pillow preset {key})")
     return found
 
@@ -116,7 +119,7 @@ def check_quantisation(data: bytes, make: str = "", model: str = "") -> Quantisa
     score = 0.0
     if camera and any(m.startswith("Photoshop") for m in matches):
         score = EDITOR_SCORE
-    elif camera and exact:
+    elif camera and matches:  # libjpeg's tables
         score = IJG_SCORE
     if not matches:
         note = "the tables match no known editor or libjpeg quality (a camera's own tables look like this)"
