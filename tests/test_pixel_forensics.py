@@ -199,7 +199,7 @@ def test_analyse_pixels_runs_every_check_and_keeps_the_others_when_one_fails(mon
         raise ValueError("crafted")
     monkeypatch.setattr(analysis, "check_noise", broken)
     result = analysis.analyse_pixels(data, "Canon", "Canon EOS 5D")
-    assert result.noise is None and result.errors == {"noise": "ValueError: crafted"}
+    assert result.noise is None and result.errors == {"noise": "the pixels could not be read (crafted)"}
     assert {"quantisation", "copy-move"} <= set(result.flagged_checks)  # libjpeg tables + the clone
     assert result.double_compression is not None and result.error_level.png and not result.error_level.flagged
 
@@ -242,3 +242,23 @@ def test_views_map_and_boxes_are_turned_like_the_photo_shown():
                min(iou(pair.source, turned(target)), iou(pair.target, turned(source)))) >= 0.5
     with Image.open(io.BytesIO(shown.error_level.png)) as view, Image.open(io.BytesIO(plain.error_level.png)) as flat:
         assert view.size == (flat.height, flat.width) == (300, 400)
+
+
+def test_hostile_corpus_gets_results_or_sentences_never_exceptions():
+    """Every file of the hostile corpus (truncated, bombs, not pictures, CMYK, 16-bit, animated) through
+    all checks: a record for each, bombs refused before any decode, non-pictures named in one sentence."""
+    from geoloc_core.evidence.pixel_forensics import PixelForensics, analyse_pixels
+    from tests.hostile_corpus import corpus_items
+
+    for name, (data, _) in corpus_items().items():
+        result = analyse_pixels(data, "Canon", "x")
+        assert isinstance(result, PixelForensics), name
+        assert all(message and "Error" not in message for message in result.errors.values()), (name, result.errors)
+        if name in ("bomb.png", "huge_20000.png"):
+            assert "decompression bomb" in result.errors["file"] and not result.checks(), name
+        if name in ("empty.jpg", "random.jpg", "document.jpg", "notes.webp"):
+            assert "not a picture the checks can read" in result.errors["file"], name
+        if name.startswith("truncated"):
+            assert "cut short" in " ".join(result.errors.values()), name
+        if name in ("good_paris.jpg", "cmyk.jpg", "png_16bit.png", "animated.gif"):
+            assert result.errors == {} and len(result.checks()) == 5, (name, result.errors)

@@ -41,9 +41,10 @@ def analyse_pixels(data: bytes, make: str = "", model: str = "") -> PixelForensi
                     raise Image.DecompressionBombError(f"{width}x{height} pixels")
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         return PixelForensics(errors={"file": f"refused as a possible decompression bomb ({str(exc)[:120]})"})
+    except Image.UnidentifiedImageError:
+        return PixelForensics(errors={"file": "not a picture the checks can read (no image format recognised)"})
     except Exception as exc:  # decoders of hostile input raise anything
-        return PixelForensics(errors={"file": f"not a picture the checks can read ({type(exc).__name__}: "
-                                              f"{str(exc)[:120]})"})
+        return PixelForensics(errors={"file": f"not a picture the checks can read ({_sentence(exc)})"})
     runs = {"quantisation": lambda: check_quantisation(data, make or "", model or ""),
             "double_compression": lambda: check_double_compression(data),
             "error_level": lambda: check_error_level(data),
@@ -57,9 +58,17 @@ def analyse_pixels(data: bytes, make: str = "", model: str = "") -> PixelForensi
                 results[name] = runs[name]()
         except MemoryError:
             errors[name] = "ran out of memory on this picture"
-        except Exception as exc:
-            errors[name] = f"{type(exc).__name__}: {str(exc)[:160]}"
+        except Exception as exc:  # one check's failure is reported, the others still run
+            errors[name] = _sentence(exc)
     return _as_shown(PixelForensics(**results, errors=errors), read_orientation(data), (width, height))
+
+
+def _sentence(exc: Exception) -> str:
+    """What went wrong, for an analyst: the decoder's own words, without Python's exception names."""
+    text = " ".join(str(exc).split())[:160]
+    if "truncated" in text.lower() or "end of file" in text.lower():
+        return f"the picture's data is cut short, so its pixels could not all be decoded ({text})"
+    return f"the pixels could not be read ({text})" if text else "the pixels could not be read"
 
 
 def _as_shown(found: PixelForensics, orientation: int, size: tuple[int, int]) -> PixelForensics:
