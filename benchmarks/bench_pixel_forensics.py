@@ -9,7 +9,8 @@ is seeded (case i uses seed ``--seed + i``), so a run is repeatable. The thresho
 
 - copy-move: a square of 12-25 % of the short side copied elsewhere in the picture, saved once (quality
   85-95, or a camera-like table for every other case); detected = a pair whose both boxes have
-  IoU >= 0.5 with the true source and target (either way round).
+  IoU >= 0.5 with the true source and target (either way round). Then again with the copy turned by
+  10-40 degrees and scaled by 0.85-1.2 (the target box is the turned copy's bounding box).
 - double compression: saved at q1, decoded, saved at q2, q1 and q2 drawn from 50..95 at least 5 apart;
   half the cases with q1 < q2 (lower then higher quality), half q1 > q2; rates given for each order.
 - false positives: single-compressed pictures, half with a camera-like table beside a camera name (EXIF
@@ -42,17 +43,21 @@ def _pair_iou(result, source, target) -> float:
                 for p in result.pairs] or [0.0])
 
 
-def copy_move_cases(seeds: range, size: tuple[int, int], verbose: bool) -> tuple[int, int]:
+def copy_move_cases(seeds: range, size: tuple[int, int], verbose: bool, turned: bool = False) -> tuple[int, int]:
     found = 0
     for seed in seeds:
         rng = np.random.default_rng(seed)
-        forged, source, target = copy_moved(photo_like(seed, size), seed, fraction=float(rng.uniform(0.12, 0.25)))
+        fraction = float(rng.uniform(0.12, 0.25))
+        angle = float(rng.uniform(10, 40) * rng.choice([-1, 1])) if turned else 0.0
+        scale = float(rng.uniform(0.85, 1.2)) if turned else 1.0
+        forged, source, target = copy_moved(photo_like(seed, size), seed, fraction=fraction, angle=angle, scale=scale)
         data = jpeg(forged, camera_tables=True) if seed % 2 else jpeg(forged, int(rng.integers(85, 96)))
         result = check_copy_move(data)
         overlap = _pair_iou(result, source, target)
         found += overlap >= 0.5
         if verbose:
-            print(f"copy-move seed {seed}: pairs {result.count}, matches {result.measure}, IoU {overlap:.2f}")
+            print(f"copy-move seed {seed} (turned {angle:.0f} deg, scaled {scale:.2f}): pairs {result.count}, "
+                  f"matches {result.measure}, IoU {overlap:.2f}")
     return found, len(seeds)
 
 
@@ -134,6 +139,8 @@ def main() -> None:
     rows = []
     found, total = copy_move_cases(seeds, size, verbose)
     rows.append(("copy-move detected and outlined (IoU >= 0.5)", _rate(found, total)))
+    found, total = copy_move_cases(seeds, size, verbose, turned=True)
+    rows.append(("copy-move turned 10-40 deg and scaled 0.85-1.2, outlined", _rate(found, total)))
     doubles = double_cases(seeds, size, verbose)
     all_hit = sum(h for h, _ in doubles.values())
     all_total = sum(t for _, t in doubles.values())

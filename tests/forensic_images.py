@@ -73,21 +73,35 @@ def double_compressed(image: Image.Image, first: int, second: int) -> bytes:
     return jpeg(decoded(jpeg(image, first)), second)
 
 
-def copy_moved(image: Image.Image, seed: int, fraction: float = 0.2) -> tuple[Image.Image, tuple, tuple]:
-    """The picture with a square region copied elsewhere in it (not overlapping); returns the
-    picture, the source box and the target box as (left, top, right, bottom)."""
+def copy_moved(image: Image.Image, seed: int, fraction: float = 0.2, angle: float = 0.0,
+               scale: float = 1.0) -> tuple[Image.Image, tuple, tuple]:
+    """The picture with a square region copied elsewhere in it (not overlapping), turned by ``angle``
+    degrees and scaled by ``scale`` on the way; returns the picture, the source box and the box of the
+    pasted copy as (left, top, right, bottom)."""
     rng = np.random.default_rng(seed + 10_000)
     w, h = image.size
     side = int(min(w, h) * fraction)
+    patch, mask = image.crop((0, 0, side, side)), Image.new("L", (side, side), 255)
+    if angle or scale != 1.0:
+        size = max(1, round(side * scale))
+        patch = patch.resize((size, size), Image.BICUBIC).rotate(angle, Image.BICUBIC, expand=True)
+        mask = mask.resize((size, size)).rotate(angle, Image.NEAREST, expand=True)
+    span = max(side, *patch.size)
     while True:
         sx, sy = int(rng.integers(0, w - side)), int(rng.integers(0, h - side))
-        tx, ty = int(rng.integers(0, w - side)), int(rng.integers(0, h - side))
-        if abs(sx - tx) >= side or abs(sy - ty) >= side:
+        tx, ty = int(rng.integers(0, w - patch.width)), int(rng.integers(0, h - patch.height))
+        if abs(sx - tx) >= span or abs(sy - ty) >= span:
             break
-    source, target = (sx, sy, sx + side, sy + side), (tx, ty, tx + side, ty + side)
+    source = (sx, sy, sx + side, sy + side)
+    if angle or scale != 1.0:
+        size = max(1, round(side * scale))
+        patch = image.crop(source).resize((size, size), Image.BICUBIC).rotate(angle, Image.BICUBIC, expand=True)
+    else:
+        patch = image.crop(source)
     forged = image.copy()
-    forged.paste(image.crop(source), target[:2])
-    return forged, source, target
+    forged.paste(patch, (tx, ty), mask)
+    left, top, right, bottom = mask.getbbox()
+    return forged, source, (tx + left, ty + top, tx + right, ty + bottom)
 
 
 def iou(a: tuple, b: tuple) -> float:

@@ -180,6 +180,14 @@ def test_copied_region_is_found_and_outlined(seed):
     assert _best_iou(result, source, target) >= 0.5
 
 
+def test_turned_and_scaled_copy_is_found_and_outlined():
+    from geoloc_core.evidence.pixel_forensics.copy_move import check_copy_move
+    from tests.forensic_images import copy_moved
+    forged, source, target = copy_moved(photo_like(4, (400, 300)), 4, fraction=0.25, angle=25.0, scale=1.1)
+    result = check_copy_move(jpeg(forged, 90))
+    assert result.flagged and _best_iou(result, source, target) >= 0.5
+
+
 def test_unedited_picture_has_no_copy_move_pair():
     from geoloc_core.evidence.pixel_forensics.copy_move import check_copy_move
     result = check_copy_move(jpeg(photo_like(0, (400, 300)), 90))
