@@ -4,8 +4,9 @@ Why one call: the checks decode hostile bytes at full resolution (a JPEG's grid 
 scale), so they must run where a crafted file can only kill or stall a worker process with a memory cap,
 never the app; one call is one pipe round trip. Why each check is caught on its own: a file that breaks
 one check (a CMYK JPEG, a picture too small to search) still gets the others (``PixelForensics.errors``).
-Why its own deadline: at 12 MP the checks together take tens of seconds on a loaded 2-core machine
-(benchmarks/README.md, "Pixel forensics"), more than a metadata parse's 20 s."""
+Why its own deadline: at 12 MP the checks together took 7.5-10 s on the 2-core VM (benchmarks/README.md,
+"Pixel forensics") and the cost grows with the pixel count up to Pillow's 89 MP limit, well past a
+metadata parse's 20 s."""
 from __future__ import annotations
 
 import dataclasses
