@@ -115,9 +115,6 @@ def test_batch_and_case_log_at_each_width(browser, server, tmp_path, width):  # 
     assert case_log == {"broken": [], "cut": [], "too wide": []}, case_log
 
 
-@pytest.mark.xfail(strict=True, reason="#32: at 400 px the HTML report is wider than the window (its title's long "
-                   "path and the Files table's file and SHA-256 columns do not wrap); the report belongs to "
-                   "geoloc_core/case/reports, left to its owner (see test-artifacts/layout-report-400.png)")
 def test_report_at_each_width(browser, tmp_path, tiny_model_dir):  # noqa: F811
     folder = tmp_path / "in"
     folder.mkdir()

@@ -29,7 +29,7 @@ TEMPLATE = """<!DOCTYPE html>
 <style>
   body { font-family: "DejaVu Sans", "Liberation Sans", Arial, sans-serif; color: #1d1d1d; margin: 24px auto;
          max-width: 1000px; padding: 0 16px; font-size: 14px; line-height: 1.4; }
-  h1 { font-size: 24px; margin-bottom: 4px; } h2 { font-size: 19px; margin-top: 28px; }
+  h1 { font-size: 24px; margin-bottom: 4px; overflow-wrap: anywhere; } h2 { font-size: 19px; margin-top: 28px; }
   h3 { font-size: 15px; margin: 14px 0 4px; }
   table { border-collapse: collapse; width: 100%; margin: 4px 0 8px; }
   th, td { border: 1px solid #d4d4d4; padding: 3px 6px; text-align: left; vertical-align: top;
@@ -46,6 +46,9 @@ TEMPLATE = """<!DOCTYPE html>
   .pictures figure.mapfig { width: 620px; } .pictures img.map { width: 100%; }
   .caption { color: #555; font-size: 12px; }
   section.file { border-top: 2px solid #333; margin-top: 28px; }
+  @media (max-width: 700px) {  /* a phone: columns share the width, long names and hashes wrap */
+    table { table-layout: fixed; } .pictures figure.mapfig { width: 100%; }
+  }
   @media print {
     body { margin: 0; max-width: none; font-size: 11px; }
     section.file { break-before: page; border-top: none; }
