@@ -59,7 +59,7 @@ from .shared_prefix import common_prefix_length, pooled_text, usable_prefix
 from .zeroshot_places import CONFIG_FILE, CandidatePlaces, ZeroShotConfig, candidates_for
 
 CACHE_ENV_VAR = "GEOLOC_CACHE_DIR"
-TEXT_BATCH = 256
+TEXT_BATCH = 64  # prompts per text-tower call: padded only to their own longest (measured 2x faster than 256 on a 2-core CPU)
 WEIGHT_SUFFIXES = (".safetensors", ".bin")
 EDGE_BYTES = 1 << 20
 LOWEST_PRIORITY = 19
