@@ -5,7 +5,7 @@ Streamlit takes only Markdown (banners, metrics, captions)."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Hashable, Iterable, Iterator
+from typing import TYPE_CHECKING, Iterable, Iterator
 
 import streamlit as st
 
@@ -250,21 +250,12 @@ def checks_panel(finding: Finding) -> None:
                    "'Include camera serial numbers in exports' is on)")
 
 
-def show_map(fmap, key: str, height: int = 460, identity: Hashable | None = None,
-             clicks: bool = False) -> None:
-    """Show a folium map. ``fmap`` is a map, or, with ``identity``, a function that builds one: the map is then
-    built and prepared once per identity (what it shows) and kept in session state, so a rerun that changes
-    nothing on it does not build it again (#32: the Verify page rebuilt its map on every widget change). ``clicks``:
-    the last click comes back in st.session_state[key] (the analyst's point, ui/analyst_pin.py)."""
-    basemap = _local_basemap()
-    if identity is None:
-        prepared = _prepared_map(fmap, basemap)
-    else:
-        kept = st.session_state.get(f"map_kept_{key}")
-        if kept is None or kept[0] != identity:
-            kept = (identity, _prepared_map(fmap(), basemap))
-            st.session_state[f"map_kept_{key}"] = kept
-        prepared = kept[1]
+def show_map(fmap, key: str, height: int = 460, clicks: bool = False) -> None:
+    """Show a folium map (with the local basemap under it when one is configured). ``clicks``: the last click
+    comes back in st.session_state[key] (the analyst's point, ui/analyst_pin.py). The map is built on every
+    page run: a folium map kept across reruns lost the analyst's clicks in Chromium; the Verify page's side
+    panels run in a fragment, so their widgets never rerun it (#32)."""
+    prepared = _prepared_map(fmap, _local_basemap())
     # folium's and the map component's modules load with the first map, not on a cold start's first page (#32)
     from streamlit_folium import st_folium
 

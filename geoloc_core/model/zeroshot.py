@@ -216,7 +216,7 @@ class WarmUp:
     def __init__(self, predictor: "ZeroShotPredictor"):
         self.predictor = predictor
         self.stop_event = threading.Event()
-        groups = predictor.candidates.groups(predictor.config)
+        groups = predictor.all_groups()
         self._sizes = [len(g.texts) for g in groups]
         self._ready = [predictor.store.ready(g) for g in groups]
         self._groups = groups
@@ -300,6 +300,7 @@ class ZeroShotPredictor:
         self._decoder = decoder_pool()
         self._flat = _FlatCandidates(candidates)
         self._groups: dict[tuple[str, int], PromptGroup] = {}  # built once: texts formatted and hashed once
+        self._all_groups: list[PromptGroup] | None = None
         places, recipe = candidates, self.config
         if recipe.paper:
             refine = (f"top {recipe.top_countries} countries refined into their "
@@ -425,9 +426,16 @@ class ZeroShotPredictor:
             WarmUp(self).start()
         return self._warmup
 
+    def all_groups(self) -> list[PromptGroup]:
+        """Every group the recipe can reach (``CandidatePlaces.groups``), built and hashed once: the Model page
+        counts them on each run and the warm-up walks them (about 38,000 texts formatted and hashed)."""
+        if self._all_groups is None:
+            self._all_groups = self.candidates.groups(self.config)
+        return self._all_groups
+
     def prompts_on_disk(self) -> tuple[int, int]:
         """(prompts whose group is on disk, prompts the recipe can reach): the Model page's count."""
-        groups = self.candidates.groups(self.config)
+        groups = self.all_groups()
         return (sum(len(g.texts) for g in groups if self.store.ready(g)), sum(len(g.texts) for g in groups))
 
     # ---- per image ---------------------------------------------------------------------------------------------
