@@ -109,3 +109,21 @@ def iou(a: tuple, b: tuple) -> float:
     inter = max(0, right - left) * max(0, bottom - top)
     union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
     return inter / union if union else 0.0
+
+
+HOSTILE_MAKE = "<img src=x onerror=alert(1)>![m](http://127.0.0.1:9/make.png)"  # HTML and Markdown image at once
+
+
+def forged_photo(seed: int = 1, size: tuple[int, int] = (400, 300), make: str = HOSTILE_MAKE,
+                 model: str = "EOS <b>5D</b>", gps: tuple[float, float] | None = (48.8584, 2.2945),
+                 quality: int = 90) -> tuple[bytes, tuple, tuple]:
+    """A copy-move forgery saved once by libjpeg (so the quantisation check also flags it beside the
+    camera named in EXIF), with ``make``/``model`` (hostile by default) and a GPS point: the file an
+    analyst uploads. Returns the bytes and the true source and target boxes."""
+    import piexif
+
+    from tests.imagegen import gps_exif
+    forged, source, target = copy_moved(photo_like(seed, size), seed, fraction=0.25)
+    zeroth = {piexif.ImageIFD.Make: make.encode("utf-8"), piexif.ImageIFD.Model: model.encode("utf-8")}
+    exif = gps_exif(*(gps or (None, None)), **{"0th": zeroth})
+    return jpeg(forged, quality, exif=exif), source, target

@@ -214,7 +214,7 @@ def test_analyse_pixels_runs_every_check_and_keeps_the_others_when_one_fails(mon
 
 def test_analyse_pixels_in_the_isolated_worker_reports_bad_files_as_errors():
     from geoloc_core.evidence.isolation import IsolatedWorker
-    from geoloc_core.evidence.pixel_forensics.analysis import analyse_pixels_isolated
+    from geoloc_core.evidence.pixel_forensics.isolated import analyse_pixels_isolated
 
     with IsolatedWorker() as worker:
         good = analyse_pixels_isolated(jpeg(photo_like(2, (200, 150)), camera_tables=True), "Canon", "x", worker=worker)

@@ -35,6 +35,7 @@ from ..places.forward_geocoding import ForwardGeocoder, default_forward_geocoder
 from ..places.geocoding import Place, ReverseGeocoder
 from .claims import claim_check, fill_written_claims, locate_claim, verify_claim
 from .findings import Finding
+from . import pixel_findings
 from ..places.geodesy import geodesic_km
 from .verification import NOT_AN_IMAGE, PREDICTION_FAILED, TOO_LITTLE_IMAGE, VerdictThresholds, verify
 
@@ -54,6 +55,7 @@ class _Inspected:
     image: object = None  # for the model: a crop from the worker (clip_input.py), or the model's input made here
     second_image: object = None  # the second witness's own input, when the two models' inputs differ
     decode_error: str | None = None
+    pixels: object = None  # pixel forensics (#37), when asked for: pixel_findings.run_for_file's outcome
 
 
 @dataclass
@@ -80,6 +82,7 @@ class Analyzer:
     forward_geocoder: ForwardGeocoder | None = None  # for written places; the shared offline one when None
     # what runs in the isolated worker per file: a picklable module-level function (tests swap in a hostile one)
     inspector: Callable[[bytes], tuple] = inspect_file
+    pixel_forensics: bool = False  # also run the pixel checks (#37; seconds per photo: Verify, Batch on request, scan flag)
 
     @property
     def settings_label(self) -> str:
@@ -192,6 +195,8 @@ class Analyzer:
             except ImageDecodeError as exc:
                 result.image = result.second_image = None
                 result.decode_error = str(exc)
+        if self.pixel_forensics:  # in the worker, under the checks' own deadline (case/pixel_findings.py)
+            result.pixels = pixel_findings.run_for_file(self.worker, result.data, path, facts, result.exif)
         return result
 
     def _model_input_spec(self) -> ClipInputSpec | None:
@@ -221,6 +226,7 @@ class Analyzer:
         if exif is not None:
             _fill_exif(finding, exif)
             fill_written_claims(finding, exif.claims)
+        pixel_findings.apply(finding, inspected.pixels)
         too_little = inspected.too_little
         if too_little:
             finding.add_message(f"no prediction: {too_little}")

@@ -11,7 +11,8 @@ shows the result and the tests read it.
 Why this order (issue #28): a file that contradicts itself (its GPS against the place written in its
 caption / IPTC / XMP) is a fact of the file alone, stronger than any model's opinion, so it is the
 banner's first sentence, before the location verdict. The checks the banner lists are exactly the
-ones ``Finding.checks_flagged`` counts (the CSV's flag count), the written place included.
+ones ``Finding.checks_flagged`` counts (the CSV's flag count), the written place included; the pixel
+checks that flagged (issue #37, ``Finding.pixel_checks_flagged``) follow as a clause of their own.
 """
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from dataclasses import dataclass
 from ..evidence.filefacts import describe_type
 from .claims import self_contradiction
 from .findings import Finding
+from .pixel_findings import flagged_pixel_checks
 from .verification import (CONSISTENT, CONTRADICTS, INCONCLUSIVE, NO_GPS, NO_MODEL, NOT_AN_IMAGE, PLAUSIBLE,
                            PREDICTION_FAILED, TOO_LITTLE_IMAGE, UNLIKELY)
 
@@ -84,6 +86,11 @@ def compose_banner(finding: Finding, typical_km: float | None = None) -> Banner:
     if flagged:
         parts = [f"{name}: {summary}" for name, summary in flagged]
         text += f" · {len(flagged)} check{'s' if len(flagged) != 1 else ''} flagged: " + " | ".join(parts)
+        if LEVELS.index(level) < LEVELS.index("warning"):
+            level = "warning"
+    pixel = flagged_pixel_checks(finding)  # #37: the pixel checks, after the metadata checks
+    if pixel:
+        text += " · pixel forensics flagged: " + " | ".join(f"{name}: {summary}" for name, summary in pixel)
         if LEVELS.index(level) < LEVELS.index("warning"):
             level = "warning"
     return Banner(level, text)

@@ -160,6 +160,15 @@ class Finding:
     analyst_point_claim_reason: str = ""
     pixels_from: str = ""  # camera RAW files: "preview" (embedded JPEG) or "raw" (demosaiced), evidence/raw_pixels.py
     check_blocks: str = ""  # "metadata blocks disagree": camera, times, GPS, serial per block (checks.check_blocks)
+    # pixel forensics (#37): all empty when the file was analysed without them (case/pixel_findings.py)
+    pixel_forensics: str = ""  # "status: one line" like the check_* cells: ok / warn / n/a / error
+    pixel_checks_flagged: str = ""  # the pixel checks that flagged, comma-separated ("quantisation, copy-move")
+    jpeg_quality_estimate: int | None = None  # IJG-equivalent quality of the JPEG tables
+    quant_table_match: str = ""  # known encoders whose tables these equal ("; "-separated), or "no known encoder"
+    double_compression: bool | None = None  # compressed twice (DCT histogram periodicity or a JPEG ghost)
+    double_compression_score: float | None = None  # 0..1
+    clone_regions: int | None = None  # copy-move region pairs found
+    clone_boxes: str = ""  # JSON list of {source, target: [left, top, right, bottom] px as shown, matches}
 
     @classmethod
     def columns(cls) -> list[str]:

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Sequence
 
 from ..findings import ANALYST_POINT_LABEL, Finding, regions_word
+from ..pixel_findings import summary_rows as pixel_summary_rows
 
 KML_NS = "http://www.opengis.net/kml/2.2"
 _NOT_XML = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
@@ -50,7 +51,10 @@ DATA_FIELDS = ("file", "sha256", "verdict", "verdict_reason", "distance_km", "ba
                # the analyst's own point (#32)
                "analyst_point_lat", "analyst_point_lon", "analyst_point_note", "analyst_point_by",
                "analyst_point_at_utc", "analyst_point_exif_distance_km", "analyst_point_exif_verdict",
-               "analyst_point_claim_distance_km", "analyst_point_claim_verdict")
+               "analyst_point_claim_distance_km", "analyst_point_claim_verdict",
+               # pixel forensics (#37)
+               "pixel_forensics", "pixel_checks_flagged", "jpeg_quality_estimate", "quant_table_match",
+               "double_compression", "double_compression_score", "clone_regions", "clone_boxes")
 
 
 def xml_text(value: object) -> str:
@@ -78,6 +82,7 @@ def _description(finding: Finding, role: str) -> str:
         lines.append(f"Analyst's assessment: {finding.analyst_verdict}")
     if finding.checks_flagged:
         lines.append(f"Metadata checks flagged: {finding.checks_flagged}")
+    lines += [f"{label}: {text}" for label, text in pixel_summary_rows(finding)]  # #37
     lines.append(f"SHA-256: {finding.sha256}")
     return "<br>".join(html.escape(line) for line in lines)  # HTML text for the balloon, then XML-escaped
 

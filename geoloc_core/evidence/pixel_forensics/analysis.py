@@ -91,18 +91,16 @@ def _as_shown(found: PixelForensics, orientation: int, size: tuple[int, int]) ->
     return dataclasses.replace(found, **changes)
 
 
-def analyse_pixels_isolated(data: bytes, make: str = "", model: str = "", worker=None,
-                            timeout_s: float = PIXEL_TIMEOUT_S) -> PixelForensics:
-    """``analyse_pixels`` run in ``worker`` (an ``IsolatedWorker`` or ``WorkerPool``; a fresh worker of
-    its own when None). A hang, crash or memory blow-up becomes ``errors["file"]``, never an exception."""
-    from ..isolation import IsolatedCallError, IsolatedWorker
+def analyse_file(path: str, sha256: str, make: str = "", model: str = "") -> PixelForensics:
+    """``analyse_pixels`` of a file on disk, read here in the worker (no copy of its bytes through the pipe),
+    and only when its bytes still hash to ``sha256``, what the rest of the finding was made from."""
+    import hashlib
 
-    own = worker is None
-    worker = IsolatedWorker() if own else worker
     try:
-        return worker.call(analyse_pixels, data, make, model, timeout_s=timeout_s)
-    except IsolatedCallError as exc:
-        return PixelForensics(errors={"file": f"the pixel checks stopped: {exc}"})
-    finally:
-        if own:
-            worker.close()
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except OSError as exc:
+        return PixelForensics(errors={"file": f"the file could not be read again for the pixel checks ({exc.strerror or exc})"})
+    if sha256 and hashlib.sha256(data).hexdigest() != sha256:
+        return PixelForensics(errors={"file": "the file changed on disk after it was inspected: its pixels were not checked"})
+    return analyse_pixels(data, make, model)
