@@ -10,7 +10,8 @@ import streamlit as st
 from geoloc_core.evidence.sources import count_files, expand_uploads, utc_now
 from geoloc_core.case.log.writer import CaseLogWriter
 from geoloc_core.case.maps.finding_maps import findings_map
-from ui import resources
+from geoloc_core.case.pixel_findings import skippable
+from ui import pixel_views, resources
 from ui.detail import case_item, finding_detail
 from ui.map_toggle import points_toggle
 from ui.pacing import PROGRESS_INTERVAL_S, TABLE_INTERVAL_S, Pacer
@@ -30,13 +31,14 @@ FOLDER_LIMIT = ("More than about 900 files? Upload them as zip archives (each is
                 "on folders of about 1,000 files or more.")
 
 
-def run_batch(uploads, settings, skip_known: bool) -> tuple[list, list]:
+def run_batch(uploads, settings, skip_known: bool, pixel_forensics: bool = False) -> tuple[list, list]:
     """Analyse the uploads; returns (new findings, earlier findings of the files skipped)."""
     log = resources.current_case_log()
     analyzer = analyzer_for(settings.analysis)
+    analyzer.pixel_forensics = pixel_forensics
     total = sum(count_files(u.name, u.getvalue()) for u in uploads)
-    earlier = (log.earlier_findings(settings.case_id, analyzer.predictor.description if analyzer.predictor else "",
-                                    analyzer.settings_label) if skip_known else {})
+    earlier = skippable(log.earlier_findings(settings.case_id, analyzer.predictor.description if analyzer.predictor
+                                             else "", analyzer.settings_label) if skip_known else {}, pixel_forensics)
     known = set(earlier) if skip_known else None
     skipped: list[str] = []
     skipped_hashes: list[str] = []
@@ -129,12 +131,14 @@ st.caption(FOLDER_LIMIT)
 skip_known = st.checkbox("Skip files already analysed in this case with the same model and settings", value=True,
                          key="batch_skip", help="Resume an interrupted batch without analysing a file twice; "
                          "skipped files stay in the table and exports with their earlier finding.")
+pixel_forensics = pixel_views.batch_option()
 uploads = list(folder or []) + list(files or [])
 for upload in uploads:  # stamped on arrival, not when "Analyse" is pressed
     received(upload)
 
 if uploads and st.button(f"Analyse {len(uploads):,} upload(s)", type="primary", key="batch_run"):
-    st.session_state["batch_findings"], st.session_state["batch_reused"] = run_batch(uploads, settings, skip_known)
+    st.session_state["batch_findings"], st.session_state["batch_reused"] = run_batch(uploads, settings, skip_known,
+                                                                                       pixel_forensics)
 
 if st.session_state.get("batch_findings") or st.session_state.get("batch_reused"):
     results(st.session_state.get("batch_findings", []), st.session_state.get("batch_reused", []), settings)

@@ -8,7 +8,7 @@ from geoloc_core.evidence.imaging import preview_png
 from geoloc_core.evidence.isolation import IsolatedCallError
 from geoloc_core.case.findings import for_people
 from geoloc_core.case.verification import NOT_AN_IMAGE
-from ui import analyst_pin, reporting, resources
+from ui import analyst_pin, pixel_views, reporting, resources
 from ui.candidates import candidates_panel, constrained_card, constraint_form, handoff_section, map_layers, witness_rows
 from ui.detail import copy_coordinates, seen_before, tag_table
 from ui.plaintext import markdown_literal
@@ -26,7 +26,7 @@ st.caption("Drop a photo (JPEG, PNG, WebP, TIFF, HEIC). geoloc reads its metadat
 def forget_previous_file() -> None:
     """The uploader's on_change, run before the page: a new upload (or none) drops the previous file's
     finding at once, so nothing (this page, the Shadows page) can draw it while the new file is analysed (#32)."""
-    for key in ("verify_key", "verify_finding", "verify_preview"):
+    for key in ("verify_key", "verify_finding", "verify_preview", "verify_pixels"):
         st.session_state.pop(key, None)
 
 
@@ -38,6 +38,7 @@ def analyse(uploaded, settings, cache_key, received: str) -> None:
     with showing_prompt_progress([analyzer.predictor, analyzer.second_predictor], caption=False) as prepared:
         finding = analyzer.analyze(FileSource(uploaded.name, data=data, acquired_utc=received))
     st.session_state["verify_prompts"] = prepared.text
+    st.session_state["verify_pixels"] = pixel_views.verify_figures(finding, data)  # fills the finding (#37)
     save(settings, finding, data)
     try:  # decoded in the isolated worker, under the same pixel limit as the analysis: never here
         preview, preview_error = resources.parser_worker().call(preview_png, data), None
@@ -100,6 +101,7 @@ with result:
         if constrained is not None:
             constrained_card(constrained)
         checks_panel(finding)
+    pixel_views.pixel_section(finding, st.session_state.get("verify_pixels"))
     if (finding.exif_lat is not None or finding.pred_lat is not None or finding.claimed_lat is not None
             or finding.analyst_point_lat is not None):
         st.markdown("**Map** — red: EXIF GPS (with the camera's direction and GPS error when recorded); blue: "

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from .case.exports.export import FORMATS, export, without_serials, write_csv
+from .case.pixel_findings import SECONDS_PER_12MP
 
 from .prompts_command import add_prompts_parser, listen_to_zero_shot, run_prompts
 
@@ -23,6 +24,7 @@ EPILOG = """examples:
   python -m geoloc_core scan photos/ --model models/geoloc-vitl14 --model models/StreetCLIP --out findings.csv
   python -m geoloc_core fetch geolocal/StreetCLIP --to models/StreetCLIP   # downloads (asks nothing; prints size)
   python -m geoloc_core scan photos/ --online-geocoder --out findings.csv   # sends coordinates to OSM Nominatim
+  python -m geoloc_core scan suspect.jpg --pixel-forensics --out f.csv --report suspect.html   # ELA, clones, ...
   python -m geoloc_core scan photos/ --out f.csv --report case.html --report case.pdf --bundle case.zip \\
       --analyst "A. Analyst"
 """
@@ -73,6 +75,11 @@ def build_parser() -> argparse.ArgumentParser:
                            "region:DE:Bavaria or circle:50.45,30.52,25: adds constraint, constraint_mass_inside "
                            "(the model's mass inside before renormalising), constrained_lat and constrained_lon; "
                            "the verdict stays the model's own")
+    scan.add_argument("--pixel-forensics", action="store_true",
+                      help="also run the pixel checks (#37: JPEG quantisation tables, double compression, error levels, "
+                           "noise residual, copy-move): adds jpeg_quality_estimate, quant_table_match, double_compression, "
+                           f"clone_regions, clone_boxes, pixel_checks_flagged; seconds per photo (about {SECONDS_PER_12MP} s at 12 MP "
+                           "on 2 cores), so off by default; reports then show the views")
     scan.add_argument("--analyst", default="", metavar="NAME", help="analyst name shown in reports and bundles")
     scan.add_argument("--case", default=None, metavar="NAME",
                       help="case name shown in reports (default: 'scan of PATH')")
@@ -256,7 +263,7 @@ def run_scan(args: argparse.Namespace) -> int:
         geocoder = NominatimGeocoder(fallback=geocoder)
     sources = collect_sources(args.paths)
     analyzer = Analyzer(geocoder=geocoder, predictor=predictor, batch_size=max(1, args.batch_size),
-                        worker=pool, second_predictor=second)
+                        worker=pool, second_predictor=second, pixel_forensics=args.pixel_forensics)
     fmt = _format_for(args.out, args.format)
     # A CSV without reports is written row by row, so a 10,000-file scan holds no more findings in
     # memory than a 1,000-file one (issue #18); the other formats and the reports need them all.

@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import pytest
 
@@ -175,3 +176,26 @@ def test_check_errors_name_the_check_in_the_message():
     fill_pixel_fields(finding, PixelForensics(errors={"noise": "the pixels could not be read (crafted)"}))
     assert finding.message == "pixel forensics (noise residual): the pixels could not be read (crafted)"
     assert finding.pixel_forensics == "error: no pixel check could run; could not run: noise residual"
+
+
+def test_scan_runs_pixel_forensics_only_with_its_flag(forged, tmp_path, monkeypatch):
+    from geoloc_core.cli import build_parser, main
+
+    monkeypatch.delenv("GEOLOC_MODEL", raising=False)
+    data, source, target = forged
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "forged.jpg").write_bytes(data)
+    (tmp_path / "in" / "notes.jpg").write_bytes(b"%PDF-1.4\n" + bytes(200))
+    rows = {}
+    for flag in ([], ["--pixel-forensics"]):
+        out = tmp_path / f"scan{len(flag)}.csv"
+        assert main(["scan", str(tmp_path / "in"), "--out", str(out), "--no-progress", "--workers", "1", *flag]) == 0
+        rows[bool(flag)] = {Path(r["file"]).name: r for r in csv.DictReader(out.open(encoding="utf-8"))}
+    assert all(row[name] == "" for row in rows[False].values() for name in PIXEL_FIELDS)
+    forged_row, notes_row = rows[True]["forged.jpg"], rows[True]["notes.jpg"]
+    assert forged_row["pixel_checks_flagged"] == "quantisation, copy-move" and int(forged_row["clone_regions"]) >= 1
+    pair = json.loads(forged_row["clone_boxes"])[0]
+    assert max(min(iou(pair["source"], source), iou(pair["target"], target)),
+               min(iou(pair["source"], target), iou(pair["target"], source))) >= 0.5
+    assert notes_row["pixel_forensics"].startswith("n/a: not a picture") and notes_row["clone_regions"] == ""
+    assert "--pixel-forensics" in build_parser()._subparsers._group_actions[0].choices["scan"].format_help()

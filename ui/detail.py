@@ -15,7 +15,7 @@ from geoloc_core.evidence.filefacts import sha256_hex
 from geoloc_core.evidence.imaging import preview_png
 from geoloc_core.evidence.isolation import IsolatedCallError
 from geoloc_core.evidence.tagdump import tag_dump
-from ui import analyst_pin, resources
+from ui import analyst_pin, pixel_views, resources
 from ui.plaintext import markdown_literal, plain_text
 from ui.views import checks_panel, model_typical_km, result_card, show_map
 
@@ -159,6 +159,7 @@ def finding_detail(finding: Finding, settings, key: str, item: HistoryItem | Non
             finding.model if settings.analysis.model_path else False
         result_card(finding, None, loaded if same_model else None)
         checks_panel(finding)
+    pixel_views.pixel_section(finding, pixel_views.reopened_figures(finding, data), kept=data is not None)  # #37
     if finding.exif_lat is not None or finding.pred_lat is not None or finding.analyst_point_lat is not None:
         from geoloc_core.case.maps.finding_maps import finding_map
 

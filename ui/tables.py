@@ -9,7 +9,8 @@ import streamlit as st
 _TEXT = {"file": "File", "status": "Status", "verdict": "Verdict (tool)", "band": "Distance band",
          "exif_country": "EXIF country", "pred_country": "Predicted country", "camera_model": "Camera",
          "software": "Software", "message": "Notes", "this batch": "This batch", "your verdict": "Your verdict",
-         "tags": "Your tags", "note": "Your note", "saved (UTC)": "Saved (UTC)", "sha256": "SHA-256"}
+         "tags": "Your tags", "note": "Your note", "saved (UTC)": "Saved (UTC)", "sha256": "SHA-256",
+         "pixel_checks_flagged": "Pixel checks flagged"}  # #37
 _NUMBERS = {"distance_km": ("Distance (km)", "%.1f"), "exif_lat": ("EXIF latitude (°)", "%.6f"),
             "exif_lon": ("EXIF longitude (°)", "%.6f"), "pred_lat": ("Predicted latitude (°)", "%.4f"),
             "pred_lon": ("Predicted longitude (°)", "%.4f"), "pred_radius_km": ("90 % radius (km)", "%.0f"),

@@ -26,7 +26,8 @@ from ui.settings import SessionSettings
 if TYPE_CHECKING:
     import pandas as pd
 
-TABLE_COLUMNS = ["file", "status", "verdict", "distance_km", "band", "checks_flagged", "exif_lat", "exif_lon",
+TABLE_COLUMNS = ["file", "status", "verdict", "distance_km", "band", "checks_flagged", "pixel_checks_flagged",
+                 "exif_lat", "exif_lon",
                  "exif_country", "claimed_place_text", "pred_lat", "pred_lon", "pred_radius_km", "pred_country",
                  "camera_model", "software",
                  "message"]

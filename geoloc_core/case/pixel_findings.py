@@ -15,13 +15,19 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..evidence.exif import ExifFacts
-from ..evidence.filefacts import SUPPORTED_IMAGE_TYPES, FileFacts, describe_type
-from ..evidence.pixel_forensics import PIXEL_TIMEOUT_S, PixelForensics
+from ..evidence.filefacts import SUPPORTED_IMAGE_TYPES, describe_type
 from .findings import Finding
 
+if TYPE_CHECKING:  # the checks load OpenCV: imported when they run, not with every banner (app start)
+    from ..evidence.exif import ExifFacts
+    from ..evidence.filefacts import FileFacts
+    from ..evidence.pixel_forensics import PixelForensics
+
+# What all five checks cost on one 12 MP photo as Verify, Batch and scan run them (in the isolated worker),
+# rounded up: benchmarks/README.md, "Pixel forensics" (the Batch option and ``scan --help`` say it).
+SECONDS_PER_12MP = 8
 NO_KNOWN_TABLE = "no known encoder"  # quant_table_match of a JPEG whose tables match no listed encoder
 CHECK_COUNT = 5
 # The checks as the banner and the card name them (the records' own ``name``s are the keys)
@@ -36,7 +42,7 @@ PIXEL_FIELDS = ("pixel_forensics", "pixel_checks_flagged", "jpeg_quality_estimat
                 "double_compression", "double_compression_score", "clone_regions", "clone_boxes")
 
 
-def fill_pixel_fields(finding: Finding, pixels: PixelForensics) -> None:
+def fill_pixel_fields(finding: Finding, pixels: "PixelForensics") -> None:
     """Set the finding's pixel fields from the checks' record. A check that did not run, or could not
     measure (not a JPEG, too small to search), leaves its fields empty; its failure goes to the message."""
     q = pixels.quantisation
@@ -59,13 +65,13 @@ def fill_pixel_fields(finding: Finding, pixels: PixelForensics) -> None:
         finding.add_message(f"pixel forensics{where}: {message}")
 
 
-def boxes_json(pixels: PixelForensics) -> str:
+def boxes_json(pixels: "PixelForensics") -> str:
     """The copy-move pairs as JSON: boxes (left, top, right, bottom) in pixels of the photo as shown."""
     pairs = pixels.copy_move.pairs if pixels.copy_move is not None else ()
     return json.dumps([{"source": list(p.source), "target": list(p.target), "matches": p.matches} for p in pairs])
 
 
-def status_cell(pixels: PixelForensics) -> str:
+def status_cell(pixels: "PixelForensics") -> str:
     """One "status: line" for the whole run."""
     if "file" in pixels.errors:
         return f"error: {pixels.errors['file']}"
@@ -83,6 +89,12 @@ def status_cell(pixels: PixelForensics) -> str:
 def not_run(finding: Finding, why: str) -> None:
     """Pixel forensics were asked for but cannot apply to this file (not an image, unreadable): say so."""
     finding.pixel_forensics = f"n/a: {why}"
+
+
+def skippable(earlier: dict[str, Finding], pixel_forensics: bool) -> dict[str, Finding]:
+    """The earlier findings (by SHA-256) a batch may skip a file for: with pixel forensics asked for, only
+    those made with them (a file analysed before without them is analysed again, not skipped)."""
+    return {digest: f for digest, f in earlier.items() if f.pixel_forensics} if pixel_forensics else earlier
 
 
 def clone_pairs(finding: Finding) -> list[dict]:
@@ -142,13 +154,13 @@ def _box(box: list) -> str:
     return f"x {left}-{right}, y {top}-{bottom} px"
 
 
-def run_for_file(worker: Any, data: bytes, path: Path | None, facts: FileFacts | None,
-                 exif: ExifFacts | None) -> PixelForensics | str | None:
+def run_for_file(worker: Any, data: bytes, path: Path | None, facts: "FileFacts | None",
+                 exif: "ExifFacts | None") -> "PixelForensics | str | None":
     """The Analyzer's pixel step for one inspected file, in ``worker`` under the checks' own deadline:
     the record, or why the checks do not apply (a sentence), or None when the file was not inspected.
     ``data`` is the file's bytes when the caller read them; otherwise the worker reads ``path`` and checks
     the bytes still hash to what was inspected."""
-    from ..evidence.pixel_forensics.isolated import analyse_pixels_at, analyse_pixels_isolated
+    from ..evidence.pixel_forensics import PIXEL_TIMEOUT_S, analyse_pixels_at, analyse_pixels_isolated
 
     if facts is None:
         return None
@@ -162,9 +174,9 @@ def run_for_file(worker: Any, data: bytes, path: Path | None, facts: FileFacts |
     return analyse_pixels_at(str(path), facts.sha256, make, model, worker=worker, timeout_s=PIXEL_TIMEOUT_S)
 
 
-def apply(finding: Finding, outcome: PixelForensics | str | None) -> None:
+def apply(finding: Finding, outcome: "PixelForensics | str | None") -> None:
     """``run_for_file``'s outcome into the finding (nothing when the step did not run)."""
-    if isinstance(outcome, PixelForensics):
-        fill_pixel_fields(finding, outcome)
-    elif isinstance(outcome, str):
+    if isinstance(outcome, str):
         not_run(finding, outcome)
+    elif outcome is not None:
+        fill_pixel_fields(finding, outcome)

@@ -256,7 +256,7 @@ if __name__ == "__main__":
             pass
     try:  # load the parsers before the first file arrives, so its deadline does not pay for imports
         import geoloc_core.evidence.inspection  # noqa: F401
-        import geoloc_core.evidence.pixel_forensics.analysis  # noqa: F401  (#37's checks with OpenCV: 0.1 s, 25 MiB)
+        import geoloc_core.evidence.pixel_forensics.figures  # noqa: F401  (#37's checks with OpenCV: 0.1 s, 25 MiB)
     except Exception:  # never fatal here: a call that needs it reports the error itself
         pass
     serve(Connection(read_fd, writable=False), Connection(write_fd, readable=False), limit)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from ..isolation import IsolatedCallError, IsolatedWorker
 from .analysis import PIXEL_TIMEOUT_S, analyse_file, analyse_pixels
+from .figures import FIGURE_SIDE, PixelFigures, pixel_figures
 from .record import PixelForensics
 
 
@@ -32,3 +33,18 @@ def analyse_pixels_at(path: str, sha256: str, make: str = "", model: str = "", w
         return worker.call(analyse_file, path, sha256, make, model, timeout_s=timeout_s)
     except IsolatedCallError as exc:
         return PixelForensics(errors={"file": f"the pixel checks stopped: {exc}"})
+
+
+def pixel_figures_isolated(data: bytes, make: str = "", model: str = "", worker=None, side: int = FIGURE_SIDE,
+                           image_format: str = "PNG", timeout_s: float = PIXEL_TIMEOUT_S) -> PixelFigures:
+    """``figures.pixel_figures`` in ``worker`` (a fresh one of its own when None): the checks and their
+    pictures in one call. A hang, crash or memory blow-up becomes ``forensics.errors["file"]``."""
+    own = worker is None
+    worker = IsolatedWorker() if own else worker
+    try:
+        return worker.call(pixel_figures, data, make, model, side, image_format, timeout_s=timeout_s)
+    except IsolatedCallError as exc:
+        return PixelFigures(PixelForensics(errors={"file": f"the pixel checks stopped: {exc}"}), image_format=image_format)
+    finally:
+        if own:
+            worker.close()
