@@ -199,3 +199,50 @@ def test_scan_runs_pixel_forensics_only_with_its_flag(forged, tmp_path, monkeypa
                min(iou(pair["source"], target), iou(pair["target"], source))) >= 0.5
     assert notes_row["pixel_forensics"].startswith("n/a: not a picture") and notes_row["clone_regions"] == ""
     assert "--pixel-forensics" in build_parser()._subparsers._group_actions[0].choices["scan"].format_help()
+
+
+def test_reports_show_the_views_the_numbers_and_the_hostile_note_as_text(analysed, forged, worker, tmp_path):
+    """HTML (autoescaped Jinja2) and PDF (fpdf2's text API): the pixel section with its numbers, each check's
+    meaning, the three views as pictures; the EXIF Make in the quantisation note is text, never markup. A
+    finding analysed without pixel forensics has no such section; one whose original is gone says why."""
+    import re
+    import subprocess
+
+    from geoloc_core.case.reports.report_content import ReportItem
+    from geoloc_core.case.reports.reporting import render_reports
+
+    data, _, _ = forged
+    finding, _, plain = analysed
+    items = [ReportItem(finding, original=lambda: data), ReportItem(plain, original=lambda: data),
+             ReportItem(Finding(**{**finding.to_dict(), "file": "gone.jpg"}), original=None)]
+    files = render_reports(items, "case", "A. Analyst", "three files", worker=worker)
+    assert files.problems == []
+    first, second, third = files.report.files
+    section = next(s for s in first.sections if s.title.startswith("Pixel forensics"))
+    assert [c for c, _ in section.figures] == [c for c in (
+        "The photo; copy-move pairs outlined, each pair in one colour and numbered alike",
+        "Error levels (resaved at quality 90, x20): compare like surfaces with like",
+        "Noise residual (3 x 3 median, x10): grain should be even over an untouched photo")]
+    assert all(jpeg[:3] == b"\xff\xd8\xff" for _, jpeg in section.figures)
+    rows = dict(section.rows)
+    assert rows["JPEG quality (IJG-equivalent estimate)"] == "about 90" and rows["Copy-move region pairs"] == "1"
+    assert section.table[0] == ["check", "measure", "result", "what it means, and its limits"]
+    assert len(section.table) == 6 and HOSTILE_MAKE in " ".join(section.table[1])  # the note, as the file said it
+    assert not any(s.title.startswith("Pixel forensics") for s in second.sections)
+    gone = dict(next(s for s in third.sections if s.title.startswith("Pixel forensics")).rows)
+    assert gone["Views"] == "not drawn: original not kept"
+    document = files.html
+    pixel_part = document[document.index("<h3>Pixel forensics"):document.index("File 2 of 3")]
+    assert len(re.findall(r'<img alt="[^"]+" src="data:image/jpeg;base64,', pixel_part)) == 3
+    assert "&lt;img src=x onerror=alert(1)&gt;" in pixel_part and "<img src=x" not in document
+    assert "what it means, and its limits" in pixel_part and "never flags" in pixel_part
+    (tmp_path / "r.pdf").write_bytes(files.pdf)
+    text = " ".join(subprocess.run(["pdftotext", "-enc", "UTF-8", str(tmp_path / "r.pdf"), "-"], capture_output=True,
+                                   text=True, timeout=120).stdout.split())
+    assert "Pixel forensics (what the pixels say about editing" in text and "Copy-move region pairs 1" in text
+    assert "<img src=x onerror=alert(1)>" in text  # as text
+    images = subprocess.run(["pdfimages", "-list", str(tmp_path / "r.pdf")], capture_output=True, text=True,
+                            timeout=120).stdout.splitlines()[2:]
+    pictures = [line for line in images if line.split()[2] == "image"]  # not the masks of transparent maps
+    others = sum(bool(f.thumbnail_jpeg) + bool(f.map_png) for f in files.report.files)
+    assert len(pictures) == others + 3  # the three views of file 1, beside the thumbnails and maps

@@ -13,8 +13,8 @@ from __future__ import annotations
 import streamlit as st
 
 from geoloc_core.case.findings import Finding
-from geoloc_core.case.pixel_findings import (CHECK_LABELS, ERROR_LABELS, SECONDS_PER_12MP, clone_pairs,
-                                             fill_pixel_fields, summary_rows)
+from geoloc_core.case.pixel_findings import (CHECK_TABLE_HEADER, ERROR_LABELS, FIGURE_CAPTIONS, SECONDS_PER_12MP,
+                                             check_table_rows, clone_pairs, fill_pixel_fields, summary_rows)
 from geoloc_core.evidence.filefacts import sha256_hex
 from ui import resources
 from ui.plaintext import markdown_literal, text_table_html
@@ -24,12 +24,6 @@ BATCH_HELP = ("Also run the pixel checks on every file: JPEG quantisation tables
               "noise residual and copy-move. Their numbers go to the table and the exports (jpeg_quality_estimate, "
               "quant_table_match, double_compression, clone_regions, clone_boxes, pixel_checks_flagged); open a row "
               "for the views. Verify always runs them on its one photo.")
-CAPTIONS = {
-    "outlined": "The photo; copy-move pairs outlined, each pair in one colour and numbered alike",
-    "error_level": "Error levels (resaved at quality 90, x20): compare like surfaces with like",
-    "noise": "Noise residual (3 x 3 median, x10): grain should be even over an untouched photo",
-    "overlay": "Double-compression map: red = compressed only once (a part pasted or changed after the first save)",
-}
 INTRO = ("**Pixel forensics** — what the pixels say about editing. Each check gives a measure and what it can and "
          "cannot show; a flag is a place to look closer, never proof of an edit, and no flag is no proof of none.")
 _MEMO = "_pixel_figures"  # SHA-256 -> figures of a kept original, made once per session
@@ -93,9 +87,9 @@ def pixel_section(finding: Finding, figures=None, kept: bool = True) -> None:
         return
     _pictures(figures)
     found = figures.forensics
-    rows = [_check_row(check) for check in found.checks()]
+    rows = check_table_rows(found)  # the notes carry EXIF Make/Model: escaped HTML cells only
     if rows:
-        st.html(text_table_html(rows, header=["check", "measure", "result", "what it means, and its limits"]))
+        st.html(text_table_html(rows, header=CHECK_TABLE_HEADER))
     pairs = clone_pairs(finding)
     if pairs:
         st.html(text_table_html([(str(n), _box(p["source"]), _box(p["target"]), str(p.get("matches") or ""))
@@ -113,19 +107,7 @@ def _pictures(figures) -> None:
         return
     for column, (key, picture) in zip(st.columns(len(shown)), shown):
         with column:
-            st.image(picture, caption=CAPTIONS[key], width="stretch", alt=CAPTIONS[key])
-
-
-def _check_row(check) -> tuple[str, str, str, str]:
-    label = CHECK_LABELS.get(check.name, check.name)
-    measure = "" if check.measure is None else f"{check.measure_name}: {check.measure:g}"
-    if check.score is None:
-        result = "a view: it never flags"
-    else:
-        result = ("flagged" if check.flagged else "not flagged") + f" (score {check.score:.2f})"
-    if check.note:
-        result += f"; {check.note}"  # the quantisation note carries EXIF Make/Model: escaped text only
-    return label, measure, result, check.meaning
+            st.image(picture, caption=FIGURE_CAPTIONS[key], width="stretch", alt=FIGURE_CAPTIONS[key])
 
 
 def _box(box: list) -> str:

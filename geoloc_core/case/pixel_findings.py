@@ -149,6 +149,31 @@ def summary_rows(finding: Finding) -> list[tuple[str, str]]:
     return [(label, text) for label, text in rows if text]
 
 
+CHECK_TABLE_HEADER = ["check", "measure", "result", "what it means, and its limits"]
+FIGURE_CAPTIONS = {
+    "outlined": "The photo; copy-move pairs outlined, each pair in one colour and numbered alike",
+    "error_level": "Error levels (resaved at quality 90, x20): compare like surfaces with like",
+    "noise": "Noise residual (3 x 3 median, x10): grain should be even over an untouched photo",
+    "overlay": "Double-compression map: red = compressed only once (a part pasted or changed after the first save)",
+}
+
+
+def check_table_rows(pixels: "PixelForensics") -> list[tuple[str, str, str, str]]:
+    """One row per check that ran: its name, its measure, its result (with the check's note, which may
+    carry EXIF Make/Model: hostile text for the caller to escape) and its meaning and limits."""
+    rows = []
+    for check in pixels.checks():
+        measure = "" if check.measure is None else f"{check.measure_name}: {check.measure:g}"
+        if check.score is None:
+            result = "a view: it never flags"
+        else:
+            result = ("flagged" if check.flagged else "not flagged") + f" (score {check.score:.2f})"
+        if check.note:
+            result += f"; {check.note}"
+        rows.append((CHECK_LABELS.get(check.name, check.name), measure, result, check.meaning))
+    return rows
+
+
 def _box(box: list) -> str:
     left, top, right, bottom = (int(v) for v in box)
     return f"x {left}-{right}, y {top}-{bottom} px"

@@ -30,6 +30,7 @@ from ..banner import compose_banner
 from ..analyst_point import summary_lines
 from ..findings import ANALYST_POINT_LABEL, Finding, for_people, regions_word
 from .report_map import candidates, render_map_png
+from .report_pixels import TABLE_WIDTHS as PIXEL_TABLE_WIDTHS, TITLE as PIXEL_TITLE, pixel_parts
 from ...learning.metrics import THRESHOLDS_KM
 from ..verification import BANDS_KM, VerdictThresholds, verdict_rules
 
@@ -99,6 +100,8 @@ class Section:
     title: str
     rows: list[tuple[str, str]] = field(default_factory=list)
     table: list[list[str]] | None = None  # an optional table: header row first
+    figures: list[tuple[str, bytes]] = field(default_factory=list)  # (caption, JPEG): pixel forensics' views (#37)
+    table_widths: tuple[float, ...] | None = None  # the PDF's column shares for ``table`` (even when None)
 
 
 @dataclass
@@ -199,9 +202,11 @@ def file_report(number: int, item: ReportItem, include_serials: bool = False, wo
     data, why = item.original_bytes() if f.status == "ok" else (None, "the file is not an analysable image")
     if data is None:
         thumb, thumb_note = None, why
+        pixel = pixel_parts(f, None, why, None)
     else:
         with _decoder(worker) as decoder:
             thumb, thumb_note = thumbnail(data, decoder)
+            pixel = pixel_parts(f, data, why, decoder)  # #37: only for findings analysed with pixel forensics
     file_rows = _rows([
         ("File name", PurePath(f.file).name or f.file), ("Path or name as received", f.file),
         ("SHA-256", f.sha256), ("Size", f"{f.size_bytes:,} bytes" if f.size_bytes else ""),
@@ -250,6 +255,7 @@ def file_report(number: int, item: ReportItem, include_serials: bool = False, wo
         Section("Place of the prediction", _rows(_place_rows(f, "pred")) or [("Place", "no prediction")]),
         Section("Verification", verdict_rows),
         Section("Metadata checks (status: reason)", check_rows),
+        *([Section(PIXEL_TITLE, *pixel, table_widths=PIXEL_TABLE_WIDTHS)] if pixel else []),
         Section("Analyst's assessment (the analyst's own, not geoloc's)", [
             ("Analyst's verdict", visible(f.analyst_verdict) or "not assessed"),
             ("Analyst's tags", visible(f.analyst_tags) or "none"),

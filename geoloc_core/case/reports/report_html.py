@@ -44,6 +44,7 @@ TEMPLATE = """<!DOCTYPE html>
   .pictures img { border: 1px solid #ccc; max-width: 100%; height: auto; }
   .pictures img.thumb { max-width: 240px; max-height: 240px; }
   .pictures figure.mapfig { width: 620px; } .pictures img.map { width: 100%; }
+  .pictures figure.view { width: 320px; } .pictures figure.view img { width: 100%; }  /* pixel forensics (#37) */
   .caption { color: #555; font-size: 12px; }
   section.file { border-top: 2px solid #333; margin-top: 28px; }
   @media (max-width: 700px) {  /* a phone: columns share the width, long names and hashes wrap */
@@ -102,10 +103,13 @@ SECTION = """<h3>{{ s.title }}</h3>
 <tr>{% for cell in s.table[0] %}<th>{{ cell }}</th>{% endfor %}</tr>
 {% for row in s.table[1:] %}<tr>{% for cell in row %}<td>{{ cell }}</td>{% endfor %}</tr>
 {% endfor %}</table>{% endif %}
+{% if s.figures %}<div class="pictures">
+{% for caption, jpeg in s.figures %}<figure class="view"><img alt="{{ caption }}" src="data:image/jpeg;base64,{{ b64(jpeg) }}"><figcaption class="caption">{{ caption }}</figcaption></figure>
+{% endfor %}</div>{% endif %}
 """
 
 _environment = Environment(autoescape=True, undefined=StrictUndefined, keep_trailing_newline=True)
-_section = _environment.from_string(SECTION)
+_section = _environment.from_string(SECTION, globals={"b64": lambda data: base64.b64encode(data).decode("ascii")})
 
 
 def _render_section(section):

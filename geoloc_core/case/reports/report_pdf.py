@@ -141,7 +141,25 @@ class _ReportPDF(FPDF):
         if section.rows:
             self.rows(section.rows)
         if section.table:
-            self.grid(section.table)
+            self.grid(section.table, widths=section.table_widths)
+        if section.figures:
+            self.figures(section.figures)
+
+    def figures(self, figures: list[tuple[str, bytes]]) -> None:
+        """Pictures (JPEG, geoloc's own: pixel forensics' views, #37) two to a row, each with its caption."""
+        width, box = (self.w - 2 * MARGIN_MM - 6) / 2, 66.0
+        for start in range(0, len(figures), 2):
+            if self.get_y() + box + 10 > self.h - MARGIN_MM - 4:
+                self.add_page()
+            top, lowest = self.get_y(), self.get_y()
+            for column, (caption, jpeg) in enumerate(figures[start:start + 2]):
+                x = MARGIN_MM + column * (width + 6)
+                info = self.image(io.BytesIO(jpeg), x=x, y=top, w=width, h=box, keep_aspect_ratio=True)
+                self.set_xy(x, top + float(info.rendered_height) + 1)
+                self.set_font(self.sans, "", 7)
+                self.multi_cell(width, 3.2, self.text_of(caption), align="L")
+                lowest = max(lowest, self.get_y())
+            self.set_xy(MARGIN_MM, lowest + 2)
 
 
 def _file_pages(pdf: _ReportPDF, report: Report, f: FileReport) -> None:
