@@ -16,8 +16,9 @@ is seeded (case i uses seed ``--seed + i``), so a run is repeatable. The thresho
 - false positives: single-compressed pictures, half with a camera-like table beside a camera name (EXIF
   Make/Model "Canon"/"Canon EOS 5D": the stand-in for a camera JPEG), half saved by libjpeg at 50..95 with
   no camera named; flagged by any check.
-- cost: one 4000 x 3000 picture, each check run ``--repeats`` times: median and range; then all five as
-  the app runs them (``analyse_pixels_isolated`` in a warm isolated worker), the same number of times.
+- cost: one 4000 x 3000 picture, ``--repeats`` times: each check alone, then all five as the app runs them
+  (``analyse_pixels_isolated`` in a warm isolated worker), alternated so both see the same load; median
+  and range. ``--cases 0`` measures the cost alone.
 """
 from __future__ import annotations
 
@@ -101,6 +102,11 @@ def clean_cases(seeds: range, size: tuple[int, int], verbose: bool) -> dict[str,
 
 
 def cost_rows(repeats: int) -> list[tuple[str, str]]:
+    """Each check alone, then all five as the app runs them, alternated in every repeat: on a shared machine
+    the load changes from minute to minute, and the rows compare only when they saw the same load."""
+    from geoloc_core.evidence.isolation import IsolatedWorker
+    from geoloc_core.evidence.pixel_forensics import analyse_pixels_isolated
+
     picture = photo_like(7, (4000, 3000))
     data = jpeg(decoded(jpeg(picture, 70)), camera_tables=True)  # a ghost and a periodicity to find: the full path
     checks = [("quantisation", lambda: check_quantisation(data, *CAMERA)),
@@ -108,37 +114,30 @@ def cost_rows(repeats: int) -> list[tuple[str, str]]:
               ("error levels (view)", lambda: check_error_level(data)),
               ("noise residual (view)", lambda: check_noise(data)),
               ("copy-move", lambda: check_copy_move(data))]
-    rows = []
-    for name, run in checks:
-        times = []
-        for _ in range(repeats):
-            start = time.perf_counter()
-            run()
-            times.append(time.perf_counter() - start)
-        rows.append((f"cost per 12 MP picture: {name}", median_range(times, unit="s", digits=2)))
-    rows.append(("cost per 12 MP picture: all five in the isolated worker (as the app and scan run them)",
-                 median_range(isolated_times(data, repeats), unit="s", digits=2)))
-    return rows
-
-
-def isolated_times(data: bytes, repeats: int) -> list[float]:
-    """All checks as Verify, Batch and ``scan --pixel-forensics`` run them: ``analyse_pixels_isolated`` in
-    one warm isolated worker (the pipe round trip and the views' PNGs included); the worker's start is not
-    counted (the app and scan start theirs before the first file)."""
-    from geoloc_core.evidence.isolation import IsolatedWorker
-    from geoloc_core.evidence.pixel_forensics import analyse_pixels_isolated
-
-    times = []
+    times: dict[str, list[float]] = {name: [] for name, _ in checks}
+    whole, isolated = [], []
+    # All checks as Verify, Batch and ``scan --pixel-forensics`` run them: ``analyse_pixels_isolated`` in one
+    # warm isolated worker (the pipe round trip and the views' PNGs included); the worker's start is not
+    # counted (the app and scan start theirs before the first file).
     with IsolatedWorker() as worker:
-        worker.start()
-        worker.call(len, b"")  # wait until it is ready
+        worker.call(len, b"")  # started and ready
         for _ in range(repeats):
+            for name, run in checks:
+                start = time.perf_counter()
+                run()
+                times[name].append(time.perf_counter() - start)
+            whole.append(sum(times[name][-1] for name, _ in checks))
             start = time.perf_counter()
             result = analyse_pixels_isolated(data, *CAMERA, worker=worker)
-            times.append(time.perf_counter() - start)
+            isolated.append(time.perf_counter() - start)
             if result.errors:
                 raise SystemExit(f"the isolated run failed: {result.errors}")
-    return times
+    rows = [(f"cost per 12 MP picture: {name}", median_range(times[name], unit="s", digits=2)) for name, _ in checks]
+    rows.append(("cost per 12 MP picture: the five one after another, in this process",
+                 median_range(whole, unit="s", digits=2)))
+    rows.append(("cost per 12 MP picture: all five in the isolated worker (as the app and scan run them)",
+                 median_range(isolated, unit="s", digits=2)))
+    return rows
 
 
 def _rate(hit: int, total: int) -> str:
