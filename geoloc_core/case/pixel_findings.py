@@ -25,9 +25,10 @@ if TYPE_CHECKING:  # the checks load OpenCV: imported when they run, not with ev
     from ..evidence.filefacts import FileFacts
     from ..evidence.pixel_forensics import PixelForensics
 
-# What all five checks cost on one 12 MP photo as Verify, Batch and scan run them (in the isolated worker),
-# rounded up: benchmarks/README.md, "Pixel forensics" (the Batch option and ``scan --help`` say it).
-SECONDS_PER_12MP = 8
+# What all five checks cost on one 12 MP photo as Verify, Batch and scan run them (in the isolated worker) on
+# the 2-core VM: medians 10.9 and 11.6 s in two runs (benchmarks/README.md, "Pixel forensics"); the Batch
+# option's label and ``scan --help`` say it.
+SECONDS_PER_12MP = 11
 NO_KNOWN_TABLE = "no known encoder"  # quant_table_match of a JPEG whose tables match no listed encoder
 CHECK_COUNT = 5
 # The checks as the banner and the card name them (the records' own ``name``s are the keys)
