@@ -93,3 +93,22 @@ def test_a_reopened_finding_shows_its_views_again_from_the_kept_original(data_di
     assert any(c.startswith("The photo; copy-move pairs outlined") for c in captions)
     assert any(c.startswith("Error levels") for c in captions)
     assert "copy-move (clone)" in html.unescape(_html(at))
+
+
+def test_verify_lays_the_double_compression_map_over_a_resaved_photo(data_dir):
+    """A photo saved at 60 with a part pasted in uncompressed, then saved at 92: flagged double-compressed,
+    and the map is shown over the photo; the forgery of the other tests (saved once) says there is no map."""
+    from tests.forensic_images import decoded, jpeg, photo_like
+
+    original = photo_like(5, (320, 320))
+    background = decoded(jpeg(original, 60))
+    background.paste(original.crop((160, 160, 320, 320)), (160, 160))
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    at.file_uploader(key="verify_upload").upload("resaved.jpg", jpeg(background, 92), "image/jpeg").run()
+    assert not at.exception, at.exception
+    assert at.session_state["verify_finding"].double_compression is True
+    assert any(c.startswith("Double-compression map: red = compressed only once") for c in _image_captions(at._tree))
+    at.file_uploader(key="verify_upload").clear()
+    at.file_uploader(key="verify_upload").upload("forged.jpg", FORGED, "image/jpeg").run()
+    assert not any(c.startswith("Double-compression map") for c in _image_captions(at._tree))
+    assert any("No double-compression map" in c.value for c in at.caption)

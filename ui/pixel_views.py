@@ -87,6 +87,9 @@ def pixel_section(finding: Finding, figures=None, kept: bool = True) -> None:
         return
     _pictures(figures)
     found = figures.forensics
+    if found.double_compression is not None and not figures.overlay:
+        st.caption("No double-compression map to lay over the photo: the check found no earlier compression "
+                   "(or the file is not a JPEG).")
     rows = check_table_rows(found)  # the notes carry EXIF Make/Model: escaped HTML cells only
     if rows:
         st.html(text_table_html(rows, header=CHECK_TABLE_HEADER))
