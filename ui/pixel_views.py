@@ -27,7 +27,7 @@ BATCH_HELP = ("Also run the pixel checks on every file: JPEG quantisation tables
 INTRO = ("**Pixel forensics** — what the pixels say about editing. Each check gives a measure and what it can and "
          "cannot show; a flag is a place to look closer, never proof of an edit, and no flag is no proof of none.")
 _MEMO = "_pixel_figures"  # SHA-256 -> figures of a kept original, made once per session
-_MEMO_KEPT = 8
+_MEMO_KEPT = 4  # figures of a 12 MP photo are about 5 MB of PNG
 
 
 def batch_option() -> bool:
