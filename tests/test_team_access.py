@@ -145,3 +145,9 @@ def test_ten_threads_writing_at_once_lose_nothing(tmp_path):
     assert sorted(s.finding.file for s in log.findings(case)) == sorted(f"w{w}-{i}.jpg" for w in range(10)
                                                                        for i in range(40))
     assert len(log.exports(case)) == 400 and log.integrity_check() == "ok"
+
+
+def test_a_members_findings_are_signed_with_the_login(team):
+    log, alice, bob, case, finding_id, sha = team
+    assert log.findings(case)[0].finding.analysed_by == "Alice Analyst <a@example.org>"
+    assert log.exports(case)[0].analyst == log.assessments(case)[0].analyst == "Alice Analyst <a@example.org>"

@@ -9,6 +9,7 @@ import streamlit as st
 from geoloc_core.case.analysis_settings import AnalysisSettings
 from geoloc_core.model.choice import MODEL_ENV_VAR, ModelLoadError  # not inference: no torch at start-up
 from geoloc_core.case.verification import UNINFORMATIVE_R50_KM, UNINFORMATIVE_R90_KM, VerdictThresholds
+from geoloc_core.case.log.access import CaseNameTaken
 from geoloc_core.case.log.workspace import Workspace, load_workspace, resolve_workspace, save_workspace, workspace_path
 from ui import originals, reporting, resources
 from ui.plaintext import markdown_literal
@@ -86,7 +87,11 @@ def _create_case(log) -> None:
     """Button callback: runs before the rerun, so the new case is current when widgets are drawn."""
     name = st.session_state.get("new_case_name", "").strip()
     if name:
-        st.session_state["case_select"] = log.ensure_case(name)
+        try:
+            st.session_state["case_select"] = log.ensure_case(name)
+        except CaseNameTaken as exc:  # a team server: another analyst's case has that name (#36)
+            st.session_state["_case_name_taken"] = str(exc)
+            return
         st.session_state["new_case_name"] = ""
 
 
@@ -105,7 +110,7 @@ def _remember(log, case_id: int, model_path: str) -> None:
 def sidebar() -> SessionSettings:
     log = resources.current_case_log()
     if not log.cases():
-        log.ensure_case("Default case")
+        log.ensure_case(getattr(log, "default_case_name", "Default case"))  # a team member's own (#36)
     _start_session(log)
     with st.sidebar:
         st.markdown("### Case")
@@ -120,6 +125,8 @@ def sidebar() -> SessionSettings:
             st.text_input("Case name", key="new_case_name")
             st.button("Create case", key="create_case", on_click=_create_case, args=(log,),
                       help="Creates the case and makes it the current one.")
+            if taken := st.session_state.pop("_case_name_taken", None):
+                st.error(markdown_literal(taken))
         case_name = names[case_id]
         reporting.analyst_name_input(log, case_id)
 

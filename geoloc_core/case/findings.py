@@ -160,6 +160,9 @@ class Finding:
     analyst_point_claim_reason: str = ""
     pixels_from: str = ""  # camera RAW files: "preview" (embedded JPEG) or "raw" (demosaiced), evidence/raw_pixels.py
     check_blocks: str = ""  # "metadata blocks disagree": camera, times, GPS, serial per block (checks.check_blocks)
+    # team server (#36): who made this finding, as the login names them ("Name <email>"; case/log/access.py);
+    # "" in single-user mode
+    analysed_by: str = ""
 
     @classmethod
     def columns(cls) -> list[str]:

@@ -184,7 +184,10 @@ class ScopedCaseLog:
 
     # ----- findings -------------------------------------------------------------------------
     def add(self, case_id: int, finding, keep_serials: bool = False) -> int:
-        return self._log.add(self.access.require(case_id), finding, keep_serials)
+        """Save a finding into one of the member's cases, signed with the member's name (``analysed_by``)."""
+        self.access.require(case_id)
+        finding.analysed_by = self.member.signature
+        return self._log.add(case_id, finding, keep_serials)
 
     def known_hashes(self, case_id: int) -> set[str]:
         return self._log.known_hashes(case_id) if self.access.can_read(case_id) else set()
