@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.test_team_serve import AUTH
 from ui.serve import origin_allowed
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -48,7 +49,7 @@ def proxied(tmp_path_factory):
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    (folder / "secrets.toml").write_text("")
+    (folder / "secrets.toml").write_text(AUTH)  # a public name needs a login (its provider is not asked here)
     env = {**os.environ, "GEOLOC_DATA_DIR": str(folder / "data"), "HOME": str(folder)}
     log = open(folder / "server.log", "w")
     server = subprocess.Popen([sys.executable, "-m", "ui.serve", "--server.port", str(port), "--public-host", PUBLIC,

@@ -47,9 +47,17 @@ def test_a_network_address_without_a_login_is_refused_in_one_sentence(tmp_path, 
     assert result.returncode == 2 and "SERVING" not in result.stdout, result.stdout + result.stderr
     message = result.stderr.strip()
     assert len(message.splitlines()) == 1 and "Traceback" not in message, message
-    for needed in ("without a login", ".streamlit/secrets.toml", "[auth]", "client_id", "server_metadata_url",
+    for needed in ("will not serve", "without a login", ".streamlit/secrets.toml", "[auth]", "client_id", "server_metadata_url",
                    "Serving a team", "--insecure-no-login"):
         assert needed in message, (needed, message)
+
+
+def test_a_public_name_without_a_login_is_refused_even_on_loopback(tmp_path):
+    """A reverse proxy on this machine serves the network from 127.0.0.1: naming it needs the login too."""
+    result = _launch(tmp_path, "--server.address", "127.0.0.1", "--public-host", "geoloc.example.org")
+    assert result.returncode == 2 and "geoloc.example.org without a login" in result.stderr
+    assert _launch(tmp_path, "--server.address", "127.0.0.1", "--public-host", "geoloc.example.org",
+                   secrets=AUTH).stdout.startswith("SERVING 127.0.0.1")
 
 
 def test_loopback_a_login_or_the_lab_flag_serve(tmp_path):

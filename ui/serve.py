@@ -37,7 +37,7 @@ DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
 LOOPBACK_ADDRESSES = ("localhost", "::1")  # and every 127.x.y.z
 INSECURE_FLAG, PUBLIC_HOST_FLAG = "--insecure-no-login", "--public-host"
 INSECURE_ENV = "GEOLOC_INSECURE_NO_LOGIN"  # read by the app (ui.login) in this process: the banner on every page
-NO_LOGIN_REFUSAL = ("geoloc will not listen on {address} without a login: configure OpenID Connect in "
+NO_LOGIN_REFUSAL = ("geoloc will not serve {address} without a login: configure OpenID Connect in "
                     ".streamlit/secrets.toml ([auth] redirect_uri, cookie_secret, client_id, client_secret, "
                     "server_metadata_url; README \"Serving a team\"), or pass --insecure-no-login for a lab network.")
 REFUSED = b"Refused: this server answers only its own address, and WebSockets only from its own page.\n"
@@ -182,17 +182,20 @@ def valid_public_host(name: str) -> bool:
     return found is not None and ":" not in name.strip() and found[0] not in LOOPBACK_NAMES
 
 
-def refuse_network_without_login(insecure: bool) -> None:
+def refuse_network_without_login(insecure: bool, public_hosts: list[str] = ()) -> None:
     """Exit with one sentence when Streamlit is configured (flags, config.toml or environment: read by now) to
-    listen beyond loopback with no OIDC login configured, unless ``insecure`` (``--insecure-no-login``)."""
+    listen beyond loopback, or to answer a reverse proxy's public name (``--public-host``: the proxy may sit on
+    this machine, in front of a loopback address), with no OIDC login configured, unless ``insecure``
+    (``--insecure-no-login``)."""
     from streamlit import config
 
     from ui.login import auth_configured
 
     address = config.get_option("server.address") or ""
-    if is_loopback(address) or insecure or auth_configured():
+    if (is_loopback(address) and not public_hosts) or insecure or auth_configured():
         return
-    sys.stderr.write(NO_LOGIN_REFUSAL.format(address=address or "every network interface") + "\n")  # own text: a terminal
+    where = address if not is_loopback(address) else public_hosts[0]
+    sys.stderr.write(NO_LOGIN_REFUSAL.format(address=where or "every network interface") + "\n")  # own text: a terminal
     raise SystemExit(2)
 
 
@@ -206,7 +209,7 @@ def team_checks(insecure: bool, public_hosts: list[str]) -> None:
     run = bootstrap.run
 
     def checked(*args, **kwargs):
-        refuse_network_without_login(insecure)
+        refuse_network_without_login(insecure, public_hosts)
         if public_hosts:
             config.set_option("server.allowedHosts",
                               [*(config.get_option("server.allowedHosts") or []), *public_hosts])
