@@ -149,3 +149,18 @@ def test_alice_logs_in_analyses_and_signs_bob_cannot_reach_her_case(browser, tea
     _shot(page, "team-bob-cannot-see-alice")
     context.close()
     assert [c for c in log.cases() if c[0] == alice_case][0][2] == 1  # Alice's case untouched
+
+    # Alice, the owner, adds Bob to her case; now he has it
+    context, page = _log_in(browser, url, "alice")
+    page.get_by_role("link", name="Case log").click()
+    page.get_by_text("Who works on this case").click(timeout=120_000)
+    page.get_by_label("Colleague's login e-mail").fill("Bob@Example.org")
+    page.get_by_label("Colleague's login e-mail").press("Enter")
+    page.get_by_role("button", name="Add to the case").click()
+    _wait_text(page, "bob@example.org added to the case.")
+    context.close()
+    assert log.case_members(alice_case) == ["bob@example.org"]
+    context, page = _log_in(browser, url, "bob", f"/cases?case={alice_case}")
+    page.get_by_role("combobox").first.click()
+    assert alice_case_name in page.get_by_role("option").all_inner_texts()
+    context.close()

@@ -151,3 +151,14 @@ def test_a_members_findings_are_signed_with_the_login(team):
     log, alice, bob, case, finding_id, sha = team
     assert log.findings(case)[0].finding.analysed_by == "Alice Analyst <a@example.org>"
     assert log.exports(case)[0].analyst == log.assessments(case)[0].analyst == "Alice Analyst <a@example.org>"
+
+
+def test_each_analyst_has_their_own_saved_workspace(tmp_path):
+    from geoloc_core.case.log.workspace import Workspace, load_workspace, save_workspace, workspace_path
+
+    save_workspace(workspace_path(tmp_path, "a@example.org"), Workspace(3, "model-a"))
+    save_workspace(workspace_path(tmp_path, "B@example.org"), Workspace(7, "model-b"))
+    assert load_workspace(workspace_path(tmp_path, "A@Example.org")) == Workspace(3, "model-a")
+    assert load_workspace(workspace_path(tmp_path, "b@example.org")) == Workspace(7, "model-b")
+    assert workspace_path(tmp_path) == tmp_path / "settings.json"  # single-user mode: as before
+    assert "example" not in workspace_path(tmp_path, "a@example.org").name  # no e-mail in a file name

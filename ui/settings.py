@@ -68,13 +68,18 @@ class SessionSettings:
     second_model_error: str | None = None  # the second witness's own, beside its field; the first is unaffected
 
 
+def _email(log) -> str:
+    """The signed-in analyst's e-mail on a team server (#36; their own saved workspace), else ""."""
+    return getattr(getattr(log, "member", None), "email", "")
+
+
 def _start_session(log) -> None:
     """First run of a browser session: take the case and model from the URL, else the saved
     workspace, else the newest case and $GEOLOC_MODEL (see geoloc_core.case.log.workspace)."""
     if "case_select" in st.session_state:
         return
     case_ids = [case_id for case_id, _, _ in log.cases()]
-    saved = load_workspace(workspace_path(log.path.parent))
+    saved = load_workspace(workspace_path(log.path.parent, _email(log)))
     query = {k: st.query_params[k] for k in ("case", "model") if k in st.query_params}
     start = resolve_workspace(query, saved, case_ids, os.environ.get(MODEL_ENV_VAR, ""))
     st.session_state["case_select"] = start.case_id
@@ -101,7 +106,7 @@ def _remember(log, case_id: int, model_path: str) -> None:
         st.query_params["case"] = str(case_id)
     if st.query_params.get("model") != model_path:
         st.query_params["model"] = model_path
-    path = workspace_path(log.path.parent)
+    path = workspace_path(log.path.parent, _email(log))
     wanted = Workspace(case_id, model_path)
     if load_workspace(path) != wanted:
         save_workspace(path, wanted)
