@@ -60,6 +60,14 @@ def test_a_public_name_without_a_login_is_refused_even_on_loopback(tmp_path):
                    secrets=AUTH).stdout.startswith("SERVING 127.0.0.1")
 
 
+def test_a_network_address_without_xsrf_is_refused(tmp_path):
+    for off in ("--server.enableXsrfProtection=false", "--server.enableCORS=false"):
+        result = _launch(tmp_path, "--server.address", "0.0.0.0", off, "--insecure-no-login", secrets=AUTH)
+        assert result.returncode == 2 and "server.enableXsrfProtection" in result.stderr, result.stderr
+    assert _launch(tmp_path, "--server.address", "127.0.0.1", "--server.enableXsrfProtection=false"
+                   ).stdout.startswith("SERVING")  # a laptop keeps its own choice
+
+
 def test_loopback_a_login_or_the_lab_flag_serve(tmp_path):
     assert _launch(tmp_path, "--server.address", "127.0.0.1").stdout.startswith("SERVING 127.0.0.1")
     lab = _launch(tmp_path, "--server.address", "0.0.0.0", "--insecure-no-login")

@@ -40,6 +40,9 @@ INSECURE_ENV = "GEOLOC_INSECURE_NO_LOGIN"  # read by the app (ui.login) in this 
 NO_LOGIN_REFUSAL = ("geoloc will not serve {address} without a login: configure OpenID Connect in "
                     ".streamlit/secrets.toml ([auth] redirect_uri, cookie_secret, client_id, client_secret, "
                     "server_metadata_url; README \"Serving a team\"), or pass --insecure-no-login for a lab network.")
+NO_XSRF_REFUSAL = ("geoloc will not serve {address} with server.enableXsrfProtection or server.enableCORS off: "
+                   "another site's page could then post uploads or open the app's WebSocket as a signed-in analyst; "
+                   "remove those settings (.streamlit/config.toml sets both true).")
 REFUSED = b"Refused: this server answers only its own address, and WebSockets only from its own page.\n"
 
 
@@ -192,10 +195,15 @@ def refuse_network_without_login(insecure: bool, public_hosts: list[str] = ()) -
     from ui.login import auth_configured
 
     address = config.get_option("server.address") or ""
-    if (is_loopback(address) and not public_hosts) or insecure or auth_configured():
+    if is_loopback(address) and not public_hosts:
         return
-    where = address if not is_loopback(address) else public_hosts[0]
-    sys.stderr.write(NO_LOGIN_REFUSAL.format(address=where or "every network interface") + "\n")  # own text: a terminal
+    where = (address if not is_loopback(address) else public_hosts[0]) or "every network interface"
+    if not (config.get_option("server.enableXsrfProtection") and config.get_option("server.enableCORS")):
+        sys.stderr.write(NO_XSRF_REFUSAL.format(address=where) + "\n")  # own text: a terminal
+        raise SystemExit(2)
+    if insecure or auth_configured():
+        return
+    sys.stderr.write(NO_LOGIN_REFUSAL.format(address=where) + "\n")  # own text: a terminal
     raise SystemExit(2)
 
 
