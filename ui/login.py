@@ -95,12 +95,14 @@ def require_login() -> Member | None:
             st.warning(INSECURE_BANNER)
         return None
     if not st.user.is_logged_in:
+        st.session_state.pop("_member", None)  # logged out: nothing of the last login is used again
         st.title("geoloc")
         st.write("Sign in to see your cases.")
         st.button("Log in", key="login", on_click=st.login, type="primary")
         st.stop()
     member = member_from_claims(st.user.to_dict(), _team_settings())
     if member is None:
+        st.session_state.pop("_member", None)
         st.error("Your login gives no verified e-mail address, which geoloc needs to know whose cases are yours. "
                  "Ask whoever runs the login to include the e-mail claim.")
         st.button("Log out", key="logout_unusable", on_click=st.logout)
