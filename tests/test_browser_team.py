@@ -120,6 +120,11 @@ def test_alice_logs_in_analyses_and_signs_bob_cannot_reach_her_case(browser, tea
     with page.expect_download(timeout=180_000) as download:
         page.get_by_role("button", name="Download report (HTML)").click(timeout=180_000)
     report = Path(download.value.path()).read_text(encoding="utf-8")
+    # the file behind the button (a Streamlit media URL) goes to a signed-in browser only, not to whoever has the URL
+    assert page.context.request.get(download.value.url).status == 200
+    stranger = browser.new_context()
+    assert stranger.request.get(download.value.url).status == 403
+    stranger.close()
     assert "Alice Analyst &lt;alice@example.org&gt;" in report and SECRET_FILE in report
     assert [r.analyst for r in log.exports(alice_case)] == [ALICE] * 3  # HTML, PDF, bundle
     _shot(page, "team-alice-case-log")

@@ -43,7 +43,9 @@ NO_LOGIN_REFUSAL = ("geoloc will not serve {address} without a login: configure 
 NO_XSRF_REFUSAL = ("geoloc will not serve {address} with server.enableXsrfProtection or server.enableCORS off: "
                    "another site's page could then post uploads or open the app's WebSocket as a signed-in analyst; "
                    "remove those settings (.streamlit/config.toml sets both true).")
-REFUSED = b"Refused: this server answers only its own address, and WebSockets only from its own page.\n"
+LOGIN_ONLY_PREFIXES = ("/media/",)  # with a login configured: served only to a signed-in browser
+REFUSED = (b"Refused: this server answers only its own address, WebSockets only from its own page, and its files "
+           b"only to a signed-in browser when a login is configured.\n")
 
 
 def _host_and_port(netloc: str, scheme: str) -> tuple[str, int] | None:
@@ -98,14 +100,15 @@ def origin_allowed(origin: str | None, host: str | None, scheme: str, proxy_name
 
 class HostAndOriginGuard:
     """ASGI middleware around Streamlit's app: every HTTP request and WebSocket must name this app in its Host
-    header, and a WebSocket must come from the app's exact origin. The port is read per request, because
-    Streamlit sets it only once its socket is bound."""
+    header, a WebSocket must come from the app's exact origin, and with a login configured a media file goes only
+    to a signed-in browser. The port is read per request, because Streamlit sets it only once its socket is
+    bound."""
 
     def __init__(self, app):
         self.app = app
 
     async def __call__(self, scope, receive, send):
-        if scope["type"] in ("http", "websocket") and not self.allowed(scope):
+        if scope["type"] in ("http", "websocket") and not (self.allowed(scope) and self.signed_in_if_needed(scope)):
             if scope["type"] == "websocket":
                 await receive()  # websocket.connect; closing before accepting refuses the handshake (403)
                 await send({"type": "websocket.close", "code": 1008})
@@ -116,6 +119,18 @@ class HostAndOriginGuard:
                 await send({"type": "http.response.body", "body": REFUSED})
             return
         await self.app(scope, receive, send)
+
+    @staticmethod
+    def signed_in_if_needed(scope) -> bool:
+        """With a login configured (#36), Streamlit's media files (images on the pages, the files behind download
+        buttons: reports and evidence bundles) go only to a browser holding a valid login cookie: Streamlit serves
+        them to anyone who has the URL, and a URL can leak (a proxy's log, a shared screen, a history file). The
+        cookie is Streamlit's own, checked as its WebSocket checks it (signature, then origin)."""
+        if scope["type"] != "http" or not scope.get("path", "").startswith(LOGIN_ONLY_PREFIXES):
+            return True
+        from ui.login import auth_configured
+
+        return not auth_configured() or login_cookie_valid(scope)
 
     @staticmethod
     def allowed(scope) -> bool:
@@ -134,6 +149,22 @@ class HostAndOriginGuard:
             return False
         return scope["type"] != "websocket" or origin_allowed(origins[0] if origins else None, hosts[0], scheme,
                                                               proxy_names)
+
+
+def login_cookie_valid(scope) -> bool:
+    """Whether the request carries Streamlit's signed login cookie for this app (``is_logged_in``)."""
+    from starlette.requests import HTTPConnection
+    from streamlit.auth_util import get_origin_from_redirect_uri
+    from streamlit.web.server.starlette.starlette_server_config import USER_COOKIE_NAME
+    from streamlit.web.server.starlette.starlette_websocket import (_get_signed_cookie_with_chunks,
+                                                                    _parse_decoded_user_cookie)
+
+    try:
+        origin = get_origin_from_redirect_uri()
+        raw = _get_signed_cookie_with_chunks(HTTPConnection(scope).cookies, USER_COOKIE_NAME)
+        return bool(origin and raw and _parse_decoded_user_cookie(raw, origin).get("is_logged_in"))
+    except Exception:  # noqa: BLE001 (a malformed cookie is no login)
+        return False
 
 
 def guard_host_and_origin() -> None:
