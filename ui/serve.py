@@ -23,7 +23,9 @@ per-route hook exists. The outermost middleware sees every request and WebSocket
 Team mode (#36): the server refuses to listen beyond loopback without a login (``refuse_network_without_login``,
 run once Streamlit has read its configuration and before it binds); ``--insecure-no-login`` starts it anyway
 for a lab and every page says so; ``--public-host NAME`` names the reverse proxy's public name, which the Host
-check, Streamlit's own WebSocket check and the Origin check then accept (see README "Serving a team").
+check, Streamlit's own WebSocket check and the Origin check then accept (see README "Serving a team"). With a
+login configured the guard also keeps Streamlit's media files (``/media/...``: page images, the reports and
+bundles behind download buttons) from any browser without a valid login cookie.
 """
 from __future__ import annotations
 
