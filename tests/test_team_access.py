@@ -162,3 +162,30 @@ def test_each_analyst_has_their_own_saved_workspace(tmp_path):
     assert load_workspace(workspace_path(tmp_path, "b@example.org")) == Workspace(7, "model-b")
     assert workspace_path(tmp_path) == tmp_path / "settings.json"  # single-user mode: as before
     assert "example" not in workspace_path(tmp_path, "a@example.org").name  # no e-mail in a file name
+
+
+def test_every_case_log_call_of_the_pages_has_a_rule(tmp_path):
+    """Every attribute the app's pages and ui/ read from a case log (a name ``log``, ``self.log`` or
+    ``resources.current_case_log()``) exists on ``ScopedCaseLog``: it has no fall-through to the unscoped log, so
+    a page using a new ``CaseLog`` method without a rule in ``access`` would fail only on a team server."""
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    used: dict[str, str] = {}
+    for path in [root / "app.py", *(root / "ui").glob("*.py"), *(root / "app_pages").glob("*.py"),
+                 root / "geoloc_core" / "case" / "log" / "writer.py"]:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.Attribute):
+                continue
+            owner = node.value
+            is_log = (isinstance(owner, ast.Name) and owner.id == "log") or \
+                (isinstance(owner, ast.Attribute) and owner.attr == "log") or \
+                (isinstance(owner, ast.Call) and isinstance(owner.func, ast.Attribute)
+                 and owner.func.attr == "current_case_log")
+            if is_log:
+                used.setdefault(node.attr, path.name)
+    assert {"cases", "findings", "add", "ensure_case", "exports"} <= set(used)  # the scan sees the calls
+    scoped = ScopedCaseLog(CaseLog(tmp_path / "caselog.sqlite3"), A)
+    missing = {name: where for name, where in used.items() if not hasattr(scoped, name)}
+    assert missing == {}
