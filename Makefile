@@ -23,7 +23,12 @@ $(VENV)/.installed-test: $(VENV)/.installed requirements-test.txt
 
 setup: $(VENV)/.installed
 
-setup-test: $(VENV)/.installed-test system-packages
+setup-test: $(VENV)/.installed-test system-packages tests/oidc/node_modules/.installed
+
+# the team-login tests' OpenID Connect provider (#36): exactly the locked versions, from the npm registry
+tests/oidc/node_modules/.installed: tests/oidc/package-lock.json | system-packages
+	npm ci --prefix tests/oidc --no-audit --no-fund --loglevel=error
+	touch $@
 
 system-packages:
 	@./scripts/install_system_packages.sh

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import streamlit as st
 
+from ui.login import require_login
 from ui.serve import no_network_lookups
 
 st.set_page_config(page_title="geoloc", page_icon="assets/icon.png", layout="wide")  # local icon: no CDN fetch
 no_network_lookups()  # also when started with plain `streamlit run app.py` (see ui/serve.py)
+require_login()  # team mode (#36): every page needs the login; --insecure-no-login: the banner on every page
 
 # The navigation first, before the heavier imports below: the browser shows the page titles from the first paint.
 # The pages live in app_pages/, not pages/: a folder named pages/ makes Streamlit show its raw file names as the

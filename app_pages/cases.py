@@ -18,6 +18,7 @@ from ui.case_filters import filter_controls
 from ui.detail import finding_detail
 from ui.map_toggle import points_toggle
 from ui.plaintext import markdown_literal, plain_text
+from ui.membership import members_section
 from ui.settings import page_settings
 from ui.tables import findings_columns
 from ui.views import download_buttons, findings_frame, show_map
@@ -34,6 +35,8 @@ def case_table(items: list[HistoryItem], view: str) -> list[HistoryItem]:
     frame.insert(4, "note", [item.latest.note for item in items])
     frame.insert(5, "reviewed (UTC)", [item.latest.reviewed_at for item in items])
     frame.insert(0, "saved (UTC)", [item.latest.created_at for item in items])
+    if any(item.latest.finding.analysed_by for item in items):  # a team server (#36): who made each finding
+        frame.insert(1, "analysed by", [item.latest.finding.analysed_by for item in items])
     rows_shown = ",".join(str(i) for item in items for i in item.ids)
     key = "case_table_" + hashlib.sha1(f"{view}|{rows_shown}".encode("utf-8")).hexdigest()[:12]
     event = st.dataframe(frame, hide_index=True, width="stretch", on_select="rerun", selection_mode="multi-row",
@@ -91,6 +94,7 @@ st.caption(f"Case “{markdown_literal(settings.case_name)}” — stored in {ma
            "finding is made). Switch or create cases in the sidebar.")
 deletion.show_outcome()
 bulk_assessment.show_outcome()
+members_section(log, settings.case_id)  # a team server (#36): owner and members
 search = st.text_input("Search file names, verdicts, notes and metadata", key="case_search")
 everything = log.findings(settings.case_id)
 if not everything:

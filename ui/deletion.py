@@ -12,6 +12,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from geoloc_core.case.log.access import AccessDenied, ScopedCaseLog
 from geoloc_core.case.log.caselog import CaseLog
 from geoloc_core.case.log.deletion import CASE, CaseChanged, CaseDeletionPlan
 from geoloc_core.case.log.history import HistoryItem
@@ -23,6 +24,7 @@ FALLBACK_CASE = "Default case"  # made current when the last case is deleted, as
 CHANGED = ("The case changed after this page was drawn (findings or exports were added or removed): nothing was "
            "deleted. Check what is listed now and confirm again.")
 GONE = "That case was already deleted (in another tab?)."
+OWNER_ONLY = "Only the case's owner or an admin deletes the whole case."
 
 
 def show_outcome() -> None:
@@ -70,16 +72,23 @@ def _delete_case(log: CaseLog, plan: CaseDeletionPlan) -> None:
     except CaseChanged:  # the section stays open on the new plan, to be confirmed anew
         st.session_state[OUTCOME] = [(True, CHANGED)]
         return
+    except AccessDenied:  # a team server (#36): no longer the owner, or the admin role gone, since it was drawn
+        st.session_state[OUTCOME] = [(True, OWNER_ONLY)]
+        return
     st.session_state.pop(_open_key(plan.case_id), None)
     st.session_state[OUTCOME] = _said([record]) if record else [(True, GONE)]
     remaining = log.cases()  # newest first, as the sidebar's default
-    st.session_state["case_select"] = remaining[0][0] if remaining else log.ensure_case(FALLBACK_CASE)
+    st.session_state["case_select"] = remaining[0][0] if remaining else log.ensure_case(
+        getattr(log, "default_case_name", FALLBACK_CASE))  # a team member's own (#36)
 
 
 def delete_case_section(log: CaseLog, case_id: int) -> None:
     """"Delete this case", behind a sentence naming what goes and a box to tick. What goes is worked out
     only once the analyst asks: the page reruns on every click, and a large case's originals are many files."""
     st.subheader("Delete this case")
+    if isinstance(log, ScopedCaseLog) and not log.access.can_manage(case_id):  # a team server (#36)
+        st.caption(OWNER_ONLY)
+        return
     if not st.toggle("Show what deleting this case would remove", key=_open_key(case_id)):
         return
     plan = log.case_deletion_plan(case_id)

@@ -30,7 +30,7 @@ def case_item(log: CaseLog, case_id: int, finding: Finding) -> HistoryItem | Non
 
 def kept_original(finding: Finding) -> bytes | None:
     log = resources.current_case_log()
-    return resources.evidence_store(str(log.path.parent / "evidence")).get(finding.sha256) if finding.sha256 else None
+    return resources.evidence_of(log).get(finding.sha256) if finding.sha256 else None
 
 
 _DECODED = "_detail_decoded"  # (what, SHA-256) -> result: decoded once per session, not on every rerun

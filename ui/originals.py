@@ -39,7 +39,7 @@ class Unkept:
 
 
 def store_of(log: CaseLog) -> EvidenceStore:
-    return resources.evidence_store(str(log.path.parent / "evidence"))
+    return resources.evidence_of(log)
 
 
 def _session_uploads() -> Iterator[tuple[str, bytes]]:

@@ -13,6 +13,7 @@ import streamlit as st
 
 from geoloc_core.case.log.caselog import CaseLog, StoredFinding
 from ui import resources
+from ui.login import current_member
 from ui.plaintext import markdown_literal
 
 
@@ -22,7 +23,13 @@ def analyst_name_input(log: CaseLog, case_id: int) -> None:
     Per case, not per log or per browser (#32: a reload lost it and reports said "Analyst: not given"): a report
     says who analysed *that* case, a case handed to a colleague keeps its own name, and a new session or another
     tab opens the case with it filled in. A case without a name takes the one in the field (the same person
-    going on to a new case), and the field's name is saved as it is typed."""
+    going on to a new case), and the field's name is saved as it is typed.
+
+    On a team server (#36) there is no field: the login names the analyst (``analyst_name``)."""
+    member = current_member()
+    if member is not None:
+        st.caption(markdown_literal(f"Analyst: {member.signature} (from your login)"))
+        return
     if st.session_state.get(_NAME_OF_CASE) != case_id:  # a new session, or another case chosen
         kept = log.case_analyst(case_id)
         if kept:
@@ -39,6 +46,11 @@ _NAME_OF_CASE = "_analyst_name_case"  # the case whose kept name the field was f
 
 
 def analyst_name() -> str:
+    """Who signs findings' assessments, exports and reports: the login's ``Name <email>`` on a team server, else
+    the sidebar's field."""
+    member = current_member()
+    if member is not None:
+        return member.signature
     return str(st.session_state.get("analyst_name", "") or "").strip()
 
 
@@ -80,7 +92,7 @@ def report_section(settings, log: CaseLog, stored: list[StoredFinding], scope: s
         from geoloc_core.case.reports.report_content import model_info
         from geoloc_core.case.reports.reporting import items_from_case, record_exports, render_reports
 
-        store = resources.evidence_store(str(log.path.parent / "evidence"))
+        store = resources.evidence_of(log)
         items = items_from_case(stored, store)
         for item in items:  # the page's own copy of the bytes (Verify), when the store did not keep one
             data = (in_memory or {}).get(item.finding.sha256)

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 import streamlit as st
 
+from geoloc_core.case.log.access import ScopedCaseLog, ScopedEvidenceStore
 from geoloc_core.case.log.caselog import CaseLog, EvidenceStore, default_data_dir
 from geoloc_core.places.geocoding import NominatimGeocoder, OfflineGeocoder
 from geoloc_core.places.loading import shared_offline_geocoder
@@ -86,6 +87,18 @@ def evidence_store(folder: str) -> EvidenceStore:
     return EvidenceStore(folder)
 
 
-def current_case_log() -> CaseLog:
-    """The case log under the data folder ($GEOLOC_DATA_DIR or the per-user default)."""
-    return case_log(str(default_data_dir() / "caselog.sqlite3"))
+def current_case_log() -> CaseLog | ScopedCaseLog:
+    """The case log under the data folder ($GEOLOC_DATA_DIR or the per-user default); on a team server (#36) as
+    the signed-in analyst sees it (``geoloc_core.case.log.access``): every page's reads and writes go through it."""
+    from ui.login import current_member
+
+    log = case_log(str(default_data_dir() / "caselog.sqlite3"))
+    member = current_member()
+    return ScopedCaseLog(log, member) if member is not None else log
+
+
+def evidence_of(log: CaseLog | ScopedCaseLog) -> EvidenceStore | ScopedEvidenceStore:
+    """The kept originals beside ``log``, as its reader may see them (a team member: their cases' only)."""
+    if isinstance(log, ScopedCaseLog):
+        return log.evidence
+    return evidence_store(str(log.path.parent / "evidence"))

@@ -9,6 +9,7 @@ import streamlit as st
 from geoloc_core.case.analysis_settings import AnalysisSettings
 from geoloc_core.model.choice import MODEL_ENV_VAR, ModelLoadError  # not inference: no torch at start-up
 from geoloc_core.case.verification import UNINFORMATIVE_R50_KM, UNINFORMATIVE_R90_KM, VerdictThresholds
+from geoloc_core.case.log.access import CaseNameTaken
 from geoloc_core.case.log.workspace import Workspace, load_workspace, resolve_workspace, save_workspace, workspace_path
 from ui import originals, reporting, resources
 from ui.plaintext import markdown_literal
@@ -67,13 +68,18 @@ class SessionSettings:
     second_model_error: str | None = None  # the second witness's own, beside its field; the first is unaffected
 
 
+def _email(log) -> str:
+    """The signed-in analyst's e-mail on a team server (#36; their own saved workspace), else ""."""
+    return getattr(getattr(log, "member", None), "email", "")
+
+
 def _start_session(log) -> None:
     """First run of a browser session: take the case and model from the URL, else the saved
     workspace, else the newest case and $GEOLOC_MODEL (see geoloc_core.case.log.workspace)."""
     if "case_select" in st.session_state:
         return
     case_ids = [case_id for case_id, _, _ in log.cases()]
-    saved = load_workspace(workspace_path(log.path.parent))
+    saved = load_workspace(workspace_path(log.path.parent, _email(log)))
     query = {k: st.query_params[k] for k in ("case", "model") if k in st.query_params}
     start = resolve_workspace(query, saved, case_ids, os.environ.get(MODEL_ENV_VAR, ""))
     st.session_state["case_select"] = start.case_id
@@ -86,7 +92,11 @@ def _create_case(log) -> None:
     """Button callback: runs before the rerun, so the new case is current when widgets are drawn."""
     name = st.session_state.get("new_case_name", "").strip()
     if name:
-        st.session_state["case_select"] = log.ensure_case(name)
+        try:
+            st.session_state["case_select"] = log.ensure_case(name)
+        except CaseNameTaken as exc:  # a team server: another analyst's case has that name (#36)
+            st.session_state["_case_name_taken"] = str(exc)
+            return
         st.session_state["new_case_name"] = ""
 
 
@@ -96,7 +106,7 @@ def _remember(log, case_id: int, model_path: str) -> None:
         st.query_params["case"] = str(case_id)
     if st.query_params.get("model") != model_path:
         st.query_params["model"] = model_path
-    path = workspace_path(log.path.parent)
+    path = workspace_path(log.path.parent, _email(log))
     wanted = Workspace(case_id, model_path)
     if load_workspace(path) != wanted:
         save_workspace(path, wanted)
@@ -105,7 +115,7 @@ def _remember(log, case_id: int, model_path: str) -> None:
 def sidebar() -> SessionSettings:
     log = resources.current_case_log()
     if not log.cases():
-        log.ensure_case("Default case")
+        log.ensure_case(getattr(log, "default_case_name", "Default case"))  # a team member's own (#36)
     _start_session(log)
     with st.sidebar:
         st.markdown("### Case")
@@ -120,6 +130,8 @@ def sidebar() -> SessionSettings:
             st.text_input("Case name", key="new_case_name")
             st.button("Create case", key="create_case", on_click=_create_case, args=(log,),
                       help="Creates the case and makes it the current one.")
+            if taken := st.session_state.pop("_case_name_taken", None):
+                st.error(markdown_literal(taken))
         case_name = names[case_id]
         reporting.analyst_name_input(log, case_id)
 

@@ -64,13 +64,13 @@ def save(settings: SessionSettings, finding: Finding, data: bytes | None) -> Non
     log = resources.current_case_log()
     log.add(settings.case_id, finding, keep_serials=include_serials())
     if settings.keep_evidence and data is not None and finding.sha256:
-        resources.evidence_store(str(log.path.parent / "evidence")).put(finding.sha256, data)
+        resources.evidence_of(log).put(finding.sha256, data)
 
 
 def keeping_originals(settings: SessionSettings, sources: Iterable[FileSource]) -> Iterator[FileSource]:
     """Pass ``sources`` through, storing each one's bytes in the evidence store first when "Keep a
     copy of each original file" is on (a batch never holds all its files until the end)."""
-    store = resources.evidence_store(str(resources.current_case_log().path.parent / "evidence"))
+    store = resources.evidence_of(resources.current_case_log())
     for source in sources:
         if settings.keep_evidence and source.data is not None:
             store.put(sha256_hex(source.data), source.data)

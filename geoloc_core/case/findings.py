@@ -169,6 +169,9 @@ class Finding:
     double_compression_score: float | None = None  # 0..1
     clone_regions: int | None = None  # copy-move region pairs found
     clone_boxes: str = ""  # JSON list of {source, target: [left, top, right, bottom] px as shown, matches}
+    # team server (#36): who made this finding, as the login names them ("Name <email>"; case/log/access.py);
+    # "" in single-user mode
+    analysed_by: str = ""
 
     @classmethod
     def columns(cls) -> list[str]:

@@ -39,7 +39,7 @@ from .deletion import CASE, FINDINGS, CaseChanged, CaseDeletionPlan, DeletionRec
 
 DATA_DIR_ENV = "GEOLOC_DATA_DIR"
 EVIDENCE_FOLDER = "evidence"  # the evidence store's folder, beside the case log
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 MIGRATIONS: dict[int, list[str]] = {
     1: [
         "CREATE TABLE cases (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, created_at TEXT NOT NULL)",
@@ -76,6 +76,12 @@ MIGRATIONS: dict[int, list[str]] = {
         "CREATE TABLE assessments (id INTEGER PRIMARY KEY, case_id INTEGER REFERENCES cases(id) ON DELETE CASCADE, "
         "finding_id INTEGER NOT NULL, file TEXT NOT NULL, sha256 TEXT NOT NULL, action TEXT NOT NULL, "
         "analyst_verdict TEXT NOT NULL, reviewed_at TEXT NOT NULL, analyst TEXT NOT NULL, created_at TEXT NOT NULL)"],
+    # a team server (#36): each case's owner (the login's e-mail; "" for a case made without a login, which only
+    # an admin sees in team mode) and its members. Who may read what is ``access``'s rule, not this file's.
+    8: ["ALTER TABLE cases ADD COLUMN owner TEXT NOT NULL DEFAULT ''",
+        "CREATE TABLE case_members (case_id INTEGER NOT NULL REFERENCES cases(id) ON DELETE CASCADE, "
+        "email TEXT NOT NULL, added_by TEXT NOT NULL, created_at TEXT NOT NULL, PRIMARY KEY (case_id, email))",
+        "CREATE INDEX case_members_email ON case_members(email)"],
 }
 ANALYST_VERDICTS = ("", "confirmed", "refuted", "unresolved")  # "" = not assessed yet
 
@@ -191,19 +197,72 @@ class CaseLog:
             return connection.execute("PRAGMA user_version").fetchone()[0]
 
     # ----- cases ---------------------------------------------------------------------------
-    def ensure_case(self, name: str) -> int:
-        """The case called ``name``, made when missing. A new case never takes a deleted case's id (SQLite
-        would reuse the highest one): a bookmark, another tab or a running batch that still names the
-        deleted case must not land in the new one."""
+    def ensure_case(self, name: str, owner: str = "") -> int:
+        """The case called ``name``, made when missing (owned by ``owner``, a login's e-mail, when made). A new
+        case never takes a deleted case's id (SQLite would reuse the highest one): a bookmark, another tab or a
+        running batch that still names the deleted case must not land in the new one."""
         name = name.strip() or "Untitled case"
         with self._transaction() as connection:
             row = connection.execute("SELECT id FROM cases WHERE name = ?", (name,)).fetchone()
             if row:
                 return row[0]
             return connection.execute(
-                "INSERT INTO cases (id, name, created_at) VALUES ((SELECT MAX(top) + 1 FROM ("
+                "INSERT INTO cases (id, name, created_at, owner) VALUES ((SELECT MAX(top) + 1 FROM ("
                 "SELECT COALESCE(MAX(id), 0) AS top FROM cases UNION ALL "
-                "SELECT COALESCE(MAX(deleted_case_id), 0) FROM deletions)), ?, ?)", (name, _now())).lastrowid
+                "SELECT COALESCE(MAX(deleted_case_id), 0) FROM deletions)), ?, ?, ?)",
+                (name, _now(), owner.strip().lower())).lastrowid
+
+    def case_named(self, name: str) -> int | None:
+        """The id of the case called ``name`` (as ``ensure_case`` names it), or None."""
+        with self._connect() as connection:
+            row = connection.execute("SELECT id FROM cases WHERE name = ?", (name.strip() or "Untitled case",)).fetchone()
+        return row[0] if row else None
+
+    # ----- owners and members (#36; the rules are in ``access``) -----------------------------
+    def case_owner(self, case_id: int) -> str:
+        with self._connect() as connection:
+            row = connection.execute("SELECT owner FROM cases WHERE id = ?", (case_id,)).fetchone()
+        return row[0] if row else ""
+
+    def set_case_owner(self, case_id: int, owner: str) -> None:
+        with self._transaction() as connection:
+            connection.execute("UPDATE cases SET owner = ? WHERE id = ?", (owner.strip().lower(), case_id))
+
+    def case_members(self, case_id: int) -> list[str]:
+        """The case's members' e-mails (the owner is not among them unless added), sorted."""
+        with self._connect() as connection:
+            return [r[0] for r in connection.execute("SELECT email FROM case_members WHERE case_id = ? ORDER BY email",
+                                                     (case_id,))]
+
+    def add_case_member(self, case_id: int, email: str, added_by: str) -> None:
+        with self._transaction() as connection:
+            connection.execute("INSERT OR IGNORE INTO case_members (case_id, email, added_by, created_at) "
+                               "VALUES (?, ?, ?, ?)", (case_id, email.strip().lower(), added_by.strip(), _now()))
+
+    def remove_case_member(self, case_id: int, email: str) -> None:
+        with self._transaction() as connection:
+            connection.execute("DELETE FROM case_members WHERE case_id = ? AND email = ?",
+                               (case_id, email.strip().lower()))
+
+    def cases_of(self, email: str) -> set[int]:
+        """The ids of the cases ``email`` owns or is a member of."""
+        email = email.strip().lower()
+        with self._connect() as connection:
+            return {r[0] for r in connection.execute(
+                "SELECT id FROM cases WHERE owner = ? AND owner != '' UNION "
+                "SELECT case_id FROM case_members WHERE email = ?", (email, email))}
+
+    def cases_of_findings(self, finding_ids: list[int]) -> dict[int, int]:
+        """finding id -> its case's id, for the ids that exist."""
+        with self._connect() as connection:
+            return {i: row[0] for i in dict.fromkeys(finding_ids)
+                    if (row := connection.execute("SELECT case_id FROM findings WHERE id = ?", (i,)).fetchone())}
+
+    def cases_holding(self, sha256: str) -> set[int]:
+        """The ids of the cases with a finding of these bytes (whose kept original they may see)."""
+        with self._connect() as connection:
+            return {r[0] for r in connection.execute("SELECT DISTINCT case_id FROM findings WHERE sha256 = ?",
+                                                     (sha256,))}
 
     def cases(self) -> list[tuple[int, str, int]]:
         """(id, name, number of findings), newest first."""

@@ -9,6 +9,7 @@ tab opened from scratch resumes the last choice). The URL wins when both are pre
 """
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -24,8 +25,12 @@ class Workspace:
     model_path: str | None = None  # None: never chosen (the GEOLOC_MODEL default applies)
 
 
-def workspace_path(data_dir: str | Path) -> Path:
-    return Path(data_dir) / WORKSPACE_FILE
+def workspace_path(data_dir: str | Path, email: str = "") -> Path:
+    """The saved choice's file; on a team server (#36) one per analyst (``email``, the login's), named by a hash
+    of it: one analyst's choice never moves another's new tab, nor tells them which case ids exist."""
+    if not email.strip():
+        return Path(data_dir) / WORKSPACE_FILE
+    return Path(data_dir) / f"settings-{hashlib.sha256(email.strip().lower().encode('utf-8')).hexdigest()[:16]}.json"
 
 
 def load_workspace(path: str | Path) -> Workspace:

@@ -1,0 +1,52 @@
+"""Start the test OpenID Connect provider (tests/oidc: npm's oidc-provider, OpenID certified) on 127.0.0.1 for
+the team-login tests (#36), and write the secrets.toml that points an app at it."""
+from __future__ import annotations
+
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+FOLDER = Path(__file__).resolve().parent / "oidc"
+CLIENT_ID, CLIENT_SECRET = "geoloc", "geoloc-test-secret"  # as tests/oidc/provider.mjs defines them
+
+
+def start_provider(port: int, redirect_uri: str, log_path: Path) -> subprocess.Popen:
+    """The provider on ``127.0.0.1:port``, its one client allowed to return to ``redirect_uri``; waits until it
+    listens. Fails (not skips) when node or the locked packages are missing: `make setup-test` installs both."""
+    node = shutil.which("node")
+    if node is None or not (FOLDER / "node_modules" / "oidc-provider").is_dir():
+        pytest.fail("the test OIDC provider is not installed: run `make setup-test` (node, npm ci in tests/oidc)")
+    log = open(log_path, "w")
+    process = subprocess.Popen([node, str(FOLDER / "provider.mjs"), str(port), redirect_uri], cwd=FOLDER,
+                               stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        if "READY" in log_path.read_text():
+            return process
+        if process.poll() is not None:
+            break
+        time.sleep(0.2)
+    process.kill()
+    pytest.fail("the OIDC provider did not start: " + log_path.read_text()[-2000:])
+
+
+def write_secrets(path: Path, app_port: int, provider_port: int, admins: tuple[str, ...] = ()) -> Path:
+    """Streamlit's [auth] section for the app on ``app_port`` and the provider on ``provider_port``."""
+    admin_list = ", ".join(f'"{a}"' for a in admins)
+    path.write_text(f"""[auth]
+redirect_uri = "http://127.0.0.1:{app_port}/oauth2callback"
+cookie_secret = "team-login-test-cookie-secret-0123456789"
+client_id = "{CLIENT_ID}"
+client_secret = "{CLIENT_SECRET}"
+server_metadata_url = "http://127.0.0.1:{provider_port}/.well-known/openid-configuration"
+
+[auth.client_kwargs]
+prompt = "login"
+
+[geoloc]
+admins = [{admin_list}]
+""")
+    return path
