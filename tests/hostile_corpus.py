@@ -244,10 +244,17 @@ def zip_with_entries(count: int) -> bytes:
     return b"".join(local) + directory + end
 
 
-def build_corpus(folder: Path) -> dict[str, str | None]:
+def build_corpus(folder: Path, videos: bool = True) -> dict[str, str | None]:
+    """The corpus in ``folder``; with ``videos``, the hostile videos and a good clip too (#34)."""
     folder.mkdir(parents=True, exist_ok=True)
     expected = {}
-    for name, (data, message) in corpus_items().items():
+    items = corpus_items()
+    if videos:
+        from tests.videogen import cut_clip
+
+        items |= video_items() | {"good_clip.mov": (cut_clip([10], 20, fmt="mov", metadata={
+            "com.apple.quicktime.location.ISO6709": "+48.8584+002.2945/"}), None)}
+    for name, (data, message) in items.items():
         (folder / name).write_bytes(data)
         expected[name] = message
     return expected

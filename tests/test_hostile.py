@@ -50,6 +50,7 @@ def test_scan_cli_survives_the_corpus(corpus, tiny_model_dir, tmp_path):
             assert message in row["message"], (name, row["message"])
     assert rows["good_paris.jpg"]["exif_country_code"] == "FR"
     assert rows["unicode ünïcödé 名前 .jpg"]["exif_country_code"] == "JP"
+    assert (rows["good_clip.mov"]["media_kind"], rows["good_clip.mov"]["exif_country_code"]) == ("video", "FR")
     assert all(not r["file"].startswith(("=", "+", "@")) for r in rows.values())  # neutralised in the CSV
 
 

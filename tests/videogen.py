@@ -68,3 +68,33 @@ def patch_matroska_size(data: bytes, width: int, height: int, old: int = 256) ->
         at = data.index(element + before)
         data = data[:at] + element + struct.pack(">H", value) + data[at + 4:]
     return data
+
+
+def dji_srt(points: list[tuple[float, float]], step_s: float = 0.1) -> str:
+    """DJI-style SRT text: one entry per point, ``[latitude: ..] [longitude: ..]`` as newer firmware writes."""
+    def stamp(t: float) -> str:
+        ms = round(t * 1000)
+        return f"{ms // 3600000:02d}:{ms // 60000 % 60:02d}:{ms // 1000 % 60:02d},{ms % 1000:03d}"
+    return "".join(f"{i + 1}\n{stamp(i * step_s)} --> {stamp((i + 1) * step_s)}\n<font size=\"28\">FrameCnt: {i + 1} "
+                   f"[latitude: {lat:.6f}] [longitude: {lon:.6f}] [rel_alt: 5.0 abs_alt: 80.0]</font>\n\n"
+                   for i, (lat, lon) in enumerate(points))
+
+
+def drone_clip(points: list[tuple[float, float]], frames: int = 10) -> bytes:
+    """A Matroska clip with its DJI SRT telemetry as a subtitle track (remuxed from FFmpeg's SRT demuxer,
+    as PyAV cannot encode subtitles itself)."""
+    out = io.BytesIO()
+    with av.open(io.BytesIO(dji_srt(points).encode()), format="srt") as srt, av.open(out, "w", format="matroska") as c:
+        video = c.add_stream("libx264", rate=10)
+        video.width, video.height, video.pix_fmt = 64, 48, "yuv420p"
+        subtitles = c.add_stream_from_template(srt.streams[0])
+        for array in colour_frames([], frames):
+            for packet in video.encode(av.VideoFrame.from_ndarray(array, format="rgb24")):
+                c.mux(packet)
+        for packet in video.encode():
+            c.mux(packet)
+        for packet in srt.demux(srt.streams[0]):
+            if packet.size:
+                packet.stream = subtitles
+                c.mux(packet)
+    return out.getvalue()
