@@ -5,7 +5,8 @@ import importlib
 import sys
 
 BENCHMARKS = ["benchmarks.bench_scan", "benchmarks.bench_exif", "benchmarks.bench_geocoding",
-              "benchmarks.bench_inference", "benchmarks.bench_zeroshot", "benchmarks.bench_basemap"]
+              "benchmarks.bench_inference", "benchmarks.bench_zeroshot", "benchmarks.bench_basemap",
+              "benchmarks.bench_video"]
 
 
 def main() -> None:

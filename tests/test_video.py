@@ -183,3 +183,15 @@ def test_each_hostile_video_gives_its_own_message_in_the_isolated_worker(hostile
         good = tmp_path / "good.mp4"
         good.write_bytes(cut_clip([10], 20))
         assert worker.call(read_video_at, str(good)).error is None  # the worker still serves after them all
+
+
+def test_a_cut_that_changes_only_brightness_is_found():
+    """White to black keeps U and V neutral: with the three YUV channels weighted alike this scored 0.33
+    and was missed (the benchmark's 25 s and 55 s cuts); luma weighs half."""
+    import numpy as np
+
+    from tests.videogen import write_video
+
+    frames = [np.full((48, 64, 3), 240 if i < 12 else 20, np.uint8) for i in range(24)]
+    reading = read_video(write_video(frames, rate=RATE))
+    assert [k.time_s for k in reading.keyframes] == [0.0, pytest.approx(12 / RATE)]
