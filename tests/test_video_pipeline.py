@@ -165,3 +165,29 @@ def test_a_tampered_track_in_a_record_is_dropped_not_exported():
     for bad in ('[[1, "x"], [2, 3]]', '{"a": 1}', "not json", "[[500, 1], [1, 1]]", "[[true, 1], [1, 1]]"):
         assert track_coordinates(Finding("f", telemetry_track=bad)) == []
     assert track_coordinates(Finding("f", telemetry_track="[[1, 2], [3, 4.5]]")) == [[1.0, 2.0], [3.0, 4.5]]
+
+
+def test_reports_show_a_videos_keyframes_and_the_bundle_keeps_the_original(tmp_path):
+    import base64
+    import re
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    data = cut_clip([10, 30], 50, fmt="mov", size=(160, 90), metadata=PARIS_MAY)
+    (folder / "clip.mov").write_bytes(data)
+    result = subprocess.run([sys.executable, "-m", "geoloc_core", "scan", str(folder), "--out", str(tmp_path / "f.csv"),
+                             "--report", str(tmp_path / "r.html"), "--report", str(tmp_path / "r.pdf"),
+                             "--bundle", str(tmp_path / "b.zip"), "--no-progress"], cwd=ROOT, capture_output=True,
+                            text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    html = (tmp_path / "r.html").read_text(encoding="utf-8")
+    assert "No thumbnail" not in html
+    thumb = Image.open(io.BytesIO(base64.b64decode(re.search(r'data:image/jpeg;base64,([^"]+)"', html).group(1))))
+    assert thumb.width > thumb.height  # the keyframes side by side: red, green, blue
+    third = thumb.width // 3
+    assert [max(range(3), key=lambda c: thumb.getpixel((x, thumb.height // 2))[c])
+            for x in (third // 2 + 20, third + third // 2 + 20, 2 * third + third // 2 + 20)] == [0, 1, 2]
+    import hashlib
+
+    with zipfile.ZipFile(tmp_path / "b.zip") as bundle:
+        assert f"originals/{hashlib.sha256(data).hexdigest()}.mov" in bundle.namelist()
