@@ -191,3 +191,17 @@ def test_reports_show_a_videos_keyframes_and_the_bundle_keeps_the_original(tmp_p
 
     with zipfile.ZipFile(tmp_path / "b.zip") as bundle:
         assert f"originals/{hashlib.sha256(data).hexdigest()}.mov" in bundle.namelist()
+
+
+def test_a_second_witness_predicts_the_keyframes_too(geocoder, worker):
+    class Fixed:
+        description, kind = "fixed test predictor", "regressor"
+
+        def predict(self, images):
+            return [Prediction(48.85, 2.35, 5.0, 20.0) for _ in images]
+
+    analyzer = Analyzer(geocoder=geocoder, worker=worker, predictor=Fixed(), second_predictor=ColourPredictor())
+    finding = analyzer.analyze(FileSource("clip.mov", data=cut_clip([10, 30], 50, fmt="mov", metadata=PARIS_MAY)))
+    assert (finding.pred_lat, finding.pred_radius_km, finding.verdict) == (48.85, 20.0, "consistent")
+    assert (finding.second_lat, finding.second_radius_km, finding.second_country_code) == (-33.87, 40.0, "AU")
+    assert finding.second_verdict == "contradicts" and finding.witnesses_distance_km > 16_000
