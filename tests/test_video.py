@@ -35,7 +35,8 @@ def exiftool(path) -> dict:
 
 
 @pytest.mark.parametrize("fmt,codec", [("mp4", "libx264"), ("matroska", "libx264"), ("avi", "mpeg4"),
-                                       ("mpegts", "libx264"), ("webm", "libvpx-vp9")])
+                                       ("mpegts", "libx264"), ("webm", "libvpx-vp9"), ("asf", "wmv2"),
+                                       ("3gp", "libx264"), ("mov", "mpeg4")])
 def test_keyframes_are_found_at_the_cuts_within_one_frame(fmt, codec):
     cuts = [10, 37, 61]
     reading = read_video(cut_clip(cuts, 80, fmt=fmt, codec=codec, rate=RATE))
@@ -113,6 +114,14 @@ def test_matroska_date_read_as_exiftool_reads_it(tmp_path):
         tool["DateTimeOriginal"]
     assert (claims.ImageWidth, claims.ImageHeight, claims.VideoFrameRate) == (
         tool["ImageWidth"], tool["ImageHeight"], tool["VideoFrameRate"])
+
+
+def test_avi_date_read_as_exiftool_reads_it_a_local_time_without_offset(tmp_path):
+    path = tmp_path / "clip.avi"
+    path.write_bytes(cut_clip([5], 10, fmt="avi", codec="mpeg4", rate=RATE, metadata={"date": "2024-05-01 12:20:30"}))
+    claims, tool = read_video_at(str(path)).claims, exiftool(path)
+    assert claims.CreateDate.replace("-", ":", 2).replace("T", " ") == tool["DateCreated"]  # RIFF ICRD
+    assert claims.CreateDate_offset is None and claims.CreateDate_source == "date"
 
 
 @pytest.mark.parametrize("text,expected", [
