@@ -205,3 +205,11 @@ def test_a_second_witness_predicts_the_keyframes_too(geocoder, worker):
     assert (finding.pred_lat, finding.pred_radius_km, finding.verdict) == (48.85, 20.0, "consistent")
     assert (finding.second_lat, finding.second_radius_km, finding.second_country_code) == (-33.87, 40.0, "AU")
     assert finding.second_verdict == "contradicts" and finding.witnesses_distance_km > 16_000
+
+
+def test_an_unreadable_video_with_a_model_is_named_as_a_video(geocoder, worker):
+    data, _ = video_items()["noise_frames.mp4"]
+    finding = Analyzer(geocoder=geocoder, worker=worker, predictor=ColourPredictor()).analyze(
+        FileSource("noise.mp4", data=data))
+    assert finding.status == "error" and "none of the frames decoded" in finding.message
+    assert finding.verdict_reason == "the file could not be analysed as a video"

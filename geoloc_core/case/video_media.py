@@ -24,7 +24,7 @@ from ..evidence.video.claims import utc_of
 from ..model.prediction import LocationPredictor, Prediction
 from ..places.geocoding import ReverseGeocoder
 from .findings import Finding
-from .verification import VerdictThresholds, verify
+from .verification import PREDICTION_FAILED, VerdictThresholds, verify
 
 CLIP_RULE = "the keyframe with the tightest 90 % region"
 _UTC_LABEL = "GPS time (UTC)"
@@ -137,7 +137,10 @@ def record_keyframe_predictions(finding: Finding, reading: VideoReading, predict
 
 
 def finish(finding: Finding) -> None:
-    """After the checks: a container's UTC time was passed as a UTC-only time; say what it really is."""
+    """After the verdict and checks: a video that could not be read is named as a video, and a container's UTC
+    time (passed to the checks as a UTC-only time) is named by its tag."""
+    if finding.verdict == PREDICTION_FAILED and finding.status == "error":
+        finding.verdict_reason = "the file could not be analysed as a video"
     if finding.capture_time_source:
         label = f"{finding.capture_time_source} (UTC)"
         finding.check_sun = finding.check_sun.replace(_UTC_LABEL, label)
