@@ -14,6 +14,7 @@ import pytest
 from PIL import Image
 
 from geoloc_core.case.analyzer import Analyzer
+from geoloc_core.case.verification import TOO_LITTLE_IMAGE
 from geoloc_core.case.video_media import keyframe_rows
 from geoloc_core.evidence.sources import FileSource, expand_uploads
 from geoloc_core.model.prediction import Prediction
@@ -213,3 +214,30 @@ def test_an_unreadable_video_with_a_model_is_named_as_a_video(geocoder, worker):
         FileSource("noise.mp4", data=data))
     assert finding.status == "error" and "none of the frames decoded" in finding.message
     assert finding.verdict_reason == "the file could not be analysed as a video"
+
+
+def test_a_black_fade_in_is_shown_but_not_predicted_and_the_clip_hashes_its_first_real_frame(geocoder, worker):
+    import numpy as np
+
+    from tests.videogen import colour_frames, write_video
+
+    frames = [np.zeros((48, 64, 3), np.uint8)] * 10 + list(colour_frames([], 15))
+    predictor = ColourPredictor()
+    finding = Analyzer(geocoder=geocoder, worker=worker, predictor=predictor).analyze(
+        FileSource("fade.mp4", data=write_video(frames, rate=25)))
+    assert json.loads(finding.keyframe_times) == [0.0, 0.4]  # the black first frame, then the cut to red
+    assert [k["time_s"] for k in json.loads(finding.keyframe_predictions)] == [0.4]  # only the red one predicted
+    assert finding.pred_lat == 48.86 and finding.phash  # red: Paris; hashed from the red frame
+
+
+def test_a_clip_of_flat_frames_gets_no_prediction_and_says_why(geocoder, worker):
+    import numpy as np
+
+    from tests.videogen import write_video
+
+    data = write_video([np.full((48, 64, 3), 90, np.uint8)] * 10, rate=25)
+    finding = Analyzer(geocoder=geocoder, worker=worker, predictor=ColourPredictor()).analyze(
+        FileSource("grey.mp4", data=data))
+    assert finding.pred_lat is None and not finding.phash
+    assert "no prediction: every keyframe is too flat" in finding.message
+    assert finding.verdict == TOO_LITTLE_IMAGE and "every keyframe is too flat" in finding.verdict_reason

@@ -247,7 +247,8 @@ class Analyzer:
             video_media.fill(finding, facts, inspected.video)
             return _Pending(finding, exif=video_media.as_exif(inspected.video), video=inspected.video,
                             keyframe_inputs=inspected.keyframe_inputs,
-                            second_keyframe_inputs=inspected.second_keyframe_inputs)
+                            second_keyframe_inputs=inspected.second_keyframe_inputs,
+                            too_little=video_media.too_little(inspected.video))
         if exif is not None:
             _fill_exif(finding, exif)
             fill_written_claims(finding, exif.claims)

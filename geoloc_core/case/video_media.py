@@ -75,6 +75,10 @@ def fill(finding: Finding, facts: FileFacts, reading: VideoReading) -> None:
     finding.keyframes = len(reading.keyframes)
     finding.keyframe_method = reading.keyframe_method
     finding.keyframe_times = json.dumps([k.time_s for k in reading.keyframes]) if reading.keyframes else ""
+    informative = _informative(reading)
+    finding.phash = informative[0].phash if informative else ""  # near-duplicates: the first informative keyframe
+    if too_little(reading):
+        finding.add_message(f"no prediction: {too_little(reading)}")
     if reading.track:
         finding.telemetry_track = json.dumps([[round(p.lon, 7), round(p.lat, 7)] for p in reading.track])
     if claims is None:
@@ -93,8 +97,20 @@ def fill(finding: Finding, facts: FileFacts, reading: VideoReading) -> None:
 
 
 def keyframe_inputs(make_input: Callable[[bytes], object], reading: VideoReading) -> list:
-    """Each keyframe as a model's input, by the model's own one path from image bytes."""
-    return [make_input(k.image) for k in reading.keyframes]
+    """Each informative keyframe as a model's input, by the model's own one path from image bytes (a flat
+    frame, such as a fade from black, is shown but not predicted, as a flat photo is not)."""
+    return [make_input(k.image) for k in _informative(reading)]
+
+
+def too_little(reading: VideoReading) -> str | None:
+    """Why no keyframe is worth a prediction (each too small or too flat), in words; None when one is."""
+    if not reading.keyframes or _informative(reading):
+        return None
+    return "every keyframe is " + (reading.keyframes[0].too_little or "").removeprefix("image ")
+
+
+def _informative(reading: VideoReading) -> list:
+    return [k for k in reading.keyframes if not k.too_little]
 
 
 def predict_clips(predictor: LocationPredictor | None, items: Sequence, inputs_of: Callable[[object], list],
@@ -128,7 +144,7 @@ def record_keyframe_predictions(finding: Finding, reading: VideoReading, predict
     """Each keyframe's point and radii on the finding (JSON), and which one the clip's prediction is."""
     clip = combine(predictions)
     rows = []
-    for keyframe, prediction in zip(reading.keyframes, predictions):
+    for keyframe, prediction in zip(_informative(reading), predictions):
         rows.append({"time_s": keyframe.time_s, "lat": prediction.lat, "lon": prediction.lon,
                      "radius50_km": prediction.radius50_km, "radius90_km": prediction.radius90_km})
         if prediction is clip:
@@ -208,4 +224,5 @@ def track_coordinates(finding: Finding) -> list[list[float]]:
 
 
 __all__ = ["CLIP_RULE", "as_exif", "combine", "fill", "finish", "is_video", "keyframe_inputs", "keyframe_rows",
-           "predict_clips", "read", "record_keyframe_predictions", "track_coordinates", "with_keyframe_rows"]
+           "predict_clips", "read", "record_keyframe_predictions", "too_little", "track_coordinates",
+           "with_keyframe_rows"]

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..forensic_facts import _phash_of_grey  # the pHash photos get: keyframes and photos compare alike
+from ..information import pixel_spread, too_little_information
 from .budget import VideoBudget
 
 _HIST_SIZE = (64, 36)
@@ -43,6 +45,8 @@ class Keyframe:
     height: int
     reason: str  # "first frame", "scene change" or "I-frame"
     score: float = 1.0  # the histogram distance to the frame before (1.0 for the first frame and I-frames)
+    too_little: str | None = None  # why the frame carries no location (a black fade-in): shown, not predicted
+    phash: str = ""  # perceptual hash, as a photo's (empty when ``too_little``)
 
 
 @dataclass
@@ -99,8 +103,10 @@ def frame_to_keyframe(frame, rotation: int, budget: VideoBudget, reason: str, sc
         image = image.rotate(-rotation, expand=True)  # PIL turns counter-clockwise
     out = io.BytesIO()
     image.save(out, format="JPEG", quality=JPEG_QUALITY)
+    too_little = too_little_information(frame.width, frame.height, pixel_spread(image))
     return Keyframe(time_s=_frame_time(frame, start_s), image=out.getvalue(), width=image.width, height=image.height,
-                    reason=reason, score=score)
+                    reason=reason, score=score, too_little=too_little,
+                    phash="" if too_little else str(_phash_of_grey(image.convert("L"))))
 
 
 def _frame_time(frame, start_s: float) -> float:
