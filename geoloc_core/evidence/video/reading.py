@@ -130,11 +130,22 @@ def _video_stream(container, budget: VideoBudget, reading: VideoReading):
     return stream
 
 
+_ROTATION_PACKETS = 300
+
+
 def _first_frame_rotation(container, stream) -> int:
-    """FFmpeg's display rotation (counter-clockwise degrees) from the first decodable frame; 0 when none."""
+    """FFmpeg's display rotation (counter-clockwise degrees) from the first frame decoded within the first
+    ``_ROTATION_PACKETS`` packets (a stream whose frames never decode is not read to its end here); 0 when none."""
     try:
-        for frame in container.decode(stream):
-            return int(frame.rotation or 0)
+        for count, packet in enumerate(container.demux(stream)):
+            if count >= _ROTATION_PACKETS:
+                return 0
+            try:
+                frames = packet.decode()
+            except Exception:
+                continue
+            if frames:
+                return int(frames[0].rotation or 0)
     except Exception:
         return 0
     return 0
