@@ -8,7 +8,7 @@ from geoloc_core.evidence.imaging import preview_png
 from geoloc_core.evidence.isolation import IsolatedCallError
 from geoloc_core.case.findings import for_people
 from geoloc_core.case.verification import NOT_AN_IMAGE
-from ui import analyst_pin, pixel_views, reporting, resources
+from ui import analyst_pin, filmstrip, pixel_views, reporting, resources
 from ui.candidates import candidates_panel, constrained_card, constraint_form, handoff_section, map_layers, witness_rows
 from ui.detail import copy_coordinates, seen_before, tag_table
 from ui.plaintext import markdown_literal
@@ -19,8 +19,9 @@ from ui.views import (analyzer_for, checks_panel, download_buttons, model_typica
 
 settings = page_settings()
 st.title("Verify an image")
-st.caption("Drop a photo (JPEG, PNG, WebP, TIFF, HEIC). geoloc reads its metadata, predicts where the pixels "
-           "were taken when a model is loaded, and compares the two.")
+st.caption("Drop a photo (JPEG, PNG, WebP, TIFF, HEIC) or a video (MP4, MOV, M4V, 3GP, MKV, WebM, AVI, TS, WMV). "
+           "geoloc reads its metadata, predicts where the pixels were taken when a model is loaded (a video's "
+           "keyframes), and compares the two.")
 
 
 def forget_previous_file() -> None:
@@ -41,7 +42,8 @@ def analyse(uploaded, settings, cache_key, received: str) -> None:
     st.session_state["verify_pixels"] = pixel_views.verify_figures(finding, data)  # fills the finding (#37)
     save(settings, finding, data)
     try:  # decoded in the isolated worker, under the same pixel limit as the analysis: never here
-        preview, preview_error = resources.parser_worker().call(preview_png, data), None
+        preview, preview_error = (filmstrip.keyframes_of(data) if filmstrip.is_video(finding)  # video: its keyframes
+                                  else (resources.parser_worker().call(preview_png, data), None))
     except IsolatedCallError as exc:
         preview, preview_error = None, str(exc).removeprefix("ImageDecodeError: ")
     st.session_state["verify_key"], st.session_state["verify_finding"] = cache_key, finding
@@ -89,7 +91,9 @@ with result:
     st.subheader(markdown_literal(uploaded.name))
     image_column, card_column = st.columns([1, 3])
     with image_column:
-        if preview is not None:
+        if filmstrip.is_video(finding):
+            filmstrip.poster(finding, preview, preview_error)
+        elif preview is not None:
             st.image(preview, caption="EXIF orientation applied", width="stretch",
                      alt=f"The photo being verified: {uploaded.name}")
         elif finding.verdict != NOT_AN_IMAGE:  # the banner already says so
@@ -101,6 +105,8 @@ with result:
         if constrained is not None:
             constrained_card(constrained)
         checks_panel(finding)
+    if filmstrip.is_video(finding):
+        filmstrip.video_section(finding, preview)
     pixel_views.pixel_section(finding, st.session_state.get("verify_pixels"))
     if (finding.exif_lat is not None or finding.pred_lat is not None or finding.claimed_lat is not None
             or finding.analyst_point_lat is not None):

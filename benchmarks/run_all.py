@@ -6,7 +6,7 @@ import sys
 
 BENCHMARKS = ["benchmarks.bench_scan", "benchmarks.bench_exif", "benchmarks.bench_geocoding",
               "benchmarks.bench_inference", "benchmarks.bench_zeroshot", "benchmarks.bench_basemap",
-              "benchmarks.bench_pixel_forensics", "benchmarks.bench_team"]
+              "benchmarks.bench_pixel_forensics", "benchmarks.bench_team", "benchmarks.bench_video"]
 
 
 def main() -> None:

@@ -63,6 +63,9 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument("--include-serials", action="store_true",
                       help="export camera body/lens serial numbers (left out by default: they identify a device)")
     scan.add_argument("--no-progress", action="store_true", help="do not draw a progress bar on stderr")
+    scan.add_argument("--keyframe-rows", action="store_true",
+                      help="after each video's row, one row per keyframe (media_kind=keyframe, parent_sha256, "
+                           "frame_time_s, its own prediction and verdict)")
     scan.add_argument("--report", action="append", default=[], metavar="FILE.html|FILE.pdf", type=_report_path,
                       help="also write a case report (self-contained HTML, or PDF by the .pdf extension); repeat the "
                            "option for both")
@@ -241,6 +244,7 @@ def run_scan(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from .case.analyzer import Analyzer
+    from .case.video_media import keyframe_rows
     from .evidence.sources import collect_sources
     from .places.geocoding import NominatimGeocoder
 
@@ -279,11 +283,12 @@ def run_scan(args: argparse.Namespace) -> int:
                 from .case.constraints import fill_constrained
 
                 fill_constrained(finding, constraint, offline)
+            rows = [finding] + (keyframe_rows(finding, geocoder) if args.keyframe_rows else [])
             if streaming:
-                write_csv([finding] if args.include_serials else without_serials([finding]), handle,
+                write_csv(rows if args.include_serials else without_serials(rows), handle,
                           header=count == 0, excel=fmt == "csv-excel")
             else:
-                findings.append(finding)
+                findings.extend(rows)
             count += 1
             errors += finding.status == "error"
             progress.update(1)

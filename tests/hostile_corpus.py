@@ -8,6 +8,7 @@ import io
 import struct
 import zipfile
 import zlib
+from fractions import Fraction
 from pathlib import Path
 
 from PIL import Image
@@ -146,6 +147,42 @@ def corpus_items() -> dict[str, tuple[bytes, str | None]]:
     return items
 
 
+def video_items() -> dict[str, tuple[bytes, str | None]]:
+    """Hostile videos (#34), each with the substring its row must show (an error, or a note beside the
+    keyframes the budgets still allowed). Written with PyAV, then damaged here."""
+    import numpy as np
+
+    from tests.videogen import cut_clip, patch_matroska_size, write_video
+
+    good = cut_clip([10, 37], 50)
+    moov = good.index(b"moov") - 4
+    mdat = good.index(b"mdat") - 4
+    mdat_size = struct.unpack(">I", good[mdat:mdat + 4])[0]
+    garbled = bytearray(good)  # every NAL unit's payload overwritten, its 4-byte length prefix kept
+    rng, at = np.random.default_rng(7), mdat + 8
+    while at + 4 <= mdat + mdat_size:
+        length = struct.unpack(">I", good[at:at + 4])[0]
+        end = min(at + 4 + length, mdat + mdat_size)
+        garbled[at + 5:end] = rng.integers(0, 256, max(0, end - at - 5), dtype=np.uint8).tobytes()
+        at += 4 + length
+    noise = bytearray(good)  # the whole frame data replaced by noise
+    noise[mdat + 8:mdat + mdat_size] = rng.integers(0, 256, mdat_size - 8, dtype=np.uint8).tobytes()
+    flat = write_video((np.full((256, 256, 3), 80, np.uint8) for _ in range(2)), fmt="matroska", codec="ffv1",
+                       size=(256, 256))
+    return {
+        "truncated_moov.mp4": (good[:moov + 40], "truncated MP4/MOV: the moov box"),
+        "no_moov.mp4": (good[:moov - 16], "truncated MP4/MOV: no moov box"),
+        "huge_dimensions.mkv": (patch_matroska_size(flat, 16_000, 16_000), "declares 16000 x 16000 = 256 Mpx"),
+        "ten_hours.mp4": (cut_clip([100], 200, rate=Fraction(1, 180)), "36,000.0 s at"),
+        "endless_live.mkv": (cut_clip([], 4000, fmt="matroska", codec="mpeg4", size=(16, 16), options={"live": "1"}),
+                             "after decoding 3,600 frames (budget)"),
+        "tiny_frames.mp4": (cut_clip([], 100_000, codec="mpeg4", size=(16, 16), rate=1000),
+                            "100.0 s at 1000 fps is more than a scene scan decodes"),
+        "corrupt_nal_units.mp4": (bytes(garbled), "packet(s) could not be decoded (corrupt video data)"),
+        "noise_frames.mp4": (bytes(noise), "none of the frames decoded"),
+    }
+
+
 def zip_items() -> dict[str, tuple[bytes, str | None]]:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
@@ -207,10 +244,17 @@ def zip_with_entries(count: int) -> bytes:
     return b"".join(local) + directory + end
 
 
-def build_corpus(folder: Path) -> dict[str, str | None]:
+def build_corpus(folder: Path, videos: bool = True) -> dict[str, str | None]:
+    """The corpus in ``folder``; with ``videos``, the hostile videos and a good clip too (#34)."""
     folder.mkdir(parents=True, exist_ok=True)
     expected = {}
-    for name, (data, message) in corpus_items().items():
+    items = corpus_items()
+    if videos:
+        from tests.videogen import cut_clip
+
+        items |= video_items() | {"good_clip.mov": (cut_clip([10], 20, fmt="mov", metadata={
+            "com.apple.quicktime.location.ISO6709": "+48.8584+002.2945/"}), None)}
+    for name, (data, message) in items.items():
         (folder / name).write_bytes(data)
         expected[name] = message
     return expected

@@ -15,7 +15,7 @@ from geoloc_core.learning.datasets import load_geo_csv
 from geoloc_core.learning.feature_cache import CachedFeatureDataset, build_cache
 from geoloc_core.model.preprocessing import load_image_processor
 from geoloc_core.learning.trainer import load_image_for_model
-from tests.hostile_corpus import build_corpus, corpus_items, zip_items
+from tests.hostile_corpus import build_corpus, corpus_items, video_items, zip_items
 from tests.imagegen import image_bytes
 from tests.tiny_models import build_tiny_model
 
@@ -50,6 +50,7 @@ def test_scan_cli_survives_the_corpus(corpus, tiny_model_dir, tmp_path):
             assert message in row["message"], (name, row["message"])
     assert rows["good_paris.jpg"]["exif_country_code"] == "FR"
     assert rows["unicode ünïcödé 名前 .jpg"]["exif_country_code"] == "JP"
+    assert (rows["good_clip.mov"]["media_kind"], rows["good_clip.mov"]["exif_country_code"]) == ("video", "FR")
     assert all(not r["file"].startswith(("=", "+", "@")) for r in rows.values())  # neutralised in the CSV
 
 
@@ -59,7 +60,7 @@ def test_app_batch_survives_the_corpus_and_zips(tmp_path, monkeypatch):
     at = AppTest.from_file(APP, default_timeout=300).run()
     at.switch_page("app_pages/batch.py").run()
     uploader = at.file_uploader(key="batch_files")
-    items = {**corpus_items(), **zip_items()}
+    items = {**corpus_items(), **zip_items(), **video_items()}
     for name, (data, _) in items.items():
         uploader.upload(name, data)
     uploader.upload("../../etc/passwd.jpg", image_bytes(color=(7, 77, 177)))  # a hostile upload name
@@ -69,7 +70,7 @@ def test_app_batch_survives_the_corpus_and_zips(tmp_path, monkeypatch):
     frame = at.dataframe[0].value
     by_name = dict(zip(frame["file"], frame["message"]))
     statuses = dict(zip(frame["file"], frame["status"]))
-    for name, (_, message) in corpus_items().items():
+    for name, (_, message) in (corpus_items() | video_items()).items():
         if message is None:
             assert statuses[name] == "ok", (name, by_name[name])
         else:
@@ -89,7 +90,7 @@ def test_app_single_page_survives_each_item(tmp_path, monkeypatch):
     monkeypatch.setenv("GEOLOC_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.delenv("GEOLOC_MODEL", raising=False)
     at = AppTest.from_file(APP, default_timeout=120).run()
-    for name, (data, message) in list(corpus_items().items()):
+    for name, (data, message) in list((corpus_items() | video_items()).items()):
         at.file_uploader(key="verify_upload").clear().upload(name, data).run()
         assert not at.exception, name
         shown = "\n".join(t.value for t in at.text) + "\n".join(e.value for e in at.error)

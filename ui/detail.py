@@ -15,7 +15,7 @@ from geoloc_core.evidence.filefacts import sha256_hex
 from geoloc_core.evidence.imaging import preview_png
 from geoloc_core.evidence.isolation import IsolatedCallError
 from geoloc_core.evidence.tagdump import tag_dump
-from ui import analyst_pin, pixel_views, resources
+from ui import analyst_pin, filmstrip, pixel_views, resources
 from ui.plaintext import markdown_literal, plain_text
 from ui.views import checks_panel, model_typical_km, result_card, show_map
 
@@ -140,8 +140,11 @@ def finding_detail(finding: Finding, settings, key: str, item: HistoryItem | Non
     finding = analyst_pin.with_logged_point(finding, item)
     data = data if data is not None else kept_original(finding)
     image_column, card_column = st.columns([1, 3])
+    keyframes, why_not = filmstrip.keyframes_of(data) if data is not None and filmstrip.is_video(finding) else ([], "")
     with image_column:
-        if data is not None:
+        if data is not None and filmstrip.is_video(finding):  # a video: its keyframes, not a preview (#34)
+            filmstrip.poster(finding, keyframes, why_not)
+        elif data is not None:
             preview, why_not = kept_preview(data)
             if preview is not None:
                 st.image(preview, width="stretch",
@@ -159,6 +162,8 @@ def finding_detail(finding: Finding, settings, key: str, item: HistoryItem | Non
             finding.model if settings.analysis.model_path else False
         result_card(finding, None, loaded if same_model else None)
         checks_panel(finding)
+    if filmstrip.is_video(finding):
+        filmstrip.video_section(finding, keyframes)
     pixel_views.pixel_section(finding, pixel_views.reopened_figures(finding, data), kept=data is not None)  # #37
     if finding.exif_lat is not None or finding.pred_lat is not None or finding.analyst_point_lat is not None:
         from geoloc_core.case.maps.finding_maps import finding_map

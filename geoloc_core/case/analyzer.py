@@ -33,6 +33,7 @@ from ..model.clip_input import ClipInputSpec, inspect_with_model_input, same_spe
 from ..model.prediction import LocationPredictor, Prediction
 from ..places.forward_geocoding import ForwardGeocoder, default_forward_geocoder
 from ..places.geocoding import Place, ReverseGeocoder
+from . import video_media
 from .claims import claim_check, fill_written_claims, locate_claim, verify_claim
 from .findings import Finding
 from . import pixel_findings
@@ -56,6 +57,9 @@ class _Inspected:
     second_image: object = None  # the second witness's own input, when the two models' inputs differ
     decode_error: str | None = None
     pixels: object = None  # pixel forensics (#37), when asked for: pixel_findings.run_for_file's outcome
+    video: object = None  # a video's VideoReading (video_media.py)
+    keyframe_inputs: list | None = None  # its keyframes as the model's inputs, and the second witness's
+    second_keyframe_inputs: list | None = None
 
 
 @dataclass
@@ -67,6 +71,9 @@ class _Pending:
     forensic: ForensicFacts | None = None
     not_an_image: bool = False
     too_little: str | None = None  # why the pixels carry no location (information.py)
+    video: object = None  # a video's VideoReading; its keyframes meet the model instead of ``image``
+    keyframe_inputs: list | None = None
+    second_keyframe_inputs: list | None = None
 
 
 @dataclass
@@ -111,7 +118,7 @@ class Analyzer:
             for source, inspected in self._inspected(sources):
                 batch.append(self._prepare(source, inspected))
                 # flush on a full model batch, or regularly so progress shows even when few files decode
-                if sum(p.image is not None for p in batch) >= self.batch_size or len(batch) >= 4 * self.batch_size:
+                if sum(p.image is not None or len(p.keyframe_inputs or ()) for p in batch) >= self.batch_size or len(batch) >= 4 * self.batch_size:
                     submitted = (batch, model.submit(self._run_models, batch))
                     if in_model is not None:
                         yield from self._complete(*in_model)
@@ -181,6 +188,9 @@ class Analyzer:
             result.inspect_error = str(exc)
             return result
         result.facts, result.exif, result.forensic = inspected[:3]
+        if video_media.is_video(result.facts):  # a second call: the video's claims and keyframes
+            self._inspect_video(source, path, result)
+            return result
         if spec is not None:  # the worker also made the model's crop, or says why it could not
             result.image, result.decode_error = inspected[3:]
         facts, forensic = result.facts, result.forensic
@@ -198,6 +208,21 @@ class Analyzer:
         if self.pixel_forensics:  # in the worker, under the checks' own deadline (case/pixel_findings.py)
             result.pixels = pixel_findings.run_for_file(self.worker, result.data, path, facts, result.exif)
         return result
+
+    def _inspect_video(self, source: FileSource, path, result: "_Inspected") -> None:
+        try:
+            data = result.data if path is None else b""
+            result.video = video_media.read(self.worker, str(path) if path is not None else None, data)
+        except IsolatedCallError as exc:
+            result.inspect_error = f"video could not be read: {exc}"
+            if path is not None:
+                result.data = source.read()
+            return
+        if self.predictor is not None and result.video.keyframes:
+            result.keyframe_inputs = video_media.keyframe_inputs(lambda b: _model_input(self.predictor, b), result.video)
+            if self.second_predictor is not None:
+                result.second_keyframe_inputs = video_media.keyframe_inputs(
+                    lambda b: _model_input(self.second_predictor, b), result.video)
 
     def _model_input_spec(self) -> ClipInputSpec | None:
         """The crop every loaded model takes, when the workers can make it (None: no model, or models
@@ -223,6 +248,12 @@ class Analyzer:
             return _Pending(finding)
         facts, exif, forensic = inspected.facts, inspected.exif, inspected.forensic
         _fill_file_facts(finding, facts)
+        if inspected.video is not None:
+            video_media.fill(finding, facts, inspected.video)
+            return _Pending(finding, exif=video_media.as_exif(inspected.video), video=inspected.video,
+                            keyframe_inputs=inspected.keyframe_inputs,
+                            second_keyframe_inputs=inspected.second_keyframe_inputs,
+                            too_little=video_media.too_little(inspected.video))
         if exif is not None:
             _fill_exif(finding, exif)
             fill_written_claims(finding, exif.claims)
@@ -244,8 +275,23 @@ class Analyzer:
         second = self._predict(self.second_predictor, with_images,
                                [p.image if p.second_image is None else p.second_image for p in with_images],
                                "second witness: ")
+        for name, predictor, inputs_of, into in (
+                ("", self.predictor, lambda p: p.keyframe_inputs, predictions),
+                ("second witness: ", self.second_predictor,
+                 lambda p: p.second_keyframe_inputs or p.keyframe_inputs, second)):
+            try:
+                clips = video_media.predict_clips(predictor, pending, inputs_of, self.batch_size)
+            except Exception:  # as for photos: a model failure must not lose the clip's other facts
+                LOGGER.exception("%sprediction failed for the keyframes of a batch", name)
+                clips = {}
+            for p in pending:
+                if id(p) in clips:
+                    into[id(p)] = clips[id(p)][0]
+                    if not name:
+                        video_media.record_keyframe_predictions(p.finding, p.video, clips[id(p)][1])
         for p in pending:
             p.image = p.second_image = None  # release pixels as soon as possible
+            p.keyframe_inputs = p.second_keyframe_inputs = None
         return predictions, second
 
     def _complete(self, pending: Sequence[_Pending], model_stage: Future) -> Iterator[Finding]:
@@ -320,6 +366,8 @@ class Analyzer:
                     f.add_message(f"written place could not be located ({type(exc).__name__})")
             results = run_checks(p.exif, p.forensic, exif_point, pred_point, claimed_point=claimed_point)
             _fill_checks(f, results + [claim_check(f)])
+            if p.video is not None:
+                video_media.finish(f)
 
     def _fill_second(self, f: Finding, exif_point, exif_place: Place | None, prediction: Prediction | None,
                      place: Place | None, first: Prediction | None) -> None:

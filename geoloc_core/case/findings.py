@@ -172,6 +172,19 @@ class Finding:
     # team server (#36): who made this finding, as the login names them ("Name <email>"; case/log/access.py);
     # "" in single-user mode
     analysed_by: str = ""
+    # video evidence (#34): a clip's container claims fill the EXIF-like fields above; case/video_media.py
+    media_kind: str = "photo"  # "photo", "video", or "keyframe" (a row of `scan --keyframe-rows`)
+    duration_s: float | None = None
+    keyframes: int | None = None  # how many keyframes the clip's prediction was made from
+    keyframe_method: str = ""  # "scene changes" or "I-frames spread evenly"
+    keyframe_times: str = ""  # JSON list of each keyframe's time in seconds from the clip's start
+    keyframe_predictions: str = ""  # JSON list of {time_s, lat, lon, radius50_km, radius90_km}
+    clip_prediction_from: str = ""  # which keyframe the clip's prediction is, and the rule that chose it
+    video_frame_rate: float | None = None  # frames per second
+    video_rotation: int | None = None  # exiftool's Rotation: degrees clockwise to display upright
+    telemetry_track: str = ""  # JSON [[lon, lat], ...] from per-frame telemetry (DJI SRT)
+    parent_sha256: str = ""  # keyframe rows: the video's SHA-256
+    frame_time_s: float | None = None  # keyframe rows: the frame's time in the clip
 
     @classmethod
     def columns(cls) -> list[str]:

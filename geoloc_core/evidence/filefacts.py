@@ -84,6 +84,11 @@ def detect_type(data: bytes) -> tuple[str, str]:
         return name, _MIME_DESCRIPTIONS.get(kind.mime, f"{kind.mime} data")
     if data[:4] in (b"wOFF", b"wOF2"):
         return "woff", "a web font"
+    from .video.formats import detect_transport_stream  # MPEG-TS has no magic number, only a packet rhythm
+
+    stream = detect_transport_stream(data)
+    if stream:
+        return stream, "an MPEG transport stream (video)"
     if _looks_like_text(data[:4096]):
         return "text", "a text file"
     return "unknown", "data of an unrecognised type"

@@ -28,6 +28,7 @@ from functools import lru_cache
 from typing import Iterable, Sequence
 
 from ..findings import ANALYST_POINT_LABEL, CORE_COLUMNS, Finding
+from ..video_media import track_coordinates
 
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 # a formula trigger right after anything str.splitlines() treats as a line break
@@ -116,6 +117,8 @@ def to_geojson(findings: Sequence[Finding]) -> str:
         if f.exif_lat is not None and f.pred_lat is not None:
             line = {"type": "LineString", "coordinates": [[f.exif_lon, f.exif_lat], [f.pred_lon, f.pred_lat]]}
             features.append(_feature(line, props, "distance"))
+        if track_coordinates(f):  # a video's per-frame telemetry (#34)
+            features.append(_feature({"type": "LineString", "coordinates": track_coordinates(f)}, props, "track"))
     return json.dumps({"type": "FeatureCollection", "features": features}, indent=2, ensure_ascii=False)
 
 

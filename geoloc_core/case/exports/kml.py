@@ -30,6 +30,7 @@ from typing import Sequence
 
 from ..findings import ANALYST_POINT_LABEL, Finding, regions_word
 from ..pixel_findings import summary_rows as pixel_summary_rows
+from ..video_media import track_coordinates
 
 KML_NS = "http://www.opengis.net/kml/2.2"
 _NOT_XML = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
@@ -205,8 +206,9 @@ def to_kml(findings: Sequence[Finding], name: str = "geoloc findings") -> str:
         _sub(line, "width", "1.5")
         _sub(_sub(style, "PolyStyle"), "color", fill_colour)
     for finding in findings:
+        track = track_coordinates(finding)  # a video's per-frame telemetry (#34)
         if finding.exif_lat is None and finding.pred_lat is None and finding.claimed_lat is None \
-                and finding.second_lat is None and finding.analyst_point_lat is None:
+                and finding.second_lat is None and finding.analyst_point_lat is None and not track:
             continue
         folder = _sub(document, "Folder")
         _sub(folder, "name", Path(finding.file).name)
@@ -228,6 +230,9 @@ def to_kml(findings: Sequence[Finding], name: str = "geoloc findings") -> str:
             _placemark(folder, finding, "analyst", ANALYST_POINT_LABEL,
                        f"{finding.analyst_point_lon:.6f},{finding.analyst_point_lat:.6f}", "Point",
                        _analyst_description(finding))
+        if track:
+            _placemark(folder, finding, "distance", "Telemetry track",
+                       " ".join(f"{lon:.7f},{lat:.7f}" for lon, lat in track), "LineString")
         if finding.exif_lat is not None and finding.pred_lat is not None:
             _placemark(folder, finding, "distance", "Distance", f"{finding.exif_lon:.7f},{finding.exif_lat:.7f} "
                        f"{finding.pred_lon:.6f},{finding.pred_lat:.6f}", "LineString")

@@ -23,6 +23,9 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 from ..notes import note_lines
 from ... import __version__
 from ...evidence.imaging import preview_jpeg
+from ...evidence.filefacts import detect_type
+from ...evidence.video.formats import detect_video_type
+from ...evidence.video.strip import filmstrip_jpeg
 from ...evidence.filefacts import sha256_hex
 from ...evidence.isolation import IsolatedCallError, IsolatedWorker
 from ...evidence.visible_text import visible
@@ -155,8 +158,9 @@ def thumbnail(data: bytes, worker: Any) -> tuple[bytes | None, str]:
     """A bounded JPEG thumbnail (EXIF orientation applied) or (None, why not), made by ``worker`` (an
     ``IsolatedWorker`` or ``WorkerPool``): the original is file bytes, decoded only in the isolated worker,
     under its pixel limit (#31: a kept 13000 x 13000 PNG took the server from 1,072 to 3,010 MiB here)."""
-    try:
-        return worker.call(preview_jpeg, data, THUMBNAIL_SIDE), ""
+    try:  # a video's thumbnail is a grid of its keyframes with their times (#34)
+        make = filmstrip_jpeg if detect_video_type(data[:65536], detect_type(data[:65536])[0]) else preview_jpeg
+        return worker.call(make, data, THUMBNAIL_SIDE), ""
     except IsolatedCallError as exc:
         return None, visible(for_people(str(exc)) or "the image could not be decoded")
 
