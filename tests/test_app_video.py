@@ -41,6 +41,8 @@ def test_verify_shows_a_videos_filmstrip_claims_and_verdict(tmp_path, monkeypatc
     assert "What the container claims" in shown and "2.00 s" in shown and "com.apple.quicktime.creationdate" in shown
     assert "<img src=x" not in "\n".join(m.value for m in at.markdown)  # the make as text, never markup
     assert not any("Cannot show this file as an image" in w.value for w in at.warning)
+    pixels = at.session_state["verify_finding"].pixel_forensics  # JPEG checks: not run on a clip, and said so
+    assert pixels.startswith("n/a") and "video" in pixels, pixels
 
 
 def test_batch_takes_a_video_beside_a_photo(tmp_path, monkeypatch):

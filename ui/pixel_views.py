@@ -40,10 +40,14 @@ def verify_figures(finding: Finding, data: bytes):
     it is saved) and return the figures for the card. Never raises: a failure is the finding's message."""
     from geoloc_core.case.pixel_findings import not_run
     from geoloc_core.case.verification import NOT_AN_IMAGE
+    from geoloc_core.evidence.filefacts import describe_type
     from geoloc_core.evidence.pixel_forensics import pixel_figures_isolated
 
     if finding.verdict == NOT_AN_IMAGE or not data:
         not_run(finding, "not a picture")
+        return None
+    if finding.media_kind == "video":  # the checks read one JPEG's tables and pixels, not a clip's frames
+        not_run(finding, f"a video ({describe_type(finding.file_type)}): the pixel checks read photos")
         return None
     figures = pixel_figures_isolated(data, finding.camera_make or "", finding.camera_model or "",
                                      worker=resources.parser_worker())
