@@ -17,7 +17,7 @@ require_login()  # team mode (#36): every page needs the login; --insecure-no-lo
 # The pages live in app_pages/, not pages/: a folder named pages/ makes Streamlit show its raw file names as the
 # navigation, and run a clicked file without this script, until a first run reaches this call (#32).
 pages = st.navigation([
-    st.Page("app_pages/verify.py", title="Verify an image", icon=":material/image_search:", default=True),
+    st.Page("app_pages/verify.py", title="Verify an image or video", icon=":material/image_search:", default=True),
     st.Page("app_pages/batch.py", title="Batch", icon=":material/photo_library:"),
     st.Page("app_pages/cases.py", title="Case log", icon=":material/folder_open:"),
     st.Page("app_pages/shadows.py", title="Sun and shadows", icon=":material/wb_sunny:"),

@@ -18,7 +18,7 @@ from ui.views import (analyzer_for, checks_panel, download_buttons, model_typica
                       show_map)
 
 settings = page_settings()
-st.title("Verify an image")
+st.title("Verify an image or video")
 st.caption("Drop a photo (JPEG, PNG, WebP, TIFF, HEIC) or a video (MP4, MOV, M4V, 3GP, MKV, WebM, AVI, TS, WMV). "
            "geoloc reads its metadata, predicts where the pixels were taken when a model is loaded (a video's "
            "keyframes), and compares the two.")

@@ -83,6 +83,7 @@ def test_verify_with_tiny_model_predicts_and_verifies(data_dir, tiny_model_dir):
     text = _texts(at).replace("\\", "")  # the Markdown escapes off
     # the untrained tiny model's regions span the globe: too uncertain to verify anything (#28)
     assert "location inconclusive: the model is too uncertain about this photo (uncalibrated 90 % region radius" in text
+    assert "From the file's metadata (EXIF)" in text and "EXIF GPS says" in text  # a photo's words (#34 changed a video's)
     tables = _tables(at)
     assert "90 % region radius" in tables and "Predicted lat, lon (deg)" in tables
     # widened in the sidebar, the same pixels get a verdict again

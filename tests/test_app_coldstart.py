@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parents[1]
 TIMEOUT = 120
-TITLES = {"verify.py": "Verify an image", "batch.py": "Batch", "cases.py": "Case log", "shadows.py": "Sun and shadows",
+TITLES = {"verify.py": "Verify an image or video", "batch.py": "Batch", "cases.py": "Case log", "shadows.py": "Sun and shadows",
           "model.py": "Model"}
 
 

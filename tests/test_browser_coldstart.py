@@ -13,7 +13,7 @@ import pytest
 from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, _shot, _start_server, _stop_server
 
 pytestmark = pytest.mark.browser
-TITLES = {"Verify an image", "Batch", "Case log", "Sun and shadows", "Model"}
+TITLES = {"Verify an image or video", "Batch", "Case log", "Sun and shadows", "Model"}
 RAW_NAMES = {"app", "batch", "cases", "model", "shadows", "verify"}
 # Records, from the first byte of the page, each navigation label drawn (without its icon's ligature name) and
 # each error box's text.

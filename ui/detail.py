@@ -155,7 +155,7 @@ def finding_detail(finding: Finding, settings, key: str, item: HistoryItem | Non
             else:
                 st.warning(f"No preview: {markdown_literal(why_not)}")
         else:
-            st.caption("Image not kept with this finding.")
+            st.caption(f"{'Video' if filmstrip.is_video(finding) else 'Image'} not kept with this finding.")
     with card_column:
         loaded = model_typical_km(settings.analysis) if settings.analysis.model_path else None
         same_model = bool(finding.model) and resources.predictor(settings.analysis.model_path).description == \

@@ -122,7 +122,8 @@ def result_card(finding: Finding, model_error: str | None = None, typical_km: fl
     pred_where = finding.pred_country or ("open water" if finding.pred_lat is not None else "no prediction")
     st.html(WRAPPING_METRICS)  # style only: it takes no place on the page
     m1, m2, m3 = st.columns(3)
-    m1.metric(markdown_literal(f"EXIF GPS says{f' ({finding.exif_continent})' if finding.exif_continent else ''}"),
+    video = finding.media_kind == "video"  # its claims come from the container, not EXIF (#34)
+    m1.metric(markdown_literal(f"{'Container GPS' if video else 'EXIF GPS'} says{f' ({finding.exif_continent})' if finding.exif_continent else ''}"),
               markdown_literal(exif_where))
     m2.metric(markdown_literal(f"Pixels say (model){f' ({finding.pred_continent})' if finding.pred_continent else ''}"),
               markdown_literal(pred_where))
@@ -138,7 +139,7 @@ def result_card(finding: Finding, model_error: str | None = None, typical_km: fl
                     "GEOLOC_MODEL.")
     left, right = st.columns(2)
     with left:
-        st.markdown("**From the file's metadata (EXIF)**")
+        st.markdown("**From the container's metadata**" if video else "**From the file's metadata (EXIF)**")
         _table([
             ("GPSLatitude, GPSLongitude (deg)", _point(finding.exif_lat, finding.exif_lon, 6)),
             ("GPSAltitude (m)", "" if finding.exif_altitude_m is None else f"{finding.exif_altitude_m:,.1f}"),

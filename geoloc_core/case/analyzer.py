@@ -341,7 +341,7 @@ class Analyzer:
                 _fill_prediction(f, prediction, pred_place)
             exif_point = (f.exif_lat, f.exif_lon) if f.exif_lat is not None else None
             result = verify(exif_point, prediction, exif_place, pred_place, model_available=self.predictor is not None,
-                            thresholds=self.thresholds)
+                            thresholds=self.thresholds, medium=f.media_kind)
             if p.not_an_image:
                 result.verdict, result.reason = NOT_AN_IMAGE, (
                     f"not an image ({describe_type(f.file_type)}): there are no pixels to compare")
@@ -385,7 +385,7 @@ class Analyzer:
             if first is not None:
                 f.witnesses_distance_km = geodesic_km(first.lat, first.lon, prediction.lat, prediction.lon)
         result = verify(exif_point, prediction, exif_place, place, model_available=True, thresholds=self.thresholds,
-                        witness=f"the second witness ({f.second_kind or 'model'})")
+                        witness=f"the second witness ({f.second_kind or 'model'})", medium=f.media_kind)
         if f.status == "error" and prediction is None:
             result.verdict, result.reason = PREDICTION_FAILED, "the file could not be analysed as an image"
         f.second_distance_km, f.second_band = result.distance_km, result.band

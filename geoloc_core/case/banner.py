@@ -60,8 +60,10 @@ def _location(finding: Finding, typical_km: float | None) -> tuple[str, str]:
     verdict = finding.verdict
     if verdict == NOT_AN_IMAGE:
         return "warning", f"not an image ({describe_type(finding.file_type)})"
+    video = finding.media_kind == "video"  # a video's words name a video and its container, never a photo (#34)
     if verdict == TOO_LITTLE_IMAGE:
-        return "warning", "cannot verify location: image too small or flat to predict from"
+        return "warning", ("cannot verify location: every keyframe too small or flat to predict from" if video
+                           else "cannot verify location: image too small or flat to predict from")
     if verdict in (NO_MODEL, NO_GPS, PREDICTION_FAILED) or verdict.startswith("cannot verify"):
         return "info", verdict.replace("cannot verify:", "cannot verify location:")
     if verdict == INCONCLUSIVE:  # the reason's first clause names the witness and its region
@@ -69,7 +71,8 @@ def _location(finding: Finding, typical_km: float | None) -> tuple[str, str]:
     level = {CONSISTENT: "success", PLAUSIBLE: "info", UNLIKELY: "warning", CONTRADICTS: "error"}.get(verdict, "info")
     text = f"location {verdict}"
     if finding.distance_km is not None:
-        text += f": EXIF GPS {format_km(finding.distance_km)} from the prediction"
+        gps = "the container's GPS" if video else "EXIF GPS"
+        text += f": {gps} {format_km(finding.distance_km)} from the prediction"
     if typical_km is not None:
         text += f" (the model's typical error: {format_km(typical_km)})"
     return level, text

@@ -97,7 +97,7 @@ def verify_claim(finding: Finding, claimed: ClaimedPlace, prediction: Prediction
         finding.claim_pred_verdict, finding.claim_pred_reason = TOO_LITTLE_IMAGE, withheld
     elif claimed.point is not None:
         result = verify(claimed.point, prediction, claimed_place, pred_place, model_available=model_available,
-                        thresholds=thresholds, subject="the claimed place")
+                        thresholds=thresholds, subject="the claimed place", medium=finding.media_kind)
         finding.claim_pred_distance_km, finding.claim_pred_verdict = result.distance_km, result.verdict
         finding.claim_pred_reason = result.reason
     elif claimed.country_code and prediction is not None and pred_place is not None and pred_place.country_code:

@@ -134,6 +134,11 @@ def _match(a: str | None, b: str | None) -> bool | None:
     return None if a is None or b is None else a == b
 
 
+def _analysed(medium: str) -> str:
+    """The word for what the model looked at: a photo's reasons have always said "image"."""
+    return "image" if medium == "photo" else medium
+
+
 def verify(
     exif_point: tuple[float, float] | None,
     prediction: Prediction | None,
@@ -145,19 +150,22 @@ def verify(
     witness: str = "the model",
     point: str = "the predicted location",
     point_country: str = "predicted",
+    medium: str = "photo",
 ) -> Verification:
     """Compare EXIF GPS (or another claimed point, named by ``subject``) with a prediction (made by
     ``witness``: "the model", "the second witness (zero-shot)") and explain the verdict in one sentence.
     ``point`` and ``point_country`` name the compared point in that sentence: the analyst's own point
-    (``case.analyst_point``) is verified by these same rules, as a point without regions."""
+    (``case.analyst_point``) is verified by these same rules, as a point without regions. ``medium`` ("photo",
+    "video", "keyframe") names what was analysed, so a video's reason does not call it a photo (#34)."""
     if prediction is None:
         verdict = NO_MODEL if not model_available else PREDICTION_FAILED
         reason = ("no location model is loaded, so the pixels were not analysed"
-                  if not model_available else "the model could not analyse this image")
+                  if not model_available else f"the model could not analyse this {_analysed(medium)}")
         return Verification(None, None, None, None, verdict, reason)
     if exif_point is None:
         return Verification(None, None, None, None, NO_GPS,
-                            "the file carries no usable EXIF GPS to compare the prediction with")
+                            "the file carries no usable EXIF GPS to compare the prediction with" if medium == "photo"
+                            else "the video's container carries no usable GPS to compare the prediction with")
     distance = geodesic_km(exif_point[0], exif_point[1], prediction.lat, prediction.lon)
     band = band_for(distance)
     country_match = _match(exif_place and exif_place.country_code, predicted_place and predicted_place.country_code)
@@ -166,7 +174,7 @@ def verify(
     too_wide = uninformative(prediction, thresholds)
     if too_wide is not None:
         return Verification(distance, band, country_match, continent_match, INCONCLUSIVE,
-                            f"{witness} is too uncertain about this photo ({too_wide}); {where}, which neither "
+                            f"{witness} is too uncertain about this {medium} ({too_wide}); {where}, which neither "
                             "supports nor contradicts it")
     if prediction.radius50_km is not None and prediction.radius90_km is not None:
         r50, r90 = prediction.radius50_km, prediction.radius90_km

@@ -196,7 +196,7 @@ def keyframe_rows(parent: Finding, geocoder: ReverseGeocoder,
             row.pred_radius_km, row.pred_radius50_km = prediction.radius90_km, prediction.radius50_km
             row.pred_country, row.pred_country_code, row.pred_continent = place.country, place.country_code, place.continent
         result = verify(exif_point, prediction, exif_place, pred_places.get(t), model_available=bool(parent.model),
-                        thresholds=thresholds or VerdictThresholds())
+                        thresholds=thresholds or VerdictThresholds(), medium="keyframe")
         row.distance_km, row.band, row.verdict, row.verdict_reason = (result.distance_km, result.band, result.verdict,
                                                                       result.reason)
         rows.append(row)

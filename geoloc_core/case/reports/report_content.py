@@ -107,6 +107,9 @@ class Section:
     table_widths: tuple[float, ...] | None = None  # the PDF's column shares for ``table`` (even when None)
 
 
+VIDEO_THUMBNAIL_CAPTION = "Keyframes with their times (the container's rotation applied)"
+
+
 @dataclass
 class FileReport:
     number: int
@@ -120,6 +123,7 @@ class FileReport:
     thumbnail_note: str
     map_png: bytes | None
     sections: list[Section]
+    thumbnail_caption: str = "Thumbnail (EXIF orientation applied)"  # a video's: its keyframes (#34)
 
 
 @dataclass
@@ -203,7 +207,9 @@ def _claim_rows(f: Finding) -> list[tuple[str, object]]:
 def file_report(number: int, item: ReportItem, include_serials: bool = False, worker: Any = None) -> FileReport:
     """One file's part of the report; its thumbnail is made by ``worker`` (one of its own when None)."""
     f = item.finding
-    data, why = item.original_bytes() if f.status == "ok" else (None, "the file is not an analysable image")
+    video = f.media_kind == "video"
+    data, why = item.original_bytes() if f.status == "ok" else (
+        None, "the file is not an analysable video" if video else "the file is not an analysable image")
     if data is None:
         thumb, thumb_note = None, why
         pixel = pixel_parts(f, None, why, None)
@@ -271,7 +277,8 @@ def file_report(number: int, item: ReportItem, include_serials: bool = False, wo
         sections.append(Section("Notes from the analysis", [("", visible(line)) for line in note_lines(f.message)]))
     return FileReport(number, display_name(f.file), f.sha256, visible(compose_banner(f).text), visible(f.verdict),
                       visible(f.verdict_reason),
-                      f.status, thumb, thumb_note, render_map_png(f), sections)
+                      f.status, thumb, thumb_note, render_map_png(f), sections,
+                      *((VIDEO_THUMBNAIL_CAPTION,) if video else ()))
 
 
 def model_sections(findings: Sequence[Finding], models: Sequence[ModelInfo]) -> list[Section]:

@@ -82,7 +82,7 @@ TEMPLATE = """<!DOCTYPE html>
 <p class="verdict">{{ f.headline }}</p>
 <p>Verdict: {{ f.verdict or "none" }}{% if f.verdict_reason %} ({{ f.verdict_reason }}){% endif %}</p>
 <div class="pictures">
-{% if f.thumbnail_jpeg %}<figure><img class="thumb" alt="thumbnail of file {{ f.number }}" src="data:image/jpeg;base64,{{ b64(f.thumbnail_jpeg) }}"><figcaption class="caption">Thumbnail (EXIF orientation applied)</figcaption></figure>
+{% if f.thumbnail_jpeg %}<figure><img class="thumb" alt="thumbnail of file {{ f.number }}" src="data:image/jpeg;base64,{{ b64(f.thumbnail_jpeg) }}"><figcaption class="caption">{{ f.thumbnail_caption }}</figcaption></figure>
 {% else %}<p class="caption">No thumbnail: {{ f.thumbnail_note }}</p>{% endif %}
 {% if f.map_png %}<figure class="mapfig"><img alt="map of file {{ f.number }}" class="map" src="data:image/png;base64,{{ b64(f.map_png) }}" width="720" height="360"><figcaption class="caption">Red: EXIF GPS; blue: prediction with its 50 % (solid) and 90 % (dashed) regions; hollow: other candidates; purple: the place written in the file; black diamond: the analyst's own point; dashed line: the distance.</figcaption></figure>
 {% else %}<p class="caption">No map: the file has no usable EXIF GPS, no located written place and no prediction.</p>{% endif %}
