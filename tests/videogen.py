@@ -98,3 +98,66 @@ def drone_clip(points: list[tuple[float, float]], frames: int = 10) -> bytes:
                 packet.stream = subtitles
                 c.mux(packet)
     return out.getvalue()
+
+
+def _escape_emulation(rbsp: bytes) -> bytes:
+    """H.264's emulation prevention: 00 00 followed by 00..03 gets a 03 between."""
+    out, zeros = bytearray(), 0
+    for byte in rbsp:
+        if zeros >= 2 and byte <= 3:
+            out.append(3)
+            zeros = 0
+        out.append(byte)
+        zeros = zeros + 1 if byte == 0 else 0
+    return bytes(out)
+
+
+def mdpm_sei(records: list[tuple[int, bytes]]) -> bytes:
+    """An Annex B SEI NAL unit holding AVCHD's MDPM user data: ``records`` as (tag, 4 bytes)."""
+    payload = bytes.fromhex("17ee8c60f84d11d98cd60800200c9a66") + b"MDPM" + bytes([len(records)])
+    payload += b"".join(bytes([tag]) + value for tag, value in records)
+    size = len(payload)
+    header = b"\x05" + b"\xff" * (size // 255) + bytes([size % 255])
+    return b"\x00\x00\x00\x01\x06" + _escape_emulation(header + payload + b"\x80")
+
+
+def mdpm_date(year: int, month: int, day: int, hour: int, minute: int, second: int, zone: int) -> list:
+    """The two MDPM records (0x18, 0x19) of a date, ``zone`` the raw time-zone byte (see evidence/video/avchd.py)."""
+    def bcd(n: int) -> int:
+        return (n // 10) << 4 | n % 10
+    return [(0x18, bytes([zone, bcd(year // 100), bcd(year % 100), bcd(month)])),
+            (0x19, bytes([bcd(day), bcd(hour), bcd(minute), bcd(second)]))]
+
+
+def avchd_clip(sei: bytes, frames: int = 20, m2ts: bool = True) -> bytes:
+    """An H.264 MPEG-TS (192-byte M2TS packets when ``m2ts``) with ``sei`` (an Annex B NAL unit) before the
+    first slice of every I-frame, as AVCHD camcorders write their MDPM."""
+    out = io.BytesIO()
+    with av.open(out, "w", format="mpegts", options={"mpegts_m2ts_mode": "1" if m2ts else "0"}) as container:
+        stream = container.add_stream("libx264", rate=25, options={"g": "10"})
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+
+        def mux(packets):
+            for packet in packets:
+                data = bytes(packet)
+                if packet.is_keyframe:
+                    at = _first_slice(data)
+                    fresh = av.Packet(data[:at] + sei + data[at:])
+                    fresh.pts, fresh.dts, fresh.time_base, fresh.stream = packet.pts, packet.dts, packet.time_base, stream
+                    fresh.is_keyframe = True
+                    packet = fresh
+                container.mux(packet)
+        for array in colour_frames([frames // 2], frames):
+            mux(stream.encode(av.VideoFrame.from_ndarray(array, format="rgb24")))
+        mux(stream.encode())
+    return out.getvalue()
+
+
+def _first_slice(data: bytes) -> int:
+    """The offset of the start code of the first slice NAL unit (types 1 and 5) in Annex B ``data``."""
+    at = data.find(b"\x00\x00\x01")
+    while at != -1:
+        if data[at + 3] & 0x1F in (1, 5):
+            return at - 1 if at > 0 and data[at - 1] == 0 else at
+        at = data.find(b"\x00\x00\x01", at + 3)
+    return len(data)

@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass, field
 
 from ..filefacts import detect_type
+from . import avchd
 from .budget import VideoBudget
 from .claims import ContainerClaims, read_container_claims
 from .formats import ISO_BMFF_TYPES, StructureError, check_iso_bmff, detect_video_type
@@ -75,6 +76,9 @@ def _read(data: bytes, budget: VideoBudget, deadline: float, reading: VideoReadi
         claims = read_container_claims(container, stream, rotation)
         reading.claims = claims
         reading.track = read_subtitle_telemetry(container, budget)
+    if claims.CreateDate is None and claims.codec == "h264" and reading.file_type in ("ts", "m2ts"):
+        with _open(av, data) as container:  # an AVCHD camcorder's time is in the H.264 stream itself
+            _avchd_time(container, claims)
     # The frames from a fresh open: seeking back to the start is unreliable in MPEG-TS and cut files.
     with _open(av, data) as container:
         stream = container.streams.video[0]
@@ -105,6 +109,17 @@ def _read(data: bytes, budget: VideoBudget, deadline: float, reading: VideoReadi
             reading.error = f"{reading.file_type.upper()} video stream without a decodable frame"
     elif scan.bad_packets > _MAX_BAD_PACKET_SHARE * max(1, scan.frames_decoded + scan.bad_packets):
         reading.notes.append("more than half of the packets are corrupt: the keyframes may show damage")
+
+
+def _avchd_time(container, claims: ContainerClaims) -> None:
+    found = avchd.read_mdpm_time(container, container.streams.video[0])
+    if found is None:
+        return
+    claims.CreateDate, claims.CreateDate_offset, daylight = found
+    claims.CreateDate_source = avchd.SOURCE
+    if daylight:
+        claims.warnings.append(f"{avchd.SOURCE}: the camera's daylight-saving flag is set; the written offset "
+                               f"{claims.CreateDate_offset} may be its standard time zone, one hour behind the clock")
 
 
 def _open(av, data: bytes):
