@@ -7,7 +7,7 @@ from pathlib import Path
 import streamlit as st
 
 from geoloc_core.case.log.caselog import ANALYST_VERDICTS, CaseLog
-from geoloc_core.case.duplicates import similar
+from geoloc_core.case.duplicates import hashes_of, similar
 from geoloc_core.case.log.history import HistoryItem, history_rows
 from geoloc_core.case.findings import Finding, for_people
 from geoloc_core.case.verification import NOT_AN_IMAGE
@@ -192,7 +192,7 @@ def seen_before(finding: Finding, case_id: int, key: str) -> None:
     log = resources.current_case_log()
     names = {case: name for case, name, _ in log.cases()}
     stored = [s for s in log.findings(None) if not (s.case_id == case_id and s.finding.sha256 == finding.sha256)]
-    hits = similar(finding.phash, [s.finding for s in stored])
+    hits = similar(hashes_of(finding), [s.finding for s in stored])  # a video: any keyframe (#34)
     if not hits:
         st.info("Not seen before: no near-duplicate in any case of this case log.")
         return

@@ -3,9 +3,15 @@
 The same photo re-shared with another crop, size or metadata keeps nearly the same
 perceptual hash. Copies of one image that carry different GPS or capture times are exactly
 the contradiction an analyst wants to see: at most one of them can be right.
+
+A video (#34) is compared by every keyframe's hash (``Finding.keyframe_phashes``), any to any: a re-shared
+clip may be cut to start at another scene, and a still taken from it matches one keyframe, not the first.
+Two findings are as near as their nearest pair of hashes.
 """
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import dataclass, field
 from typing import Sequence
 
@@ -14,6 +20,8 @@ from ..places.geodesy import geodesic_km
 
 MAX_HASH_DISTANCE = 10  # of 64 bits: resized/re-encoded copies stay well below
 GPS_CONFLICT_KM = 1.0
+MAX_KEYFRAME_HASHES = 64  # a record's list beyond this is not read (the reader keeps 12 keyframes)
+_HASH = re.compile(r"^[0-9a-f]{1,64}$")
 
 
 @dataclass
@@ -26,10 +34,28 @@ def _distance(a: str, b: str) -> int:
     return bin(int(a, 16) ^ int(b, 16)).count("1")
 
 
+def hashes_of(finding: Finding) -> list[str]:
+    """The finding's perceptual hashes: a photo's one, a video's first and each keyframe's. A malformed
+    ``keyframe_phashes`` (a tampered record) gives only ``phash``; entries that are not hex are skipped."""
+    hashes = [finding.phash] if finding.phash else []
+    try:
+        listed = json.loads(finding.keyframe_phashes) if finding.keyframe_phashes else []
+    except ValueError:
+        listed = []
+    if isinstance(listed, list):
+        hashes += [h for h in listed[:MAX_KEYFRAME_HASHES] if isinstance(h, str) and _HASH.match(h) and h not in hashes]
+    return hashes
+
+
+def _nearest(a: Sequence[str], b: Sequence[str]) -> int:
+    return min(_distance(x, y) for x in a for y in b)
+
+
 def group_near_duplicates(findings: Sequence[Finding], max_distance: int = MAX_HASH_DISTANCE) -> list[DuplicateGroup]:
     """Groups of two or more findings whose perceptual hashes are within ``max_distance`` bits
     (single linkage), with the GPS and time contradictions between members."""
-    hashed = [i for i, f in enumerate(findings) if f.phash]
+    hashes = {i: hashes_of(f) for i, f in enumerate(findings)}
+    hashed = [i for i in hashes if hashes[i]]
     parent = {i: i for i in hashed}
 
     def root(i: int) -> int:
@@ -40,7 +66,7 @@ def group_near_duplicates(findings: Sequence[Finding], max_distance: int = MAX_H
 
     for a_pos, a in enumerate(hashed):
         for b in hashed[a_pos + 1:]:
-            if _distance(findings[a].phash, findings[b].phash) <= max_distance:
+            if _nearest(hashes[a], hashes[b]) <= max_distance:
                 parent[root(a)] = root(b)
     groups: dict[int, list[int]] = {}
     for i in hashed:
@@ -66,10 +92,15 @@ def _conflicts(copies: list[Finding]) -> list[str]:
     return notes
 
 
-def similar(phash: str, candidates: Sequence[Finding], max_distance: int = MAX_HASH_DISTANCE) -> list[tuple[int, int]]:
+def similar(phash: str | Sequence[str], candidates: Sequence[Finding],
+            max_distance: int = MAX_HASH_DISTANCE) -> list[tuple[int, int]]:
     """(index into ``candidates``, bits differing) for every candidate within ``max_distance`` bits of
-    ``phash``, nearest first: "have we seen this image before?" across cases."""
-    if not phash:
+    ``phash`` (one hash, or a video's ``hashes_of``), nearest first: "have we seen this image before?" across
+    cases; a candidate video is as near as its nearest keyframe."""
+    query = [phash] if isinstance(phash, str) else list(phash)
+    query = [h for h in query if h]
+    if not query:
         return []
-    hits = [(i, _distance(phash, f.phash)) for i, f in enumerate(candidates) if f.phash]
+    known = [(i, hashes_of(f)) for i, f in enumerate(candidates)]
+    hits = [(i, _nearest(query, hashes)) for i, hashes in known if hashes]
     return sorted(((i, d) for i, d in hits if d <= max_distance), key=lambda hit: (hit[1], hit[0]))

@@ -185,6 +185,7 @@ class Finding:
     telemetry_track: str = ""  # JSON [[lon, lat], ...] from per-frame telemetry (DJI SRT)
     parent_sha256: str = ""  # keyframe rows: the video's SHA-256
     frame_time_s: float | None = None  # keyframe rows: the frame's time in the clip
+    keyframe_phashes: str = ""  # JSON list of every informative keyframe's perceptual hash (duplicates.py)
 
     @classmethod
     def columns(cls) -> list[str]:

@@ -76,7 +76,9 @@ def fill(finding: Finding, facts: FileFacts, reading: VideoReading) -> None:
     finding.keyframe_method = reading.keyframe_method
     finding.keyframe_times = json.dumps([k.time_s for k in reading.keyframes]) if reading.keyframes else ""
     informative = _informative(reading)
-    finding.phash = informative[0].phash if informative else ""  # near-duplicates: the first informative keyframe
+    finding.phash = informative[0].phash if informative else ""  # the clip's one hash: its first informative keyframe
+    hashes = [k.phash for k in informative if k.phash]
+    finding.keyframe_phashes = json.dumps(hashes) if hashes else ""  # near-duplicates: any keyframe (duplicates.py)
     if too_little(reading):
         finding.add_message(f"no prediction: {too_little(reading)}")
     if reading.track:
