@@ -161,3 +161,28 @@ def _first_slice(data: bytes) -> int:
             return at - 1 if at > 0 and data[at - 1] == 0 else at
         at = data.find(b"\x00\x00\x01", at + 3)
     return len(data)
+
+
+def static_clip(frames: int, size=(1920, 1080)) -> bytes:
+    """A Matroska MPEG-2 clip of ``frames`` identical frames, cheap to write (one I-frame, then one small P-frame
+    muxed again and again) and slow to scan (every frame decoded at full size): a long read in a short test."""
+    out = io.BytesIO()
+    y, x = np.mgrid[0:size[1], 0:size[0]]
+    array = np.stack([(x * 255 // size[0]).astype(np.uint8), (y * 255 // size[1]).astype(np.uint8),
+                      np.full(x.shape, 90, np.uint8)], -1)
+    with av.open(out, "w", format="matroska") as container:
+        stream = container.add_stream("mpeg2video", rate=25, options={"g": "100000", "bf": "0"})
+        stream.width, stream.height, stream.pix_fmt = size[0], size[1], "yuv420p"
+        frame = av.VideoFrame.from_ndarray(array, format="rgb24").reformat(format="yuv420p")
+        packets = []
+        for index in range(3):
+            frame.pts = index
+            packets += list(stream.encode(frame))
+        packets += list(stream.encode())
+        first, repeat = bytes(packets[0]), bytes(packets[2])  # the I-frame; a P-frame of skipped blocks
+        for index in range(frames):
+            packet = av.Packet(first if index == 0 else repeat)
+            packet.pts = packet.dts = index
+            packet.time_base, packet.stream, packet.is_keyframe = Fraction(1, 25), stream, index == 0
+            container.mux(packet)
+    return out.getvalue()

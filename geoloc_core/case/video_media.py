@@ -20,6 +20,7 @@ from typing import Callable, Iterable, Sequence
 from ..evidence.exif import ExifFacts
 from ..evidence.filefacts import FileFacts
 from ..evidence.video import VIDEO_TYPES, VideoReading, read_video, read_video_at
+from ..evidence.video.budget import within_deadline
 from ..evidence.video.claims import utc_of
 from ..model.prediction import LocationPredictor, Prediction
 from ..places.geocoding import ReverseGeocoder
@@ -35,8 +36,10 @@ def is_video(facts: FileFacts | None) -> bool:
 
 
 def read(worker, path: str | None, data: bytes) -> VideoReading:
-    """The video's reading from the isolated worker (the file on disk read there, else the bytes)."""
-    return worker.call(read_video_at, path) if path is not None else worker.call(read_video, data)
+    """The video's reading from the isolated worker (the file on disk read there, else the bytes), its time budget
+    a share of the worker's deadline, so the budget, not the deadline, ends a long read (keeping its keyframes)."""
+    budget = within_deadline(getattr(worker, "timeout_s", None))
+    return worker.call(read_video_at, path, budget) if path is not None else worker.call(read_video, data, budget)
 
 
 def as_exif(reading: VideoReading) -> ExifFacts:
