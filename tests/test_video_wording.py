@@ -67,8 +67,12 @@ def test_the_reports_thumbnail_caption_names_keyframes_for_a_video(worker):
     report = file_report(1, ReportItem(video, original=lambda: clip_bytes), worker=worker)
     assert report.thumbnail_jpeg is not None
     assert report.thumbnail_caption == "Keyframes with their times (the container's rotation applied)"
+    titles = [s.title for s in report.sections]
+    assert "Metadata (the container's claims)" in titles and "Place of the container's GPS point" in titles
+    assert not any("EXIF" in t for t in titles), titles
     broken = file_report(2, ReportItem(Finding("bad.mov", media_kind="video", status="error")), worker=worker)
     assert broken.thumbnail_note == "the file is not an analysable video"
     photo = file_report(3, ReportItem(Finding("p.jpg", status="error")), worker=worker)
     assert photo.thumbnail_caption == "Thumbnail (EXIF orientation applied)"
     assert photo.thumbnail_note == "the file is not an analysable image"
+    assert {"Metadata (EXIF)", "Place of the EXIF GPS point"} <= {s.title for s in photo.sections}

@@ -226,7 +226,7 @@ def file_report(number: int, item: ReportItem, include_serials: bool = False, wo
         ("Source URL (analyst)", item.source_url or "not recorded"),
     ])
     exif_rows = _rows([
-        ("EXIF present", "yes" if f.exif_present else "no"),
+        ("Container claims present" if video else "EXIF present", "yes" if f.exif_present else "no"),
         ("GPSLatitude, GPSLongitude (deg)", _deg(f.exif_lat, f.exif_lon, 6)),
         ("GPSAltitude (m)", "" if f.exif_altitude_m is None else f"{f.exif_altitude_m:,.1f}"),
         ("GPSImgDirection (deg)", "" if f.exif_img_direction_deg is None else f"{f.exif_img_direction_deg:.1f}"),
@@ -258,8 +258,10 @@ def file_report(number: int, item: ReportItem, include_serials: bool = False, wo
         check_rows.append((title, visible(f"{status}: {text}")))
     sections = [
         Section("The file", file_rows),
-        Section("Metadata (EXIF)", exif_rows or [("EXIF", "nothing recorded")]),
-        Section("Place of the EXIF GPS point", _rows(_place_rows(f, "exif")) or [("Place", "no EXIF GPS")]),
+        Section("Metadata (the container's claims)" if video else "Metadata (EXIF)",
+                exif_rows or [("EXIF", "nothing recorded")]),
+        Section("Place of the container's GPS point" if video else "Place of the EXIF GPS point",
+                _rows(_place_rows(f, "exif")) or [("Place", "no GPS in the container" if video else "no EXIF GPS")]),
         Section("Written claim (caption / IPTC / XMP)", _rows(_claim_rows(f)) or [("Claim", "nothing written")]),
         Section("Prediction from the pixels", prediction_rows, candidate_table),
         Section("Place of the prediction", _rows(_place_rows(f, "pred")) or [("Place", "no prediction")]),
