@@ -61,7 +61,7 @@ def side_panels(finding, data: bytes, settings) -> None:
     reporting.verify_report_section(settings, resources.current_case_log(), finding, data)
 
 
-uploaded = st.file_uploader("Image", key="verify_upload", on_change=forget_previous_file,
+uploaded = st.file_uploader("Image or video", key="verify_upload", on_change=forget_previous_file,
                             help="Any file is accepted; its real type is read from its bytes, not its name.")
 if uploaded is None:
     st.stop()

@@ -54,7 +54,7 @@ def test_a_cold_first_run_without_a_model_imports_nothing_heavy(data_dir):
               "from streamlit.testing.v1 import AppTest\n"
               f"at = AppTest.from_file({str(ROOT / 'app.py')!r}, default_timeout={TIMEOUT}).run()\n"
               "assert not at.exception, at.exception\n"
-              "assert [u.label for u in at.get('file_uploader')] == ['Image']\n"
+              "assert [u.label for u in at.get('file_uploader')] == ['Image or video']\n"
               "print(sorted(m for m in ('torch', 'transformers', 'folium', 'streamlit_folium', 'pandas', 'fpdf')"
               " if m in sys.modules))\n")
     done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=300)

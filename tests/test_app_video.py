@@ -41,6 +41,7 @@ def test_verify_shows_a_videos_filmstrip_claims_and_verdict(tmp_path, monkeypatc
     assert "What the container claims" in shown and "2.00 s" in shown and "com.apple.quicktime.creationdate" in shown
     assert "<img src=x" not in "\n".join(m.value for m in at.markdown)  # the make as text, never markup
     assert at.title[0].value == "Verify an image or video"
+    assert at.file_uploader(key="verify_upload").label == "Image or video"
     assert "From the container's metadata" in shown and "From the file's metadata (EXIF)" not in shown
     assert "Container GPS says" in str([m.label for m in at.metric])
     assert not any("Cannot show this file as an image" in w.value for w in at.warning)
