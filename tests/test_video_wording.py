@@ -8,7 +8,7 @@ from geoloc_core.case.analyzer import Analyzer
 from geoloc_core.case.banner import compose_banner
 from geoloc_core.case.findings import Finding
 from geoloc_core.case.reports.report_content import ReportItem, file_report
-from geoloc_core.case.verification import CONSISTENT, TOO_LITTLE_IMAGE, verify
+from geoloc_core.case.verification import CONSISTENT, NO_GPS, TOO_LITTLE_IMAGE, verify
 from geoloc_core.evidence.sources import FileSource
 from geoloc_core.model.prediction import Prediction
 from tests.imagegen import gps_exif, image_bytes
@@ -57,6 +57,9 @@ def test_the_banner_names_the_containers_gps_for_a_video_and_exif_for_a_photo():
     flat = compose_banner(Finding("clip.mov", media_kind="video", verdict=TOO_LITTLE_IMAGE)).text
     assert "every keyframe too small or flat" in flat and "image" not in flat
     assert "image too small or flat" in compose_banner(Finding("p.jpg", verdict=TOO_LITTLE_IMAGE)).text
+    no_gps = compose_banner(Finding("clip.mov", media_kind="video", verdict=NO_GPS)).text
+    assert no_gps == "cannot verify location: no GPS in the container"
+    assert compose_banner(Finding("p.jpg", verdict=NO_GPS)).text == "cannot verify location: no EXIF GPS"
 
 
 def test_the_reports_thumbnail_caption_names_keyframes_for_a_video(worker):

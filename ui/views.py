@@ -118,11 +118,12 @@ def result_card(finding: Finding, model_error: str | None = None, typical_km: fl
     verdict_banner(finding, typical_km)
     if finding.status == "error" and finding.verdict != NOT_AN_IMAGE:
         st.caption("This file could not be fully analysed: see the notes below.")
-    exif_where = finding.exif_country or ("open water" if finding.exif_lat is not None else "no EXIF GPS")
+    video = finding.media_kind == "video"  # its claims come from the container, not EXIF (#34)
+    exif_where = finding.exif_country or ("open water" if finding.exif_lat is not None else
+                                          "no GPS in the container" if video else "no EXIF GPS")
     pred_where = finding.pred_country or ("open water" if finding.pred_lat is not None else "no prediction")
     st.html(WRAPPING_METRICS)  # style only: it takes no place on the page
     m1, m2, m3 = st.columns(3)
-    video = finding.media_kind == "video"  # its claims come from the container, not EXIF (#34)
     m1.metric(markdown_literal(f"{'Container GPS' if video else 'EXIF GPS'} says{f' ({finding.exif_continent})' if finding.exif_continent else ''}"),
               markdown_literal(exif_where))
     m2.metric(markdown_literal(f"Pixels say (model){f' ({finding.pred_continent})' if finding.pred_continent else ''}"),

@@ -64,6 +64,8 @@ def _location(finding: Finding, typical_km: float | None) -> tuple[str, str]:
     if verdict == TOO_LITTLE_IMAGE:
         return "warning", ("cannot verify location: every keyframe too small or flat to predict from" if video
                            else "cannot verify location: image too small or flat to predict from")
+    if verdict == NO_GPS and video:
+        return "info", "cannot verify location: no GPS in the container"
     if verdict in (NO_MODEL, NO_GPS, PREDICTION_FAILED) or verdict.startswith("cannot verify"):
         return "info", verdict.replace("cannot verify:", "cannot verify location:")
     if verdict == INCONCLUSIVE:  # the reason's first clause names the witness and its region
