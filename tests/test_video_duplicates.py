@@ -69,3 +69,23 @@ def test_a_tampered_hash_list_is_read_as_no_list():
         assert hashes_of(finding)[0] == "ffff0000ffff0000"
         assert all(isinstance(h, str) and int(h, 16) >= 0 for h in hashes_of(finding))
     assert hashes_of(Finding("v.mp4", keyframe_phashes='["' + "a" * 16 + '"]' * 1)) == ["a" * 16]
+
+
+def test_verify_finds_a_still_of_a_later_scene_seen_before(data_dir):
+    """The app's "Have we seen this before?" on a video asks with every keyframe's hash (ui/detail.py)."""
+    import io
+    from pathlib import Path
+
+    from PIL import Image
+    from streamlit.testing.v1 import AppTest
+
+    buffer = io.BytesIO()
+    Image.fromarray(_scenes()[2]).resize((320, 192)).save(buffer, "JPEG", quality=80)
+    at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "app.py"), default_timeout=180).run()
+    at.file_uploader(key="verify_upload").upload("still.jpg", buffer.getvalue(), "image/jpeg").run()
+    assert not at.exception, at.exception
+    at.file_uploader(key="verify_upload").upload("clip.mp4", _clip([0, 1, 2]), "video/mp4").run()
+    at.button(key="verify_seen").click().run()
+    assert not at.exception, at.exception
+    said = " ".join(c.value for c in at.caption) + " ".join(i.value for i in at.info)
+    assert "Seen before: 1 near-duplicate(s)" in said, said
