@@ -129,7 +129,9 @@ with result:
                 candidates_panel(finding, candidates)
         copy_coordinates(finding)
     else:
-        st.info("Nothing to map: the file has no usable EXIF GPS, no located written place and no prediction.")
+        st.info("Nothing to map: the video's container has no usable GPS and there is no prediction."
+                if filmstrip.is_video(finding) else
+                "Nothing to map: the file has no usable EXIF GPS, no located written place and no prediction.")
     analyst_pin.verify_pin(settings, finding, "verify_map")
     handoff_section(finding, settings.online_handoff)
     st.caption(f"Saved to case “{markdown_literal(settings.case_name)}”.")

@@ -89,3 +89,4 @@ def test_verify_finds_a_still_of_a_later_scene_seen_before(data_dir):
     assert not at.exception, at.exception
     said = " ".join(c.value for c in at.caption) + " ".join(i.value for i in at.info)
     assert "Seen before: 1 near-duplicate(s)" in said, said
+    assert "Nothing to map: the video's container has no usable GPS" in said  # (#34 wording; no EXIF)
