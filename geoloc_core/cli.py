@@ -60,6 +60,10 @@ def build_parser() -> argparse.ArgumentParser:
                            "as the memory holds at 4 GiB each); each keeps its own time and memory bounds")
     scan.add_argument("--include-serials", action="store_true",
                       help="export camera body/lens serial numbers (left out by default: they identify a device)")
+    scan.add_argument("--metadata-only", action="store_true",
+                      help="first pass over an archive: hash, EXIF/IPTC/XMP, places and the metadata checks only; no "
+                           "pixel decode (no truncation check, perceptual hash or thumbnail comparison) and no model; "
+                           "the same columns, those empty, and mode=metadata-only in each row")
     scan.add_argument("--no-progress", action="store_true", help="do not draw a progress bar on stderr")
     scan.add_argument("--report", action="append", default=[], metavar="FILE.html|FILE.pdf", type=_report_path,
                       help="also write a case report (self-contained HTML, or PDF by the .pdf extension); repeat the "
@@ -225,7 +229,11 @@ def run_scan(args: argparse.Namespace) -> int:
     # geocoder's data loads in a thread, while this process imports the pipeline and loads the model.
     from .model.choice import configured_model
 
-    models = args.model or [m for m in [configured_model(None)] if m]
+    if args.metadata_only and args.model:
+        print("error: --metadata-only runs no model (it decodes no pixels): drop --model or --metadata-only",
+              file=sys.stderr)
+        return 2
+    models = [] if args.metadata_only else args.model or [m for m in [configured_model(None)] if m]
     pool = WorkerPool(size=args.workers, timeout_s=args.timeout, niceness=BESIDE_MODEL_NICENESS if models else 0)
     pool.start()
     from .places.loading import offline_geocoder_in_background
@@ -256,7 +264,7 @@ def run_scan(args: argparse.Namespace) -> int:
         geocoder = NominatimGeocoder(fallback=geocoder)
     sources = collect_sources(args.paths)
     analyzer = Analyzer(geocoder=geocoder, predictor=predictor, batch_size=max(1, args.batch_size),
-                        worker=pool, second_predictor=second)
+                        worker=pool, second_predictor=second, metadata_only=args.metadata_only)
     fmt = _format_for(args.out, args.format)
     # A CSV without reports is written row by row, so a 10,000-file scan holds no more findings in
     # memory than a 1,000-file one (issue #18); the other formats and the reports need them all.

@@ -160,6 +160,8 @@ class Finding:
     analyst_point_claim_reason: str = ""
     pixels_from: str = ""  # camera RAW files: "preview" (embedded JPEG) or "raw" (demosaiced), evidence/raw_pixels.py
     check_blocks: str = ""  # "metadata blocks disagree": camera, times, GPS, serial per block (checks.check_blocks)
+    # archive scale (#35)
+    mode: str = ""  # "full" or "metadata-only" (scan --metadata-only: no pixels decoded; case/scan_mode.py)
 
     @classmethod
     def columns(cls) -> list[str]:

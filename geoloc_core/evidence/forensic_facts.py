@@ -154,13 +154,18 @@ def read_c2pa(data: bytes, file_type: str) -> dict:
 
 
 def read_forensic_facts(data: bytes, file_type: str, thumbnail: bytes | None,
-                        decoded: Image.Image | None = None) -> ForensicFacts:
+                        decoded: Image.Image | None = None, pixels: bool = True) -> ForensicFacts:
     """``decoded``: the pixels the truncation check already decoded (``CHECK_DRAFT_SIZE``), so the
-    file is not decoded a second time; None decodes here."""
+    file is not decoded a second time; None decodes here. ``pixels=False`` (``scan --metadata-only``,
+    #35): only the facts in the metadata (markers, creator tool, C2PA); no hash, spread or thumbnail
+    comparison, so nothing is decoded."""
     facts = ForensicFacts()
     head = _metadata_region(data, file_type)[:MARKER_SCAN_BYTES]
     facts.markers = [label for marker, label in MARKERS if marker in head]
     facts.xmp_creator_tool = _creator_tool(head)
+    if not pixels:
+        facts.c2pa = read_c2pa(data, file_type)
+        return facts
     try:
         if decoded is not None and decoded.mode == "RGB":  # one grey image serves the hash and the spread
             grey = decoded.convert("L")
