@@ -239,8 +239,6 @@ def run_scan(args: argparse.Namespace) -> int:
     from .places.loading import offline_geocoder_in_background
 
     geocoder = offline_geocoder_in_background()
-    from tqdm import tqdm
-
     from .case.analyzer import Analyzer
     from .evidence.sources import collect_sources
     from .places.geocoding import NominatimGeocoder
@@ -274,7 +272,7 @@ def run_scan(args: argparse.Namespace) -> int:
     partial = Path(f"{args.out}.partial") if streaming and args.out != "-" else None
     handle = (partial.open("w", encoding="utf-8", newline="") if partial else sys.stdout) if streaming else None
     try:
-        progress = tqdm(total=len(sources), unit="file", file=sys.stderr, disable=args.no_progress or None)
+        progress = _progress(len(sources), args.no_progress)
         for finding in analyzer.analyze_stream(sources):
             if constraint is not None:
                 from .case.constraints import fill_constrained
@@ -313,6 +311,24 @@ def run_scan(args: argparse.Namespace) -> int:
                                        [m for m in [model_info(predictor), model_info(second)] if m], args.include_serials):
             print(line, file=sys.stderr)
     return 0
+
+
+class _NoProgress:
+    def update(self, n: int = 1) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def _progress(total: int, hidden: bool):
+    """tqdm's bar on stderr; with --no-progress nothing, and tqdm is not even imported (its import reads
+    package metadata: a few hundredths of a second of a small folder's scan, #35)."""
+    if hidden:
+        return _NoProgress()
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="file", file=sys.stderr, disable=None)
 
 
 def main(argv: list[str] | None = None) -> int:
