@@ -99,3 +99,24 @@ def test_the_geocoder_from_the_cache_answers_as_built_fresh(tmp_path, monkeypatc
     warm = OfflineGeocoder().reverse_many(lats, lons)
     assert len(reads) == 3 and all(r is not None for r in reads)
     assert warm == cold
+
+
+def test_small_kd_tree_queries_run_on_one_openmp_thread_and_answer_the_same():
+    """places/nearest.py (#35): a scan's few-dozen-point queries run on one OpenMP thread (pykdtree's team
+    cost 5-8 ms a query on a busy 2-core machine; benchmarks/README.md); the answers are the same as the
+    default's and the thread setting is restored after."""
+    from geoloc_core.places import nearest
+
+    rng = np.random.default_rng(0)
+    points = rng.normal(size=(5000, 3))
+    points /= np.linalg.norm(points, axis=1, keepdims=True)
+    tree = nearest.UnitVectorTree(points)
+    small, large = points[:64] * 0.999, rng.normal(size=(nearest.SMALL_QUERY + 10, 3))
+    lib = nearest._pykdtree_openmp()
+    before = lib.omp_get_max_threads() if lib is not None else None
+    for query in (small, large):
+        chord, idx = tree.query(query, k=3)
+        expected = np.argsort(np.linalg.norm(points[None, :, :] - query[:200, None, :], axis=2), axis=1)[:, :3]
+        np.testing.assert_array_equal(idx[:200], expected)
+    if lib is not None:
+        assert lib.omp_get_max_threads() == before

@@ -28,5 +28,7 @@ def blank_pixel_columns(finding: Finding) -> None:
     "no embedded thumbnail"), the flagged count over the checks that ran."""
     for name in PIXEL_COLUMNS:
         setattr(finding, name, "")
-    finding.checks_flagged = sum(str(getattr(finding, name)).startswith("warn:")
-                                 for name in Finding.columns() if name.startswith("check_"))
+    finding.checks_flagged = sum(str(getattr(finding, name)).startswith("warn:") for name in _CHECK_COLUMNS)
+
+
+_CHECK_COLUMNS = tuple(name for name in Finding.columns() if name.startswith("check_"))
