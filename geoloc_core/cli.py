@@ -35,8 +35,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     scan = sub.add_parser("scan", help="analyse files and folders (recursive) and write findings",
                           formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EPILOG)
-    scan.add_argument("paths", nargs="+", metavar="PATH", help="image files or folders (searched recursively)")
-    scan.add_argument("--out", required=True, metavar="FILE", help="output file; '-' writes to standard output")
+    scan.add_argument("paths", nargs="*", metavar="PATH", help="image files or folders (searched recursively)")
+    scan.add_argument("--out", metavar="FILE", help="output file; '-' writes to standard output (required, "
+                      "except with --engine ray, where it is an export of the Parquet shards on request)")
     scan.add_argument("--format", choices=FORMATS, default=None,
                       help="output format (default: from the --out extension, else csv); csv-excel: the CSV for "
                            "spreadsheets (UTF-8 byte-order mark, a short column set)")
@@ -64,6 +65,19 @@ def build_parser() -> argparse.ArgumentParser:
                       help="first pass over an archive: hash, EXIF/IPTC/XMP, places and the metadata checks only; no "
                            "pixel decode (no truncation check, perceptual hash or thumbnail comparison) and no model; "
                            "the same columns, those empty, and mode=metadata-only in each row")
+    scan.add_argument("--from-list", metavar="FILE", default=None,
+                      help="also scan the paths listed in FILE (UTF-8, one a line; # comments and blank lines skipped)")
+    scan.add_argument("--engine", choices=("local", "ray"), default="local",
+                      help="local: this machine's parser pool (default); ray: Ray actors on a local Ray started "
+                           "for the run or on the cluster at --ray-address, Parquet shards in --output-dir, "
+                           "resumable (see README, 'Scanning an archive')")
+    scan.add_argument("--ray-address", metavar="ADDR", default=None,
+                      help="with --engine ray: the cluster to join (e.g. 10.0.0.5:6379 from `ray start --head`)")
+    scan.add_argument("--ray-chunk", type=int, default=64, metavar="N",
+                      help="with --engine ray: files per Ray call (default 64; each chunk is one Parquet shard)")
+    scan.add_argument("--output-dir", metavar="DIR", default=None,
+                      help="with --engine ray: the folder of Parquet shards; a rerun skips files whose path, size "
+                           "and mtime are already in it")
     scan.add_argument("--no-progress", action="store_true", help="do not draw a progress bar on stderr")
     scan.add_argument("--report", action="append", default=[], metavar="FILE.html|FILE.pdf", type=_report_path,
                       help="also write a case report (self-contained HTML, or PDF by the .pdf extension); repeat the "
@@ -213,6 +227,26 @@ def _format_for(out: str, requested: str | None) -> str:
 
 
 def run_scan(args: argparse.Namespace) -> int:
+    paths = list(args.paths)
+    if args.from_list:
+        from .case.archive_scan.inputs import InputListError, read_path_list
+
+        try:
+            paths += read_path_list(args.from_list)
+        except InputListError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+    if not paths:
+        print("error: give at least one PATH, or --from-list FILE", file=sys.stderr)
+        return 2
+    if args.engine == "ray":  # the archive engine (#35): its own checks, run and export
+        from .case.archive_scan.command import run_ray_command
+
+        return run_ray_command(args, paths)
+    if not args.out:
+        print("error: the following arguments are required: --out", file=sys.stderr)
+        return 2
+    args.paths = paths
     from .evidence.isolation import BESIDE_MODEL_NICENESS, WorkerPool
 
     constraint = None
