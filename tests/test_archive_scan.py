@@ -198,3 +198,26 @@ def test_ray_engine_refuses_what_it_cannot_do(tmp_path):
     assert _scan("--out", "x.csv").returncode == 2
     missing = _scan(str(tmp_path), "--from-list", str(tmp_path / "none.txt"), "--out", "x.csv")
     assert missing.returncode == 2 and "cannot be read" in missing.stderr
+
+
+@pytest.mark.slow
+def test_the_model_runs_in_the_actors(ray_address, geocoder, photos, tiny_model_dir, tmp_path):
+    """With a model: a CPU actor (no GPU in the test Ray) holds it beside its parsers; every photo gets the
+    local scan's prediction (same batches of 16, so the same numbers up to float rounding)."""
+    from geoloc_core.model.inference import load_witnesses
+
+    folder = photos / "d0"
+    predictor = load_witnesses([str(tiny_model_dir)])[0]
+    with WorkerPool(size=2) as pool:
+        local = list(Analyzer(geocoder=geocoder, predictor=predictor, worker=pool)
+                     .analyze_stream(collect_sources([folder])))
+    items = list_items([str(folder)])
+    run_archive_scan(items, ArchiveScanSettings(output_dir=tmp_path / "out", models=[str(tiny_model_dir)],
+                                                progress=False), say=lambda line: None)
+    with OutputFolder(tmp_path / "out") as output:
+        rows = output.findings(items)
+    assert [f.file for f in rows] == [f.file for f in local] and len(rows) > 60
+    assert all(f.pred_lat is not None and f.model == local[0].model for f in rows)
+    for a, b in zip(local, rows):
+        assert (b.pred_lat, b.pred_lon) == pytest.approx((a.pred_lat, a.pred_lon), abs=1e-4)
+        assert (a.verdict, a.exif_country, a.sha256) == (b.verdict, b.exif_country, b.sha256)
