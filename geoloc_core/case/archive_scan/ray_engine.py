@@ -7,14 +7,17 @@ changes from the local scan: the actor's ``Analyzer`` sends it to an isolated pa
 deadline and memory cap, so a hostile file costs its own row (the parser process is killed and restarted),
 never the actor, and never a Ray worker's crash loop.
 
-Placement: without a model, one actor per CPU of the cluster, each with one parser process. With a model, one
-actor per GPU (``num_gpus=1``: Ray gives it its own device, the Predictor runs there in fp16) with the
-machine's CPUs per GPU as its parser processes; on a cluster without GPUs, actors of ``MODEL_ACTOR_CPUS``
-CPUs, the model on the CPU beside its parsers (at the lowest priority, as the local scan runs them).
+Placement: without a model, actors of ``ACTOR_CPUS`` CPUs, each with that many parser processes (an actor's
+own share of a file, places and checks, is about a fifth of its parser's, so one actor keeps several parsers
+busy, and the geocoder is loaded once per actor, not once per core: about 0.3 s and 150-200 MB each). With a
+model, one actor per GPU (``num_gpus=1``: Ray gives it its own device, the Predictor runs there in fp16) with
+the machine's CPUs per GPU as its parser processes; on a cluster without GPUs, actors of ``ACTOR_CPUS`` CPUs
+with the model on the CPU beside their parsers (at the lowest priority, as the local scan runs them).
 
-The driver (this process) lists the inputs, skips what the output folder already holds, hands chunks to free
-actors (``ray.util.ActorPool``), and writes each chunk's rows as one Parquet shard the moment it comes back
-(``shards.py``): it is the one writer, so shards never collide, and a killed driver leaves only whole shards.
+The driver (this process) lists the inputs, skips what the output folder already holds, keeps
+``QUEUED_PER_ACTOR`` chunks queued at each actor (so an actor starts its next chunk the moment it returns one),
+and writes each chunk's rows as one Parquet shard the moment it comes back (``shards.py``): it is the one
+writer, so shards never collide, and a killed driver leaves only whole shards.
 """
 from __future__ import annotations
 
@@ -29,7 +32,8 @@ from .inputs import ArchiveItem, source_for
 from .shards import OutputFolder
 
 LOOPBACK_ENV = {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0"}  # Ray's switch for a single-node cluster on 127.0.0.1
-MODEL_ACTOR_CPUS = 4
+ACTOR_CPUS = 4
+QUEUED_PER_ACTOR = 2
 DEFAULT_CHUNK_FILES = 64
 
 
@@ -148,16 +152,13 @@ def _actor_plan(settings: ArchiveScanSettings) -> tuple[int, dict, dict]:
     if settings.models and gpus:
         per_gpu = max(1, cpus // gpus)
         return gpus, {"num_gpus": 1, "num_cpus": per_gpu}, {**actor_settings, "parsers": per_gpu}
-    if settings.models:
-        per_actor = min(cpus, MODEL_ACTOR_CPUS)
-        return max(1, cpus // per_actor), {"num_cpus": per_actor}, {**actor_settings, "parsers": per_actor}
-    return max(1, cpus), {"num_cpus": 1}, {**actor_settings, "parsers": 1}
+    per_actor = min(cpus, ACTOR_CPUS)
+    return max(1, cpus // per_actor), {"num_cpus": per_actor}, {**actor_settings, "parsers": per_actor}
 
 
 def _scan(todo: list[ArchiveItem], settings: ArchiveScanSettings, output: OutputFolder, listed: int, skipped: int,
           say: Callable[[str], None]) -> ArchiveScanResult:
     import ray
-    from ray.util import ActorPool
 
     count, options, actor_settings = _actor_plan(settings)
     # a restarted actor (its node lost, or killed for memory) takes its chunk again; files are never lost
@@ -166,15 +167,26 @@ def _scan(todo: list[ArchiveItem], settings: ArchiveScanSettings, output: Output
     say(f"{count} Ray actor(s): {options}")
     size = max(1, settings.chunk_files)
     chunks = [todo[i:i + size] for i in range(0, len(todo), size)]
-    pool = ActorPool(actors)
     progress = _Progress(len(todo), settings.progress, say)
     scanned = errors = 0
     shards: list[Path] = []
+    pending = iter(chunks)
+    in_flight: dict = {}  # ObjectRef -> the actor computing it
+
+    def submit(actor) -> None:
+        chunk = next(pending, None)
+        if chunk is not None:
+            in_flight[actor.scan.remote(chunk)] = actor
+
     try:
-        for chunk in chunks:
-            pool.submit(lambda actor, items: actor.scan.remote(items), chunk)
-        while pool.has_next():
-            pairs = pool.get_next_unordered()
+        for _ in range(QUEUED_PER_ACTOR):
+            for actor in actors:
+                submit(actor)
+        while in_flight:
+            ready, _ = ray.wait(list(in_flight), num_returns=1)
+            actor = in_flight.pop(ready[0])
+            submit(actor)  # queued behind the actor's other chunk: it never waits for the driver
+            pairs = ray.get(ready[0])
             shards.append(output.write(pairs))
             scanned += len(pairs)
             errors += sum(f.status == "error" for _, f in pairs)
