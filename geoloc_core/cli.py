@@ -23,6 +23,8 @@ EPILOG = """examples:
   python -m geoloc_core scan photos/ --model models/geoloc-vitl14 --model models/StreetCLIP --out findings.csv
   python -m geoloc_core fetch geolocal/StreetCLIP --to models/StreetCLIP   # downloads (asks nothing; prints size)
   python -m geoloc_core scan photos/ --online-geocoder --out findings.csv   # sends coordinates to OSM Nominatim
+  python -m geoloc_core scan dump/ --metadata-only --out triage.csv   # first pass: no pixel decode, no model
+  python -m geoloc_core scan dump/ --engine ray --output-dir dump-scan/ --out findings.csv   # Ray, resumable
   python -m geoloc_core scan photos/ --out f.csv --report case.html --report case.pdf --bundle case.zip \\
       --analyst "A. Analyst"
 """
