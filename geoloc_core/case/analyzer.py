@@ -35,7 +35,7 @@ from ..places.forward_geocoding import ForwardGeocoder, default_forward_geocoder
 from ..places.geocoding import Place, ReverseGeocoder
 from .claims import claim_check, fill_written_claims, locate_claim, verify_claim
 from .findings import Finding
-from .scan_mode import FULL, METADATA_ONLY, blank_pixel_columns
+from .scan_mode import FULL, METADATA_ONLY, METADATA_ONLY_WINDOW, blank_pixel_columns
 from ..places.geodesy import geodesic_km
 from .verification import NOT_AN_IMAGE, PREDICTION_FAILED, TOO_LITTLE_IMAGE, VerdictThresholds, verify
 
@@ -137,6 +137,8 @@ class Analyzer:
         workers = max(1, getattr(self.worker, "size", 1))
         threads = 2 * workers if self.predictor is not None else workers
         window = 2 * threads + (self.batch_size if self.predictor is not None else 0)
+        if self.metadata_only:  # small results: parse ahead while the geocoder loads (case/scan_mode.py)
+            window = max(window, METADATA_ONLY_WINDOW)
         in_flight: deque[tuple[FileSource, Future]] = deque()
         with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="geoloc-inspect") as pool:
             try:

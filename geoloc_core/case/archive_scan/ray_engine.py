@@ -9,7 +9,7 @@ never the actor, and never a Ray worker's crash loop.
 
 Placement: without a model, actors of ``ACTOR_CPUS`` CPUs, each with that many parser processes (an actor's
 own share of a file, places and checks, is about a fifth of its parser's, so one actor keeps several parsers
-busy, and the geocoder is loaded once per actor, not once per core: about 0.3 s and 150-200 MB each). With a
+busy, and the geocoder is loaded once per actor, not once per core: about 0.3 s and 110 MiB each). With a
 model, one actor per GPU (``num_gpus=1``: Ray gives it its own device, the Predictor runs there in fp16) with
 the machine's CPUs per GPU as its parser processes; on a cluster without GPUs, actors of ``ACTOR_CPUS`` CPUs
 with the model on the CPU beside their parsers (at the lowest priority, as the local scan runs them).
