@@ -221,3 +221,19 @@ def test_the_model_runs_in_the_actors(ray_address, geocoder, photos, tiny_model_
     for a, b in zip(local, rows):
         assert (b.pred_lat, b.pred_lon) == pytest.approx((a.pred_lat, a.pred_lon), abs=1e-4)
         assert (a.verdict, a.exif_country, a.sha256) == (b.verdict, b.exif_country, b.sha256)
+
+
+def test_local_scan_from_a_list(tmp_path):
+    """``--from-list`` with the local engine: the listed files and folders, with the PATHs given too."""
+    import csv
+
+    (tmp_path / "in").mkdir()
+    for name in ("a.jpg", "b.jpg", "c.jpg"):
+        (tmp_path / "in" / name).write_bytes(image_bytes())
+    listing = tmp_path / "list.txt"
+    listing.write_text(f"{tmp_path / 'in' / 'b.jpg'}\n# not this\n{tmp_path / 'in' / 'c.jpg'}\n", encoding="utf-8")
+    result = _scan(str(tmp_path / "in" / "a.jpg"), "--from-list", str(listing), "--metadata-only", "--out",
+                   str(tmp_path / "f.csv"), "--no-progress")
+    assert result.returncode == 0, result.stderr
+    with (tmp_path / "f.csv").open(encoding="utf-8", newline="") as handle:
+        assert [Path(r["file"]).name for r in csv.DictReader(handle)] == ["a.jpg", "b.jpg", "c.jpg"]
