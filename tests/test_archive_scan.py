@@ -17,7 +17,8 @@ os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")  # Ray reads it 
 
 from geoloc_core.case.analyzer import Analyzer  # noqa: E402
 from geoloc_core.case.archive_scan.inputs import list_items, read_path_list  # noqa: E402
-from geoloc_core.case.archive_scan.ray_engine import ArchiveScanSettings, run_archive_scan  # noqa: E402
+from geoloc_core.case.archive_scan.ray_engine import (ArchiveScanError, ArchiveScanSettings,  # noqa: E402
+                                                      run_archive_scan)
 from geoloc_core.case.archive_scan.shards import KEY_COLUMNS, OutputFolder, OutputFolderBusy  # noqa: E402
 from geoloc_core.case.findings import Finding  # noqa: E402
 from geoloc_core.evidence.isolation import WorkerPool  # noqa: E402
@@ -237,3 +238,14 @@ def test_local_scan_from_a_list(tmp_path):
     assert result.returncode == 0, result.stderr
     with (tmp_path / "f.csv").open(encoding="utf-8", newline="") as handle:
         assert [Path(r["file"]).name for r in csv.DictReader(handle)] == ["a.jpg", "b.jpg", "c.jpg"]
+
+
+def test_a_model_that_does_not_load_is_a_clear_error(ray_address, tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "a.jpg").write_bytes(image_bytes())
+    settings = ArchiveScanSettings(output_dir=tmp_path / "out", models=[str(tmp_path / "no-such-model")],
+                                   progress=False)
+    with pytest.raises(ArchiveScanError, match="a Ray actor failed: .*no-such-model"):
+        run_archive_scan(list_items([str(folder)]), settings, say=lambda line: None)
+    assert not list((tmp_path / "out").glob("part-*.parquet"))

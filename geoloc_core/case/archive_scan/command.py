@@ -14,7 +14,7 @@ UNSUPPORTED = (("report", "--report"), ("bundle", "--bundle"), ("constrain", "--
 
 def run_ray_command(args: argparse.Namespace, paths: list[str]) -> int:
     from .inputs import list_items
-    from .ray_engine import ArchiveScanSettings, run_archive_scan
+    from .ray_engine import ArchiveScanError, ArchiveScanSettings, run_archive_scan
     from .shards import OutputFolderBusy
 
     if not args.output_dir:
@@ -42,7 +42,7 @@ def run_ray_command(args: argparse.Namespace, paths: list[str]) -> int:
                                    chunk_files=max(1, args.ray_chunk))
     try:
         result = run_archive_scan(items, settings)
-    except OutputFolderBusy as exc:
+    except (OutputFolderBusy, ArchiveScanError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(f"{result.scanned} files analysed, {result.errors} with errors, {result.skipped} already in the output "

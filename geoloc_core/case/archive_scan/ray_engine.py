@@ -52,6 +52,11 @@ class ArchiveScanSettings:
     progress: bool = True
 
 
+class ArchiveScanError(RuntimeError):
+    """The scan could not run (an actor could not start: a model that does not load, a node lost for good);
+    the message says why. Whole shards already written stay, and a rerun resumes from them."""
+
+
 @dataclass
 class ArchiveScanResult:
     listed: int  # files the inputs name
@@ -178,6 +183,8 @@ def _scan(todo: list[ArchiveItem], settings: ArchiveScanSettings, output: Output
         if chunk is not None:
             in_flight[actor.scan.remote(chunk)] = actor
 
+    from ray.exceptions import RayActorError, RayTaskError
+
     try:
         for _ in range(QUEUED_PER_ACTOR):
             for actor in actors:
@@ -191,6 +198,9 @@ def _scan(todo: list[ArchiveItem], settings: ArchiveScanSettings, output: Output
             scanned += len(pairs)
             errors += sum(f.status == "error" for _, f in pairs)
             progress.update(len(pairs))
+    except (RayActorError, RayTaskError) as exc:  # the actor's own error (e.g. ModelLoadError), said plainly
+        lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+        raise ArchiveScanError(f"a Ray actor failed: {(lines[-1] if lines else type(exc).__name__)[:300]}") from None
     finally:
         progress.close()
         for actor in actors:
