@@ -100,9 +100,6 @@ class ScanActor:
             findings = without_serials(findings)
         return list(zip(items, findings))
 
-    def ready(self) -> bool:
-        return True
-
 
 def run_archive_scan(items: Sequence[ArchiveItem], settings: ArchiveScanSettings,
                      say: Callable[[str], None] | None = None) -> ArchiveScanResult:
@@ -209,19 +206,27 @@ def _scan(todo: list[ArchiveItem], settings: ArchiveScanSettings, output: Output
 
 
 class _Progress:
-    """Files done on stderr: tqdm's bar, or (without --no-progress on a non-terminal) nothing."""
+    """Files done, on stderr: tqdm's bar on a terminal; elsewhere (a log of a long cluster run) a line at most
+    every ``LINE_EVERY_S`` seconds; nothing with --no-progress."""
+
+    LINE_EVERY_S = 10.0
 
     def __init__(self, total: int, shown: bool, say: Callable[[str], None]):
-        self._bar = None
-        self._started = time.perf_counter()
-        if shown:
+        self._bar, self._say, self._total, self._done = None, say, total, 0
+        self._shown = shown
+        self._last = time.monotonic()
+        if shown and sys.stderr.isatty():
             from tqdm import tqdm
 
-            self._bar = tqdm(total=total, unit="file", file=sys.stderr, disable=None)
+            self._bar = tqdm(total=total, unit="file", file=sys.stderr)
 
     def update(self, n: int) -> None:
+        self._done += n
         if self._bar is not None:
             self._bar.update(n)
+        elif self._shown and (time.monotonic() - self._last >= self.LINE_EVERY_S or self._done == self._total):
+            self._last = time.monotonic()
+            self._say(f"{self._done:,} / {self._total:,} files scanned")
 
     def close(self) -> None:
         if self._bar is not None:
