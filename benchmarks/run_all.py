@@ -4,7 +4,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHMARKS = ["benchmarks.bench_scan", "benchmarks.bench_exif", "benchmarks.bench_geocoding",
+BENCHMARKS = ["benchmarks.bench_scan", "benchmarks.bench_archive", "benchmarks.bench_exif", "benchmarks.bench_geocoding",
               "benchmarks.bench_inference", "benchmarks.bench_zeroshot", "benchmarks.bench_basemap",
               "benchmarks.bench_pixel_forensics", "benchmarks.bench_team", "benchmarks.bench_video"]
 

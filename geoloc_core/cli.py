@@ -25,6 +25,8 @@ EPILOG = """examples:
   python -m geoloc_core fetch geolocal/StreetCLIP --to models/StreetCLIP   # downloads (asks nothing; prints size)
   python -m geoloc_core scan photos/ --online-geocoder --out findings.csv   # sends coordinates to OSM Nominatim
   python -m geoloc_core scan suspect.jpg --pixel-forensics --out f.csv --report suspect.html   # ELA, clones, ...
+  python -m geoloc_core scan dump/ --metadata-only --out triage.csv   # first pass: no pixel decode, no model
+  python -m geoloc_core scan dump/ --engine ray --output-dir dump-scan/ --out findings.csv   # Ray, resumable
   python -m geoloc_core scan photos/ --out f.csv --report case.html --report case.pdf --bundle case.zip \\
       --analyst "A. Analyst"
 """
@@ -37,8 +39,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     scan = sub.add_parser("scan", help="analyse files and folders (recursive) and write findings",
                           formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EPILOG)
-    scan.add_argument("paths", nargs="+", metavar="PATH", help="image files or folders (searched recursively)")
-    scan.add_argument("--out", required=True, metavar="FILE", help="output file; '-' writes to standard output")
+    scan.add_argument("paths", nargs="*", metavar="PATH", help="image files or folders (searched recursively)")
+    scan.add_argument("--out", metavar="FILE", help="output file; '-' writes to standard output (required, "
+                      "except with --engine ray, where it is an export of the Parquet shards on request)")
     scan.add_argument("--format", choices=FORMATS, default=None,
                       help="output format (default: from the --out extension, else csv); csv-excel: the CSV for "
                            "spreadsheets (UTF-8 byte-order mark, a short column set)")
@@ -62,6 +65,23 @@ def build_parser() -> argparse.ArgumentParser:
                            "as the memory holds at 4 GiB each); each keeps its own time and memory bounds")
     scan.add_argument("--include-serials", action="store_true",
                       help="export camera body/lens serial numbers (left out by default: they identify a device)")
+    scan.add_argument("--metadata-only", action="store_true",
+                      help="first pass over an archive: hash, EXIF/IPTC/XMP, places and the metadata checks only; no "
+                           "pixel decode (no truncation check, perceptual hash or thumbnail comparison) and no model; "
+                           "the same columns, those empty, and mode=metadata-only in each row")
+    scan.add_argument("--from-list", metavar="FILE", default=None,
+                      help="also scan the paths listed in FILE (UTF-8, one a line; # comments and blank lines skipped)")
+    scan.add_argument("--engine", choices=("local", "ray"), default="local",
+                      help="local: this machine's parser pool (default); ray: Ray actors on a local Ray started "
+                           "for the run or on the cluster at --ray-address, Parquet shards in --output-dir, "
+                           "resumable (see README, 'Scanning an archive')")
+    scan.add_argument("--ray-address", metavar="ADDR", default=None,
+                      help="with --engine ray: the cluster to join (e.g. 10.0.0.5:6379 from `ray start --head`)")
+    scan.add_argument("--ray-chunk", type=int, default=64, metavar="N",
+                      help="with --engine ray: files per Ray call (default 64; each chunk is one Parquet shard)")
+    scan.add_argument("--output-dir", metavar="DIR", default=None,
+                      help="with --engine ray: the folder of Parquet shards; a rerun skips files whose path, size "
+                           "and mtime are already in it")
     scan.add_argument("--no-progress", action="store_true", help="do not draw a progress bar on stderr")
     scan.add_argument("--keyframe-rows", action="store_true",
                       help="after each video's row, one row per keyframe (media_kind=keyframe, parent_sha256, "
@@ -219,6 +239,26 @@ def _format_for(out: str, requested: str | None) -> str:
 
 
 def run_scan(args: argparse.Namespace) -> int:
+    paths = list(args.paths)
+    if args.from_list:
+        from .case.archive_scan.inputs import InputListError, read_path_list
+
+        try:
+            paths += read_path_list(args.from_list)
+        except InputListError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+    if not paths:
+        print("error: give at least one PATH, or --from-list FILE", file=sys.stderr)
+        return 2
+    if args.engine == "ray":  # the archive engine (#35): its own checks, run and export
+        from .case.archive_scan.command import run_ray_command
+
+        return run_ray_command(args, paths)
+    if not args.out:
+        print("error: the following arguments are required: --out", file=sys.stderr)
+        return 2
+    args.paths = paths
     from .evidence.isolation import BESIDE_MODEL_NICENESS, WorkerPool
 
     constraint = None
@@ -235,14 +275,16 @@ def run_scan(args: argparse.Namespace) -> int:
     # geocoder's data loads in a thread, while this process imports the pipeline and loads the model.
     from .model.choice import configured_model
 
-    models = args.model or [m for m in [configured_model(None)] if m]
+    if args.metadata_only and args.model:
+        print("error: --metadata-only runs no model (it decodes no pixels): drop --model or --metadata-only",
+              file=sys.stderr)
+        return 2
+    models = [] if args.metadata_only else args.model or [m for m in [configured_model(None)] if m]
     pool = WorkerPool(size=args.workers, timeout_s=args.timeout, niceness=BESIDE_MODEL_NICENESS if models else 0)
     pool.start()
     from .places.loading import offline_geocoder_in_background
 
     geocoder = offline_geocoder_in_background()
-    from tqdm import tqdm
-
     from .case.analyzer import Analyzer
     from .case.video_media import keyframe_rows
     from .evidence.sources import collect_sources
@@ -267,7 +309,8 @@ def run_scan(args: argparse.Namespace) -> int:
         geocoder = NominatimGeocoder(fallback=geocoder)
     sources = collect_sources(args.paths)
     analyzer = Analyzer(geocoder=geocoder, predictor=predictor, batch_size=max(1, args.batch_size),
-                        worker=pool, second_predictor=second, pixel_forensics=args.pixel_forensics)
+                        worker=pool, second_predictor=second, pixel_forensics=args.pixel_forensics,
+                        metadata_only=args.metadata_only)
     fmt = _format_for(args.out, args.format)
     # A CSV without reports is written row by row, so a 10,000-file scan holds no more findings in
     # memory than a 1,000-file one (issue #18); the other formats and the reports need them all.
@@ -277,7 +320,7 @@ def run_scan(args: argparse.Namespace) -> int:
     partial = Path(f"{args.out}.partial") if streaming and args.out != "-" else None
     handle = (partial.open("w", encoding="utf-8", newline="") if partial else sys.stdout) if streaming else None
     try:
-        progress = tqdm(total=len(sources), unit="file", file=sys.stderr, disable=args.no_progress or None)
+        progress = _progress(len(sources), args.no_progress)
         for finding in analyzer.analyze_stream(sources):
             if constraint is not None:
                 from .case.constraints import fill_constrained
@@ -317,6 +360,24 @@ def run_scan(args: argparse.Namespace) -> int:
                                        [m for m in [model_info(predictor), model_info(second)] if m], args.include_serials):
             print(line, file=sys.stderr)
     return 0
+
+
+class _NoProgress:
+    def update(self, n: int = 1) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def _progress(total: int, hidden: bool):
+    """tqdm's bar on stderr; with --no-progress nothing, and tqdm is not even imported (its import reads
+    package metadata: a few hundredths of a second of a small folder's scan, #35)."""
+    if hidden:
+        return _NoProgress()
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="file", file=sys.stderr, disable=None)
 
 
 def main(argv: list[str] | None = None) -> int:

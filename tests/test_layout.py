@@ -25,6 +25,7 @@ CASE_SUBGROUPS = {
     "maps": {""},  # Folium maps, basemaps, candidate / context / shadow layers
     "exports": {""},  # CSV, JSON, GeoJSON, KML
     "reports": {"", "log", "exports"},  # report content, HTML, PDF, report map, bundle, reports from a log
+    "archive_scan": {"", "exports"},  # scan --engine ray (#35): inputs, Parquet shards, Ray actors
 }
 
 

@@ -26,7 +26,7 @@ from ..evidence.filefacts import SUPPORTED_IMAGE_TYPES, FileFacts, describe_type
 from ..evidence.information import too_little_information
 from ..evidence.forensic_facts import ForensicFacts
 from ..evidence.imaging import ImageDecodeError, load_rgb
-from ..evidence.inspection import inspect_file, inspect_file_at
+from ..evidence.inspection import inspect_file, inspect_file_at, inspect_metadata_only
 from ..evidence.isolation import IsolatedCallError, IsolatedWorker, WorkerPool
 from ..evidence.sources import FileSource
 from ..model.clip_input import ClipInputSpec, inspect_with_model_input, same_spec
@@ -37,6 +37,7 @@ from . import video_media
 from .claims import claim_check, fill_written_claims, locate_claim, verify_claim
 from .findings import Finding
 from . import pixel_findings
+from .scan_mode import FULL, METADATA_ONLY, METADATA_ONLY_WINDOW, blank_pixel_columns
 from ..places.geodesy import geodesic_km
 from .verification import NOT_AN_IMAGE, PREDICTION_FAILED, TOO_LITTLE_IMAGE, VerdictThresholds, verify
 
@@ -90,6 +91,13 @@ class Analyzer:
     # what runs in the isolated worker per file: a picklable module-level function (tests swap in a hostile one)
     inspector: Callable[[bytes], tuple] = inspect_file
     pixel_forensics: bool = False  # also run the pixel checks (#37; seconds per photo: Verify, Batch on request, scan flag)
+    metadata_only: bool = False  # scan --metadata-only (#35): no pixel decode, no model (case/scan_mode.py)
+
+    def __post_init__(self) -> None:
+        if self.metadata_only and (self.predictor is not None or self.second_predictor is not None
+                                   or self.pixel_forensics):
+            raise ValueError("a metadata-only scan decodes no pixels, so it runs no model and no pixel checks: "
+                             "drop them or the mode")
 
     @property
     def settings_label(self) -> str:
@@ -141,6 +149,8 @@ class Analyzer:
         workers = max(1, getattr(self.worker, "size", 1))
         threads = 2 * workers if self.predictor is not None else workers
         window = 2 * threads + (self.batch_size if self.predictor is not None else 0)
+        if self.metadata_only:  # small results: parse ahead while the geocoder loads (case/scan_mode.py)
+            window = max(window, METADATA_ONLY_WINDOW)
         in_flight: deque[tuple[FileSource, Future]] = deque()
         with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="geoloc-inspect") as pool:
             try:
@@ -164,6 +174,7 @@ class Analyzer:
         # can make (clip_input.py), it also decodes and crops for the model, from the bytes it hashed;
         # otherwise the pixels the model sees must be the bytes that were hashed, so they are read here.
         spec = self._model_input_spec()
+        inspector = inspect_metadata_only if self.metadata_only else self.inspector
         try:
             path = source.checked_path() if self.predictor is None or spec is not None else None
             if path is None:
@@ -174,7 +185,7 @@ class Analyzer:
         except Exception as exc:  # an archive member or upload that fails oddly stays its own error
             result.read_error = f"unreadable file ({type(exc).__name__})"
             return result
-        function, extra = (inspect_with_model_input, (self.inspector, spec)) if spec else (self.inspector, ())
+        function, extra = (inspect_with_model_input, (inspector, spec)) if spec else (inspector, ())
         try:
             inspected = (self.worker.call(inspect_file_at, str(path), function, *extra) if path is not None
                          else self.worker.call(function, result.data, *extra))
@@ -227,7 +238,9 @@ class Analyzer:
     def _model_input_spec(self) -> ClipInputSpec | None:
         """The crop every loaded model takes, when the workers can make it (None: no model, or models
         with other preprocessing, whose images are decoded here and preprocessed by the model)."""
-        return same_spec([self.predictor, self.second_predictor]) if self.predictor is not None else None
+        if self.predictor is None or self.metadata_only:
+            return None
+        return same_spec([self.predictor, self.second_predictor])
 
     def _prepare(self, source: FileSource, inspected: "_Inspected") -> _Pending:
         finding = Finding(file=source.name, analysed_at_utc=datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -236,6 +249,7 @@ class Analyzer:
                           second_model=self.second_predictor.description if self.second_predictor else "",
                           analysis_settings=self.settings_label)
         finding.pred_kind = getattr(self.predictor, "kind", "") if self.predictor else ""
+        finding.mode = METADATA_ONLY if self.metadata_only else FULL
         if inspected.read_error is not None:
             finding.status = "error"
             finding.add_message(inspected.read_error)
@@ -368,6 +382,8 @@ class Analyzer:
             _fill_checks(f, results + [claim_check(f)])
             if p.video is not None:
                 video_media.finish(f)
+            if self.metadata_only:
+                blank_pixel_columns(f)
 
     def _fill_second(self, f: Finding, exif_point, exif_place: Place | None, prediction: Prediction | None,
                      place: Place | None, first: Prediction | None) -> None:

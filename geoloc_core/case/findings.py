@@ -186,6 +186,8 @@ class Finding:
     parent_sha256: str = ""  # keyframe rows: the video's SHA-256
     frame_time_s: float | None = None  # keyframe rows: the frame's time in the clip
     keyframe_phashes: str = ""  # JSON list of every informative keyframe's perceptual hash (duplicates.py)
+    # archive scale (#35)
+    mode: str = ""  # "full" or "metadata-only" (scan --metadata-only: no pixels decoded; case/scan_mode.py)
 
     @classmethod
     def columns(cls) -> list[str]:

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass, field
+from functools import lru_cache
 
-import numpy as np
 from PIL import Image
 
 from . import filefacts  # noqa: F401  (registers the HEIF opener)
@@ -45,7 +45,15 @@ class ForensicFacts:
 # (issue #18). Only the 8 lowest of the 32 frequencies are needed, so the matrix is 8x32.
 # ``tests/test_throughput.py`` checks the bits equal ``imagehash.phash`` on a corpus of images.
 PHASH_SIDE, PHASH_BITS_SIDE = 32, 8
-_DCT_LOW = 2.0 * np.cos(np.pi * np.arange(PHASH_BITS_SIDE)[:, None] * (2 * np.arange(PHASH_SIDE)[None, :] + 1)
+
+
+@lru_cache(maxsize=1)
+def _dct_low():
+    """The 8x32 DCT matrix; numpy is imported on the first hash, not with the parsers: a metadata-only
+    scan's parser processes never need it (0.05 s each, #35)."""
+    import numpy as np
+
+    return 2.0 * np.cos(np.pi * np.arange(PHASH_BITS_SIDE)[:, None] * (2 * np.arange(PHASH_SIDE)[None, :] + 1)
                         / (2 * PHASH_SIDE))
 
 
@@ -62,10 +70,12 @@ def _phash(image: Image.Image, loaded: bool = False):
 
 
 def _phash_of_grey(grey: Image.Image):
+    import numpy as np
     from imagehash import ImageHash
 
-    low = _DCT_LOW @ np.asarray(grey.resize((PHASH_SIDE, PHASH_SIDE), Image.Resampling.LANCZOS), dtype=np.float64) \
-        @ _DCT_LOW.T
+    dct = _dct_low()
+    low = dct @ np.asarray(grey.resize((PHASH_SIDE, PHASH_SIDE), Image.Resampling.LANCZOS), dtype=np.float64) \
+        @ dct.T
     # a coefficient that is zero in exact arithmetic (flat or symmetric images) comes out as rounding
     # noise of either sign here, where the FFT gives 0: snap it, or such images get random bits
     low[np.abs(low) < 1e-9 * max(1.0, abs(low[0, 0]))] = 0.0
@@ -118,10 +128,6 @@ def _creator_tool(head: bytes) -> str | None:
 def read_c2pa(data: bytes, file_type: str) -> dict:
     """Content credentials, if any: signer, claim generator, actions, validation state.
     Remote manifest and OCSP fetching are switched off: nothing leaves the machine."""
-    try:
-        import c2pa
-    except ImportError:
-        return {"present": False, "error": "c2pa-python is not installed"}
     mime = C2PA_MIME.get(file_type)
     if mime is None:
         return {"present": False}
@@ -129,6 +135,10 @@ def read_c2pa(data: bytes, file_type: str) -> dict:
     # a progressive JPEG, where the reader would still find a manifest the metadata region misses
     if C2PA_LABEL not in data and C2PA_REMOTE_HINT not in _metadata_region(data, file_type)[:MARKER_SCAN_BYTES]:
         return {"present": False}  # an embedded manifest store always carries its "c2pa" JUMBF label
+    try:  # imported only for a file that may carry a manifest: 0.03-0.06 s per parser process otherwise (#35)
+        import c2pa
+    except ImportError:
+        return {"present": False, "error": "c2pa-python is not installed"}
     try:
         settings = c2pa.Settings.from_dict({"verify": {"remote_manifest_fetch": False, "ocsp_fetch": False}})
         reader = c2pa.Reader.try_create(mime, io.BytesIO(data), context=c2pa.Context(settings))
@@ -154,13 +164,18 @@ def read_c2pa(data: bytes, file_type: str) -> dict:
 
 
 def read_forensic_facts(data: bytes, file_type: str, thumbnail: bytes | None,
-                        decoded: Image.Image | None = None) -> ForensicFacts:
+                        decoded: Image.Image | None = None, pixels: bool = True) -> ForensicFacts:
     """``decoded``: the pixels the truncation check already decoded (``CHECK_DRAFT_SIZE``), so the
-    file is not decoded a second time; None decodes here."""
+    file is not decoded a second time; None decodes here. ``pixels=False`` (``scan --metadata-only``,
+    #35): only the facts in the metadata (markers, creator tool, C2PA); no hash, spread or thumbnail
+    comparison, so nothing is decoded."""
     facts = ForensicFacts()
     head = _metadata_region(data, file_type)[:MARKER_SCAN_BYTES]
     facts.markers = [label for marker, label in MARKERS if marker in head]
     facts.xmp_creator_tool = _creator_tool(head)
+    if not pixels:
+        facts.c2pa = read_c2pa(data, file_type)
+        return facts
     try:
         if decoded is not None and decoded.mode == "RGB":  # one grey image serves the hash and the spread
             grey = decoded.convert("L")

@@ -47,6 +47,28 @@ def inspect_file(data: bytes) -> tuple[FileFacts, ExifFacts | None, ForensicFact
             decoded.close()
 
 
+def inspect_metadata_only(data: bytes) -> tuple[FileFacts, ExifFacts | None, ForensicFacts | None]:
+    """``inspect_file`` without a pixel decode (``scan --metadata-only``, #35): hash, type and the
+    header's dimensions, EXIF/IPTC/XMP, metadata blocks, markers and C2PA; no truncation check, no
+    perceptual hash, no pixel spread, no thumbnail comparison. The first pass over an archive: it reads
+    what exiftool reads, and a truncated file's pixels are never touched."""
+    facts = inspect_bytes(data, decode_check=False)
+    if facts.file_type not in SUPPORTED_IMAGE_TYPES:
+        return facts, None, None
+    exif = read_exif(data)
+    embedded = read_embedded_metadata(data)
+    exif.claims = reconcile(exif, embedded)
+    exif.warnings.extend(embedded.warnings)
+    try:
+        exif.blocks = read_blocks(data, exif, embedded)
+    except Exception as exc:  # as in inspect_file
+        exif.warnings.append(f"metadata blocks not compared ({type(exc).__name__})")
+    forensic = (read_forensic_facts(data, facts.file_type, None, pixels=False)
+                if facts.error is None else None)
+    exif.thumbnail = None
+    return facts, exif, forensic
+
+
 def inspect_file_at(path: str, inspector=inspect_file, *extra):
     """``inspector(bytes, *extra)`` over the file at ``path``, read here, in the isolated worker: a
     folder scan then never copies a file through the pipe to the worker (issue #18). The caller has

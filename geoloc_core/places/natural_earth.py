@@ -36,12 +36,26 @@ def decode(path: Path) -> tuple[np.ndarray, dict]:
     """npz written by the build tool -> (shapely geometries, the other arrays)."""
     import shapely
 
+    from .prepared_cache import cached_arrays
+
     with np.load(path, allow_pickle=False) as data:
-        arrays = {k: data[k] for k in data.files}
-    coords = np.cumsum(arrays.pop("deltas").astype(np.int64), axis=0) * QUANTUM
-    offsets = tuple(arrays.pop(f"offsets{i}").astype(np.int64) for i in range(3) if f"offsets{i}" in arrays)
-    kind = shapely.GeometryType(int(arrays.pop("kind")))
-    return shapely.from_ragged_array(kind, coords, offsets), arrays
+        ragged = {"deltas", "kind"} | {f"offsets{i}" for i in range(3)}
+        arrays = {k: data[k] for k in data.files if k not in ragged}
+        # the decoded outlines are kept between runs (prepared_cache.py, #35): no decompress, no cumsum
+        prepared = cached_arrays(f"ragged-{path.stem}", path, lambda: _ragged(data))
+    offsets = tuple(prepared[f"offsets{i}"] for i in range(3) if f"offsets{i}" in prepared)
+    kind = shapely.GeometryType(int(prepared["kind"][0]))
+    return shapely.from_ragged_array(kind, prepared["coords"], offsets), arrays
+
+
+def _ragged(data) -> dict[str, np.ndarray]:
+    """The stored outlines decoded: coordinates, ragged offsets and the geometry kind."""
+    prepared = {"coords": np.cumsum(data["deltas"].astype(np.int64), axis=0) * QUANTUM,
+                "kind": np.array([int(data["kind"])], dtype=np.int64)}
+    for i in range(3):
+        if f"offsets{i}" in data.files:
+            prepared[f"offsets{i}"] = data[f"offsets{i}"].astype(np.int64)
+    return prepared
 
 
 def unit_vectors(lats, lons) -> np.ndarray:
@@ -80,6 +94,7 @@ class CodedPolygons:
     def __init__(self, path: Path):
         import shapely
 
+        self.path = path
         self.geometries, arrays = decode(path)
         self.codes = arrays["codes"].astype(str)
         self.source = str(arrays["source"])
@@ -112,9 +127,15 @@ class NaturalEarthCountries(CodedPolygons):
 
         with self._lock:
             if self._coast is None:
-                coords, owner = shapely.get_coordinates(self.geometries, return_index=True)
-                keep = self.codes[owner] != "-"
-                self._coast = (UnitVectorTree(unit_vectors(coords[keep, 1], coords[keep, 0])), owner[keep])
+                from .prepared_cache import cached_arrays
+
+                def vertices() -> dict[str, np.ndarray]:
+                    coords, owner = shapely.get_coordinates(self.geometries, return_index=True)
+                    keep = self.codes[owner] != "-"
+                    return {"unit": unit_vectors(coords[keep, 1], coords[keep, 0]), "owner": owner[keep]}
+
+                prepared = cached_arrays(f"coast-{Path(self.path).stem}", Path(self.path), vertices)
+                self._coast = (UnitVectorTree(prepared["unit"]), prepared["owner"])
             return self._coast
 
     def codes_at(self, lats: np.ndarray, lons: np.ndarray) -> np.ndarray:

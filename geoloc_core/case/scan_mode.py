@@ -1,0 +1,39 @@
+"""The two depths of a scan (#35): ``full`` and ``metadata-only``.
+
+Why a metadata-only mode: the first pass over a leaked archive or a seized phone dump wants what the
+metadata says (hash, type, EXIF/IPTC/XMP, places, the metadata checks) at exiftool's speed; the pixel
+decode (truncation check, perceptual hash, pixel spread, thumbnail comparison) and the model are most of a
+full scan's time. A metadata-only row has the full row's columns; the ones only pixels can fill are
+empty, and ``mode`` says which pass made it, so nobody reads an empty ``phash`` as "no picture".
+"""
+from __future__ import annotations
+
+from .findings import Finding
+
+FULL = "full"
+METADATA_ONLY = "metadata-only"
+MODES = (FULL, METADATA_ONLY)
+
+# Filled from the decoded pixels (or the model) in a full scan; empty in a metadata-only row. The
+# summaries that depend on them (status, message, the verdicts, checks_flagged) can differ too: a truncated
+# file is an error in a full scan and an ordinary row in a metadata-only one, whose pixels nobody read; a flat
+# image is "too flat to predict" in a full scan and "no model" in a metadata-only one.
+PIXEL_COLUMNS = ("phash", "check_thumbnail", "pixels_from")
+# Files a metadata-only scan inspects ahead of the rows it has finished. A full scan keeps a few in flight
+# (their decoded pixels are big); a metadata-only result is a few KB, and the parsers, started before the
+# geocoder has loaded (0.3 s of the scan process), can inspect a small folder whole in that time instead of
+# waiting after the first few files (#35).
+METADATA_ONLY_WINDOW = 512
+PIXEL_DEPENDENT_COLUMNS = PIXEL_COLUMNS + ("checks_flagged", "status", "message", "verdict", "verdict_reason",
+                                          "claim_pred_verdict", "claim_pred_reason")
+
+
+def blank_pixel_columns(finding: Finding) -> None:
+    """A metadata-only row: the pixel columns empty (a thumbnail check that never compared must not say
+    "no embedded thumbnail"), the flagged count over the checks that ran."""
+    for name in PIXEL_COLUMNS:
+        setattr(finding, name, "")
+    finding.checks_flagged = sum(str(getattr(finding, name)).startswith("warn:") for name in _CHECK_COLUMNS)
+
+
+_CHECK_COLUMNS = tuple(name for name in Finding.columns() if name.startswith("check_"))
