@@ -279,6 +279,10 @@ def run_scan(args: argparse.Namespace) -> int:
         print("error: --metadata-only runs no model (it decodes no pixels): drop --model or --metadata-only",
               file=sys.stderr)
         return 2
+    if args.metadata_only and args.pixel_forensics:
+        print("error: --metadata-only decodes no pixels, so it runs no pixel checks: drop --pixel-forensics or "
+              "--metadata-only", file=sys.stderr)
+        return 2
     models = [] if args.metadata_only else args.model or [m for m in [configured_model(None)] if m]
     pool = WorkerPool(size=args.workers, timeout_s=args.timeout, niceness=BESIDE_MODEL_NICENESS if models else 0)
     pool.start()

@@ -196,6 +196,9 @@ def test_ray_engine_refuses_what_it_cannot_do(tmp_path):
     assert "--output-dir" in _scan(str(tmp_path), "--engine", "ray").stderr
     refused = _scan(str(tmp_path), "--engine", "ray", "--output-dir", str(tmp_path / "o"), "--report", "r.html")
     assert refused.returncode == 2 and "--report is not available with --engine ray" in refused.stderr
+    for flag in ("--pixel-forensics", "--keyframe-rows"):  # #37's and #34's options: the local engine's only
+        refused = _scan(str(tmp_path), "--engine", "ray", "--output-dir", str(tmp_path / "o"), flag)
+        assert refused.returncode == 2 and f"{flag} is not available with --engine ray" in refused.stderr
     assert _scan("--out", "x.csv").returncode == 2
     missing = _scan(str(tmp_path), "--from-list", str(tmp_path / "none.txt"), "--out", "x.csv")
     assert missing.returncode == 2 and "cannot be read" in missing.stderr

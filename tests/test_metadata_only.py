@@ -48,9 +48,10 @@ def _assert_same_metadata(pairs: list[tuple[Finding, Finding]], raw_sizes: bool 
         differ = {c: (getattr(full, c), getattr(meta, c)) for c in columns if getattr(full, c) != getattr(meta, c)}
         assert not differ, (full.file, differ)
         assert all(getattr(meta, c) in ("", None) for c in PIXEL_COLUMNS), meta.file
-        if refused:  # only a decode can find a truncated or corrupt image: the message names the decode
+        frames = full.media_kind == "video"  # a clip's budget notes and frame errors come from decoded frames
+        if refused and not frames:  # only a decode can find a truncated or corrupt image: the message names it
             assert any(word in full.message for word in ("truncated", "corrupt", "no picture")), full.message
-        elif "too flat" not in full.message and raw_sizes:  # flatness (and a RAW's size) come from pixels
+        elif "too flat" not in full.message and raw_sizes and not frames:  # flatness (a RAW's size) from pixels
             assert (full.status, full.message, full.verdict) == (meta.status, meta.message, meta.verdict), meta.file
 
 
@@ -98,9 +99,30 @@ def test_scan_metadata_only_command(corpus, tmp_path):
     assert result.returncode == 0, result.stderr
     with out.open(encoding="utf-8", newline="") as handle:
         rows = list(csv.DictReader(handle))
-    assert len(rows) == len(corpus_items())
+    assert len(rows) == len(list(corpus.iterdir()))  # the images and the videos of the corpus
     assert list(rows[0])[-1] == "mode" and {r["mode"] for r in rows} == {METADATA_ONLY}
     assert all(r["phash"] == "" and r["check_thumbnail"] == "" for r in rows)
     refused = subprocess.run([sys.executable, "-m", "geoloc_core", "scan", str(corpus), "--metadata-only",
                               "--model", "x", "--out", str(out)], capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert refused.returncode == 2 and "--metadata-only runs no model" in refused.stderr
+    refused = subprocess.run([sys.executable, "-m", "geoloc_core", "scan", str(corpus), "--metadata-only",
+                              "--pixel-forensics", "--out", str(out)], capture_output=True, text=True, cwd=ROOT,
+                             timeout=300)
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr, refused.stderr
+    assert "--metadata-only decodes no pixels" in refused.stderr
+
+
+def test_a_video_in_a_metadata_only_scan_gives_its_claims_and_decodes_no_frame(geocoder, worker, tmp_path):
+    """A clip's container claims (place, time, camera) are metadata; its keyframes are pixels: a
+    metadata-only scan reads the first and decodes no frame (the full scan's keyframes, empty here)."""
+    from tests.videogen import cut_clip
+
+    paris = {"com.apple.quicktime.location.ISO6709": "+48.8584+002.2945/",
+             "com.apple.quicktime.creationdate": "2024-05-01T13:20:30+0200", "com.apple.quicktime.make": "Apple"}
+    (tmp_path / "clip.mov").write_bytes(cut_clip([10, 30], 50, fmt="mov", metadata=paris))
+    full, meta = _both(geocoder, worker, [tmp_path])[0]
+    assert full.media_kind == meta.media_kind == "video" and full.keyframes == 3
+    assert (meta.exif_lat, meta.exif_lon, meta.exif_datetime_original, meta.camera_make) == \
+        (full.exif_lat, full.exif_lon, full.exif_datetime_original, full.camera_make)
+    assert meta.duration_s == full.duration_s and meta.status == "ok", meta.message
+    assert meta.keyframes is None and meta.keyframe_times == "" and meta.phash == "" and meta.keyframe_phashes == ""

@@ -223,7 +223,8 @@ class Analyzer:
     def _inspect_video(self, source: FileSource, path, result: "_Inspected") -> None:
         try:
             data = result.data if path is None else b""
-            result.video = video_media.read(self.worker, str(path) if path is not None else None, data)
+            result.video = video_media.read(self.worker, str(path) if path is not None else None, data,
+                                            frames=not self.metadata_only)
         except IsolatedCallError as exc:
             result.inspect_error = f"video could not be read: {exc}"
             if path is not None:

@@ -8,6 +8,8 @@ empty, and ``mode`` says which pass made it, so nobody reads an empty ``phash`` 
 """
 from __future__ import annotations
 
+from dataclasses import fields
+
 from .findings import Finding
 
 FULL = "full"
@@ -18,7 +20,10 @@ MODES = (FULL, METADATA_ONLY)
 # summaries that depend on them (status, message, the verdicts, checks_flagged) can differ too: a truncated
 # file is an error in a full scan and an ordinary row in a metadata-only one, whose pixels nobody read; a flat
 # image is "too flat to predict" in a full scan and "no model" in a metadata-only one.
-PIXEL_COLUMNS = ("phash", "check_thumbnail", "pixels_from")
+PIXEL_COLUMNS = ("phash", "check_thumbnail", "pixels_from",
+                 # a video's keyframes are decoded frames (#34); its container claims are metadata
+                 "keyframes", "keyframe_method", "keyframe_times", "keyframe_predictions", "keyframe_phashes",
+                 "clip_prediction_from")
 # Files a metadata-only scan inspects ahead of the rows it has finished. A full scan keeps a few in flight
 # (their decoded pixels are big); a metadata-only result is a few KB, and the parsers, started before the
 # geocoder has loaded (0.3 s of the scan process), can inspect a small folder whole in that time instead of
@@ -32,8 +37,9 @@ def blank_pixel_columns(finding: Finding) -> None:
     """A metadata-only row: the pixel columns empty (a thumbnail check that never compared must not say
     "no embedded thumbnail"), the flagged count over the checks that ran."""
     for name in PIXEL_COLUMNS:
-        setattr(finding, name, "")
+        setattr(finding, name, _EMPTY[name])
     finding.checks_flagged = sum(str(getattr(finding, name)).startswith("warn:") for name in _CHECK_COLUMNS)
 
 
+_EMPTY = {f.name: f.default for f in fields(Finding)}  # "" for text, None for numbers
 _CHECK_COLUMNS = tuple(name for name in Finding.columns() if name.startswith("check_"))

@@ -15,6 +15,7 @@ keyframe the model is surest of. The radii stay the calibrated radii of that key
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Callable, Iterable, Sequence
 
 from ..evidence.exif import ExifFacts
@@ -35,10 +36,11 @@ def is_video(facts: FileFacts | None) -> bool:
     return facts is not None and facts.file_type in VIDEO_TYPES
 
 
-def read(worker, path: str | None, data: bytes) -> VideoReading:
+def read(worker, path: str | None, data: bytes, frames: bool = True) -> VideoReading:
     """The video's reading from the isolated worker (the file on disk read there, else the bytes), its time budget
-    a share of the worker's deadline, so the budget, not the deadline, ends a long read (keeping its keyframes)."""
-    budget = within_deadline(getattr(worker, "timeout_s", None))
+    a share of the worker's deadline, so the budget, not the deadline, ends a long read (keeping its keyframes).
+    ``frames=False`` (a metadata-only scan): the container's claims only, no frame decoded."""
+    budget = replace(within_deadline(getattr(worker, "timeout_s", None)), decode_frames=frames)
     return worker.call(read_video_at, path, budget) if path is not None else worker.call(read_video, data, budget)
 
 

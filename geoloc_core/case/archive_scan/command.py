@@ -9,7 +9,8 @@ from pathlib import Path
 
 # what the local scan offers that the Ray engine does not (each needs every row in one process)
 UNSUPPORTED = (("report", "--report"), ("bundle", "--bundle"), ("constrain", "--constrain"),
-               ("online_geocoder", "--online-geocoder"))
+               ("online_geocoder", "--online-geocoder"), ("pixel_forensics", "--pixel-forensics"),
+               ("keyframe_rows", "--keyframe-rows"))
 
 
 def run_ray_command(args: argparse.Namespace, paths: list[str]) -> int:

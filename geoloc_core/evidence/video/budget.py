@@ -24,6 +24,7 @@ class VideoBudget:
     max_streams: int = 64  # a header listing thousands of streams is refused
     keyframe_side: int = 1024  # a keyframe's long side in pixels (the models crop far smaller)
     scene_threshold: float = 0.35  # histogram distance (0..1) that counts as a cut; see keyframes.py
+    decode_frames: bool = True  # False: the container's claims and telemetry only (scan --metadata-only, #35)
 
 
 def within_deadline(deadline_s: float | None, budget: VideoBudget | None = None) -> VideoBudget:

@@ -79,6 +79,8 @@ def _read(data: bytes, budget: VideoBudget, deadline: float, reading: VideoReadi
     if claims.CreateDate is None and claims.codec == "h264" and reading.file_type in ("ts", "m2ts"):
         with _open(av, data) as container:  # an AVCHD camcorder's time is in the H.264 stream itself
             _avchd_time(container, claims)
+    if not budget.decode_frames:  # a metadata-only scan: no frame decoded, no keyframes (#35)
+        return
     # The frames from a fresh open: seeking back to the start is unreliable in MPEG-TS and cut files.
     with _open(av, data) as container:
         stream = container.streams.video[0]
