@@ -26,7 +26,7 @@ from tests.hostile_corpus import TEXT_PAYLOADS, payload_file_name
 from tests.test_browser import (CHROMIUM, CHROMIUM_ARGS, INTERPRETED_JS, _free_port, _recording, _shot, _start_server,
                                 _stop_server)
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow]
+pytestmark = pytest.mark.browser  # each test under 20 s here (the module about a minute with its servers)
 ROOT = Path(__file__).resolve().parents[1]
 KEYS = list(TEXT_PAYLOADS)
 GROUPS = [" | ".join(TEXT_PAYLOADS[k] for k in KEYS[g::3]) for g in range(3)]  # every payload in one of three
@@ -176,6 +176,8 @@ def team(tmp_path_factory, tiny_model_dir):
     _stop_server(server, log)
     provider.terminate()
     provider.wait(timeout=30)
+    net = folder / "net.log"
+    assert not net.exists() or net.read_text().strip() == "", net.read_text()[:2000]  # nowhere but the provider
 
 
 def test_a_hostile_login_name_and_email_stay_text(browser, team, tmp_path):
