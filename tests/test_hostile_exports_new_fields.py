@@ -181,3 +181,33 @@ def test_pdf_text_says_what_the_files_said(reports, tmp_path):
     for key, payload in PAYLOADS.items():
         flat = _squash(payload.replace("\n", "\\n"))
         assert flat in text or flat.replace(" ", "") in text.replace(" ", ""), key
+
+
+def test_a_file_name_that_is_not_utf8_is_written_by_every_format(tmp_path):
+    """On Linux a file name is bytes: one that is not UTF-8 (a clip copied off a camera card with a Latin-1 name)
+    reaches the findings as Python's surrogate escapes, which no UTF-8 file can hold. Every format writes it, the
+    scan CLI too: JSON and GeoJSON as their own \\u escape (read back, the same string), CSV and KML as text."""
+    import os
+    import sys
+
+    from tests.imagegen import image_bytes
+
+    name = os.fsdecode(b"clip \xff\xfe =cmd.mov")
+    finding = _video_finding(1, "not_utf8", "x")
+    finding.file = name
+    for fmt in ("csv", "csv-excel", "json", "geojson", "kml"):
+        export([finding], fmt).encode("utf-8")  # a lone surrogate would raise here
+    assert json.loads(export([finding], "json"))[0]["file"] == name
+    assert json.loads(export([finding], "geojson"))["features"][0]["properties"]["file"] == name
+    assert "clip \\udcff\\udcfe =cmd.mov" in export([finding], "csv")
+
+    folder = tmp_path / "card"
+    folder.mkdir()
+    with open(os.path.join(os.fsencode(folder), b"photo \xff.jpg"), "wb") as handle:
+        handle.write(image_bytes())
+    out = tmp_path / "scan.csv"
+    result = subprocess.run([sys.executable, "-m", "geoloc_core", "scan", str(folder), "--format", "csv", "--out",
+                             str(out)], capture_output=True, text=True, timeout=300,
+                            env={k: v for k, v in os.environ.items() if k != "GEOLOC_MODEL"})  # metadata only
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "photo \\udcff.jpg" in out.read_text(encoding="utf-8")
