@@ -2,6 +2,8 @@
 the team-login tests (#36), and write the secrets.toml that points an app at it."""
 from __future__ import annotations
 
+import json
+import os
 import shutil
 import subprocess
 import time
@@ -13,15 +15,16 @@ FOLDER = Path(__file__).resolve().parent / "oidc"
 CLIENT_ID, CLIENT_SECRET = "geoloc", "geoloc-test-secret"  # as tests/oidc/provider.mjs defines them
 
 
-def start_provider(port: int, redirect_uri: str, log_path: Path) -> subprocess.Popen:
+def start_provider(port: int, redirect_uri: str, log_path: Path, users: dict | None = None) -> subprocess.Popen:
     """The provider on ``127.0.0.1:port``, its one client allowed to return to ``redirect_uri``; waits until it
-    listens. Fails (not skips) when node or the locked packages are missing: `make setup-test` installs both."""
+    listens. ``users``: more accounts, {login: claims}, beside alice and bob. Fails (not skips) when node or the locked packages are missing: `make setup-test` installs both."""
     node = shutil.which("node")
     if node is None or not (FOLDER / "node_modules" / "oidc-provider").is_dir():
         pytest.fail("the test OIDC provider is not installed: run `make setup-test` (node, npm ci in tests/oidc)")
     log = open(log_path, "w")
+    env = {**os.environ, "GEOLOC_OIDC_EXTRA_USERS": json.dumps(users or {})}
     process = subprocess.Popen([node, str(FOLDER / "provider.mjs"), str(port), redirect_uri], cwd=FOLDER,
-                               stdout=log, stderr=subprocess.STDOUT)
+                               stdout=log, stderr=subprocess.STDOUT, env=env)
     deadline = time.time() + 60
     while time.time() < deadline:
         if "READY" in log_path.read_text():

@@ -13,7 +13,7 @@ import json
 import streamlit as st
 
 from geoloc_core.case.findings import Finding, for_people
-from geoloc_core.case.video_media import CLIP_RULE
+from geoloc_core.case.video_media import CLIP_RULE, track_coordinates
 from geoloc_core.evidence.filefacts import sha256_hex
 from geoloc_core.evidence.isolation import IsolatedCallError
 from geoloc_core.evidence.video import Keyframe, read_video
@@ -88,7 +88,8 @@ def claims_panel(finding: Finding) -> None:
         ("Capture time (tag)", finding.capture_time_source),
         ("Keyframes", f"{finding.keyframes} ({finding.keyframe_method})" if finding.keyframes is not None else ""),
         ("Clip's prediction from", finding.clip_prediction_from),
-        ("Telemetry track", f"{len(json.loads(finding.telemetry_track))} GPS fixes" if finding.telemetry_track else ""),
+        # the exports' one reading of the track: a malformed stored value (a case log is a file too) is no track
+        ("Telemetry track", f"{len(track)} GPS fixes" if (track := track_coordinates(finding)) else ""),
     ], empty="the container claims nothing beyond its frames")
 
 

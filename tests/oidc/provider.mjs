@@ -10,6 +10,8 @@ const issuer = `http://127.0.0.1:${port}`;
 export const USERS = {
   alice: { email: "alice@example.org", email_verified: true, name: "Alice Analyst" },
   bob: { email: "bob@example.org", email_verified: true, name: "Bob Reporter" },
+  // more users for a test, as JSON {login: claims}: the hostile-identity tests give names and e-mails that are payloads
+  ...JSON.parse(process.env.GEOLOC_OIDC_EXTRA_USERS || "{}"),
 };
 
 const provider = new Provider(issuer, {

@@ -44,6 +44,17 @@ EXCEL_COLUMNS = ("file", "sha256", "status", "verdict", "verdict_reason", "dista
                  "analyst_point_lat", "analyst_point_lon")  # the analyst's own point (#32)
 
 
+# a lone surrogate: what Python's surrogateescape makes of a file name's bytes that are not UTF-8 (Linux names
+# are bytes); no UTF-8 file can hold one, so the scan's whole export raised at the first such name
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _escape_surrogates(text: str) -> str:
+    """Each lone surrogate as its ``\\uXXXX`` escape: in JSON that is the format's own escape (read back, the
+    same string); in CSV it is the text the reports and the pages show for it (``visible_text``)."""
+    return _LONE_SURROGATE.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
+
+
 def spreadsheet_safe(value: object) -> object:
     """Neutralise formula-leading text, also at the start of every line inside the text; leave
     numbers, booleans and None alone."""
@@ -68,7 +79,7 @@ def _cell(value: object) -> object:
         return ""
     if isinstance(value, float) and not math.isfinite(value):
         return ""
-    return spreadsheet_safe(value)
+    return spreadsheet_safe(_escape_surrogates(value) if isinstance(value, str) else value)
 
 
 def write_csv(findings: Iterable[Finding], stream: io.TextIOBase, header: bool = True, excel: bool = False) -> None:
@@ -92,7 +103,7 @@ def to_csv(findings: Sequence[Finding], excel: bool = False) -> str:
 
 
 def to_json(findings: Sequence[Finding]) -> str:
-    return json.dumps([f.to_dict() for f in findings], indent=2, ensure_ascii=False)
+    return _escape_surrogates(json.dumps([f.to_dict() for f in findings], indent=2, ensure_ascii=False))
 
 
 def to_geojson(findings: Sequence[Finding]) -> str:
@@ -119,7 +130,8 @@ def to_geojson(findings: Sequence[Finding]) -> str:
             features.append(_feature(line, props, "distance"))
         if track_coordinates(f):  # a video's per-frame telemetry (#34)
             features.append(_feature({"type": "LineString", "coordinates": track_coordinates(f)}, props, "track"))
-    return json.dumps({"type": "FeatureCollection", "features": features}, indent=2, ensure_ascii=False)
+    return _escape_surrogates(json.dumps({"type": "FeatureCollection", "features": features}, indent=2,
+                                         ensure_ascii=False))
 
 
 def _feature(geometry: dict, props: dict, role: str) -> dict:

@@ -124,7 +124,8 @@ def check_quantisation(data: bytes, make: str = "", model: str = "") -> Quantisa
     if not matches:
         note = "the tables match no known editor or libjpeg quality (a camera's own tables look like this)"
     elif camera:
-        note = f"EXIF names the camera {camera!r} but the tables are {matches[0]}"
+        # the camera as EXIF wrote it, in quotation marks: a Python repr doubled every backslash of a Make
+        note = f"EXIF names the camera \u201c{camera}\u201d but the tables are {matches[0]}"
     else:
         note = f"the tables are {matches[0]}; EXIF names no camera to compare with"
     return QuantisationResult("quantisation", "IJG-equivalent quality", float(quality), score, score >= FLAG_AT,
