@@ -17,8 +17,6 @@ from tests.videogen import cut_clip
 MARK = b"MAKEMARKXX"
 
 
-@pytest.mark.xfail(strict=True, reason="av.open decodes tags strictly: geoloc_core/evidence/video/reading.py needs "
-                                       "metadata_errors='replace' (the video helper's file this session)")
 def test_one_tag_with_invalid_utf8_never_costs_the_whole_clip():
     data = cut_clip([10], 20, fmt="mov", metadata={"com.apple.quicktime.make": MARK.decode(),
                                                    "com.apple.quicktime.model": "GoodModel",

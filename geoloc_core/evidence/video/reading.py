@@ -125,7 +125,10 @@ def _avchd_time(container, claims: ContainerClaims) -> None:
 
 
 def _open(av, data: bytes):
-    return av.open(io.BytesIO(data), mode="r", options={"probesize": "5000000"})
+    """The container, its text tags decoded leniently: PyAV decodes every tag strictly at open by default, so
+    one tag of invalid UTF-8 (a hostile or merely old encoder) would cost the whole clip; the bad bytes are
+    shown as U+FFFD instead."""
+    return av.open(io.BytesIO(data), mode="r", options={"probesize": "5000000"}, metadata_errors="replace")
 
 
 def _video_stream(container, budget: VideoBudget, reading: VideoReading):
