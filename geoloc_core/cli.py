@@ -259,7 +259,7 @@ def run_scan(args: argparse.Namespace) -> int:
         print("error: the following arguments are required: --out", file=sys.stderr)
         return 2
     args.paths = paths
-    from .evidence.isolation import BESIDE_MODEL_NICENESS, WorkerPool
+    from .evidence.isolation import BESIDE_MODEL_NICENESS, PARSERS_ONLY, WITH_PIXEL_FIGURES, WorkerPool
 
     constraint = None
     if args.constrain:  # read before anything starts, so a typo costs nothing
@@ -284,7 +284,8 @@ def run_scan(args: argparse.Namespace) -> int:
               "--metadata-only", file=sys.stderr)
         return 2
     models = [] if args.metadata_only else args.model or [m for m in [configured_model(None)] if m]
-    pool = WorkerPool(size=args.workers, timeout_s=args.timeout, niceness=BESIDE_MODEL_NICENESS if models else 0)
+    pool = WorkerPool(size=args.workers, timeout_s=args.timeout, niceness=BESIDE_MODEL_NICENESS if models else 0,
+                      preload=WITH_PIXEL_FIGURES if args.pixel_forensics else PARSERS_ONLY)  # OpenCV only if used
     pool.start()
     from .places.loading import offline_geocoder_in_background
 
