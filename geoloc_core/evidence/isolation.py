@@ -210,17 +210,30 @@ class WorkerPool:
     at once keep every worker busy. Callers that need input order keep it themselves (the
     Analyzer submits files in order and collects the futures in order).
 
-    Workers start lazily, on their first call, so a pool costs nothing until it is used."""
+    Workers start lazily, on their first call, so a pool costs nothing until it is used.
+
+    ``active``: how many workers serve from the start; the rest wait for ``grow()``. A worker's start costs
+    about 0.1 CPU-s, and a small metadata-only scan is done by one parser before the scan process has loaded
+    its geocoder: on 2 cores a second parser only took CPU from that load (#35, ``case/scan_mode.py``)."""
 
     def __init__(self, size: int | None = None, timeout_s: float = DEFAULT_TIMEOUT_S,
                  memory_limit: int | None = WORKER_MEMORY_LIMIT_BYTES, niceness: int = 0,
-                 preload: tuple[str, ...] = WITH_PIXEL_FIGURES):
+                 preload: tuple[str, ...] = WITH_PIXEL_FIGURES, active: int | None = None):
         self.size = max(1, size if size else default_pool_size(memory_limit))
         self.timeout_s = timeout_s
         self._workers = [IsolatedWorker(timeout_s=timeout_s, memory_limit=memory_limit, niceness=niceness,
                                         preload=preload) for _ in range(self.size)]
+        first = self.size if active is None else max(1, min(active, self.size))
+        self._held = self._workers[first:]
         self._free: queue.SimpleQueue[IsolatedWorker] = queue.SimpleQueue()
-        for worker in self._workers:
+        for worker in self._workers[:first]:
+            self._free.put(worker)
+
+    def grow(self) -> None:
+        """Let the workers held back by ``active`` serve too, started now."""
+        held, self._held = self._held, []
+        for worker in held:
+            worker.start()
             self._free.put(worker)
 
     def call(self, fn: Callable[..., Any], *args: Any, timeout_s: float | None = None) -> Any:
@@ -232,9 +245,10 @@ class WorkerPool:
             self._free.put(worker)
 
     def start(self) -> None:
-        """Start every worker process now (they load their parsers meanwhile)."""
+        """Start every serving worker process now (they load their parsers meanwhile)."""
         for worker in self._workers:
-            worker.start()
+            if worker not in self._held:
+                worker.start()
 
     def close(self) -> None:
         for worker in self._workers:
