@@ -259,7 +259,7 @@ def run_scan(args: argparse.Namespace) -> int:
         print("error: the following arguments are required: --out", file=sys.stderr)
         return 2
     args.paths = paths
-    from .evidence.isolation import BESIDE_MODEL_NICENESS, WorkerPool
+    from .evidence.isolation import BESIDE_MODEL_NICENESS, PARSERS_ONLY, WITH_PIXEL_FIGURES, WorkerPool
 
     constraint = None
     if args.constrain:  # read before anything starts, so a typo costs nothing
@@ -284,7 +284,11 @@ def run_scan(args: argparse.Namespace) -> int:
               "--metadata-only", file=sys.stderr)
         return 2
     models = [] if args.metadata_only else args.model or [m for m in [configured_model(None)] if m]
-    pool = WorkerPool(size=args.workers, timeout_s=args.timeout, niceness=BESIDE_MODEL_NICENESS if models else 0)
+    from .case.scan_mode import more_parsers, parsers_at_start
+
+    pool = WorkerPool(size=args.workers, timeout_s=args.timeout, niceness=BESIDE_MODEL_NICENESS if models else 0,
+                      preload=WITH_PIXEL_FIGURES if args.pixel_forensics else PARSERS_ONLY,  # OpenCV only if used
+                      active=None if args.workers else parsers_at_start(args.metadata_only))  # small: one parser
     pool.start()
     from .places.loading import offline_geocoder_in_background
 
@@ -312,6 +316,8 @@ def run_scan(args: argparse.Namespace) -> int:
     if args.online_geocoder:
         geocoder = NominatimGeocoder(fallback=geocoder)
     sources = collect_sources(args.paths)
+    if more_parsers(args.metadata_only, len(sources)):  # more files than one parser keeps up with
+        pool.grow()
     analyzer = Analyzer(geocoder=geocoder, predictor=predictor, batch_size=max(1, args.batch_size),
                         worker=pool, second_predictor=second, pixel_forensics=args.pixel_forensics,
                         metadata_only=args.metadata_only)

@@ -126,3 +126,21 @@ def test_a_video_in_a_metadata_only_scan_gives_its_claims_and_decodes_no_frame(g
         (full.exif_lat, full.exif_lon, full.exif_datetime_original, full.camera_make)
     assert meta.duration_s == full.duration_s and meta.status == "ok", meta.message
     assert meta.keyframes is None and meta.keyframe_times == "" and meta.phash == "" and meta.keyframe_phashes == ""
+
+
+def test_a_metadata_only_scan_asks_openblas_for_one_thread(monkeypatch):
+    """#35: numpy's OpenBLAS team spun ~0.1 CPU-s per core at import in a scan that does no linear algebra;
+    only `scan --metadata-only` sets one thread, a value the user set is kept, other commands are untouched."""
+    import os
+
+    from geoloc_core.__main__ import _one_blas_thread_for_a_metadata_only_scan as one_thread
+
+    monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
+    one_thread(["scan", "photos", "--out", "f.csv"])
+    one_thread(["shadows", "--metadata-only"])
+    assert "OPENBLAS_NUM_THREADS" not in os.environ
+    one_thread(["scan", "photos", "--metadata-only", "--out", "f.csv"])
+    assert os.environ["OPENBLAS_NUM_THREADS"] == "1"
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "4")
+    one_thread(["scan", "photos", "--metadata-only"])
+    assert os.environ["OPENBLAS_NUM_THREADS"] == "4"

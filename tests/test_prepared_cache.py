@@ -91,13 +91,13 @@ def test_the_geocoder_from_the_cache_answers_as_built_fresh(tmp_path, monkeypatc
     lats, lons = [48.85, 40.70, -33.86, 43.30, 0.0, 64.1], [2.35, -74.0, 151.2, 5.37, -30.0, -21.9]
     cold = OfflineGeocoder().reverse_many(lats, lons)
     assert sorted(p.name for p in (tmp_path / "cache" / "prepared").iterdir()) == [
-        "coast-ne10m_countries.safetensors", "ragged-ne10m_admin1_faces.safetensors",
-        "ragged-ne10m_countries.safetensors"]
+        "coast-ne10m_countries.safetensors", "places-geonames_places.safetensors",
+        "ragged-ne10m_admin1_faces.safetensors", "ragged-ne10m_countries.safetensors"]
     reads = []
     real = prepared_cache.read_prepared
     monkeypatch.setattr(prepared_cache, "read_prepared", lambda *a: reads.append(real(*a)) or reads[-1])
     warm = OfflineGeocoder().reverse_many(lats, lons)
-    assert len(reads) == 3 and all(r is not None for r in reads)
+    assert len(reads) == 4 and all(r is not None for r in reads)
     assert warm == cold
 
 
@@ -120,3 +120,41 @@ def test_small_kd_tree_queries_run_on_one_openmp_thread_and_answer_the_same():
         np.testing.assert_array_equal(idx[:200], expected)
     if lib is not None:
         assert lib.omp_get_max_threads() == before
+
+
+def test_place_names_read_one_at_a_time_equal_the_split_table():
+    """#35: the lazily read place names are the very strings the whole-table split gave, every one."""
+    import numpy as np
+
+    from geoloc_core.places.regions import PLACES_NPZ, _blob, _Names, _unblob
+
+    with np.load(PLACES_NPZ, allow_pickle=False) as data:
+        blob = data["names"]
+    names = _Names(blob)
+    split = _unblob(blob)
+    assert len(names) == len(split) and [names[i] for i in range(len(split))] == split
+    assert names[-1] == split[-1]
+    small = _Names(_blob(["Zürich", "", "Kyiv"]))
+    assert [small[i] for i in range(len(small))] == ["Zürich", "", "Kyiv"]
+
+
+def test_the_prepared_place_table_gives_the_same_index(tmp_path, monkeypatch):
+    """#35: a PlaceIndex built from the prepared (cached) table holds the arrays and tree points of one built
+    from the shipped npz itself."""
+    import numpy as np
+
+    from geoloc_core.places import regions
+    from geoloc_core.places.natural_earth import Admin1Faces
+
+    monkeypatch.setenv("GEOLOC_CACHE_DIR", str(tmp_path))
+    faces = Admin1Faces()
+    first = regions.PlaceIndex(faces=faces)  # builds and writes the prepared file
+    assert (tmp_path / "prepared" / "places-geonames_places.safetensors").exists()
+    second = regions.PlaceIndex(faces=faces)  # reads it back
+    with np.load(regions.PLACES_NPZ, allow_pickle=False) as data:
+        lat, lon = data["lat_e5"] * regions.QUANTUM, data["lon_e5"] * regions.QUANTUM
+    expected = regions.unit_vectors(lat, lon)
+    for index in (first, second):
+        assert np.array_equal(index._tree._points, expected)
+        assert np.array_equal(index._face, first._face) and np.array_equal(index._face_region, first._face_region)
+        assert np.array_equal(index.lat, lat) and np.array_equal(index.lon, lon)

@@ -35,6 +35,12 @@ WORKER_MEMORY_LIMIT_BYTES = 4 * 1024**3
 # CPU scan ran 1.2-1.5x the bare backbone; at niceness 19 parsers take the cores the model leaves
 # (between batches, Python glue). They still get ~1.4 % of a busy core, so deadlines hold (issue #18).
 BESIDE_MODEL_NICENESS = 19
+# What a fresh worker imports before it says "ready". The pixel checks' figures (#37, OpenCV) cost a parser
+# 0.2 CPU-s and 25 MiB at start: a scan without --pixel-forensics leaves them out (PARSERS_ONLY), which on a
+# 200-file metadata-only scan was two parsers x 0.2 s of a 2-core machine's start-up (#35). A module left out
+# still loads on the first call that needs it.
+PARSERS_ONLY = ("geoloc_core.evidence.inspection",)
+WITH_PIXEL_FIGURES = PARSERS_ONLY + ("geoloc_core.evidence.pixel_forensics.figures",)
 
 
 class IsolatedCallError(RuntimeError):
@@ -80,8 +86,9 @@ class IsolatedWorker:
     size = 1
 
     def __init__(self, timeout_s: float = DEFAULT_TIMEOUT_S, memory_limit: int | None = WORKER_MEMORY_LIMIT_BYTES,
-                 niceness: int = 0):
+                 niceness: int = 0, preload: tuple[str, ...] = WITH_PIXEL_FIGURES):
         self.timeout_s = timeout_s
+        self.preload = tuple(preload)
         self.memory_limit = memory_limit or 0
         self.niceness = niceness
         self._lock = threading.Lock()
@@ -96,7 +103,7 @@ class IsolatedWorker:
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [_project_root(), os.environ.get("PYTHONPATH")]))}
         self._process = subprocess.Popen(
             [sys.executable, "-m", "geoloc_core.evidence.isolation", str(child_read), str(child_write), str(self.memory_limit),
-             str(self.niceness)],
+             str(self.niceness), ",".join(self.preload)],
             pass_fds=(child_read, child_write), stdin=subprocess.DEVNULL, env=env)
         os.close(child_read)
         os.close(child_write)
@@ -203,16 +210,30 @@ class WorkerPool:
     at once keep every worker busy. Callers that need input order keep it themselves (the
     Analyzer submits files in order and collects the futures in order).
 
-    Workers start lazily, on their first call, so a pool costs nothing until it is used."""
+    Workers start lazily, on their first call, so a pool costs nothing until it is used.
+
+    ``active``: how many workers serve from the start; the rest wait for ``grow()``. A worker's start costs
+    about 0.1 CPU-s, and a small metadata-only scan is done by one parser before the scan process has loaded
+    its geocoder: on 2 cores a second parser only took CPU from that load (#35, ``case/scan_mode.py``)."""
 
     def __init__(self, size: int | None = None, timeout_s: float = DEFAULT_TIMEOUT_S,
-                 memory_limit: int | None = WORKER_MEMORY_LIMIT_BYTES, niceness: int = 0):
+                 memory_limit: int | None = WORKER_MEMORY_LIMIT_BYTES, niceness: int = 0,
+                 preload: tuple[str, ...] = WITH_PIXEL_FIGURES, active: int | None = None):
         self.size = max(1, size if size else default_pool_size(memory_limit))
         self.timeout_s = timeout_s
-        self._workers = [IsolatedWorker(timeout_s=timeout_s, memory_limit=memory_limit, niceness=niceness)
-                         for _ in range(self.size)]
+        self._workers = [IsolatedWorker(timeout_s=timeout_s, memory_limit=memory_limit, niceness=niceness,
+                                        preload=preload) for _ in range(self.size)]
+        first = self.size if active is None else max(1, min(active, self.size))
+        self._held = self._workers[first:]
         self._free: queue.SimpleQueue[IsolatedWorker] = queue.SimpleQueue()
-        for worker in self._workers:
+        for worker in self._workers[:first]:
+            self._free.put(worker)
+
+    def grow(self) -> None:
+        """Let the workers held back by ``active`` serve too, started now."""
+        held, self._held = self._held, []
+        for worker in held:
+            worker.start()
             self._free.put(worker)
 
     def call(self, fn: Callable[..., Any], *args: Any, timeout_s: float | None = None) -> Any:
@@ -224,9 +245,10 @@ class WorkerPool:
             self._free.put(worker)
 
     def start(self) -> None:
-        """Start every worker process now (they load their parsers meanwhile)."""
+        """Start every serving worker process now (they load their parsers meanwhile)."""
         for worker in self._workers:
-            worker.start()
+            if worker not in self._held:
+                worker.start()
 
     def close(self) -> None:
         for worker in self._workers:
@@ -254,9 +276,13 @@ if __name__ == "__main__":
             os.nice(niceness)
         except OSError:  # not allowed here: run at normal priority
             pass
-    try:  # load the parsers before the first file arrives, so its deadline does not pay for imports
-        import geoloc_core.evidence.inspection  # noqa: F401
-        import geoloc_core.evidence.pixel_forensics.figures  # noqa: F401  (#37's checks with OpenCV: 0.1 s, 25 MiB)
-    except Exception:  # never fatal here: a call that needs it reports the error itself
-        pass
+    import importlib
+
+    for name in sys.argv[5].split(",") if len(sys.argv) > 5 else WITH_PIXEL_FIGURES:
+        if not name.startswith("geoloc_core."):  # only our own modules, whatever the command line says
+            continue
+        try:  # load the parsers before the first file arrives, so its deadline does not pay for imports
+            importlib.import_module(name)
+        except Exception:  # never fatal here: a call that needs it reports the error itself
+            pass
     serve(Connection(read_fd, writable=False), Connection(write_fd, readable=False), limit)

@@ -79,12 +79,8 @@ def cached_arrays(name: str, source: Path, build: Callable[[], dict[str, np.ndar
 def read_prepared(path: Path, source: str) -> dict[str, np.ndarray] | None:
     """The arrays of a cache file, or None when it is missing, not ours, writable by others, unreadable,
     built from other source bytes or another format, or changed since it was written."""
-    try:
-        status = path.lstat()
-        if not stat.S_ISREG(status.st_mode) or status.st_uid != os.getuid() or status.st_mode & 0o022:
-            return None
-        data = path.read_bytes()
-    except OSError:
+    data = _mapped(path)
+    if data is None:
         return None
     try:  # safetensors' layout: 8-byte header length, a JSON header, then the arrays' bytes
         length = int.from_bytes(data[:8], "little")
@@ -102,10 +98,33 @@ def read_prepared(path: Path, source: str) -> dict[str, np.ndarray] | None:
     return arrays
 
 
+def _mapped(path: Path):
+    """The file's bytes memory-mapped read-only, or None when it is missing, empty, not a regular file of
+    ours, or writable by others. Why a map and not ``read_bytes``: the three files are 45 MB, and copying
+    them into fresh memory cost every scan 0.03 CPU-s and as much again in page faults (#35); the map
+    shares the page cache. The checks run on the opened file itself (no swap between check and read);
+    a replaced cache file is a new inode (``write_private`` renames), so the mapped bytes stay the ones
+    whose content hash is checked."""
+    import mmap
+
+    try:
+        status = path.lstat()
+        if not stat.S_ISREG(status.st_mode):
+            return None
+        with open(path, "rb") as handle:
+            opened = os.fstat(handle.fileno())
+            if (opened.st_ino, opened.st_dev) != (status.st_ino, status.st_dev) or not stat.S_ISREG(opened.st_mode) \
+                    or opened.st_uid != os.getuid() or opened.st_mode & 0o022 or opened.st_size < 8:
+                return None
+            return mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+    except (OSError, ValueError):
+        return None
+
+
 _DTYPES = {"F64": "<f8", "F32": "<f4", "I64": "<i8", "I32": "<i4", "U8": "|u1", "BOOL": "|b1"}
 
 
-def _view(data: bytes, start: int, entry: dict) -> np.ndarray:
+def _view(data, start: int, entry: dict) -> np.ndarray:
     """One array of a safetensors file, read in place (no copy); bounds and sizes checked."""
     dtype = np.dtype(_DTYPES[entry["dtype"]])
     begin, end = (int(x) for x in entry["data_offsets"])
