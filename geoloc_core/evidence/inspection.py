@@ -22,6 +22,20 @@ def inspect_exif_and_hash(data: bytes) -> tuple[FileFacts, ExifFacts | None]:
     return facts, (read_exif(data) if facts.file_type in SUPPORTED_IMAGE_TYPES else None)
 
 
+def read_metadata(data: bytes) -> ExifFacts:
+    """EXIF with the IPTC/XMP claims reconciled into ``exif.claims`` and the metadata blocks compared: the
+    part of an inspection that reads no pixels, shared by the full and the metadata-only one (#35)."""
+    exif = read_exif(data)
+    embedded = read_embedded_metadata(data)
+    exif.claims = reconcile(exif, embedded)
+    exif.warnings.extend(embedded.warnings)
+    try:
+        exif.blocks = read_blocks(data, exif, embedded)
+    except Exception as exc:  # a block shape nobody foresaw must not cost the file's other facts
+        exif.warnings.append(f"metadata blocks not compared ({type(exc).__name__})")
+    return exif
+
+
 def inspect_file(data: bytes) -> tuple[FileFacts, ExifFacts | None, ForensicFacts | None]:
     """File facts and, for images, EXIF (with the IPTC/XMP claims reconciled into ``exif.claims``)
     and forensic facts. Runs inside the isolated worker. The pixels are decoded once: the truncation
@@ -30,14 +44,7 @@ def inspect_file(data: bytes) -> tuple[FileFacts, ExifFacts | None, ForensicFact
     try:
         if facts.file_type not in SUPPORTED_IMAGE_TYPES:
             return facts, None, None
-        exif = read_exif(data)
-        embedded = read_embedded_metadata(data)
-        exif.claims = reconcile(exif, embedded)
-        exif.warnings.extend(embedded.warnings)
-        try:
-            exif.blocks = read_blocks(data, exif, embedded)
-        except Exception as exc:  # a block shape nobody foresaw must not cost the file's other facts
-            exif.warnings.append(f"metadata blocks not compared ({type(exc).__name__})")
+        exif = read_metadata(data)
         forensic = (read_forensic_facts(data, facts.file_type, exif.thumbnail, decoded=decoded)
                     if facts.error is None else None)
         exif.thumbnail = None  # compared already; not carried further
@@ -55,14 +62,7 @@ def inspect_metadata_only(data: bytes) -> tuple[FileFacts, ExifFacts | None, For
     facts = inspect_bytes(data, decode_check=False)
     if facts.file_type not in SUPPORTED_IMAGE_TYPES:
         return facts, None, None
-    exif = read_exif(data)
-    embedded = read_embedded_metadata(data)
-    exif.claims = reconcile(exif, embedded)
-    exif.warnings.extend(embedded.warnings)
-    try:
-        exif.blocks = read_blocks(data, exif, embedded)
-    except Exception as exc:  # as in inspect_file
-        exif.warnings.append(f"metadata blocks not compared ({type(exc).__name__})")
+    exif = read_metadata(data)
     forensic = (read_forensic_facts(data, facts.file_type, None, pixels=False)
                 if facts.error is None else None)
     exif.thumbnail = None
