@@ -13,17 +13,13 @@ payload shown as literal text. One server per surface kind, several uploads each
 test-artifacts/ (hostile-new-pixel.png, hostile-new-video.png, hostile-new-team.png) are for a person to look at."""
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 from tests.hostile_corpus import TEXT_PAYLOADS, payload_file_name
-from tests.test_browser import (CHROMIUM, CHROMIUM_ARGS, INTERPRETED_JS, _free_port, _recording, _shot, _start_server,
+from tests.test_browser import (CHROMIUM, CHROMIUM_ARGS, INTERPRETED_JS, _recording, _shot, _start_server,
                                 _stop_server)
 
 pytestmark = pytest.mark.browser  # each test under 20 s here (the module about a minute with its servers)
@@ -102,7 +98,7 @@ def test_pixel_forensics_notes_and_tables_show_every_payload_as_text(browser, se
         photo = tmp_path / payload_file_name(f"pixel{group}", TEXT_PAYLOADS[KEYS[group]])
         photo.write_bytes(data)
         page.locator("input[type=file]").first.set_input_files(str(photo))
-        page.get_by_text(f"Saved to case").first.wait_for(timeout=180_000)
+        page.get_by_text("Saved to case").first.wait_for(timeout=180_000)
         page.get_by_text("what it means, and its limits").first.wait_for(timeout=180_000)
         # the quantisation note in the check table: the camera as EXIF named it, Make then Model
         _wait_shown(page, f"EXIF names the camera \u201c{make} {model}\u201d")
@@ -147,35 +143,12 @@ COLLEAGUE = "=cmd|' /c calc'!a0<img src=x onerror=alert(2)>@evil.invalid"
 
 @pytest.fixture(scope="module")
 def team(tmp_path_factory, tiny_model_dir):
-    from tests.oidc_provider import start_provider, write_secrets
+    from tests.oidc_provider import team_server
 
     folder = tmp_path_factory.mktemp("team-hostile")
-    app_port, provider_port = _free_port(), _free_port()
-    provider = start_provider(provider_port, f"http://127.0.0.1:{app_port}/oauth2callback", folder / "oidc.log",
-                              users={"mallory": {"email": EMAIL, "email_verified": True, "name": NAME}})
-    secrets = write_secrets(folder / "secrets.toml", app_port, provider_port)
-    netguard = ROOT / "tests" / "netguard"
-    env = {**os.environ, "GEOLOC_DATA_DIR": str(folder / "data"), "GEOLOC_MODEL": str(tiny_model_dir),
-           "HOME": str(folder), "PYTHONPATH": os.pathsep.join([str(netguard), str(ROOT)]),
-           "GEOLOC_NETGUARD_LOG": str(folder / "net.log")}
-    log = open(folder / "server.log", "a")
-    server = subprocess.Popen([sys.executable, "-m", "ui.serve", "--server.port", str(app_port),
-                               "--secrets.files", str(secrets)], cwd=ROOT, env=env, stdout=log, stderr=log)
-    url = f"http://127.0.0.1:{app_port}"
-    deadline = time.time() + 120
-    while True:
-        try:
-            if urllib.request.urlopen(url + "/_stcore/health", timeout=2).read() == b"ok":
-                break
-        except OSError:
-            if time.time() > deadline or server.poll() is not None:
-                provider.kill()
-                pytest.fail("the app did not start: " + (folder / "server.log").read_text()[-2000:])
-            time.sleep(0.5)  # polling a server's start-up, bounded by the deadline above
-    yield {"url": url, "data": folder / "data"}
-    _stop_server(server, log)
-    provider.terminate()
-    provider.wait(timeout=30)
+    with team_server(folder, tiny_model_dir,
+                     users={"mallory": {"email": EMAIL, "email_verified": True, "name": NAME}}) as url:
+        yield {"url": url, "data": folder / "data"}
     net = folder / "net.log"
     assert not net.exists() or net.read_text().strip() == "", net.read_text()[:2000]  # nowhere but the provider
 

@@ -4,11 +4,6 @@ provider's own pages, analyses a photo, and finds her name in the case log and i
 browser context, cannot reach her case by the sidebar, by its URL (``?case=``) or by search."""
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import piexif
@@ -16,8 +11,8 @@ import pytest
 
 from geoloc_core.case.log.caselog import CaseLog
 from tests.imagegen import gps_exif, image_bytes
-from tests.oidc_provider import start_provider, write_secrets
-from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, _free_port, _shot, _stop_server
+from tests.oidc_provider import team_server
+from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, _shot
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[1]
@@ -28,31 +23,8 @@ SECRET_FILE = "harbour_fire_secret.jpg"
 @pytest.fixture(scope="module")
 def team(tmp_path_factory, tiny_model_dir):
     folder = tmp_path_factory.mktemp("team")
-    app_port, provider_port = _free_port(), _free_port()
-    provider = start_provider(provider_port, f"http://127.0.0.1:{app_port}/oauth2callback", folder / "oidc.log")
-    secrets = write_secrets(folder / "secrets.toml", app_port, provider_port)
-    netguard = ROOT / "tests" / "netguard"
-    env = {**os.environ, "GEOLOC_DATA_DIR": str(folder / "data"), "GEOLOC_MODEL": str(tiny_model_dir),
-           "HOME": str(folder), "PYTHONPATH": os.pathsep.join([str(netguard), str(ROOT)]),
-           "GEOLOC_NETGUARD_LOG": str(folder / "net.log")}
-    log = open(folder / "server.log", "a")
-    server = subprocess.Popen([sys.executable, "-m", "ui.serve", "--server.port", str(app_port),
-                               "--secrets.files", str(secrets)], cwd=ROOT, env=env, stdout=log, stderr=log)
-    url = f"http://127.0.0.1:{app_port}"
-    deadline = time.time() + 120
-    while True:
-        try:
-            if urllib.request.urlopen(url + "/_stcore/health", timeout=2).read() == b"ok":
-                break
-        except OSError:
-            if time.time() > deadline or server.poll() is not None:
-                provider.kill()
-                pytest.fail("the app did not start: " + (folder / "server.log").read_text()[-2000:])
-            time.sleep(0.5)
-    yield {"url": url, "data": folder / "data", "folder": folder}
-    _stop_server(server, log)
-    provider.terminate()
-    provider.wait(timeout=30)
+    with team_server(folder, tiny_model_dir) as url:
+        yield {"url": url, "data": folder / "data", "folder": folder}
 
 
 @pytest.fixture(scope="module")
