@@ -8,7 +8,6 @@ import shutil
 import subprocess
 import sys
 import time
-import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -63,7 +62,7 @@ def team_server(folder: Path, model_dir: Path, users: dict | None = None):
     """The provider and ``python -m ui.serve`` with a login pointing at it, both on 127.0.0.1 (the app under
     netguard, its off-server requests logged in ``folder/net.log``); yields the app's URL once it answers, and
     stops both after. ``users``: more provider accounts, as ``start_provider`` takes them."""
-    from tests.test_browser import _free_port, _stop_server
+    from tests.test_browser import _free_port, _stop_server, _wait_until_healthy
 
     root = Path(__file__).resolve().parents[1]
     app_port, provider_port = _free_port(), _free_port()
@@ -74,22 +73,15 @@ def team_server(folder: Path, model_dir: Path, users: dict | None = None):
            "HOME": str(folder), "PYTHONPATH": os.pathsep.join([str(root / "tests" / "netguard"), str(root)]),
            "GEOLOC_NETGUARD_LOG": str(folder / "net.log")}
     log = open(folder / "server.log", "a")
-    server = subprocess.Popen([sys.executable, "-m", "ui.serve", "--server.port", str(app_port),
-                               "--secrets.files", str(secrets)], cwd=root, env=env, stdout=log, stderr=log)
-    url = f"http://127.0.0.1:{app_port}"
-    deadline = time.time() + 120
-    while True:
-        try:
-            if urllib.request.urlopen(url + "/_stcore/health", timeout=2).read() == b"ok":
-                break
-        except OSError:
-            if time.time() > deadline or server.poll() is not None:
-                provider.kill()
-                pytest.fail("the app did not start: " + (folder / "server.log").read_text()[-2000:])
-            time.sleep(0.5)  # polling a server's start-up, bounded by the deadline above
     try:
-        yield url
+        server = subprocess.Popen([sys.executable, "-m", "ui.serve", "--server.port", str(app_port),
+                                   "--secrets.files", str(secrets)], cwd=root, env=env, stdout=log, stderr=log)
+        url = f"http://127.0.0.1:{app_port}"
+        try:
+            _wait_until_healthy(server, url, folder / "server.log", seconds=120)
+            yield url
+        finally:
+            _stop_server(server, log)
     finally:
-        _stop_server(server, log)
         provider.terminate()
         provider.wait(timeout=30)

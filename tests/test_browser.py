@@ -48,15 +48,23 @@ def _start_server(data: Path, model_dir: Path, site: Path | None = None):
     process = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
                                 "--server.address", "127.0.0.1"], cwd=ROOT, env=env, stdout=log, stderr=log)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 90
-    while time.time() < deadline:
+    _wait_until_healthy(process, url, data / "server.log", seconds=90)
+    return process, url, log
+
+
+def _wait_until_healthy(process: subprocess.Popen, url: str, log_path: Path, seconds: float) -> None:
+    """Wait for the app at ``url`` to answer its health check; fail with the end of its log when it has not within
+    ``seconds`` or its process has ended (killed first, so nothing keeps running after the failure)."""
+    deadline = time.time() + seconds
+    while True:
         try:
             if urllib.request.urlopen(url + "/_stcore/health", timeout=2).read() == b"ok":
-                return process, url, log
+                return
         except OSError:
-            time.sleep(0.5)
-    process.kill()
-    pytest.fail("streamlit did not start: " + (data / "server.log").read_text()[-2000:])
+            if time.time() > deadline or process.poll() is not None:
+                process.kill()
+                pytest.fail("the app did not start: " + log_path.read_text()[-2000:])
+            time.sleep(0.5)  # polling a server's start-up, bounded by the deadline above
 
 
 def _stop_server(process: subprocess.Popen, log) -> None:
@@ -102,11 +110,7 @@ def browser():
 @pytest.fixture
 def page(browser, server):
     context = browser.new_context(viewport={"width": 1400, "height": 2200}, accept_downloads=True)
-    page = context.new_page()
-    page.dialogs, page.offsite = [], []
-    page.on("dialog", lambda d: (page.dialogs.append(d.message), d.dismiss()))
-    page.on("request", lambda r: None if r.url.startswith((server["url"], "data:", "blob:", "about:"))
-            else page.offsite.append(r.url))
+    page = _recording(context.new_page(), server["url"])
     page.goto(server["url"], wait_until="networkidle")
     page.get_by_text("Drop a photo").wait_for(timeout=120_000)  # the first session loads the geocoder
     page.locator("input[type=file]").first.wait_for(state="attached", timeout=180_000)  # first run loads the model

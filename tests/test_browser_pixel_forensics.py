@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from tests.forensic_images import HOSTILE_MAKE, forged_photo
-from tests.test_browser import _shot, _start_server, _stop_server, browser  # noqa: F401  (fixture)
+from tests.test_browser import _recording, _shot, _start_server, _stop_server, browser  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.browser
 VIEWS = ("The photo; copy-move pairs outlined", "Error levels", "Noise residual")
@@ -26,11 +26,7 @@ def test_verify_shows_the_pixel_views_and_no_payload_runs_or_loads(browser, serv
     photo = tmp_path / "forged.jpg"
     photo.write_bytes(data)
     context = browser.new_context(viewport={"width": 1400, "height": 3400})  # the card and the whole section
-    page = context.new_page()
-    page.dialogs, page.offsite = [], []
-    page.on("dialog", lambda d: (page.dialogs.append(d.message), d.dismiss()))
-    page.on("request", lambda r: None if r.url.startswith((server["url"], "data:", "blob:", "about:"))
-            else page.offsite.append(r.url))
+    page = _recording(context.new_page(), server["url"])
     page.goto(server["url"], wait_until="networkidle")
     page.locator("input[type=file]").first.wait_for(state="attached", timeout=180_000)
     page.locator("input[type=file]").first.set_input_files(str(photo))
