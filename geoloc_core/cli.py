@@ -10,7 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from .case.exports.export import FORMATS, export, without_serials, write_csv
+from .case.exports.export import FORMATS, format_for, without_serials, write_csv, write_export
 from .case.pixel_findings import SECONDS_PER_12MP
 
 from .prompts_command import add_prompts_parser, listen_to_zero_shot, run_prompts
@@ -231,13 +231,6 @@ def run_shadows(args: argparse.Namespace) -> int:
     return 0
 
 
-def _format_for(out: str, requested: str | None) -> str:
-    if requested:
-        return requested
-    suffix = Path(out).suffix.lower().lstrip(".")
-    return suffix if suffix in FORMATS else "csv"
-
-
 def run_scan(args: argparse.Namespace) -> int:
     paths = list(args.paths)
     if args.from_list:
@@ -321,7 +314,7 @@ def run_scan(args: argparse.Namespace) -> int:
     analyzer = Analyzer(geocoder=geocoder, predictor=predictor, batch_size=max(1, args.batch_size),
                         worker=pool, second_predictor=second, pixel_forensics=args.pixel_forensics,
                         metadata_only=args.metadata_only)
-    fmt = _format_for(args.out, args.format)
+    fmt = format_for(args.out, args.format)
     # A CSV without reports is written row by row, so a 10,000-file scan holds no more findings in
     # memory than a 1,000-file one (issue #18); the other formats and the reports need them all.
     streaming = fmt in ("csv", "csv-excel") and not (args.report or args.bundle)
@@ -355,11 +348,7 @@ def run_scan(args: argparse.Namespace) -> int:
     if partial is not None:
         partial.replace(args.out)
     elif not streaming:
-        text = export(findings, fmt, include_serials=args.include_serials)
-        if args.out == "-":
-            sys.stdout.write(text)
-        else:
-            Path(args.out).write_text(text, encoding="utf-8", newline="")
+        write_export(findings, args.out, fmt, include_serials=args.include_serials)
     print(f"{count} files analysed, {errors} with errors -> {args.out}", file=sys.stderr)
     if args.report or args.bundle:
         from .case.reports.report_content import model_info

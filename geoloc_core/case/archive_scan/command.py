@@ -55,22 +55,10 @@ def run_ray_command(args: argparse.Namespace, paths: list[str]) -> int:
 
 def _export(args: argparse.Namespace, items) -> None:
     """The rows of every listed file (this run's and earlier runs'), in the local scan's order and format."""
-    from ..exports.export import export
+    from ..exports.export import format_for, write_export
     from .shards import OutputFolder
 
     with OutputFolder(args.output_dir) as output:
         findings = output.findings(items)
-    fmt = args.format or _format_for(args.out)
-    text = export(findings, fmt, include_serials=args.include_serials)
-    if args.out == "-":
-        sys.stdout.write(text)
-    else:
-        Path(args.out).write_text(text, encoding="utf-8", newline="")
+    write_export(findings, args.out, format_for(args.out, args.format), include_serials=args.include_serials)
     print(f"{len(findings)} rows -> {args.out}", file=sys.stderr)
-
-
-def _format_for(out: str) -> str:
-    from ..exports.export import FORMATS
-
-    suffix = Path(out).suffix.lower().lstrip(".")
-    return suffix if suffix in FORMATS else "csv"

@@ -24,7 +24,9 @@ import io
 import json
 import math
 import re
+import sys
 from functools import lru_cache
+from pathlib import Path
 from typing import Iterable, Sequence
 
 from ..findings import ANALYST_POINT_LABEL, CORE_COLUMNS, Finding
@@ -160,3 +162,20 @@ def export(findings: Sequence[Finding], fmt: str, include_serials: bool = False)
 
         return to_kml(findings)
     raise ValueError(f"unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}")
+
+
+def format_for(out: str, requested: str | None = None) -> str:
+    """The format a command writes to ``out``: the one asked for, else ``out``'s extension, else CSV."""
+    if requested:
+        return requested
+    suffix = Path(out).suffix.lower().lstrip(".")
+    return suffix if suffix in FORMATS else "csv"
+
+
+def write_export(findings: Sequence[Finding], out: str, fmt: str, include_serials: bool = False) -> None:
+    """``export`` of the findings to the file ``out``, or to standard output for "-" (both scan engines)."""
+    text = export(findings, fmt, include_serials=include_serials)
+    if out == "-":
+        sys.stdout.write(text)
+    else:
+        Path(out).write_text(text, encoding="utf-8", newline="")
