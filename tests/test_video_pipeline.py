@@ -210,10 +210,11 @@ def test_a_second_witness_predicts_the_keyframes_too(geocoder, worker):
 
 def test_an_unreadable_video_with_a_model_is_named_as_a_video(geocoder, worker):
     data, _ = video_items()["noise_frames.mp4"]
-    finding = Analyzer(geocoder=geocoder, worker=worker, predictor=ColourPredictor()).analyze(
-        FileSource("noise.mp4", data=data))
+    finding = Analyzer(geocoder=geocoder, worker=worker, predictor=ColourPredictor(),
+                       second_predictor=ColourPredictor()).analyze(FileSource("noise.mp4", data=data))
     assert finding.status == "error" and "none of the frames decoded" in finding.message
     assert finding.verdict_reason == "the file could not be analysed as a video"
+    assert finding.second_verdict_reason == "the file could not be analysed as a video"
 
 
 def test_a_black_fade_in_is_shown_but_not_predicted_and_the_clip_hashes_its_first_real_frame(geocoder, worker):

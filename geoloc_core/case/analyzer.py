@@ -363,7 +363,7 @@ class Analyzer:
             elif p.too_little:
                 result.verdict, result.reason = TOO_LITTLE_IMAGE, p.too_little
             elif f.status == "error" and prediction is None and self.predictor is not None:
-                result.verdict, result.reason = PREDICTION_FAILED, "the file could not be analysed as an image"
+                result.verdict, result.reason = PREDICTION_FAILED, _not_analysed(f)
             f.distance_km, f.band, f.verdict, f.verdict_reason = result.distance_km, result.band, result.verdict, result.reason
             f.country_match, f.continent_match = result.country_match, result.continent_match
             if self.second_predictor is not None:
@@ -404,12 +404,17 @@ class Analyzer:
         result = verify(exif_point, prediction, exif_place, place, model_available=True, thresholds=self.thresholds,
                         witness=f"the second witness ({f.second_kind or 'model'})", medium=f.media_kind)
         if f.status == "error" and prediction is None:
-            result.verdict, result.reason = PREDICTION_FAILED, "the file could not be analysed as an image"
+            result.verdict, result.reason = PREDICTION_FAILED, _not_analysed(f)
         f.second_distance_km, f.second_band = result.distance_km, result.band
         f.second_verdict, f.second_verdict_reason = result.verdict, result.reason
 
     def close(self) -> None:
         self.worker.close()
+
+
+def _not_analysed(finding: Finding) -> str:
+    """Why a file that could not be read has no prediction, naming what it is (either witness's reason)."""
+    return f"the file could not be analysed as {'a video' if finding.media_kind == 'video' else 'an image'}"
 
 
 def _model_input(predictor: LocationPredictor, data: bytes):

@@ -26,7 +26,7 @@ from ..evidence.video.claims import utc_of
 from ..model.prediction import LocationPredictor, Prediction
 from ..places.geocoding import ReverseGeocoder
 from .findings import Finding
-from .verification import PREDICTION_FAILED, VerdictThresholds, verify
+from .verification import VerdictThresholds, verify
 
 CLIP_RULE = "the keyframe with the tightest 90 % region"
 _UTC_LABEL = "GPS time (UTC)"
@@ -160,10 +160,7 @@ def record_keyframe_predictions(finding: Finding, reading: VideoReading, predict
 
 
 def finish(finding: Finding) -> None:
-    """After the verdict and checks: a video that could not be read is named as a video, and a container's UTC
-    time (passed to the checks as a UTC-only time) is named by its tag."""
-    if finding.verdict == PREDICTION_FAILED and finding.status == "error":
-        finding.verdict_reason = "the file could not be analysed as a video"
+    """After the checks: a container's UTC time (passed to the checks as a UTC-only time) is named by its tag."""
     if finding.capture_time_source:
         label = f"{finding.capture_time_source} (UTC)"
         finding.check_sun = finding.check_sun.replace(_UTC_LABEL, label)
