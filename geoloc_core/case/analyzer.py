@@ -303,7 +303,7 @@ class Analyzer:
                 if id(p) in clips:
                     into[id(p)] = clips[id(p)][0]
                     if not name:
-                        video_media.record_keyframe_predictions(p.finding, p.video, clips[id(p)][1])
+                        video_media.record_keyframe_predictions(p.finding, p.video, *clips[id(p)])
         for p in pending:
             p.image = p.second_image = None  # release pixels as soon as possible
             p.keyframe_inputs = p.second_keyframe_inputs = None

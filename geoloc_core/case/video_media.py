@@ -84,8 +84,9 @@ def fill(finding: Finding, facts: FileFacts, reading: VideoReading) -> None:
     finding.phash = informative[0].phash if informative else ""  # the clip's one hash: its first informative keyframe
     hashes = [k.phash for k in informative if k.phash]
     finding.keyframe_phashes = json.dumps(hashes) if hashes else ""  # near-duplicates: any keyframe (duplicates.py)
-    if too_little(reading):
-        finding.add_message(f"no prediction: {too_little(reading)}")
+    flat = too_little(reading)
+    if flat:
+        finding.add_message(f"no prediction: {flat}")
     if reading.track:
         finding.telemetry_track = json.dumps([[round(p.lon, 7), round(p.lat, 7)] for p in reading.track])
     if claims is None:
@@ -147,9 +148,10 @@ def combine(predictions: Sequence[Prediction]) -> Prediction:
     return min(predictions, key=lambda p: (p.radius90_km if p.radius90_km is not None else float("inf")))
 
 
-def record_keyframe_predictions(finding: Finding, reading: VideoReading, predictions: Sequence[Prediction]) -> None:
-    """Each keyframe's point and radii on the finding (JSON), and which one the clip's prediction is."""
-    clip = combine(predictions)
+def record_keyframe_predictions(finding: Finding, reading: VideoReading, clip: Prediction,
+                                predictions: Sequence[Prediction]) -> None:
+    """Each keyframe's point and radii on the finding (JSON), and which one the clip's prediction (``clip``, one
+    of ``predictions``, as ``predict_clips`` chose it) is."""
     rows = []
     for keyframe, prediction in zip(_informative(reading), predictions):
         rows.append({"time_s": keyframe.time_s, "lat": prediction.lat, "lon": prediction.lon,
