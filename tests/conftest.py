@@ -6,6 +6,16 @@ import pytest
 
 from geoloc_core.places.geocoding import OfflineGeocoder
 from geoloc_core.evidence.isolation import IsolatedWorker
+from tests.machine_facts import left_behind, machine_facts
+
+
+def pytest_report_header(config):
+    return machine_facts()
+
+
+def pytest_terminal_summary(terminalreporter):
+    terminalreporter.write_line(machine_facts() + " (at the end)")
+    terminalreporter.write_line(left_behind())
 
 
 @lru_cache(maxsize=1)
