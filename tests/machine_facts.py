@@ -34,7 +34,8 @@ def _descendants(pid: int) -> list[str]:
             continue
         try:
             fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            names[int(entry.name)] = (entry / "comm").read_text().strip()
+            words = (entry / "cmdline").read_bytes().split(b"\0")
+            names[int(entry.name)] = " ".join(w.decode(errors="replace") for w in words[:4] if w)[:120]
         except OSError:
             continue
         children.setdefault(int(fields[1]), []).append(int(entry.name))
@@ -59,4 +60,4 @@ def left_behind() -> str:
         found = _descendants(os.getpid())
     except OSError:
         return "processes left running by the tests: unknown"
-    return "processes left running by the tests: " + (", ".join(found) if found else "none")
+    return "processes left running by the tests: " + ("; ".join(found) if found else "none")

@@ -161,7 +161,7 @@ def test_a_drone_clips_telemetry_is_a_track_in_geojson_and_kml(no_model):
 
 def test_a_tampered_track_in_a_record_is_dropped_not_exported():
     from geoloc_core.case.findings import Finding
-    from geoloc_core.case.video_media import track_coordinates
+    from geoloc_core.case.exports.telemetry_track import track_coordinates
 
     for bad in ('[[1, "x"], [2, 3]]', '{"a": 1}', "not json", "[[500, 1], [1, 1]]", "[[true, 1], [1, 1]]"):
         assert track_coordinates(Finding("f", telemetry_track=bad)) == []

@@ -12,8 +12,9 @@ import json
 
 import streamlit as st
 
+from geoloc_core.case.exports.telemetry_track import track_coordinates
 from geoloc_core.case.findings import Finding, for_people
-from geoloc_core.case.video_media import CLIP_RULE, track_coordinates
+from geoloc_core.case.video_media import CLIP_RULE
 from geoloc_core.evidence.filefacts import sha256_hex
 from geoloc_core.evidence.isolation import IsolatedCallError
 from geoloc_core.evidence.video import Keyframe, read_video

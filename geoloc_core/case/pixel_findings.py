@@ -17,7 +17,6 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..evidence.filefacts import SUPPORTED_IMAGE_TYPES, describe_type
 from .findings import Finding
 
 if TYPE_CHECKING:  # the checks load OpenCV: imported when they run, not with every banner (app start)
@@ -186,7 +185,8 @@ def run_for_file(worker: Any, data: bytes, path: Path | None, facts: "FileFacts 
     the record, or why the checks do not apply (a sentence), or None when the file was not inspected.
     ``data`` is the file's bytes when the caller read them; otherwise the worker reads ``path`` and checks
     the bytes still hash to what was inspected."""
-    from ..evidence.pixel_forensics import PIXEL_TIMEOUT_S, analyse_pixels_at, analyse_pixels_isolated
+    from ..evidence.filefacts import SUPPORTED_IMAGE_TYPES, describe_type  # here: the scan's command imports
+    from ..evidence.pixel_forensics import PIXEL_TIMEOUT_S, analyse_pixels_at, analyse_pixels_isolated  # this module
 
     if facts is None:
         return None

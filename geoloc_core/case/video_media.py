@@ -215,20 +215,5 @@ def with_keyframe_rows(findings: Iterable[Finding], geocoder: ReverseGeocoder) -
         yield from keyframe_rows(finding, geocoder)
 
 
-def track_coordinates(finding: Finding) -> list[list[float]]:
-    """The telemetry track as [[lon, lat], ...] (GeoJSON order), or [] when there is none or it is unreadable."""
-    try:
-        points = json.loads(finding.telemetry_track) if finding.telemetry_track else []
-    except ValueError:
-        return []
-    if not isinstance(points, list):
-        return []
-    kept = [[float(p[0]), float(p[1])] for p in points if isinstance(p, list) and len(p) == 2
-            and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in p)
-            and -180 <= p[0] <= 180 and -90 <= p[1] <= 90]
-    return kept if len(kept) >= 2 else []
-
-
 __all__ = ["CLIP_RULE", "as_exif", "combine", "fill", "finish", "is_video", "keyframe_inputs", "keyframe_rows",
-           "predict_clips", "read", "record_keyframe_predictions", "too_little", "track_coordinates",
-           "with_keyframe_rows"]
+           "predict_clips", "read", "record_keyframe_predictions", "too_little", "with_keyframe_rows"]

@@ -34,8 +34,12 @@ REFINE_KM = 5.0
 
 def decode(path: Path) -> tuple[np.ndarray, dict]:
     """npz written by the build tool -> (shapely geometries, the other arrays)."""
-    import shapely
+    geometries, arrays = decode_lazily(path)
+    return geometries.all(), arrays
 
+
+def decode_lazily(path: Path) -> tuple["RaggedGeometries", dict]:
+    """As ``decode``, but each geometry is built the first time a lookup needs it (``RaggedGeometries``)."""
     from .prepared_cache import cached_arrays
 
     with np.load(path, allow_pickle=False) as data:
@@ -43,9 +47,78 @@ def decode(path: Path) -> tuple[np.ndarray, dict]:
         arrays = {k: data[k] for k in data.files if k not in ragged}
         # the decoded outlines are kept between runs (prepared_cache.py, #35): no decompress, no cumsum
         prepared = cached_arrays(f"ragged-{path.stem}", path, lambda: _ragged(data))
-    offsets = tuple(prepared[f"offsets{i}"] for i in range(3) if f"offsets{i}" in prepared)
-    kind = shapely.GeometryType(int(prepared["kind"][0]))
-    return shapely.from_ragged_array(kind, prepared["coords"], offsets), arrays
+    return RaggedGeometries(prepared), arrays
+
+
+def _ranges(starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """The concatenated ``arange(start, end)`` of each pair, without a Python loop."""
+    lengths = ends - starts
+    if not lengths.sum():
+        return np.zeros(0, dtype=np.int64)
+    offsets = np.repeat(starts - np.concatenate(([0], np.cumsum(lengths)[:-1])), lengths)
+    return np.arange(int(lengths.sum()), dtype=np.int64) + offsets
+
+
+class RaggedGeometries:
+    """Stored outlines (shapely's ragged-array layout) whose GEOS geometries are built on first use.
+
+    Why: building all 8,948 admin-1 areas and 449 countries as GEOS objects was 0.05-0.1 s of every scan's
+    start-up (#35), and a scan of a folder meets a handful of them. The envelopes come from the coordinates
+    (what GEOS computes: their minimum and maximum), so a tree of envelopes finds the same candidates as a tree
+    of the geometries; a geometry is built from exactly its own stored coordinates and kept (prepared)."""
+
+    def __init__(self, prepared: dict[str, np.ndarray]):
+        import shapely
+
+        self.kind = shapely.GeometryType(int(prepared["kind"][0]))
+        self.coords = prepared["coords"]
+        self.offsets = tuple(prepared[f"offsets{i}"] for i in range(3) if f"offsets{i}" in prepared)
+        starts, ends = np.arange(len(self.offsets[-1]) - 1), np.arange(1, len(self.offsets[-1]))
+        for level in reversed(self.offsets):  # geometry -> parts -> rings -> coordinates
+            starts, ends = level[starts], level[ends]
+        self._coordinate_ranges = (starts, ends)
+        self._built = np.full(len(starts), None, dtype=object)
+        self._have = np.zeros(len(starts), dtype=bool)
+
+    def __len__(self) -> int:
+        return len(self._built)
+
+    def bounds(self) -> np.ndarray:
+        """(n, 4) xmin, ymin, xmax, ymax of each geometry, as ``shapely.bounds`` gives them."""
+        starts, ends = self._coordinate_ranges
+        out = np.full((len(starts), 4), np.nan)
+        filled = ends > starts
+        for axis in (0, 1):
+            column = np.ascontiguousarray(self.coords[:, axis])
+            out[filled, axis] = np.minimum.reduceat(column, starts[filled])
+            out[filled, axis + 2] = np.maximum.reduceat(column, starts[filled])
+        return out
+
+    def __getitem__(self, index):
+        """One geometry (an int) or an object array of them (an int array), built and prepared if new."""
+        import shapely
+
+        wanted = np.atleast_1d(np.asarray(index, dtype=np.int64)) % len(self)
+        missing = np.unique(wanted[~self._have[wanted]])
+        if missing.size:
+            built = shapely.from_ragged_array(self.kind, *self._subset(missing))
+            shapely.prepare(built)
+            self._built[missing] = built
+            self._have[missing] = True
+        return self._built[wanted][0] if np.ndim(index) == 0 else self._built[wanted]
+
+    def _subset(self, geometry_ids: np.ndarray) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
+        """The ragged arrays of just these geometries: each level's rows gathered, its offsets restarted at 0."""
+        rows, offsets = geometry_ids, []
+        for level in reversed(self.offsets):
+            starts, ends = level[rows], level[rows + 1]
+            offsets.append(np.concatenate(([0], np.cumsum(ends - starts))).astype(np.int64))
+            rows = _ranges(starts, ends)
+        return self.coords[rows], tuple(reversed(offsets))
+
+    def all(self) -> np.ndarray:
+        """Every geometry (for drawing and the tools), built once."""
+        return self[np.arange(len(self))]
 
 
 def _ragged(data) -> dict[str, np.ndarray]:
@@ -81,9 +154,12 @@ def containing(tree, geometries, lats: np.ndarray, lons: np.ndarray) -> np.ndarr
     order = np.argsort(geom_idx, kind="stable")
     point_idx, geom_idx = point_idx[order], geom_idx[order]
     bounds = np.nonzero(np.diff(geom_idx))[0] + 1
+    candidates = np.unique(geom_idx)
+    polygons = geometries[candidates]  # in one step: a lazily built set builds just these (RaggedGeometries)
     for points, geoms in zip(np.split(point_idx, bounds), np.split(geom_idx, bounds)):
         if len(points):
-            inside = shapely.contains_xy(geometries[geoms[0]], lons[points], lats[points])
+            polygon = polygons[np.searchsorted(candidates, geoms[0])]
+            inside = shapely.contains_xy(polygon, lons[points], lats[points])
             out[points[inside]] = geoms[0]
     return out
 
@@ -95,20 +171,25 @@ class CodedPolygons:
         import shapely
 
         self.path = path
-        self.geometries, arrays = decode(path)
+        self._outlines, arrays = decode_lazily(path)  # GEOS objects only for the areas a lookup meets
         self.codes = arrays["codes"].astype(str)
         self.source = str(arrays["source"])
-        shapely.prepare(self.geometries)
-        self._tree = shapely.STRtree(self.geometries)
+        self._tree = shapely.STRtree(shapely.box(*self._outlines.bounds().T))  # envelopes: the same candidates
         self._lock = threading.Lock()
 
+    @property
+    def geometries(self) -> np.ndarray:
+        """Every polygon (built on first use: the lookups below build only those they meet)."""
+        with self._lock:
+            return self._outlines.all()
+
     def __len__(self) -> int:
-        return len(self.geometries)
+        return len(self._outlines)
 
     def index_at(self, lats: np.ndarray, lons: np.ndarray) -> np.ndarray:
         """Index of the polygon containing each point, -1 where none does."""
         with self._lock:  # GEOS prepared geometries are not thread-safe (libgeos/geos#825)
-            return containing(self._tree, self.geometries, np.asarray(lats, np.float64),
+            return containing(self._tree, self._outlines, np.asarray(lats, np.float64),
                               np.asarray(lons, np.float64))
 
 
@@ -130,7 +211,7 @@ class NaturalEarthCountries(CodedPolygons):
                 from .prepared_cache import cached_arrays
 
                 def vertices() -> dict[str, np.ndarray]:
-                    coords, owner = shapely.get_coordinates(self.geometries, return_index=True)
+                    coords, owner = shapely.get_coordinates(self._outlines.all(), return_index=True)
                     keep = self.codes[owner] != "-"
                     return {"unit": unit_vectors(coords[keep, 1], coords[keep, 0]), "owner": owner[keep]}
 
@@ -164,8 +245,9 @@ class NaturalEarthCountries(CodedPolygons):
                 rows = close[np.abs(lons[close] + shift) <= 181.0]
                 if rows.size:
                     x = lons[rows] + shift
-                    nearest = shapely.get_point(shapely.shortest_line(self.geometries[geom[rows]],
-                                                                      shapely.points(x, lats[rows])), 0)
+                    with self._lock:  # builds the outlines it meets
+                        outlines = self._outlines[geom[rows]]
+                    nearest = shapely.get_point(shapely.shortest_line(outlines, shapely.points(x, lats[rows])), 0)
                     km[rows] = np.minimum(km[rows], haversine_km(lats[rows], x, shapely.get_y(nearest),
                                                                  shapely.get_x(nearest)))
         return km, self.codes[geom]

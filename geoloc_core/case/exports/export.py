@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 from ..findings import ANALYST_POINT_LABEL, CORE_COLUMNS, Finding
-from ..video_media import track_coordinates
+from .telemetry_track import track_coordinates
 
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 # a formula trigger right after anything str.splitlines() treats as a line break

@@ -30,7 +30,7 @@ from typing import Sequence
 
 from ..findings import ANALYST_POINT_LABEL, Finding, regions_word
 from ..pixel_findings import summary_rows as pixel_summary_rows
-from ..video_media import track_coordinates
+from .telemetry_track import track_coordinates
 
 KML_NS = "http://www.opengis.net/kml/2.2"
 _NOT_XML = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
