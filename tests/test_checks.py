@@ -54,6 +54,27 @@ def test_time_consistency_branches():
     assert check_time(_exif()).status == "n/a"
 
 
+def test_the_time_checks_share_the_borders_time_zone_finder_and_its_lock(geocoder):
+    """TimezoneFinder is not thread-safe: the app's session threads run the time checks while another session's
+    border lookup uses the finder. The checks built a second finder and used it without any lock."""
+    import threading
+
+    from geoloc_core.places.time_zones import shared_timezone_finder
+
+    finder, lock = shared_timezone_finder()
+    assert geocoder.borders._finder is finder and geocoder.borders._lock is lock
+    answers, done = [], threading.Event()
+
+    def look_up():
+        answers.append(timezone_at(*PARIS))
+        done.set()
+
+    with lock:  # a border lookup in progress
+        threading.Thread(target=look_up, daemon=True).start()
+        assert not done.wait(0.5), "the time check used the finder while the borders held it"
+    assert done.wait(60) and answers == ["Europe/Paris"]
+
+
 def test_timezone_at_exif_and_predicted_points():
     assert timezone_at(*PARIS) == "Europe/Paris" and timezone_at(0.0, -30.0) in (None, "Etc/GMT+2")
     summer = _exif(DateTimeOriginal="2024-07-01T12:00:00", OffsetTimeOriginal="+02:00")

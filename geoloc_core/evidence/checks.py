@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from .exif import ExifFacts
@@ -69,16 +68,11 @@ def _gps_utc(exif: ExifFacts) -> datetime | None:
     return datetime.fromisoformat(exif.GPSDateTime_utc.replace("Z", "+00:00"))
 
 
-@lru_cache(maxsize=1)
-def _timezone_finder():
-    from timezonefinder import TimezoneFinder
-
-    return TimezoneFinder()
-
-
 def timezone_at(lat: float, lon: float) -> str | None:
-    """IANA time zone at a point (offline, timezonefinder); None at sea."""
-    return _timezone_finder().timezone_at(lat=lat, lng=lon)
+    """IANA time zone at a point (offline, timezonefinder); None at sea. The border lookup's finder and lock."""
+    from ..places.time_zones import timezone_at as zone_at
+
+    return zone_at(lat, lon)
 
 
 def local_capture_time(exif: ExifFacts) -> tuple[datetime | None, timedelta | None, str]:

@@ -22,7 +22,6 @@ points/s) and memory-maps the 32 MB of polygons instead of loading them.
 from __future__ import annotations
 
 import json
-import threading
 from functools import lru_cache
 from pathlib import Path
 
@@ -51,10 +50,9 @@ class OsmBorders:
     """Point -> ISO country code (or "" outside every country) from the time-zone polygons."""
 
     def __init__(self):
-        from timezonefinder import TimezoneFinder
+        from .time_zones import shared_timezone_finder
 
-        self._finder = TimezoneFinder()  # memory-mapped, not thread-safe: guarded below
-        self._lock = threading.Lock()
+        self._finder, self._lock = shared_timezone_finder()  # memory-mapped, not thread-safe: every use locks
         self._valid_polygons: dict[int, object] = {}  # boundary id -> valid shapely polygon (at most 64)
         table = zone_countries()
         names = self._finder.timezone_names
