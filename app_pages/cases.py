@@ -16,6 +16,7 @@ from ui import deletion, reporting, resources
 from ui import bulk_assessment
 from ui.case_filters import filter_controls
 from ui.detail import finding_detail
+from ui.login import current_member
 from ui.map_toggle import points_toggle
 from ui.plaintext import markdown_literal, plain_text
 from ui.membership import members_section
@@ -90,7 +91,10 @@ def near_duplicates(stored: list[StoredFinding]) -> None:
 settings = page_settings()
 log = resources.current_case_log()
 st.title("Case log")
-st.caption(f"Case “{markdown_literal(settings.case_name)}” — stored in {markdown_literal(log.path)} (SQLite, saved as each "
+member = current_member()
+# where the file lies is the admin's business on a team server, not every analyst's (#36)
+stored_in = "on this team server" if member is not None and not member.admin else f"in {markdown_literal(log.path)}"
+st.caption(f"Case “{markdown_literal(settings.case_name)}” — stored {stored_in} (SQLite, saved as each "
            "finding is made). Switch or create cases in the sidebar.")
 deletion.show_outcome()
 bulk_assessment.show_outcome()

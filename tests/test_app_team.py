@@ -77,3 +77,16 @@ def test_each_analyst_sees_only_their_cases_and_signs_with_the_login(team_secret
     assert "harbour_secret" not in texts and "alice" not in texts.lower()
     bob.text_input(key="case_search").input("harbour").run()
     assert "No findings in this case yet." in _texts(bob)
+
+
+def test_a_member_is_not_shown_where_the_server_keeps_the_case_log(team_secrets):
+    """The Case log page named the SQLite file's path on the server to every analyst; a member who is not an
+    admin has no use for it (the server's folders are the admin's business), single-user mode keeps it."""
+    bob = _texts(_run(BOB, page="app_pages/cases.py"))
+    assert str(team_secrets) not in bob and "caselog.sqlite3" not in bob
+    assert "stored on this team server" in bob
+
+
+def test_single_user_mode_still_says_where_the_case_log_is(tmp_path, monkeypatch):
+    monkeypatch.setenv("GEOLOC_DATA_DIR", str(tmp_path / "data"))
+    assert "caselog.sqlite3" in _texts(_run(None, page="app_pages/cases.py"))
