@@ -9,16 +9,17 @@ PORT ?= 8501
 
 .PHONY: run test setup setup-test system-packages bench mutation
 
+# --no-cache-dir: the wheels are not kept a second time in ~/.cache/pip (about 1 GB less disk on a CI machine)
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet --no-cache-dir --upgrade pip
 	# torch first, pinned: an unpinned torch drags in a multi-GB CUDA build
-	$(PY) -m pip install --quiet torch==2.13.0
-	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet --no-cache-dir torch==2.13.0
+	$(PY) -m pip install --quiet --no-cache-dir -r requirements.txt
 	touch $@
 
 $(VENV)/.installed-test: $(VENV)/.installed requirements-test.txt
-	$(PY) -m pip install --quiet -r requirements-test.txt
+	$(PY) -m pip install --quiet --no-cache-dir -r requirements-test.txt
 	touch $@
 
 setup: $(VENV)/.installed
