@@ -38,6 +38,21 @@ def private_file(path: str | Path) -> None:
         os.chmod(path, FILE_MODE)
 
 
+def tighten_if_present(path: str | Path) -> None:
+    """Make ``path`` owner-only if it exists, is ours and others may read it; never create it.
+
+    For files another program creates and deletes on its own, SQLite's ``-wal`` and ``-shm`` beside the case
+    log: they come and go with the connections (the last one to close deletes them), so between a check and a
+    chmod one may vanish. That is no error here: a file that is gone needs no tightening, and creating it again
+    (as ``private_file`` would) leaves a stray empty file behind another connection's back."""
+    try:
+        status = os.stat(path)
+        if status.st_uid == os.getuid() and status.st_mode & 0o077:
+            os.chmod(path, FILE_MODE)
+    except FileNotFoundError:
+        pass
+
+
 def write_private(path: str | Path, data: bytes) -> Path:
     """Replace ``path`` atomically with ``data``, owner-only (0600) in an owner-only folder: a temporary file
     in the same folder (``mkstemp`` creates it 0600), then ``os.replace``, so a reader never sees half a file

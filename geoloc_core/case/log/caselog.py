@@ -34,6 +34,7 @@ from typing import Iterator
 
 from ...evidence.private_files import private_dir
 from ...evidence.private_files import private_file as _private_file
+from ...evidence.private_files import tighten_if_present
 from ..findings import Finding, analyst_point_record, with_analyst_point
 from .deletion import CASE, FINDINGS, CaseChanged, CaseDeletionPlan, DeletionRecord
 
@@ -149,10 +150,9 @@ class CaseLog:
     def __init__(self, path: str | Path | None = None):
         self.path = Path(path) if path else default_data_dir() / "caselog.sqlite3"
         private_dir(self.path.parent)
-        for suffix in ("", "-wal", "-shm"):  # SQLite creates the last two with the database's mode, but be sure
-            candidate = Path(f"{self.path}{suffix}")
-            if suffix == "" or candidate.exists():
-                _private_file(candidate)
+        _private_file(self.path)
+        for suffix in ("-wal", "-shm"):  # SQLite creates these with the database's mode, but be sure; they may
+            tighten_if_present(f"{self.path}{suffix}")  # vanish meanwhile (another connection's close): no error
         self._lock = threading.Lock()
         with self._connect() as connection:
             connection.execute("PRAGMA journal_mode=WAL")
