@@ -93,9 +93,9 @@ log = resources.current_case_log()
 st.title("Case log")
 member = current_member()
 # where the file lies is the admin's business on a team server, not every analyst's (#36)
-stored_in = "on this team server" if member is not None and not member.admin else f"in {markdown_literal(log.path)}"
-st.caption(f"Case “{markdown_literal(settings.case_name)}” — stored {stored_in} (SQLite, saved as each "
-           "finding is made). Switch or create cases in the sidebar.")
+stored_in = "on this team server" if member is not None and not member.admin else f"in {log.path}"
+st.caption(f"Case “{markdown_literal(settings.case_name)}” — stored {markdown_literal(stored_in)} (SQLite, saved "
+           "as each finding is made). Switch or create cases in the sidebar.")
 deletion.show_outcome()
 bulk_assessment.show_outcome()
 members_section(log, settings.case_id)  # a team server (#36): owner and members

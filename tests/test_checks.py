@@ -59,7 +59,7 @@ def test_the_time_checks_share_the_borders_time_zone_finder_and_its_lock(geocode
     border lookup uses the finder. The checks built a second finder and used it without any lock."""
     import threading
 
-    from geoloc_core.places.time_zones import shared_timezone_finder
+    from geoloc_core.evidence.time_zones import shared_timezone_finder
 
     finder, lock = shared_timezone_finder()
     assert geocoder.borders._finder is finder and geocoder.borders._lock is lock

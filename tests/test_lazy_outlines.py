@@ -25,8 +25,10 @@ def _points(n: int, seed: int = 35) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)
     places = _prepared_places()
     towns = rng.choice(len(places["lat_e5"]), n // 4, replace=False)
-    lats = np.concatenate([rng.uniform(-90, 90, n // 2), rng.uniform(35, 60, n // 4), places["lat_e5"][towns] * 1e-5])
-    lons = np.concatenate([rng.uniform(-180, 180, n // 2), rng.uniform(-10, 40, n // 4), places["lon_e5"][towns] * 1e-5])
+    lats = np.concatenate([rng.uniform(-90, 90, n // 2), rng.uniform(35, 60, n // 4),
+                           places["lat_e5"][towns] * 1e-5])
+    lons = np.concatenate([rng.uniform(-180, 180, n // 2), rng.uniform(-10, 40, n // 4),
+                           places["lon_e5"][towns] * 1e-5])
     return lats, lons
 
 

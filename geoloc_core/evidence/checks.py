@@ -70,7 +70,7 @@ def _gps_utc(exif: ExifFacts) -> datetime | None:
 
 def timezone_at(lat: float, lon: float) -> str | None:
     """IANA time zone at a point (offline, timezonefinder); None at sea. The border lookup's finder and lock."""
-    from ..places.time_zones import timezone_at as zone_at
+    from .time_zones import timezone_at as zone_at
 
     return zone_at(lat, lon)
 

@@ -50,7 +50,7 @@ class OsmBorders:
     """Point -> ISO country code (or "" outside every country) from the time-zone polygons."""
 
     def __init__(self):
-        from .time_zones import shared_timezone_finder
+        from ..evidence.time_zones import shared_timezone_finder
 
         self._finder, self._lock = shared_timezone_finder()  # memory-mapped, not thread-safe: every use locks
         self._valid_polygons: dict[int, object] = {}  # boundary id -> valid shapely polygon (at most 64)

@@ -1,5 +1,7 @@
 """One timezonefinder per process, behind one lock, for the country borders and the time checks.
 
+In ``evidence`` (the lowest group) because both use it: the checks here and ``places/osm_borders.py`` above.
+
 Why: ``TimezoneFinder`` memory-maps its polygon files and is not thread-safe (its buffers are shared between
 calls). The border lookup (``osm_borders``) guarded its own instance with a lock, while the time checks
 (``evidence/checks.py``) built a second instance (about 10 ms and its own file maps in every scan) and used it
