@@ -3,6 +3,7 @@ originals; an admin manages membership; a member sees the case once added. Also:
 log at once lose nothing (WAL, busy timeout, one transaction per finding)."""
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import threading
 
@@ -110,7 +111,8 @@ def test_schema_7_log_gains_owners_and_members(tmp_path):
     path = tmp_path / "caselog.sqlite3"
     log = CaseLog(path)
     case = log.ensure_case("old")
-    with sqlite3.connect(path) as connection:  # back to schema 7, as the previous geoloc left it
+    # back to schema 7, as the previous geoloc left it (closing(): sqlite3's own "with" commits but never closes)
+    with contextlib.closing(sqlite3.connect(path)) as connection, connection:
         connection.execute("DROP TABLE case_members")
         connection.execute("ALTER TABLE cases DROP COLUMN owner")
         connection.execute("PRAGMA user_version = 7")
