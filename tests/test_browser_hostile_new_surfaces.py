@@ -124,8 +124,10 @@ def test_video_claims_and_filmstrip_show_every_payload_as_text(browser, server, 
         page.locator("input[type=file]").first.set_input_files(str(clip))
         page.get_by_text("Saved to case").first.wait_for(timeout=180_000)
         page.get_by_text("What the container claims").first.wait_for(timeout=120_000)
-        page.wait_for_function("() => [...document.querySelectorAll('img')].filter(i => i.alt.startsWith("
-                               "'Keyframe at')).every(i => i.complete && i.naturalWidth > 0)", timeout=60_000)
+        page.wait_for_function("() => { const k = [...document.querySelectorAll('img')]"
+                               ".filter(i => i.alt.startsWith('Keyframe at'));"
+                               " return k.length > 0 && k.every(i => i.complete && i.naturalWidth > 0); }",
+                               timeout=60_000)  # some drawn: every() of none was true before the filmstrip came
         for shown in (text, GROUPS[(group + 1) % 3], GROUPS[(group + 2) % 3], _as_uploaded(clip.name)):
             _wait_shown(page, shown)
         _assert_inert(page)

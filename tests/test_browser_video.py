@@ -21,8 +21,10 @@ def test_verify_shows_the_filmstrip_of_an_uploaded_video(page, server, tmp_path)
     page.locator("input[type=file]").first.set_input_files(str(clip))
     page.get_by_text("Filmstrip").first.wait_for(timeout=120_000)
     page.get_by_text("Verdict:").first.wait_for(timeout=60_000)
-    page.wait_for_function("() => [...document.querySelectorAll('img')].filter(i => i.alt.startsWith('Keyframe at'))"
-                           ".every(i => i.complete && i.naturalWidth > 0)", timeout=60_000)
+    # all four drawn: every() of no picture yet was true at once, and the list below was read empty (a full run)
+    page.wait_for_function("() => { const k = [...document.querySelectorAll('img')]"
+                           ".filter(i => i.alt.startsWith('Keyframe at'));"
+                           " return k.length >= 4 && k.every(i => i.complete && i.naturalWidth > 0); }", timeout=60_000)
     alts = page.eval_on_selector_all("img", "els => els.map(e => e.alt).filter(a => a.startsWith('Keyframe at'))")
     assert alts == ["Keyframe at 0.00 s", "Keyframe at 1.00 s", "Keyframe at 2.40 s", "Keyframe at 3.60 s"]
     page.wait_for_timeout(1000)
