@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from .exif import ExifFacts
 from .forensic_facts import ForensicFacts
+from .time_zones import timezone_at  # the border lookup's finder and lock
 
 OK, WARN, INFO, NA = "ok", "warn", "info", "n/a"
 TIME_TOLERANCE = timedelta(seconds=120)  # camera clocks drift; GPS fixes lag
@@ -66,13 +67,6 @@ def _gps_utc(exif: ExifFacts) -> datetime | None:
     if not exif.GPSDateTime_utc:
         return None
     return datetime.fromisoformat(exif.GPSDateTime_utc.replace("Z", "+00:00"))
-
-
-def timezone_at(lat: float, lon: float) -> str | None:
-    """IANA time zone at a point (offline, timezonefinder); None at sea. The border lookup's finder and lock."""
-    from .time_zones import timezone_at as zone_at
-
-    return zone_at(lat, lon)
 
 
 def local_capture_time(exif: ExifFacts) -> tuple[datetime | None, timedelta | None, str]:
